@@ -1,0 +1,229 @@
+"""The data keywire's pipeline passes around: rules, findings, check outcomes and the report.
+
+Everything here is a frozen, keyword-only dataclass: probes and checks build these values, reporters
+read them, and nothing mutates them afterwards.
+
+    Rule ──(check)──► Finding ─┐
+                               ├─► TargetResult ─► ScanReport (+ Score)
+    CheckOutcome ──────────────┘
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Severity(enum.Enum):
+    """How much a finding matters, from ``info`` to ``critical``; comparable."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+class Confidence(enum.Enum):
+    """How sure keywire is that a finding is real (bandit's scale)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Category(enum.Enum):
+    """The score categories; every rule belongs to exactly one."""
+
+    ENCRYPTION = "encryption"
+    AUTHENTICATION = "authentication"
+    DATA_EXPOSURE = "data_exposure"
+    INPUT_VALIDATION = "input_validation"
+
+    @property
+    def title(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class OutcomeStatus(enum.Enum):
+    """Whether a check ran. Only ``completed`` means its silence is a pass."""
+
+    COMPLETED = "completed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """One entry of the rule catalogue. ``id`` is permanent: never renumbered, never reused."""
+
+    id: str
+    title: str
+    cwe: tuple[int, ...]
+    owasp_api: str
+    category: Category
+    severity: Severity
+    description: str
+    remediation: str
+    references: tuple[str, ...]
+    flask_fix: str = ""
+    grade_cap: str | None = None
+    retired: bool = False
+
+    @property
+    def doc_path(self) -> str:
+        """Where the rule's documentation lives, relative to the repository root."""
+        return f"docs/rules/{self.id}.md"
+
+    def finding(
+        self,
+        *,
+        target: str,
+        message: str,
+        evidence: Mapping[str, str] | None = None,
+        confidence: Confidence = Confidence.HIGH,
+        severity: Severity | None = None,
+        location: str = "",
+    ) -> Finding:
+        """Build a finding of this rule.
+
+        ``location`` tells two findings of the same rule on the same target apart (a header name, a
+        cookie name, a JSON path); it feeds the fingerprint, so keep it stable between scans.
+        ``evidence`` must already be redacted: see :mod:`keywire.redact`.
+        """
+        return Finding(
+            rule_id=self.id,
+            target=target,
+            severity=severity or self.severity,
+            confidence=confidence,
+            message=message,
+            evidence=tuple((evidence or {}).items()),
+            location=location,
+            fingerprint=fingerprint(self.id, target, location),
+        )
+
+
+def fingerprint(rule_id: str, target: str, location: str) -> str:
+    """A stable identity for a finding across scans: same rule, target and location, same value."""
+    digest = hashlib.sha256(f"{rule_id}\x00{target}\x00{location}".encode()).hexdigest()
+    return digest[:32]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One weakness found on one target. Evidence holds redacted strings only."""
+
+    rule_id: str
+    target: str
+    severity: Severity
+    confidence: Confidence
+    message: str
+    evidence: tuple[tuple[str, str], ...] = ()
+    location: str = ""
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckOutcome:
+    """Whether one check ran on one target, and if not, why."""
+
+    check: str
+    target: str
+    status: OutcomeStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetResult:
+    """Everything keywire learned about one target URL."""
+
+    target: str
+    scanned: bool
+    error: str = ""
+    findings: tuple[Finding, ...] = ()
+    outcomes: tuple[CheckOutcome, ...] = ()
+    details: Mapping[str, object] = field(default_factory=dict)
+    duration_s: float = 0.0
+    score: Score | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryScore:
+    category: Category
+    score: int
+    grade: str
+    caps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Score:
+    """The deterministic score (see docs/scoring.md): 0-100 and a grade, overall and per category."""
+
+    score: int
+    grade: str
+    categories: tuple[CategoryScore, ...]
+    caps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanReport:
+    """The result of one scan: per-target results, the score and the scan's metadata."""
+
+    tool_version: str
+    started_at: datetime
+    duration_s: float
+    targets: tuple[TargetResult, ...]
+    score: Score | None
+    options: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for t in self.targets for f in t.findings)
+
+    @property
+    def outcomes(self) -> tuple[CheckOutcome, ...]:
+        return tuple(o for t in self.targets for o in t.outcomes)
+
+    @property
+    def complete(self) -> bool:
+        """False when any target could not be scanned or any check could not run."""
+        return all(t.scanned for t in self.targets) and all(
+            o.status is not OutcomeStatus.ERROR for o in self.outcomes
+        )
+
+    @property
+    def scanned_any(self) -> bool:
+        return any(t.scanned for t in self.targets)
+
+    def worst_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)

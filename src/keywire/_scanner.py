@@ -1,0 +1,340 @@
+"""The scan pipeline: targets → probes (async network work) → checks (pure) → score → report.
+
+Every selected family's probe runs concurrently for a target; per-host slots in the HTTP client
+keep the connection count polite. A probe or check that fails for any reason becomes a
+:class:`~keywire.CheckOutcome` with a reason, never a crash; a family still running at the scan
+deadline is recorded as not tested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
+from ._version import __version__
+from .checks import FAMILIES, GROUPS, Family
+from .checks._base import CheckNotRun, ProbeContext, ScanSettings, new_canary
+from .net.http import ClientSettings, FetchFailure, HttpClient, HttpResponse
+from .net.resolver import ResolutionError, Resolver
+from .redact import redact, redact_url
+from .rules import RULES
+from .scoring import compute_score
+from .targets import Target, TargetError, parse_target
+
+log = logging.getLogger("keywire")
+
+#: Headers a user may pass as credentials; anything else is refused (issue: allowlist).
+CREDENTIAL_HEADER_ALLOWLIST = ("authorization", "x-api-key", "cookie", "proxy-authorization")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanOptions:
+    """Everything a scan can be told. The defaults are the polite, observe-only ones."""
+
+    timeout: float = 10.0
+    scan_timeout: float = 300.0
+    body_cap: int = 1024 * 1024
+    per_host: int = 5
+    max_hops: int = 10
+    ca_file: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    http_port: int | None = None
+    https_port: int | None = None
+    only: Collection[str] = ()
+    skip: Collection[str] = ()
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.only) | set(self.skip)) - GROUPS - {f.name for f in FAMILIES}
+        if unknown:
+            raise ValueError(
+                f"unknown check selection {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(sorted(GROUPS | {f.name for f in FAMILIES}))}"
+            )
+        if self.timeout <= 0 or self.scan_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.per_host < 1:
+            raise ValueError("per-host connections must be at least 1")
+        for name in self.headers:
+            lowered = name.lower()
+            if lowered not in CREDENTIAL_HEADER_ALLOWLIST and not lowered.startswith("x-"):
+                raise ValueError(
+                    f"header {name!r} is not sent: only Authorization, Cookie and X-* headers are allowed"
+                )
+
+    def selected(self) -> tuple[Family[Any], ...]:
+        chosen = []
+        for family in FAMILIES:
+            keys = {family.name, family.group}
+            if self.only and not keys & set(self.only):
+                continue
+            if keys & set(self.skip):
+                continue
+            chosen.append(family)
+        return tuple(chosen)
+
+    def public(self) -> dict[str, object]:
+        """The options as they may appear in a report: header values redacted."""
+        return {
+            "timeout": self.timeout,
+            "scan_timeout": self.scan_timeout,
+            "body_cap": self.body_cap,
+            "per_host": self.per_host,
+            "max_hops": self.max_hops,
+            "ca_file": bool(self.ca_file),
+            "headers": {k: str(redact(v)) for k, v in self.headers.items()},
+            "http_port": self.http_port,
+            "https_port": self.https_port,
+            "only": sorted(self.only),
+            "skip": sorted(self.skip),
+        }
+
+
+class ScanObserver(Protocol):
+    """Progress hooks; the CLI attaches one, the library never prints."""
+
+    def target_started(self, target: str) -> None: ...
+
+    def target_finished(self, result: TargetResult) -> None: ...
+
+
+async def scan_async(
+    targets: Sequence[str | Target],
+    *,
+    options: ScanOptions | None = None,
+    resolver: Resolver | None = None,
+    observer: ScanObserver | None = None,
+) -> ScanReport:
+    """Scan ``targets`` (http:// or https:// URLs) and return the report.
+
+    Raises :class:`~keywire.TargetError` before any network traffic if a target is malformed.
+    """
+    options = options or ScanOptions()
+    if not targets:
+        raise TargetError("no target given")
+    parsed = [
+        t
+        if isinstance(t, Target)
+        else parse_target(t, http_port=options.http_port, https_port=options.https_port)
+        for t in targets
+    ]
+    started_at = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    deadline = started + options.scan_timeout
+    settings = ClientSettings(
+        timeout=options.timeout,
+        body_cap=options.body_cap,
+        per_host=options.per_host,
+        max_hops=options.max_hops,
+        ca_file=options.ca_file,
+        credentials=dict(options.headers),
+    )
+    canary = new_canary()
+    async with HttpClient(settings, resolver=resolver) as http:
+        results = await asyncio.gather(
+            *(
+                _scan_target(target, http, options, canary, deadline, observer)
+                for target in _unique(parsed)
+            )
+        )
+    findings = [f for r in results for f in r.findings]
+    score = compute_score(findings, RULES) if any(r.scanned for r in results) else None
+    return ScanReport(
+        tool_version=__version__,
+        started_at=started_at,
+        duration_s=round(time.perf_counter() - started, 3),
+        targets=tuple(results),
+        score=score,
+        options=options.public(),
+    )
+
+
+def scan(
+    targets: Sequence[str | Target] | str,
+    *,
+    options: ScanOptions | None = None,
+    resolver: Resolver | None = None,
+    observer: ScanObserver | None = None,
+) -> ScanReport:
+    """Scan synchronously; see :func:`scan_async`.
+
+    >>> report = scan("http://127.0.0.1:9/")  # doctest: +SKIP
+    >>> report.score.grade  # doctest: +SKIP
+    'F'
+    """
+    if isinstance(targets, str):
+        targets = [targets]
+    return asyncio.run(
+        scan_async(targets, options=options, resolver=resolver, observer=observer)
+    )
+
+
+def _unique(targets: list[Target]) -> list[Target]:
+    seen: dict[str, Target] = {}
+    for target in targets:
+        seen.setdefault(target.url, target)
+    return list(seen.values())
+
+
+async def _scan_target(
+    target: Target,
+    http: HttpClient,
+    options: ScanOptions,
+    canary: str,
+    deadline: float,
+    observer: ScanObserver | None,
+) -> TargetResult:
+    if observer is not None:
+        observer.target_started(target.url)
+    started = time.perf_counter()
+    result = await _run_target(target, http, options, canary, deadline)
+    result = dataclasses.replace(
+        result,
+        duration_s=round(time.perf_counter() - started, 3),
+        score=compute_score(result.findings, RULES) if result.scanned else None,
+    )
+    if observer is not None:
+        observer.target_finished(result)
+    return result
+
+
+async def _run_target(
+    target: Target, http: HttpClient, options: ScanOptions, canary: str, deadline: float
+) -> TargetResult:
+    try:
+        await http.resolver.resolve(target.host)
+    except ResolutionError as exc:
+        return TargetResult(target=target.url, scanned=False, error=str(exc))
+
+    ctx = ProbeContext(
+        target=target,
+        http=http,
+        settings=ScanSettings(canary=canary, has_credentials=bool(options.headers)),
+    )
+    families = options.selected()
+    tasks = {family.name: asyncio.ensure_future(family.probe(ctx)) for family in families}
+    remaining = max(0.0, deadline - time.perf_counter())
+    if tasks:
+        _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    findings: list[Finding] = []
+    outcomes: list[CheckOutcome] = []
+    details: dict[str, object] = {}
+    for family in families:
+        task = tasks[family.name]
+        outcome, found, detail = _verdict(family, task, target.url)
+        outcomes.append(outcome)
+        findings.extend(found)
+        if detail:
+            details[family.name] = detail
+
+    responses = [e for e in ctx.exchanges if isinstance(e, HttpResponse)]
+    scanned = bool(responses)
+    error = ""
+    if not scanned:
+        failures = [e for e in ctx.exchanges if isinstance(e, FetchFailure)]
+        primary = next((f for f in failures if f.url == target.url), None) or (
+            failures[0] if failures else None
+        )
+        error = primary.reason if primary is not None else "no response within the scan deadline"
+        if primary is not None and primary.url != target.url:
+            error = f"{redact_url(primary.url)}: {error}"
+    details["exchanges"] = [_exchange_summary(e) for e in ctx.exchanges[:200]]
+    return TargetResult(
+        target=target.url,
+        scanned=scanned,
+        error=error,
+        findings=tuple(sorted(findings, key=lambda f: (-f.severity.rank, f.rule_id, f.location))),
+        outcomes=tuple(outcomes),
+        details=details,
+    )
+
+
+def _verdict(
+    family: Family[Any], task: asyncio.Future[Any], target: str
+) -> tuple[CheckOutcome, list[Finding], Mapping[str, object] | None]:
+    if task.cancelled():
+        return (
+            CheckOutcome(
+                check=family.name,
+                target=target,
+                status=OutcomeStatus.ERROR,
+                reason="not tested: the scan deadline was reached",
+            ),
+            [],
+            None,
+        )
+    exc = task.exception()
+    if exc is not None:
+        log.debug("probe %s failed", family.name, exc_info=exc)
+        return (
+            CheckOutcome(
+                check=family.name,
+                target=target,
+                status=OutcomeStatus.ERROR,
+                reason=f"probe failed (bug in keywire): {type(exc).__name__}: {exc}"[:300],
+            ),
+            [],
+            None,
+        )
+    observation = task.result()
+    detail = family.details(observation) if family.details is not None else None
+    try:
+        found = list(family.check(observation))
+    except CheckNotRun as stop:
+        return (
+            CheckOutcome(check=family.name, target=target, status=stop.status, reason=stop.reason),
+            [],
+            detail,
+        )
+    except Exception as exc:  # noqa: BLE001 - a broken check must not take the scan down
+        log.debug("check %s failed", family.name, exc_info=exc)
+        return (
+            CheckOutcome(
+                check=family.name,
+                target=target,
+                status=OutcomeStatus.ERROR,
+                reason=f"check failed (bug in keywire): {type(exc).__name__}: {exc}"[:300],
+            ),
+            [],
+            detail,
+        )
+    return (
+        CheckOutcome(check=family.name, target=target, status=OutcomeStatus.COMPLETED),
+        found,
+        detail,
+    )
+
+
+def _exchange_summary(fetched: HttpResponse | FetchFailure) -> dict[str, object]:
+    if isinstance(fetched, FetchFailure):
+        return {
+            "probe": fetched.probe,
+            "url": redact_url(fetched.url),
+            "error": fetched.kind.value,
+            "reason": fetched.reason,
+        }
+    summary: dict[str, object] = {
+        "probe": fetched.probe,
+        "url": redact_url(fetched.url),
+        "status": fetched.status,
+        "elapsed_ms": round(fetched.elapsed_s * 1000, 1),
+    }
+    if fetched.tls is not None:
+        summary["tls"] = {
+            "version": fetched.tls.version,
+            "cipher": fetched.tls.cipher,
+            "verified": fetched.tls.verified,
+            **({"verify_error": fetched.tls.verify_error} if fetched.tls.verify_error else {}),
+        }
+    return summary

@@ -1,0 +1,38 @@
+"""The check families keywire runs, in report order.
+
+This tuple is the registry: a family that is not listed here does not run, and
+``tests/test_rules.py`` keeps it, the rule catalogue and ``docs/rules/`` in sync.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import (
+    auth_schemes,
+    cleartext,
+    cookies,
+    exposure,
+    hsts,
+    mixed_content,
+    proxy_headers,
+    query_keys,
+    redirects,
+)
+from ._base import Family
+
+FAMILIES: tuple[Family[Any], ...] = (
+    cleartext.FAMILY,
+    redirects.FAMILY,
+    proxy_headers.FAMILY,
+    hsts.FAMILY,
+    auth_schemes.FAMILY,
+    query_keys.FAMILY,
+    cookies.FAMILY,
+    mixed_content.FAMILY,
+    exposure.FAMILY,
+)
+
+GROUPS: frozenset[str] = frozenset(f.group for f in FAMILIES)
+
+__all__ = ["FAMILIES", "GROUPS", "Family"]

@@ -1,0 +1,169 @@
+"""API keys in the query string: does the API read credentials from URLs?
+
+URLs end up in server and proxy logs, browser history, ``Referer`` headers and analytics, so a key
+accepted in ``?api_key=`` leaks through channels TLS does not protect. keywire adds a canary value
+(random, worthless) under the usual parameter names and compares the answer with the plain request;
+a different answer means the API looked at it. It prefers the HTTPS side, but the canary is worthless,
+so the cleartext side is used when it is the only one.
+
+Rule: KW120.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from .._models import Category, Confidence, Finding, Rule, Severity
+from ..net.http import Fetched, FetchFailure, HttpResponse
+from ..redact import redact_url
+from ._base import Family, ProbeContext, not_applicable, not_tested
+from .cleartext import normalized_body
+
+KEY_PARAMETERS = ("api_key", "apikey", "key", "access_token", "token")
+
+QUERY_STRING_KEY = Rule(
+    id="KW120",
+    title="API reads credentials from the query string",
+    cwe=(598,),
+    owasp_api="API2:2023",
+    category=Category.AUTHENTICATION,
+    severity=Severity.MEDIUM,
+    description=(
+        "The API answers differently when a key-like query parameter is present: it accepts "
+        "credentials in the URL. URLs are logged by servers and proxies, kept in browser history "
+        "and leaked in Referer headers, so keys sent this way leak even over HTTPS."
+    ),
+    remediation=(
+        "Accept credentials only in headers (`Authorization` or `X-API-Key`); refuse requests "
+        "that carry a key in the query string (flask_keywire answers 400 and does not look the "
+        "key up)."
+    ),
+    references=(
+        "https://cwe.mitre.org/data/definitions/598.html",
+        "https://owasp.org/www-community/vulnerabilities/Information_exposure_through_query_strings_in_url",
+        "https://datatracker.ietf.org/doc/html/rfc6750#section-5.3",
+    ),
+    flask_fix=(
+        "key = request.headers.get('X-API-Key')  # never request.args.get('api_key')\n"
+        "if 'api_key' in request.args:\n"
+        "    abort(400, 'send the key in the X-API-Key header')\n"
+    ),
+)
+
+RULES = (QUERY_STRING_KEY,)
+
+
+def _with_params(url: str, params: dict[str, str]) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode(params)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryKeyObservation:
+    target: str
+    url: str | None
+    baseline: Fetched | None
+    combined: Fetched | None
+    single: tuple[tuple[str, Fetched], ...]
+    baseline_repeat: Fetched | None
+    canary: str
+
+
+async def probe(ctx: ProbeContext) -> QueryKeyObservation:
+    url: str | None = None
+    baseline: Fetched | None = None
+    for chain in (await ctx.https_chain(), await ctx.http_chain()):
+        if chain is not None and chain.hops:
+            url, baseline = chain.start, chain.first
+            break
+    if url is None or not isinstance(baseline, HttpResponse):
+        fallback = await ctx.https_chain() or await ctx.http_chain()
+        return QueryKeyObservation(
+            target=ctx.target.url,
+            url=None,
+            baseline=fallback.first if fallback is not None else None,
+            combined=None,
+            single=(),
+            baseline_repeat=None,
+            canary=ctx.canary,
+        )
+    combined = await ctx.fetch(
+        _with_params(url, dict.fromkeys(KEY_PARAMETERS, ctx.canary)), probe="query-key-all"
+    )
+    single: list[tuple[str, Fetched]] = []
+    repeat: Fetched | None = None
+    if _differs(baseline, combined, ctx.canary):
+        repeat = await ctx.fetch(url, probe="query-key-baseline-repeat")
+        for name in KEY_PARAMETERS:
+            response = await ctx.fetch(
+                _with_params(url, {name: ctx.canary}), probe=f"query-key-{name}"
+            )
+            single.append((name, response))
+    return QueryKeyObservation(
+        target=ctx.target.url,
+        url=url,
+        baseline=baseline,
+        combined=combined,
+        single=tuple(single),
+        baseline_repeat=repeat,
+        canary=ctx.canary,
+    )
+
+
+def _strict_differs(a: HttpResponse, b: HttpResponse) -> bool:
+    return a.status != b.status or (a.header("www-authenticate") or "") != (
+        b.header("www-authenticate") or ""
+    )
+
+
+def _differs(a: Fetched, b: Fetched | None, canary: str) -> bool:
+    if not isinstance(a, HttpResponse) or not isinstance(b, HttpResponse):
+        return False
+    return _strict_differs(a, b) or normalized_body(a, canary) != normalized_body(b, canary)
+
+
+def check(obs: QueryKeyObservation) -> Sequence[Finding]:
+    if obs.url is None or not isinstance(obs.baseline, HttpResponse):
+        if isinstance(obs.baseline, FetchFailure) and not obs.baseline.is_refusal:
+            raise not_tested(f"no usable response: {obs.baseline.reason}")
+        raise not_applicable("no HTTP response to compare against")
+    if isinstance(obs.combined, FetchFailure):
+        raise not_tested(f"request with key parameters failed: {obs.combined.reason}")
+    baseline = obs.baseline
+    if _differs(baseline, obs.baseline_repeat, obs.canary):
+        raise not_tested("the API's answer changes between identical requests; cannot compare")
+    findings = []
+    for name, response in obs.single:
+        if not isinstance(response, HttpResponse) or not _differs(baseline, response, obs.canary):
+            continue
+        strict = _strict_differs(baseline, response)
+        findings.append(
+            QUERY_STRING_KEY.finding(
+                target=obs.target,
+                message=(
+                    f"Adding `?{name}=<canary>` changed the answer of {redact_url(obs.url)} "
+                    f"(HTTP {baseline.status} → HTTP {response.status}): the API reads keys from "
+                    "the URL."
+                ),
+                evidence={
+                    "parameter": name,
+                    "without": f"HTTP {baseline.status}, {len(baseline.body)} bytes",
+                    "with canary": f"HTTP {response.status}, {len(response.body)} bytes",
+                },
+                confidence=Confidence.HIGH if strict else Confidence.MEDIUM,
+                location=name,
+            )
+        )
+    return findings
+
+
+FAMILY: Family[QueryKeyObservation] = Family(
+    name="query_keys",
+    title="Credentials in the query string",
+    group="http",
+    rules=RULES,
+    probe=probe,
+    check=check,
+)

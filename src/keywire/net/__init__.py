@@ -1,0 +1,1 @@
+"""Network plumbing shared by every probe: name resolution and bounded HTTP exchanges."""

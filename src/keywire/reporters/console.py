@@ -1,0 +1,194 @@
+"""The console report: rich colours and tables on a terminal, plain text everywhere else.
+
+Everything that came from the target (messages, evidence, URLs) goes through ``rich.text.Text`` or
+is printed as plain text, never as rich markup, so a hostile server cannot style or hide output.
+This module is imported by the CLI only: the library itself never imports rich.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Mapping
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from .._models import Finding, OutcomeStatus, ScanReport, Severity, TargetResult
+from ..rules import RULES
+
+_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+_GRADE_STYLE = {"A+": "bold green", "A": "bold green", "A-": "green", "B": "yellow", "C": "yellow"}
+
+
+def _clean(text: str) -> str:
+    """Drop control characters a hostile server may have planted (escape sequences)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else "\N{REPLACEMENT CHARACTER}" for c in text)
+
+
+def _headline(report: ScanReport) -> str:
+    n = len(report.targets)
+    return f"keywire {report.tool_version}: {n} target{'s' if n != 1 else ''} in {report.duration_s:.2f} s"
+
+
+def _not_run(target: TargetResult) -> list[str]:
+    return [
+        f"{o.check}: {'not tested' if o.status is OutcomeStatus.ERROR else 'skipped'}: {o.reason}"
+        for o in target.outcomes
+        if o.status is not OutcomeStatus.COMPLETED
+    ]
+
+
+def _target_line(target: TargetResult) -> str:
+    if target.score is None:
+        return _clean(target.target)
+    return f"{_clean(target.target)}  (grade {target.score.grade}, score {target.score.score})"
+
+
+def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None) -> str:
+    """The report as plain text (no colour, no box drawing), for logs and pipes."""
+    out: list[str] = [_headline(report), ""]
+    if report.score is None:
+        out.append("No target could be scanned.")
+    else:
+        out.append(f"Grade {report.score.grade} (score {report.score.score}/100)")
+        for category in report.score.categories:
+            out.append(f"  {category.category.title:<18} {category.grade:<3} {category.score:>3}")
+        for cap in report.score.caps:
+            out.append(f"  {cap}")
+    if not report.complete:
+        out.append("INCOMPLETE: some targets or checks could not be tested (see below).")
+    for target in report.targets:
+        out += ["", _target_line(target)]
+        if labels and target.target in labels:
+            out.append(f"  {labels[target.target]}")
+        if not target.scanned:
+            out.append(f"  NOT SCANNED: {_clean(target.error)}")
+        if target.scanned and not target.findings:
+            out.append("  no findings")
+        for finding in target.findings:
+            out += _plain_finding(finding)
+        for line in _not_run(target):
+            out.append(f"  - {_clean(line)}")
+    fixes = _fixes(report)
+    if fixes:
+        out += ["", "How to fix"]
+        for rule_id, text, snippet in fixes:
+            out += textwrap.wrap(
+                f"{rule_id}: {text}", width=96, initial_indent="  ", subsequent_indent="         "
+            )
+            if snippet:
+                out += ["    " + line for line in snippet.rstrip().splitlines()]
+    return "\n".join(out) + "\n"
+
+
+def _plain_finding(finding: Finding) -> list[str]:
+    rule = RULES.get(finding.rule_id)
+    title = rule.title if rule else finding.rule_id
+    cwe = ", ".join(f"CWE-{n}" for n in rule.cwe) if rule else ""
+    lines = [f"  {finding.severity.value.upper():<8} {finding.rule_id} {title} [{cwe}]"]
+    lines += textwrap.wrap(
+        _clean(finding.message), width=96, initial_indent="           ", subsequent_indent="           "
+    )
+    for key, value in finding.evidence:
+        lines.append(f"           {_clean(key)}: {_clean(value)}")
+    return lines
+
+
+def _fixes(report: ScanReport) -> list[tuple[str, str, str]]:
+    """(rule ID, remediation, Flask snippet) per rule found; a snippet already shown is not repeated."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    snippets: dict[str, str] = {}
+    for finding in sorted(report.findings, key=lambda f: (-f.severity.rank, f.rule_id)):
+        rule = RULES.get(finding.rule_id)
+        if rule is None or rule.id in seen or finding.severity < Severity.LOW:
+            continue
+        snippet = rule.flask_fix
+        if snippet and snippet in snippets:
+            snippet = f"# Flask: as for {snippets[snippet]} above\n"
+        elif snippet:
+            snippets[snippet] = rule.id
+        seen[rule.id] = (rule.id, rule.remediation, snippet)
+    return list(seen.values())
+
+
+def render_rich(
+    report: ScanReport,
+    *,
+    labels: Mapping[str, str] | None = None,
+    width: int = 110,
+    color: bool = True,
+) -> str:
+    """The report with colours and tables, as a string of terminal output."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+    )
+    console.print(Text(_headline(report), style="bold"))
+    if report.score is None:
+        console.print(Text("No target could be scanned.", style="bold red"))
+    else:
+        score = report.score
+        grade = Text(f" {score.grade} ", style=_GRADE_STYLE.get(score.grade, "bold red") + " reverse")
+        summary = Text.assemble(grade, f"  score {score.score}/100")
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+        table.add_column("Category")
+        table.add_column("Grade")
+        table.add_column("Score", justify="right")
+        for category in score.categories:
+            table.add_row(
+                category.category.title,
+                Text(category.grade, style=_GRADE_STYLE.get(category.grade, "red")),
+                str(category.score),
+            )
+        console.print(Panel.fit(table, title=summary, title_align="left"))
+        for cap in score.caps:
+            console.print(Text(f"  {cap}", style="dim"))
+    if not report.complete:
+        console.print(Text("Incomplete: some targets or checks could not be tested.", style="yellow"))
+    for target in report.targets:
+        console.print()
+        console.print(Text(_target_line(target), style="bold underline"))
+        if labels and target.target in labels:
+            console.print(Text(f"  {labels[target.target]}", style="italic"))
+        if not target.scanned:
+            console.print(Text(f"  not scanned: {_clean(target.error)}", style="red"))
+        elif not target.findings:
+            console.print(Text("  no findings", style="green"))
+        for finding in target.findings:
+            rule = RULES.get(finding.rule_id)
+            line = Text("  ")
+            line.append(f"{finding.severity.value.upper():<8}", style=_STYLE[finding.severity])
+            line.append(f" {finding.rule_id} ", style="bold")
+            line.append(rule.title if rule else "")
+            if rule:
+                line.append("  " + ", ".join(f"CWE-{n}" for n in rule.cwe), style="dim")
+            console.print(line)
+            console.print(Text(_clean(finding.message)), style="", soft_wrap=False, overflow="fold")
+            for key, value in finding.evidence:
+                console.print(Text(f"    {_clean(key)}: {_clean(value)}", style="dim"))
+        for text in _not_run(target):
+            console.print(Text(f"  - {_clean(text)}", style="yellow"))
+    fixes = _fixes(report)
+    if fixes:
+        console.print()
+        console.print(Text("How to fix", style="bold"))
+        for rule_id, remedy, snippet in fixes:
+            console.print(Text.assemble((f"  {rule_id} ", "bold"), remedy))
+            if snippet:
+                console.print(Syntax(snippet.rstrip(), "python", theme="ansi_dark", padding=(0, 4)))
+    return buffer.getvalue()

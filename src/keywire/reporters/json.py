@@ -1,0 +1,113 @@
+"""The JSON report: versioned, and described by ``keywire/schemas/report-1.schema.json``.
+
+``schema_version`` follows semantic versioning: a minor bump adds fields, a major bump changes or
+removes them. Consumers should ignore fields they do not know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from .._models import Finding, ScanReport, Score, Severity
+from ..rules import RULES
+
+SCHEMA_VERSION = "1.0"
+DOCS_BASE = "https://github.com/keywire/keywire/blob/main/"
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema the report conforms to."""
+    text = resources.files("keywire").joinpath("schemas/report-1.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    rule = RULES.get(finding.rule_id)
+    return {
+        "rule_id": finding.rule_id,
+        "title": rule.title if rule else finding.rule_id,
+        "target": finding.target,
+        "severity": finding.severity.value,
+        "confidence": finding.confidence.value,
+        "category": rule.category.value if rule else "",
+        "cwe": [f"CWE-{n}" for n in rule.cwe] if rule else [],
+        "owasp_api": rule.owasp_api if rule else "",
+        "message": finding.message,
+        "evidence": dict(finding.evidence),
+        "location": finding.location,
+        "fingerprint": finding.fingerprint,
+        "remediation": rule.remediation if rule else "",
+        "docs": DOCS_BASE + rule.doc_path if rule else "",
+    }
+
+
+def score_dict(score: Score | None) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return {
+        "score": score.score,
+        "grade": score.grade,
+        "caps": list(score.caps),
+        "categories": [
+            {
+                "category": c.category.value,
+                "title": c.category.title,
+                "score": c.score,
+                "grade": c.grade,
+                "caps": list(c.caps),
+            }
+            for c in score.categories
+        ],
+    }
+
+
+def to_dict(report: ScanReport) -> dict[str, Any]:
+    """The report as plain JSON-compatible data."""
+    counts = {s.value: 0 for s in Severity}
+    for finding in report.findings:
+        counts[finding.severity.value] += 1
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "keywire", "version": report.tool_version},
+        "started_at": report.started_at.isoformat(),
+        "duration_s": report.duration_s,
+        "complete": report.complete,
+        "score": score_dict(report.score),
+        "summary": {"findings": len(report.findings), "by_severity": counts},
+        "targets": [
+            {
+                "target": t.target,
+                "scanned": t.scanned,
+                "error": t.error,
+                "duration_s": t.duration_s,
+                "score": score_dict(t.score),
+                "findings": [finding_dict(f) for f in t.findings],
+                "outcomes": [
+                    {"check": o.check, "status": o.status.value, "reason": o.reason}
+                    for o in t.outcomes
+                ],
+                "details": _plain(t.details),
+            }
+            for t in report.targets
+        ],
+        "options": _plain(report.options),
+    }
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def render(report: ScanReport) -> str:
+    """The report as one JSON document."""
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"

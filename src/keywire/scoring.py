@@ -1,0 +1,117 @@
+"""The score: a deterministic 0-100 number and an A-F grade, per category and overall.
+
+The rubric (published in docs/scoring.md, one test per line of it):
+
+1. Each category starts at 100.
+2. Each *rule* with findings in the category deducts once, by the worst severity among its
+   findings: critical 60, high 35, medium 15, low 5, info 0. A weakness found on ten endpoints
+   is still one weakness. The category score does not go below 0.
+3. The overall score is the weighted mean of the category scores, rounded half up: Encryption 35,
+   Authentication 35, Data exposure 20, Input validation 10.
+4. A score maps to a grade: 90+ A, 80+ B, 65+ C, 50+ D, 35+ E, below F.
+5. Caps then lower the grade (never the number): any critical finding → F; any high → at most C;
+   any medium → at most B; and a rule may carry its own cap (for example an untrusted
+   certificate → at most C, no TLS 1.3 → at most A-). Caps apply to the category the finding
+   belongs to and to the overall grade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ._models import Category, CategoryScore, Finding, Rule, Score, Severity
+
+DEDUCTIONS: Mapping[Severity, int] = {
+    Severity.CRITICAL: 60,
+    Severity.HIGH: 35,
+    Severity.MEDIUM: 15,
+    Severity.LOW: 5,
+    Severity.INFO: 0,
+}
+WEIGHTS: Mapping[Category, int] = {
+    Category.ENCRYPTION: 35,
+    Category.AUTHENTICATION: 35,
+    Category.DATA_EXPOSURE: 20,
+    Category.INPUT_VALIDATION: 10,
+}
+BANDS: tuple[tuple[int, str], ...] = ((90, "A"), (80, "B"), (65, "C"), (50, "D"), (35, "E"))
+GRADES: tuple[str, ...] = ("A+", "A", "A-", "B", "C", "D", "E", "F")
+SEVERITY_CAPS: Mapping[Severity, str] = {
+    Severity.CRITICAL: "F",
+    Severity.HIGH: "C",
+    Severity.MEDIUM: "B",
+}
+
+
+def grade_for(score: int) -> str:
+    """The grade of a score before caps."""
+    for threshold, grade in BANDS:
+        if score >= threshold:
+            return grade
+    return "F"
+
+
+def worse(a: str, b: str) -> str:
+    """The worse of two grades."""
+    return a if GRADES.index(a) >= GRADES.index(b) else b
+
+
+def _caps(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> list[tuple[str, str]]:
+    """(grade, reason) for every rule whose findings cap the grade, worst cap first."""
+    worst: dict[str, Severity] = {}
+    for finding in findings:
+        previous = worst.get(finding.rule_id)
+        if previous is None or finding.severity > previous:
+            worst[finding.rule_id] = finding.severity
+    caps: list[tuple[str, str]] = []
+    for rule_id, severity in sorted(worst.items()):
+        rule = rules.get(rule_id)
+        cap = SEVERITY_CAPS.get(severity)
+        if rule is not None and rule.grade_cap is not None:
+            cap = rule.grade_cap if cap is None else worse(cap, rule.grade_cap)
+        if cap is not None:
+            title = rule.title if rule is not None else rule_id
+            caps.append((cap, f"{rule_id} ({severity.value}): {title}"))
+    return sorted(caps, key=lambda item: -GRADES.index(item[0]))
+
+
+def _apply(grade: str, caps: list[tuple[str, str]]) -> tuple[str, tuple[str, ...]]:
+    applied = []
+    for cap, reason in caps:
+        if GRADES.index(cap) > GRADES.index(grade):
+            applied.append(f"at most {cap}: {reason}")
+    for cap, _ in caps:
+        grade = worse(grade, cap)
+    return grade, tuple(applied)
+
+
+def category_score(findings: Iterable[Finding], category: Category, rules: Mapping[str, Rule]) -> int:
+    """Rubric lines 1-2 for one category."""
+    worst: dict[str, Severity] = {}
+    for finding in findings:
+        rule = rules.get(finding.rule_id)
+        if rule is None or rule.category is not category:
+            continue
+        previous = worst.get(finding.rule_id)
+        if previous is None or finding.severity > previous:
+            worst[finding.rule_id] = finding.severity
+    return max(0, 100 - sum(DEDUCTIONS[s] for s in worst.values()))
+
+
+def compute_score(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> Score:
+    """Score a set of findings with the rubric above."""
+    findings = list(findings)
+    categories = []
+    weighted = 0
+    for category, weight in WEIGHTS.items():
+        in_category = [
+            f for f in findings if (r := rules.get(f.rule_id)) is not None and r.category is category
+        ]
+        score = category_score(in_category, category, rules)
+        weighted += score * weight
+        grade, applied = _apply(grade_for(score), _caps(in_category, rules))
+        categories.append(CategoryScore(category=category, score=score, grade=grade, caps=applied))
+    total_weight = sum(WEIGHTS.values())
+    overall = (weighted * 2 + total_weight) // (total_weight * 2)  # round half up, in integers
+    grade, applied = _apply(grade_for(overall), _caps(findings, rules))
+    return Score(score=overall, grade=grade, categories=tuple(categories), caps=applied)

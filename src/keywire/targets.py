@@ -1,0 +1,148 @@
+"""Scan targets: parsing what the user typed, and finding a target's other-scheme counterpart.
+
+A target is an ``http://`` or ``https://`` URL. keywire checks both sides of an API: the HTTPS
+endpoint and its cleartext counterpart, because a key sent to the wrong one has already crossed the
+wire. On default ports the counterpart is implied (443 ↔ 80); elsewhere the user names the port.
+
+>>> t = parse_target("https://api.example.com/v1/resource")
+>>> t.http_url, t.https_url
+('http://api.example.com/v1/resource', 'https://api.example.com/v1/resource')
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class TargetError(ValueError):
+    """The user's target is not something keywire can scan (a usage error)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """One URL to scan, with its counterpart on the other scheme when one is known."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    http_url: str | None
+    https_url: str | None
+    counterpart_note: str = ""
+
+    @property
+    def is_https(self) -> bool:
+        return self.scheme == "https"
+
+    @property
+    def origin(self) -> str:
+        return _build(self.scheme, self.host, self.port, "/")[:-1]
+
+
+def _format_host(host: str) -> str:
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]"
+    except ValueError:
+        pass
+    return host
+
+
+def _build(scheme: str, host: str, port: int, path: str) -> str:
+    netloc = _format_host(host)
+    if port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def parse_target(
+    raw: str, *, http_port: int | None = None, https_port: int | None = None
+) -> Target:
+    """Parse and normalise a target URL; raise :class:`TargetError` with a one-line reason.
+
+    ``http_port``/``https_port`` name the counterpart's port when the target is not on a default
+    port (for example a lab with HTTPS on 8443 and HTTP on 8080).
+    """
+    text = raw.strip()
+    if not text:
+        raise TargetError("empty target")
+    if "://" not in text:
+        raise TargetError(f"{raw!r} is not a URL: give it as http://host/path or https://host/path")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise TargetError(f"{raw!r} is not a valid URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise TargetError(f"{raw!r}: unsupported scheme {parts.scheme!r} (use http or https)")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise TargetError(f"{raw!r} has no host")
+    if parts.username is not None or parts.password is not None:
+        raise TargetError(
+            f"{_safe(raw)}: credentials in the URL are refused; pass them with --header"
+        )
+    if any(c.isspace() for c in host) or "%" in host:
+        raise TargetError(f"{raw!r}: invalid host {host!r}")
+    try:
+        host = host.encode("idna").decode("ascii").lower() if not _is_ip(host) else host
+    except UnicodeError:
+        raise TargetError(f"{raw!r}: invalid host name {host!r}") from None
+    port = port or DEFAULT_PORTS[scheme]
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    url = _build(scheme, host, port, parts.path or "/")
+    if parts.query:
+        url = f"{url}?{parts.query}"
+
+    http_url: str | None = None
+    https_url: str | None = None
+    note = ""
+    suffix = path
+    if scheme == "https":
+        https_url = url
+        if http_port is not None:
+            http_url = _build("http", host, http_port, "/")[:-1] + suffix
+        elif port == 443:
+            http_url = _build("http", host, 80, "/")[:-1] + suffix
+        else:
+            note = "HTTPS on a non-default port: pass --http-port to check its cleartext side"
+    else:
+        http_url = url
+        if https_port is not None:
+            https_url = _build("https", host, https_port, "/")[:-1] + suffix
+        elif port == 80:
+            https_url = _build("https", host, 443, "/")[:-1] + suffix
+        else:
+            note = "HTTP on a non-default port: pass --https-port to check its HTTPS side"
+    return Target(
+        url=url,
+        scheme=scheme,
+        host=host,
+        port=port,
+        path=path,
+        http_url=http_url,
+        https_url=https_url,
+        counterpart_note=note,
+    )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _safe(raw: str) -> str:
+    from .redact import redact_url
+
+    return repr(redact_url(raw))
