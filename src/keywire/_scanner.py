@@ -170,9 +170,7 @@ def scan(
     """
     if isinstance(targets, str):
         targets = [targets]
-    return asyncio.run(
-        scan_async(targets, options=options, resolver=resolver, observer=observer)
-    )
+    return asyncio.run(scan_async(targets, options=options, resolver=resolver, observer=observer))
 
 
 def _unique(targets: list[Target]) -> list[Target]:
@@ -297,7 +295,7 @@ def _verdict(
             [],
             detail,
         )
-    except Exception as exc:  # noqa: BLE001 - a broken check must not take the scan down
+    except Exception as exc:
         log.debug("check %s failed", family.name, exc_info=exc)
         return (
             CheckOutcome(

@@ -150,7 +150,9 @@ def _common_options(function: Any) -> Any:
             show_default=True,
             help="Report format written to stdout (or --output).",
         ),
-        click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE."),
+        click.option(
+            "--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE."
+        ),
         click.option(
             "--fail-on",
             type=click.Choice(SEVERITY_CHOICES),
@@ -163,10 +165,32 @@ def _common_options(function: Any) -> Any:
             type=click.IntRange(0, 100),
             help="Exit 1 if the overall score is below this.",
         ),
-        click.option("--only", multiple=True, type=click.Choice(SELECTABLE), help="Run only these checks or groups."),
-        click.option("--skip", multiple=True, type=click.Choice(SELECTABLE), help="Skip these checks or groups."),
-        click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True, help="Seconds per request."),
-        click.option("--scan-timeout", type=click.FloatRange(1, 86400), default=300.0, show_default=True, help="Seconds for the whole scan."),
+        click.option(
+            "--only",
+            multiple=True,
+            type=click.Choice(SELECTABLE),
+            help="Run only these checks or groups.",
+        ),
+        click.option(
+            "--skip",
+            multiple=True,
+            type=click.Choice(SELECTABLE),
+            help="Skip these checks or groups.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 600),
+            default=10.0,
+            show_default=True,
+            help="Seconds per request.",
+        ),
+        click.option(
+            "--scan-timeout",
+            type=click.FloatRange(1, 86400),
+            default=300.0,
+            show_default=True,
+            help="Seconds for the whole scan.",
+        ),
         click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug)."),
     ]
     for decorator in reversed(decorators):
@@ -183,7 +207,9 @@ def main() -> None:
 @main.command("scan")
 @click.argument("targets", nargs=-1, required=True)
 @_common_options
-@click.option("--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM).")
+@click.option(
+    "--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM)."
+)
 @click.option(
     "--header",
     "-H",
@@ -191,9 +217,21 @@ def main() -> None:
     multiple=True,
     help="'Name: value' credential header, sent only over verified HTTPS to the target host.",
 )
-@click.option("--http-port", type=click.IntRange(1, 65535), help="Port of the cleartext side of https:// targets.")
-@click.option("--https-port", type=click.IntRange(1, 65535), help="Port of the HTTPS side of http:// targets.")
-@click.option("--per-host", type=click.IntRange(1, 50), default=5, show_default=True, help="Concurrent connections per host.")
+@click.option(
+    "--http-port",
+    type=click.IntRange(1, 65535),
+    help="Port of the cleartext side of https:// targets.",
+)
+@click.option(
+    "--https-port", type=click.IntRange(1, 65535), help="Port of the HTTPS side of http:// targets."
+)
+@click.option(
+    "--per-host",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Concurrent connections per host.",
+)
 def scan_command(
     targets: tuple[str, ...],
     fmt: str,
@@ -285,12 +323,17 @@ def rules_command(rule_id: str | None) -> None:
         _fail_usage(f"unknown rule {rule_id!r}; `keywire rules` lists them")
     click.echo(f"{rule.id}: {rule.title}")
     click.echo(f"severity: {rule.severity.value}    category: {rule.category.title}")
-    click.echo(f"CWE: {', '.join(f'CWE-{n}' for n in rule.cwe)}    OWASP API Top 10: {rule.owasp_api}")
+    click.echo(
+        f"CWE: {', '.join(f'CWE-{n}' for n in rule.cwe)}    OWASP API Top 10: {rule.owasp_api}"
+    )
     if rule.grade_cap:
         click.echo(f"grade cap: {rule.grade_cap}")
     click.echo(f"\n{rule.description}\n\nFix: {rule.remediation}")
     if rule.flask_fix:
-        click.echo("\nIn Flask:\n" + "\n".join("    " + line for line in rule.flask_fix.rstrip().splitlines()))
+        click.echo(
+            "\nIn Flask:\n"
+            + "\n".join("    " + line for line in rule.flask_fix.rstrip().splitlines())
+        )
     click.echo("\nReferences:\n" + "\n".join(f"  {ref}" for ref in rule.references))
     click.echo(f"\nDocs: {rule.doc_path}")
 

@@ -45,9 +45,7 @@ def demo_lab() -> Iterator[DemoLab]:
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, pki.directory, True)
         seed = stack.enter_context(LabServer(create_seed_app()))
-        tls = stack.enter_context(
-            LabServer(create_seed_app(), ssl_context=pki.server_context())
-        )
+        tls = stack.enter_context(LabServer(create_seed_app(), ssl_context=pki.server_context()))
         redirecting = stack.enter_context(LabServer(create_redirect_app(https_port=tls.port)))
         seed_target = parse_target(f"{seed.url}/v1/resource")
         redirect_target = parse_target(f"{redirecting.url}/v1/resource", https_port=tls.port)

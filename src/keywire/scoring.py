@@ -85,7 +85,9 @@ def _apply(grade: str, caps: list[tuple[str, str]]) -> tuple[str, tuple[str, ...
     return grade, tuple(applied)
 
 
-def category_score(findings: Iterable[Finding], category: Category, rules: Mapping[str, Rule]) -> int:
+def category_score(
+    findings: Iterable[Finding], category: Category, rules: Mapping[str, Rule]
+) -> int:
     """Rubric lines 1-2 for one category."""
     worst: dict[str, Severity] = {}
     for finding in findings:
@@ -105,7 +107,9 @@ def compute_score(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> Sco
     weighted = 0
     for category, weight in WEIGHTS.items():
         in_category = [
-            f for f in findings if (r := rules.get(f.rule_id)) is not None and r.category is category
+            f
+            for f in findings
+            if (r := rules.get(f.rule_id)) is not None and r.category is category
         ]
         score = category_score(in_category, category, rules)
         weighted += score * weight

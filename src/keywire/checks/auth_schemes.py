@@ -124,14 +124,16 @@ class Challenge:
         return False
 
 
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # noqa: S105 - an RFC 9110 token, not a password
 _PARAM = re.compile(rf"^({_TOKEN})\s*=\s*(.*)$", re.S)
 _SCHEME = re.compile(rf"^({_TOKEN})(?:\s+(.*))?$", re.S)
 
 
 def _split_commas(value: str) -> list[str]:
     """Split on commas outside quoted strings."""
-    items, current, quoted, escaped = [], [], False, False
+    items: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for char in value[:8192]:
         if escaped:
             escaped = False
@@ -211,7 +213,9 @@ async def probe(ctx: ProbeContext) -> AuthSchemeObservation:
         for header in response.header_values("www-authenticate"):
             for challenge in parse_challenges(header):
                 seen.append(
-                    SeenChallenge(url=response.url, scheme_of_url=response.scheme, challenge=challenge)
+                    SeenChallenge(
+                        url=response.url, scheme_of_url=response.scheme, challenge=challenge
+                    )
                 )
     return AuthSchemeObservation(
         target=ctx.target.url, responses_seen=len(responses), challenges=tuple(seen)
@@ -271,7 +275,10 @@ def check(obs: AuthSchemeObservation) -> Sequence[Finding]:
                         f"{redact_url(url)} offers {', '.join(_describe(c) for c in weak)} beside "
                         f"{', '.join(_describe(c) for c in strong)}."
                     ),
-                    evidence={"url": redact_url(url), "schemes": ", ".join(_describe(c) for c in challenges)},
+                    evidence={
+                        "url": redact_url(url),
+                        "schemes": ", ".join(_describe(c) for c in challenges),
+                    },
                     location="weaker-scheme",
                 )
             )

@@ -66,7 +66,11 @@ API_REACHABLE_OVER_HTTP = Rule(
         "(or close the port); do not redirect API requests, because the credential has already "
         "been sent by then. Revoke keys that were used over HTTP."
     ),
-    references=(_BCP, _CWE319, "https://owasp.org/API-Security/editions/2023/en/0xa8-security-misconfiguration/"),
+    references=(
+        _BCP,
+        _CWE319,
+        "https://owasp.org/API-Security/editions/2023/en/0xa8-security-misconfiguration/",
+    ),
     flask_fix=_FLASK_REFUSE,
 )
 
@@ -224,8 +228,12 @@ def check(obs: CleartextObservation) -> Sequence[Finding]:
             continue
         if response.status in REFUSAL_STATUSES and baseline.status not in _AUTH_FAILURES:
             continue  # credentials refused over cleartext, as the BCP asks
-        if _differs(baseline, response, obs.canary) and _stable(baseline, obs.baseline_repeat, obs.canary):
-            exact = response.status != baseline.status or _challenge(response) != _challenge(baseline)
+        if _differs(baseline, response, obs.canary) and _stable(
+            baseline, obs.baseline_repeat, obs.canary
+        ):
+            exact = response.status != baseline.status or _challenge(response) != _challenge(
+                baseline
+            )
             findings.append(
                 CREDENTIAL_PROCESSED.finding(
                     target=obs.target,

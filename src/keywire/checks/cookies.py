@@ -83,7 +83,9 @@ SESSION_COOKIE_NO_HTTPONLY = Rule(
 
 RULES = (COOKIE_NOT_SECURE, COOKIE_OVER_HTTP, SESSION_COOKIE_NO_HTTPONLY)
 
-_SESSION_NAME = re.compile(r"sess|sid|auth|token|jwt|login|remember|identity|jsession|phpsess", re.I)
+_SESSION_NAME = re.compile(
+    r"sess|sid|auth|token|jwt|login|remember|identity|jsession|phpsess", re.I
+)
 _NOT_SESSION = re.compile(r"csrf|xsrf", re.I)
 
 

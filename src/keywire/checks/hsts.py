@@ -22,7 +22,9 @@ from ._base import Family, ProbeContext, not_applicable, not_tested
 
 ONE_YEAR = 31_536_000
 _RFC = "https://www.rfc-editor.org/rfc/rfc6797"
-_OWASP = "https://cheatsheetseries.owasp.org/cheatsheets/HTTP_Strict_Transport_Security_Cheat_Sheet.html"
+_OWASP = (
+    "https://cheatsheetseries.owasp.org/cheatsheets/HTTP_Strict_Transport_Security_Cheat_Sheet.html"
+)
 _FLASK_HSTS = """\
 @app.after_request
 def hsts(response):
@@ -245,7 +247,10 @@ def check(obs: HstsObservation) -> Sequence[Finding]:
 
     response, value = present[0]
     assert value is not None
-    evidence = {"header": f"Strict-Transport-Security: {value[:200]}", "url": redact_url(response.url)}
+    evidence = {
+        "header": f"Strict-Transport-Security: {value[:200]}",
+        "url": redact_url(response.url),
+    }
     try:
         policy = parse_hsts(value)
     except HstsParseError as exc:

@@ -88,7 +88,9 @@ def find_cleartext_links(response: HttpResponse) -> list[LinkSeen]:
             for match in _HTTP_URL.finditer(value):
                 url = match.group(0)
                 if not _IDENTIFIER_HOSTS.match(url):
-                    found.append(LinkSeen(url=url, where=f"header {name}", response_url=response.url))
+                    found.append(
+                        LinkSeen(url=url, where=f"header {name}", response_url=response.url)
+                    )
     content_type = (response.header("content-type") or "").lower()
     body = response.body.lstrip()
     if "json" in content_type or body[:1] in (b"{", b"["):
@@ -97,7 +99,7 @@ def find_cleartext_links(response: HttpResponse) -> list[LinkSeen]:
         except (ValueError, RecursionError):
             return found
         for path, key, text in _json_strings(document, "$", [_MAX_NODES]):
-            if key in _IDENTIFIER_KEYS or not text[:7].lower() == "http://":
+            if key in _IDENTIFIER_KEYS or text[:7].lower() != "http://":
                 continue
             if _IDENTIFIER_HOSTS.match(text):
                 continue

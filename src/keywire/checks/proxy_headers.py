@@ -80,7 +80,9 @@ async def probe(ctx: ProbeContext) -> ProxyHeaderObservation:
     spoofed: list[tuple[str, str, Fetched]] = []
     if isinstance(baseline, HttpResponse) and not serves_content(baseline):
         for name, value in SPOOFED_HEADERS:
-            response = await ctx.fetch(chain.start, probe=f"spoof-{name.lower()}", headers={name: value})
+            response = await ctx.fetch(
+                chain.start, probe=f"spoof-{name.lower()}", headers={name: value}
+            )
             spoofed.append((name, value, response))
     return ProxyHeaderObservation(
         target=ctx.target.url, http_url=chain.start, baseline=baseline, spoofed=tuple(spoofed)

@@ -117,9 +117,9 @@ async def probe(ctx: ProbeContext) -> RedirectObservation:
 
 def check(obs: RedirectObservation) -> Sequence[Finding]:
     for chain in (obs.http_chain, obs.https_chain):
-        if chain is not None and not chain.hops and chain.failure is not None:
-            if not chain.failure.is_refusal:
-                raise not_tested(f"{redact_url(chain.start)}: {chain.failure.reason}")
+        failure = chain.failure if chain is not None and not chain.hops else None
+        if failure is not None and not failure.is_refusal:
+            raise not_tested(f"{redact_url(failure.url)}: {failure.reason}")
     chains = [c for c in (obs.http_chain, obs.https_chain) if c is not None and c.hops]
     if not chains:
         raise not_applicable("no HTTP response to follow")

@@ -50,7 +50,7 @@ def create_redirect_app(https_port: int | None = None) -> Any:
 
     app = create_seed_app()
 
-    @app.before_request
+    @app.before_request  # type: ignore[untyped-decorator]
     def enforce_https() -> Response | None:
         if not request.is_secure:
             url = request.url.replace("http://", "https://", 1)

@@ -301,9 +301,7 @@ class HttpClient:
                 return Chain(start=url, hops=tuple(hops), end=ChainEnd.FINAL)
             next_host = (urlsplit(location).hostname or "").lower()
             if urlsplit(location).scheme not in ("http", "https") or next_host != start_host:
-                return Chain(
-                    start=url, hops=tuple(hops), end=ChainEnd.OFF_HOST, next_url=location
-                )
+                return Chain(start=url, hops=tuple(hops), end=ChainEnd.OFF_HOST, next_url=location)
             if location in seen:
                 return Chain(start=url, hops=tuple(hops), end=ChainEnd.LOOP, next_url=location)
             seen.add(location)
@@ -333,7 +331,7 @@ class HttpClient:
                 kind=FailureKind.TIMEOUT,
                 reason=f"no complete response within {deadline:g}s",
             )
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a value
+        except Exception as exc:
             kind, reason = classify(exc)
             return FetchFailure(url=url, probe=probe, kind=kind, reason=reason)
 

@@ -36,7 +36,9 @@ def _reserved(host: str) -> tuple[str, ...] | None:
     if name == "localhost" or name.endswith(".localhost"):
         return ("127.0.0.1", "::1")
     if name == "invalid" or name.endswith(".invalid"):
-        raise ResolutionError(f"cannot resolve {host}: the .invalid domain never resolves (RFC 6761)")
+        raise ResolutionError(
+            f"cannot resolve {host}: the .invalid domain never resolves (RFC 6761)"
+        )
     return None
 
 
@@ -59,7 +61,9 @@ class SystemResolver:
                 loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), self._timeout
             )
         except asyncio.TimeoutError as exc:
-            raise ResolutionError(f"cannot resolve {host}: no answer in {self._timeout:g}s") from exc
+            raise ResolutionError(
+                f"cannot resolve {host}: no answer in {self._timeout:g}s"
+            ) from exc
         except (OSError, UnicodeError) as exc:
             raise ResolutionError(f"cannot resolve {host}: {exc}") from exc
         addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))

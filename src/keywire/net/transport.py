@@ -12,7 +12,7 @@ them into probe failures at one place.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
 import httpcore
 import httpx
@@ -69,11 +69,11 @@ class ResolvingBackend(httpcore.AsyncNetworkBackend):
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, inner: AsyncIterator[bytes] | object) -> None:
+    def __init__(self, inner: AsyncIterable[bytes]) -> None:
         self._inner = inner
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self._inner:  # type: ignore[attr-defined]
+        async for part in self._inner:
             yield part
 
     async def aclose(self) -> None:
@@ -113,10 +113,11 @@ class ResolvingTransport(httpx.AsyncBaseTransport):
                 target=request.url.raw_path,
             ),
             headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
+            content=request.stream,
             extensions=request.extensions,
         )
         response = await self._pool.handle_async_request(core_request)
+        assert isinstance(response.stream, AsyncIterable)
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,

@@ -32,7 +32,9 @@ _GRADE_STYLE = {"A+": "bold green", "A": "bold green", "A-": "green", "B": "yell
 
 def _clean(text: str) -> str:
     """Drop control characters a hostile server may have planted (escape sequences)."""
-    return "".join(c if c.isprintable() or c in "\n\t" else "\N{REPLACEMENT CHARACTER}" for c in text)
+    return "".join(
+        c if c.isprintable() or c in "\n\t" else "\N{REPLACEMENT CHARACTER}" for c in text
+    )
 
 
 def _headline(report: ScanReport) -> str:
@@ -97,7 +99,10 @@ def _plain_finding(finding: Finding) -> list[str]:
     cwe = ", ".join(f"CWE-{n}" for n in rule.cwe) if rule else ""
     lines = [f"  {finding.severity.value.upper():<8} {finding.rule_id} {title} [{cwe}]"]
     lines += textwrap.wrap(
-        _clean(finding.message), width=96, initial_indent="           ", subsequent_indent="           "
+        _clean(finding.message),
+        width=96,
+        initial_indent="           ",
+        subsequent_indent="           ",
     )
     for key, value in finding.evidence:
         lines.append(f"           {_clean(key)}: {_clean(value)}")
@@ -143,7 +148,9 @@ def render_rich(
         console.print(Text("No target could be scanned.", style="bold red"))
     else:
         score = report.score
-        grade = Text(f" {score.grade} ", style=_GRADE_STYLE.get(score.grade, "bold red") + " reverse")
+        grade = Text(
+            f" {score.grade} ", style=_GRADE_STYLE.get(score.grade, "bold red") + " reverse"
+        )
         summary = Text.assemble(grade, f"  score {score.score}/100")
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         table.add_column("Category")
@@ -159,7 +166,9 @@ def render_rich(
         for cap in score.caps:
             console.print(Text(f"  {cap}", style="dim"))
     if not report.complete:
-        console.print(Text("Incomplete: some targets or checks could not be tested.", style="yellow"))
+        console.print(
+            Text("Incomplete: some targets or checks could not be tested.", style="yellow")
+        )
     for target in report.targets:
         console.print()
         console.print(Text(_target_line(target), style="bold underline"))

@@ -25,7 +25,7 @@ BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 class SecretKind(enum.Enum):
     API_KEY = "api_key"
     PRIVATE_KEY = "private_key"
-    TOKEN = "token"
+    TOKEN = "token"  # noqa: S105
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,7 +216,9 @@ CATALOGUE: tuple[SecretType, ...] = (
         name="JSON Web Token",
         kind=SecretKind.TOKEN,
         pattern=_re(
-            _B + r"(?P<secret>eyJ[0-9A-Za-z_\-]{8,}\.eyJ[0-9A-Za-z_\-]{8,}\.[0-9A-Za-z_\-]{0,1024})" + _E
+            _B
+            + r"(?P<secret>eyJ[0-9A-Za-z_\-]{8,}\.eyJ[0-9A-Za-z_\-]{8,}\.[0-9A-Za-z_\-]{0,1024})"
+            + _E
         ),
         validate=jwt_structure_ok,
     ),
