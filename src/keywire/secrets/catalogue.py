@@ -98,7 +98,9 @@ def pem_body_ok(block: str) -> bool:
 
 
 def _aws_key_id_ok(key_id: str) -> bool:
-    """AWS key IDs are base32 after their 4-letter prefix; decoding must succeed."""
+    """AWS key IDs are base32 after their 4-letter prefix; AWS's documentation examples are not keys."""
+    if key_id.endswith("EXAMPLE"):
+        return False
     try:
         base64.b32decode(key_id[4:] + "=" * (-len(key_id[4:]) % 8))
     except (ValueError, binascii.Error):
