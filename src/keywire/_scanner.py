@@ -30,6 +30,9 @@ from .targets import Target, TargetError, parse_target
 
 log = logging.getLogger("keywire")
 
+#: Targets scanned at the same time (each also respects the per-host connection cap).
+MAX_TARGETS_IN_FLIGHT = 16
+
 #: Headers a user may pass as credentials; anything else is refused (issue: allowlist).
 CREDENTIAL_HEADER_ALLOWLIST = ("authorization", "x-api-key", "cookie", "proxy-authorization")
 
@@ -136,13 +139,14 @@ async def scan_async(
         credentials=dict(options.headers),
     )
     canary = new_canary()
+    in_flight = asyncio.Semaphore(MAX_TARGETS_IN_FLIGHT)
+
+    async def one(target: Target) -> TargetResult:
+        async with in_flight:
+            return await _scan_target(target, http, options, canary, deadline, observer)
+
     async with HttpClient(settings, resolver=resolver) as http:
-        results = await asyncio.gather(
-            *(
-                _scan_target(target, http, options, canary, deadline, observer)
-                for target in _unique(parsed)
-            )
-        )
+        results = await asyncio.gather(*(one(target) for target in _unique(parsed)))
     findings = [f for r in results for f in r.findings]
     score = compute_score(findings, RULES) if any(r.scanned for r in results) else None
     return ScanReport(
@@ -237,7 +241,7 @@ async def _run_target(
             details[family.name] = detail
 
     responses = [e for e in ctx.exchanges if isinstance(e, HttpResponse)]
-    scanned = bool(responses)
+    scanned = bool(responses) or ctx.reached
     error = ""
     if not scanned:
         failures = [e for e in ctx.exchanges if isinstance(e, FetchFailure)]
