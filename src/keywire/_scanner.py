@@ -265,57 +265,29 @@ async def _run_target(
 def _verdict(
     family: Family[Any], task: asyncio.Future[Any], target: str
 ) -> tuple[CheckOutcome, list[Finding], Mapping[str, object] | None]:
+    """The outcome, findings and details of one family's finished (or cancelled) probe."""
+
+    def outcome(status: OutcomeStatus, reason: str = "") -> CheckOutcome:
+        return CheckOutcome(check=family.name, target=target, status=status, reason=reason[:300])
+
     if task.cancelled():
-        return (
-            CheckOutcome(
-                check=family.name,
-                target=target,
-                status=OutcomeStatus.ERROR,
-                reason="not tested: the scan deadline was reached",
-            ),
-            [],
-            None,
-        )
+        return outcome(OutcomeStatus.ERROR, "not tested: the scan deadline was reached"), [], None
     exc = task.exception()
     if exc is not None:
         log.debug("probe %s failed", family.name, exc_info=exc)
-        return (
-            CheckOutcome(
-                check=family.name,
-                target=target,
-                status=OutcomeStatus.ERROR,
-                reason=f"probe failed (bug in keywire): {type(exc).__name__}: {exc}"[:300],
-            ),
-            [],
-            None,
-        )
+        bug = f"probe failed (bug in keywire): {type(exc).__name__}: {exc}"
+        return outcome(OutcomeStatus.ERROR, bug), [], None
     observation = task.result()
     detail = family.details(observation) if family.details is not None else None
     try:
         found = list(family.check(observation))
     except CheckNotRun as stop:
-        return (
-            CheckOutcome(check=family.name, target=target, status=stop.status, reason=stop.reason),
-            [],
-            detail,
-        )
-    except Exception as exc:
+        return outcome(stop.status, stop.reason), [], detail
+    except Exception as exc:  # a broken check must not take the scan down
         log.debug("check %s failed", family.name, exc_info=exc)
-        return (
-            CheckOutcome(
-                check=family.name,
-                target=target,
-                status=OutcomeStatus.ERROR,
-                reason=f"check failed (bug in keywire): {type(exc).__name__}: {exc}"[:300],
-            ),
-            [],
-            detail,
-        )
-    return (
-        CheckOutcome(check=family.name, target=target, status=OutcomeStatus.COMPLETED),
-        found,
-        detail,
-    )
+        bug = f"check failed (bug in keywire): {type(exc).__name__}: {exc}"
+        return outcome(OutcomeStatus.ERROR, bug), [], detail
+    return outcome(OutcomeStatus.COMPLETED), found, detail
 
 
 def _exchange_summary(fetched: HttpResponse | FetchFailure) -> dict[str, object]:
