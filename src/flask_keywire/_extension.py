@@ -215,8 +215,9 @@ class KeyWire:
         app.cli.add_command(keywire_cli)
         if app.config["KEYWIRE_LOG_FILTER"]:
             params = app.config["KEYWIRE_QUERY_PARAMS"]
-            install_filter(logging.getLogger("werkzeug"), params)
-            install_filter(app.logger, params)
+            headers = [app.config["KEYWIRE_HEADER"]]
+            install_filter(logging.getLogger("werkzeug"), params, headers)
+            install_filter(app.logger, params, headers)
 
     # -- state ---------------------------------------------------------------------------------
 

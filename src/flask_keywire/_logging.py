@@ -24,23 +24,29 @@ DEFAULT_QUERY_PARAMS = ("api_key", "apikey", "key", "access_token", "token")
 AUDIT_LOGGER = "flask_keywire.audit"
 audit_log = logging.getLogger(AUDIT_LOGGER)
 
-_HEADER_VALUE = re.compile(
-    r"(?i)\b((?:proxy-)?authorization|x-api-key)(\s*[:=]\s*)(?:(bearer|basic|token)\s+)?[^\s,;\"']+"
-)
+_SCHEME_VALUE = r"""(["']?\s*[:=]\s*["']?)(?:(bearer|basic|token|digest)\s+)?[^\s,;"']+"""
+DEFAULT_HEADERS = ("authorization", "proxy-authorization", "x-api-key")
 
 
 class KeyRedactingFilter(logging.Filter):
     """A :class:`logging.Filter` that redacts keys, credential headers and key query parameters."""
 
-    def __init__(self, query_params: Iterable[str] = DEFAULT_QUERY_PARAMS) -> None:
+    def __init__(
+        self,
+        query_params: Iterable[str] = DEFAULT_QUERY_PARAMS,
+        header_names: Iterable[str] = DEFAULT_HEADERS,
+    ) -> None:
         super().__init__()
+        header_set = {h.lower() for h in (*DEFAULT_HEADERS, *header_names)}
+        headers = "|".join(re.escape(h) for h in sorted(header_set, key=len, reverse=True))
+        self._headers = re.compile(rf"(?i)(?<![\w-])({headers}){_SCHEME_VALUE}")
         names = "|".join(re.escape(p) for p in sorted(set(query_params), key=len, reverse=True))
         self._query = re.compile(rf"(?i)([?&;](?:{names})=)[^&#;\s\"']*") if names else None
 
     def redact(self, text: str) -> str:
         """``text`` with every key and credential value replaced."""
         text = KEY_IN_TEXT.sub(lambda m: m.group("head") + REDACTED, text)
-        text = _HEADER_VALUE.sub(
+        text = self._headers.sub(
             lambda m: m.group(1) + m.group(2) + (f"{m.group(3)} " if m.group(3) else "") + REDACTED,
             text,
         )
@@ -60,10 +66,12 @@ class KeyRedactingFilter(logging.Filter):
         return True
 
 
-def install_filter(logger: logging.Logger, query_params: Iterable[str]) -> None:
+def install_filter(
+    logger: logging.Logger, query_params: Iterable[str], header_names: Iterable[str] = ()
+) -> None:
     """Add a :class:`KeyRedactingFilter` to ``logger`` unless one is there already."""
     if not any(isinstance(f, KeyRedactingFilter) for f in logger.filters):
-        logger.addFilter(KeyRedactingFilter(query_params))
+        logger.addFilter(KeyRedactingFilter(query_params, header_names))
 
 
 def audit(event: str, *, key_id: str, level: int = logging.WARNING, **fields: str) -> None:
