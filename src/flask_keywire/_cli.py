@@ -72,17 +72,25 @@ keywire_cli = AppGroup("keywire", help="Manage flask_keywire API keys.")
     help="Lifetime: 90d, 12h, 1w, or never.",
 )
 @click.option("--prefix", help="Key prefix (default: KEYWIRE_KEY_PREFIX).")
-def create_command(name: str, scopes: str, expires: timedelta | None, prefix: str | None) -> None:
+@click.option(
+    "--hash-only",
+    is_flag=True,
+    help="Store nothing; print the key's KEYWIRE_API_KEY_HASH line (for configured keys).",
+)
+def create_command(
+    name: str, scopes: str, expires: timedelta | None, prefix: str | None, hash_only: bool
+) -> None:
     """Create a key and print it once."""
     keywire = _extension()
     try:
-        if keywire.store.read_only:
+        if hash_only or keywire.store.read_only:
             plaintext, record = keywire.issue_key(
                 name, scopes=_scopes(scopes), expires_in=expires, prefix=prefix
             )
             click.echo(plaintext)
+            why = "Not stored." if hash_only else "The key store is read-only."
             click.echo(
-                "The key store is read-only (KEYWIRE_API_KEY_HASH). Add this line to it "
+                f"{why} Add this line to KEYWIRE_API_KEY_HASH "
                 f"(it holds the key's digest, not the key):\n{hash_line(record)}",
                 err=True,
             )

@@ -104,6 +104,21 @@ def test_create_with_a_read_only_store_prints_the_hash_line(make_app):
     assert run(app, "revoke", "AAAAAAAAAAA1").exit_code == 1
 
 
+def test_create_hash_only_stores_nothing_and_the_line_works(make_app, app, keywire):
+    result = run(app, "create", "--name", "seed", "--scopes", "read", "--hash-only")
+    assert result.exit_code == 0
+    key = result.stdout.strip()
+    assert "Not stored" in result.stderr and key not in result.stderr
+    with app.app_context():
+        assert keywire.list_keys() == []
+    line = result.stderr.strip().splitlines()[-1]
+    configured, _ = make_app(store=None, api_key_hash=line)
+    response = configured.test_client().get(
+        "/v1/resource", base_url=HTTPS, headers={"X-API-Key": key}
+    )
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

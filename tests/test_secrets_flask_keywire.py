@@ -1,4 +1,7 @@
-"""The secret catalogue recognises leaked flask_keywire keys offline (checksum), and only them."""
+"""flask_keywire keys in the secret catalogue: generated keys, boundaries, and KW701 with redaction.
+
+The table cases (one positive, near-misses) are in test_secrets.py with every other entry.
+"""
 
 from __future__ import annotations
 
