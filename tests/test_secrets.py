@@ -24,7 +24,13 @@ def _jwt(header: dict[str, object], payload: dict[str, object]) -> str:
     return f"{enc(header)}.{enc(payload)}.c2lnbmF0dXJlLWJ5dGVz"
 
 
+def _keywire(prefix: str, key_id: str, secret: str) -> str:
+    body = f"{prefix}_{key_id}_{secret}"
+    return body + base62_encode(zlib.crc32(body.encode()), 6)
+
+
 GH_RANDOM = "Zx8Kq2Lm4Np6Rs8Tu0Vw2Xy4Za6Bc8"
+KW_SECRET = "0fJ3kL9sQ2xV7bN1mC4zR8tY6uW5eA3dF2gH1jK0lPq"  # 43 characters
 PEM_BODY = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbeVw4cXPDNz7PL2J\nADJWn8ivTp39uWoyoKDQdzV2Kw2hRANCAAQ4Hn6VTX2ZdPcxoBGrYbuFrDXr2L5N"
 
 POSITIVES = {
@@ -51,6 +57,10 @@ POSITIVES = {
     ],
     "private-key": [f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"],
     "jwt": [_jwt({"alg": "HS256", "typ": "JWT"}, {"sub": "1234567890", "iat": 1700000000})],
+    "flask-keywire-key": [
+        _keywire("kw_live", "4Qm0c2Xr9LbT", KW_SECRET),
+        _keywire("kw_test", "ZZZZZZZZZZZZ", KW_SECRET),
+    ],
 }
 
 NEAR_MISSES = {
@@ -85,6 +95,12 @@ NEAR_MISSES = {
         "-----BEGIN RSA PRIVATE KEY-----\n" + PEM_BODY + "\n-----END EC PRIVATE KEY-----",
     ],
     "jwt": ["eyJub3QiOiJqd3QifQ.eyJhYmMiOjF9.sig", "eyJhbGciOiJub25l.notjson.x"],
+    "flask-keywire-key": [
+        _keywire("kw_live", "4Qm0c2Xr9LbT", KW_SECRET)[:-1] + "0",  # wrong checksum
+        _keywire("kw_live", "4Qm0c2Xr9LbT", KW_SECRET[:-1]),  # secret one character short
+        _keywire("KW_LIVE", "4Qm0c2Xr9LbT", KW_SECRET),  # prefixes are lowercase
+        "kw_canary_" + "0123456789abcdef" * 2,  # keywire's own canary
+    ],
 }
 
 

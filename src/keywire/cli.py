@@ -120,6 +120,7 @@ def _emit(
     fail_on: str,
     fail_under: int | None,
     labels: Mapping[str, str] | None = None,
+    epilogue: str | None = None,
 ) -> NoReturn:
     to_terminal = output is None and sys.stdout.isatty()
     text = _render(report, fmt, to_terminal=to_terminal, labels=labels or {})
@@ -135,6 +136,8 @@ def _emit(
     for target in report.targets:
         if not target.scanned:
             click.echo(f"keywire: {target.target}: not scanned: {target.error}", err=True)
+    if epilogue:
+        click.echo(f"keywire: {epilogue}", err=True)
     code, message = _gate(report, fail_on, fail_under)
     click.echo(f"keywire: {message}", err=True)
     sys.exit(code)
@@ -290,8 +293,8 @@ def demo_command(
     scan_timeout: float,
     verbose: int,
 ) -> None:
-    """Scan the seed's vulnerable API in a local lab on 127.0.0.1 (no other network needed)."""
-    from .demo import DemoUnavailable, run_demo
+    """Scan the seed's vulnerable API and its flask_keywire fix on 127.0.0.1 (F → A, offline)."""
+    from .demo import DemoUnavailable, closing_line, run_demo
 
     _logging(verbose)
     click.echo("keywire: starting the demo lab on 127.0.0.1 …", err=True)
@@ -301,7 +304,15 @@ def demo_command(
         )
     except DemoUnavailable as exc:
         _fail_usage(str(exc))
-    _emit(report, fmt=fmt, output=output, fail_on=fail_on, fail_under=fail_under, labels=labels)
+    _emit(
+        report,
+        fmt=fmt,
+        output=output,
+        fail_on=fail_on,
+        fail_under=fail_under,
+        labels=labels,
+        epilogue=closing_line(report, labels),
+    )
 
 
 @main.command("rules")
