@@ -34,8 +34,8 @@ from ._scanner import ScanObserver, ScanOptions, scan, scan_async
 from ._version import __version__
 from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
 from .config import Config, ConfigError, load_config
-from .policy import apply_policy
 from .net.resolver import ResolutionError, Resolver, StaticResolver, SystemResolver
+from .policy import apply_policy
 from .rules import RULES, get_rule
 from .targets import Target, TargetError, parse_target
 

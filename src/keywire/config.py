@@ -46,7 +46,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 CONFIG_NAMES = ("keywire.toml", "pyproject.toml")
 FORMAT_NAMES = FORMATS
-SEVERITY_NAMES = tuple(s.value for s in Severity) + ("none",)
+SEVERITY_NAMES = (*(s.value for s in Severity), "none")
 SELECTABLE = tuple(sorted(GROUPS | {f.name for f in FAMILIES}))
 MAX_CONFIG_BYTES = 1024 * 1024
 
@@ -180,7 +180,7 @@ class _Reader:
 
     def _severity(self, value: object) -> dict[str, Severity]:
         if not isinstance(value, Mapping):
-            raise self.error(("severity",), "[severity] must be a table of RULE = \"severity\"")
+            raise self.error(("severity",), '[severity] must be a table of RULE = "severity"')
         overrides = {}
         for rule, severity in value.items():
             rule_id = self._rule_id(("severity", rule), rule)
@@ -260,11 +260,13 @@ def _choice(choices: Sequence[str]) -> Any:
 
 def _number(low: float, high: float, *, integer: bool) -> Any:
     def check(reader: _Reader, where: tuple[str | int, ...], value: object) -> float | int:
-        kinds: tuple[type, ...] = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-            kind = "an integer" if integer else "a number"
-            raise reader.error(where, f"'{where[0]}' must be {kind} from {low:g} to {high:g}")
-        return value
+        ok = isinstance(value, int) or (not integer and isinstance(value, float))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
+            ok = False
+        elif low <= value <= high:
+            return value
+        kind = "an integer" if integer else "a number"
+        raise reader.error(where, f"'{where[0]}' must be {kind} from {low:g} to {high:g}")
 
     return check
 
@@ -304,7 +306,8 @@ def _outputs(reader: _Reader, where: tuple[str | int, ...], value: object) -> tu
         fmt, sep, file = item.partition(":")
         if not sep or fmt not in FORMAT_NAMES or not file:
             raise reader.error(
-                where, f"'output' entry {item!r} must be FORMAT:FILE, FORMAT one of {', '.join(FORMAT_NAMES)}"
+                where,
+                f"'output' entry {item!r} must be FORMAT:FILE, FORMAT one of {', '.join(FORMAT_NAMES)}",
             )
         out.append(f"{fmt}:{file if file == '-' else reader.path_value(file)}")
     return tuple(out)

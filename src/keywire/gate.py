@@ -41,9 +41,9 @@ def evaluate(report: ScanReport, gate: Gate | None = None) -> GateResult:
             f"{len(failing)} {scope}{'s' if len(failing) != 1 else ''} at or above "
             f"{gate.fail_on.value}"
         )
-    if gate.fail_under is not None and report.score is not None:
-        if report.score.score < gate.fail_under:
-            reasons.append(f"score {report.score.score} is under {gate.fail_under}")
+    score = report.score
+    if gate.fail_under is not None and score is not None and score.score < gate.fail_under:
+        reasons.append(f"score {score.score} is under {gate.fail_under}")
     return GateResult(passed=not reasons, reasons=tuple(reasons), failing=failing)
 
 
@@ -51,7 +51,9 @@ def describe(gate: Gate) -> str:
     """The gate in words, for reports: ``fail on high (new findings only), fail under 80``."""
     parts = []
     if gate.fail_on is not None:
-        parts.append(f"fail on {gate.fail_on.value}" + (" (new findings only)" if gate.new_only else ""))
+        parts.append(
+            f"fail on {gate.fail_on.value}" + (" (new findings only)" if gate.new_only else "")
+        )
     if gate.fail_under is not None:
         parts.append(f"fail under {gate.fail_under}")
     return ", ".join(parts) or "no gate"

@@ -8,6 +8,7 @@ a full-page PNG screenshot. Messages on the pipe are JSON terminated by NUL (fd 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -53,7 +54,9 @@ class PageRun:
             for m in self.console
             if m["type"] in ("error", "assert", "warning")
         ]
-        out += [f"log {e['level']}: {e['text']}" for e in self.log if e["level"] in ("error", "warning")]
+        out += [
+            f"log {e['level']}: {e['text']}" for e in self.log if e["level"] in ("error", "warning")
+        ]
         out += [f"exception: {e.get('exceptionDetails', {}).get('text')}" for e in self.exceptions]
         return out
 
@@ -65,7 +68,9 @@ class _Pipe:
         self.next_id = 0
         self.events: list[dict[str, Any]] = []
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> int:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> int:
         self.next_id += 1
         message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -91,7 +96,9 @@ class _Pipe:
         decoded: dict[str, Any] = json.loads(message)
         return decoded
 
-    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> dict[str, Any]:
         ident = self.send(method, params, session)
         while True:
             message = self.receive()
@@ -103,7 +110,9 @@ class _Pipe:
             self.events.append(message)
 
 
-def open_page(path: Path, *, screenshot: bool = False, width: int = 1100, timeout: float = 30.0) -> PageRun:
+def open_page(
+    path: Path, *, screenshot: bool = False, width: int = 1100, timeout: float = 30.0
+) -> PageRun:
     """Load ``path`` in a fresh headless Chromium and report what happened."""
     binary = chromium_path()
     if binary is None:
@@ -118,10 +127,10 @@ def open_page(path: Path, *, screenshot: bool = False, width: int = 1100, timeou
         os.dup2(100, 3)
         os.dup2(101, 4)
 
-    process = subprocess.Popen(  # noqa: S603 - fixed flags, local file
+    process = subprocess.Popen(
         [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
         pass_fds=(3, 4),
-        preexec_fn=wire_fds,  # noqa: PLW1509
+        preexec_fn=wire_fds,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -132,25 +141,35 @@ def open_page(path: Path, *, screenshot: bool = False, width: int = 1100, timeou
     pipe = _Pipe(to_browser_w, from_browser_r, time.monotonic() + timeout)
     try:
         target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         for domain in ("Runtime", "Log", "Network", "Page"):
             pipe.call(f"{domain}.enable", session=session)
-        pipe.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        pipe.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         pipe.call("Page.navigate", {"url": path.resolve().as_uri()}, session=session)
         while not any(e.get("method") == "Page.loadEventFired" for e in pipe.events):
             pipe.events.append(pipe.receive())
         run.loaded = True
         time.sleep(0.3)  # let late console/log events arrive
         run.text = pipe.call(
-            "Runtime.evaluate", {"expression": "document.body.innerText", "returnByValue": True}, session=session
+            "Runtime.evaluate",
+            {"expression": "document.body.innerText", "returnByValue": True},
+            session=session,
         )["result"].get("value", "")
         if screenshot:
-            shot = pipe.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
+            shot = pipe.call(
+                "Page.captureScreenshot",
+                {"format": "png", "captureBeyondViewport": True},
+                session=session,
+            )
             run.screenshot = base64.b64decode(shot["data"])
-        try:
+        with contextlib.suppress(EOFError, RuntimeError):
             pipe.call("Browser.close")
-        except (EOFError, RuntimeError):
-            pass
     finally:
         os.close(to_browser_w)
         os.close(from_browser_r)
@@ -163,7 +182,9 @@ def open_page(path: Path, *, screenshot: bool = False, width: int = 1100, timeou
     for event in pipe.events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.consoleAPICalled":
-            run.console.append({"type": params["type"], "args": [a.get("value") for a in params.get("args", [])]})
+            run.console.append(
+                {"type": params["type"], "args": [a.get("value") for a in params.get("args", [])]}
+            )
         elif method == "Log.entryAdded":
             run.log.append(params["entry"])
         elif method == "Runtime.exceptionThrown":

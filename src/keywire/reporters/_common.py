@@ -95,4 +95,8 @@ def by_severity(findings: Iterable[Finding]) -> list[tuple[Severity, list[Findin
     groups: dict[Severity, list[Finding]] = {s: [] for s in SEVERITIES_DESC}
     for finding in findings:
         groups[finding.severity].append(finding)
-    return [(s, sorted(fs, key=lambda f: (f.rule_id, f.target, f.location))) for s, fs in groups.items() if fs]
+    return [
+        (s, sorted(fs, key=lambda f: (f.rule_id, f.target, f.location)))
+        for s, fs in groups.items()
+        if fs
+    ]

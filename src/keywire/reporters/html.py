@@ -107,7 +107,7 @@ def context(report: ScanReport) -> dict[str, Any]:
     states = [f.baseline for f in report.findings]
     return {
         "report": report,
-        "grade": report.score.grade if report.score else "–",
+        "grade": report.score.grade if report.score else "-",
         "grade_colour": GRADE_COLOURS.get(report.score.grade, "#57606a")
         if report.score
         else "#57606a",

@@ -93,9 +93,7 @@ def _rule_name(rule: Rule) -> str:
 
 
 def _help_markdown(rule: Rule) -> str:
-    cwe = ", ".join(
-        f"[CWE-{n}](https://cwe.mitre.org/data/definitions/{n}.html)" for n in rule.cwe
-    )
+    cwe = ", ".join(f"[CWE-{n}](https://cwe.mitre.org/data/definitions/{n}.html)" for n in rule.cwe)
     lines = [
         f"**{rule.id}: {rule.title}** ({rule.severity.value}; {cwe}; OWASP API Top 10 {rule.owasp_api})",
         "",
@@ -145,9 +143,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
                     "artifactLocation": {"uri": artifact_uri(finding.target)},
                     "region": {"startLine": 1},
                 },
-                "logicalLocations": [
-                    {"fullyQualifiedName": finding.target, "kind": "resource"}
-                ],
+                "logicalLocations": [{"fullyQualifiedName": finding.target, "kind": "resource"}],
             }
         ],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
