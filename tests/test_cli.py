@@ -194,3 +194,19 @@ def test_rich_console_escapes_target_text(lab_api):
     plain = console.render_rich(report, color=False)
     assert "\x1b" not in plain
     assert "KW141" in plain
+
+
+def test_secret_found_in_a_response_never_reaches_any_output(runner, lab_api, caplog):
+    import logging
+
+    stripe = "sk_live_" + "9xQ2mW4eR6tY8uI0oP1aS3dF"
+    api = lab_api(require_key=False, body={"config": {"stripe": stripe}})
+    caplog.set_level(logging.DEBUG)
+    texts = []
+    for fmt in ("json", "console"):
+        result = runner.invoke(main, [*scan_args(api, "--format", fmt), "-vv"])
+        assert "KW701" in result.stdout
+        texts += [result.stdout, result.stderr]
+    for text in [*texts, caplog.text]:
+        assert stripe not in text
+        assert stripe[8:] not in text

@@ -463,3 +463,7 @@ def _logging(verbose: int) -> None:
             level=logging.DEBUG if verbose > 1 else logging.INFO,
             format="keywire: %(levelname)s %(name)s: %(message)s",
         )
+
+
+if __name__ == "__main__":  # python -m keywire.cli
+    main()
