@@ -213,6 +213,8 @@ _CONFIG_KEYS = {
 
 def _settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
     config = None
+    if values.get("no_config") and values.get("config") is not None:
+        _fail_usage("--config and --no-config exclude each other")
     try:
         if values.pop("no_config", False):
             path = None

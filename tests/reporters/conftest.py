@@ -27,7 +27,10 @@ def hostile_report(lab_api) -> ScanReport:
     target = report.targets[0]
     # A check that could not run, with the target's text in its reason.
     broken = CheckOutcome(
-        check="hostile", target=target.target, status=OutcomeStatus.ERROR, reason=f"peer said {PAYLOAD}"
+        check="hostile",
+        target=target.target,
+        status=OutcomeStatus.ERROR,
+        reason=f"peer said {PAYLOAD}",
     )
     target = dataclasses.replace(
         target,

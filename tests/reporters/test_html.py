@@ -57,7 +57,9 @@ def test_planted_markup_comes_out_inert(hostile_report):
 def test_self_contained_no_fetches_and_strict_csp(hostile_report):
     page = html.render(hostile_report)
     parsed = _parse(page)
-    assert not {"link", "script", "iframe", "object", "embed", "img", "base", "form"} & set(parsed.tags)
+    assert not {"link", "script", "iframe", "object", "embed", "img", "base", "form"} & set(
+        parsed.tags
+    )
     assert "@import" not in page and "url(" not in page
     for name, value in parsed.attrs:
         if name in {"src", "srcset", "data", "action", "poster"}:
@@ -74,7 +76,11 @@ def test_sections_present(hostile_report):
         hostile_report,
         Policy(
             suppressions=(
-                Suppression(rule_id="KW162", target="https://127.0.0.1:*", reason="cookie is not a session <b>"),
+                Suppression(
+                    rule_id="KW162",
+                    target="https://127.0.0.1:*",
+                    reason="cookie is not a session <b>",
+                ),
             )
         ),
     )
@@ -94,7 +100,10 @@ def test_no_scan_renders(lab_api):
     report = api.scan()
     empty = dataclasses.replace(
         report,
-        targets=tuple(dataclasses.replace(t, scanned=False, error="refused", findings=()) for t in report.targets),
+        targets=tuple(
+            dataclasses.replace(t, scanned=False, error="refused", findings=())
+            for t in report.targets
+        ),
         score=None,
     )
     page = html.render(empty)

@@ -33,7 +33,11 @@ def test_junit_one_case_per_rule_and_target_failures_at_gate(hostile_report, tmp
     ran = {o.check for o in report.targets[0].outcomes}
     expected = [r.id for f in FAMILIES if f.name in ran for r in f.rules]
     assert [c.name.split()[0] for c in cases] == expected
-    failed = {c.name.split()[0] for c in cases if any(isinstance(r, junitparser.Failure) for r in c.result)}
+    failed = {
+        c.name.split()[0]
+        for c in cases
+        if any(isinstance(r, junitparser.Failure) for r in c.result)
+    }
     assert failed == {f.rule_id for f in report.findings if f.severity >= Severity.MEDIUM}
     assert suites[0].failures == len(failed)
     assert xml.tests == len(cases)
@@ -49,7 +53,9 @@ def test_junit_gate_suppression_and_control_characters(lab_api, tmp_path):
     assert "\x1b" not in text
     cases = {c.name.split()[0]: c for c in next(iter(_junit(report, tmp_path)))}  # valid XML
     assert not any(isinstance(r, junitparser.Failure) for c in cases.values() for r in c.result)
-    assert {f.rule_id for f in report.findings} >= {"KW160", "KW141"}, [(f.rule_id, f.message) for f in report.findings]
+    assert {f.rule_id for f in report.findings} >= {"KW160", "KW141"}, [
+        (f.rule_id, f.message) for f in report.findings
+    ]
     assert isinstance(cases["KW160"].result[0], junitparser.Skipped)
     assert "suppressed: lab" in cases["KW160"].result[0].message
     assert "KW141" in cases and cases["KW141"].system_out  # below the gate: passes, listed
@@ -58,11 +64,15 @@ def test_junit_gate_suppression_and_control_characters(lab_api, tmp_path):
 def test_junit_not_tested_is_skipped(hostile_report, tmp_path):
     target = hostile_report.targets[0]
     outcomes = tuple(
-        dataclasses.replace(o, status=o.status.__class__.ERROR, reason="timed out") if o.check == "hsts" else o
+        dataclasses.replace(o, status=o.status.__class__.ERROR, reason="timed out")
+        if o.check == "hsts"
+        else o
         for o in target.outcomes
     )
     findings = tuple(f for f in target.findings if not f.rule_id.startswith("KW14"))
-    report = dataclasses.replace(hostile_report, targets=(dataclasses.replace(target, outcomes=outcomes, findings=findings),))
+    report = dataclasses.replace(
+        hostile_report, targets=(dataclasses.replace(target, outcomes=outcomes, findings=findings),)
+    )
     cases = {c.name.split()[0]: c for c in next(iter(_junit(report, tmp_path)))}
     assert isinstance(cases["KW140"].result[0], junitparser.Skipped)
     assert "not tested: timed out" in cases["KW140"].result[0].message
@@ -84,8 +94,16 @@ def test_markdown_helpers():
     assert markdown.code("x `y` z") == "``x `y` z``"
     assert markdown.text("<b>*x*</b>") == "&lt;b&gt;\\*x\\*&lt;\\/b&gt;"
     assert markdown.fenced("```\ncode")[0] == "````"
-    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(
-        "| a | b |\n|---|---|\n| " + markdown.code(SCRIPT + "|x") + " | " + markdown.text(SCRIPT) + " |\n"
+    rendered = (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("table")
+        .render(
+            "| a | b |\n|---|---|\n| "
+            + markdown.code(SCRIPT + "|x")
+            + " | "
+            + markdown.text(SCRIPT)
+            + " |\n"
+        )
     )
     assert "<script>" not in rendered
     assert rendered.count("<td>") == 2  # the pipe did not split the cell
@@ -119,7 +137,13 @@ def test_json_validates_with_policy_baseline_and_gate(hostile_report):
     assert document["summary"]["suppressed"] == 2
     assert [f["rule_id"] for f in document["baseline"]["fixed"]] == ["KW140"]
     assert document["baseline"]["unchanged"] == len(report.findings)
-    assert document["gate"] == {"fail_on": "high", "fail_under": None, "new_only": True, "passed": True, "reasons": []}
+    assert document["gate"] == {
+        "fail_on": "high",
+        "fail_under": None,
+        "new_only": True,
+        "passed": True,
+        "reasons": [],
+    }
     assert all(f["rule_id"] != "KW162" for t in document["targets"] for f in t["findings"])
     kw160 = next(f for f in document["targets"][0]["findings"] if f["rule_id"] == "KW160")
     assert kw160["severity"] == "high" and kw160["baseline"] == "unchanged"

@@ -39,7 +39,9 @@ def validate(document: dict) -> None:
 def test_schema_rejects_a_broken_log():
     """The validation can fail: a result without a message is not SARIF."""
     with pytest.raises(AssertionError):
-        validate({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{}]}]})
+        validate(
+            {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{}]}]}
+        )
 
 
 def test_lab_scan_validates(hostile_report):
@@ -78,7 +80,9 @@ def test_results_point_at_rules_and_carry_fingerprints(hostile_report):
         finding = by_fp[fingerprint]
         assert result["level"] == sarif.LEVEL[finding.severity]
         location = result["locations"][0]
-        assert location["physicalLocation"]["artifactLocation"]["uri"] == sarif.artifact_uri(finding.target)
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == sarif.artifact_uri(
+            finding.target
+        )
         assert location["logicalLocations"][0]["fullyQualifiedName"] == finding.target
 
 
@@ -86,7 +90,10 @@ def test_fingerprints_are_stable_between_scans(lab_api):
     api = lab_api(hsts=None, cookies=("sid=1; Path=/",))
     first = json.loads(sarif.render(api.scan()))["runs"][0]["results"]
     second = json.loads(sarif.render(api.scan()))["runs"][0]["results"]
-    prints = lambda results: sorted(r["partialFingerprints"][sarif.FINGERPRINT_KEY] for r in results)  # noqa: E731
+
+    def prints(results):
+        return sorted(r["partialFingerprints"][sarif.FINGERPRINT_KEY] for r in results)
+
     assert prints(first) == prints(second)
     assert len(set(prints(first))) == len(first) >= 2
 
@@ -143,7 +150,9 @@ def test_suppressions_baseline_and_overrides(hostile_report):
         ),
     )
     previous = json.loads(json_reporter.render(report))
-    previous["targets"][0]["findings"] = [f for f in previous["targets"][0]["findings"] if f["rule_id"] != "KW141"]
+    previous["targets"][0]["findings"] = [
+        f for f in previous["targets"][0]["findings"] if f["rule_id"] != "KW141"
+    ]
     report = compare_baseline(report, parse_baseline(previous, source="previous.json"))
     document = json.loads(sarif.render(report))
     validate(document)
@@ -161,16 +170,22 @@ def test_suppressions_baseline_and_overrides(hostile_report):
 def test_notices_are_configuration_notifications(hostile_report):
     report = dataclasses.replace(hostile_report, notices=("suppression expired",))
     invocation = json.loads(sarif.render(report))["runs"][0]["invocations"][0]
-    assert invocation["toolConfigurationNotifications"][0]["message"]["text"] == "suppression expired"
+    assert (
+        invocation["toolConfigurationNotifications"][0]["message"]["text"] == "suppression expired"
+    )
 
 
 def test_outcome_skipped_is_a_note(hostile_report):
     target = hostile_report.targets[0]
-    skipped = CheckOutcome(check="x", target=target.target, status=OutcomeStatus.SKIPPED, reason="n/a")
+    skipped = CheckOutcome(
+        check="x", target=target.target, status=OutcomeStatus.SKIPPED, reason="n/a"
+    )
     report = dataclasses.replace(
         hostile_report, targets=(dataclasses.replace(target, outcomes=(skipped,)),)
     )
-    notes = json.loads(sarif.render(report))["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    notes = json.loads(sarif.render(report))["runs"][0]["invocations"][0][
+        "toolExecutionNotifications"
+    ]
     assert notes == [n for n in notes if n["level"] == "note"] and notes
 
 
@@ -188,4 +203,9 @@ def test_schema_copy_keeps_the_official_constraints():
     with pytest.raises(AssertionError):
         validate({"version": "2.2.0", "runs": []})
     with pytest.raises(AssertionError):
-        validate({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"message": {}}]}]})
+        validate(
+            {
+                "version": "2.1.0",
+                "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"message": {}}]}],
+            }
+        )
