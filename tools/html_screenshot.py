@@ -15,9 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.reporters.chromium import open_page  # noqa: E402
+
 from keywire.demo import run_demo  # noqa: E402
 from keywire.reporters import html  # noqa: E402
-from tests.reporters.chromium import open_page  # noqa: E402
 
 
 def main() -> int:
