@@ -15,7 +15,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._version import __version__
@@ -27,6 +27,9 @@ from .redact import redact, redact_url
 from .rules import RULES
 from .scoring import compute_score
 from .targets import Target, TargetError, parse_target
+
+if TYPE_CHECKING:
+    from .config import Config
 
 log = logging.getLogger("keywire")
 
@@ -113,11 +116,16 @@ async def scan_async(
     options: ScanOptions | None = None,
     resolver: Resolver | None = None,
     observer: ScanObserver | None = None,
+    config: Config | None = None,
 ) -> ScanReport:
     """Scan ``targets`` (http:// or https:// URLs) and return the report.
 
+    With ``config`` (see :func:`keywire.load_config`), its skipped rules, severity overrides and
+    suppressions are applied to the report, and its options are used when ``options`` is None.
     Raises :class:`~keywire.TargetError` before any network traffic if a target is malformed.
     """
+    if options is None and config is not None:
+        options = config.scan_options()
     options = options or ScanOptions()
     if not targets:
         raise TargetError("no target given")
@@ -149,7 +157,7 @@ async def scan_async(
         results = await asyncio.gather(*(one(target) for target in _unique(parsed)))
     findings = [f for r in results for f in r.findings]
     score = compute_score(findings, RULES) if any(r.scanned for r in results) else None
-    return ScanReport(
+    report = ScanReport(
         tool_version=__version__,
         started_at=started_at,
         duration_s=round(time.perf_counter() - started, 3),
@@ -157,6 +165,11 @@ async def scan_async(
         score=score,
         options=options.public(),
     )
+    if config is not None:
+        from .policy import apply_policy
+
+        report = apply_policy(report, config.policy)
+    return report
 
 
 def scan(
@@ -165,6 +178,7 @@ def scan(
     options: ScanOptions | None = None,
     resolver: Resolver | None = None,
     observer: ScanObserver | None = None,
+    config: Config | None = None,
 ) -> ScanReport:
     """Scan synchronously; see :func:`scan_async`.
 
@@ -174,7 +188,9 @@ def scan(
     """
     if isinstance(targets, str):
         targets = [targets]
-    return asyncio.run(scan_async(targets, options=options, resolver=resolver, observer=observer))
+    return asyncio.run(
+        scan_async(targets, options=options, resolver=resolver, observer=observer, config=config)
+    )
 
 
 def _unique(targets: list[Target]) -> list[Target]:
