@@ -15,6 +15,7 @@ from . import (
     exposure,
     hsts,
     mixed_content,
+    openapi,
     proxy_headers,
     query_keys,
     redirects,
@@ -31,6 +32,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     cookies.FAMILY,
     mixed_content.FAMILY,
     exposure.FAMILY,
+    openapi.FAMILY,
 )
 
 GROUPS: frozenset[str] = frozenset(f.group for f in FAMILIES)
