@@ -10,8 +10,10 @@ from typing import Any
 
 from . import (
     auth_schemes,
+    authenticated,
     cleartext,
     cookies,
+    error_pages,
     exposure,
     hsts,
     mixed_content,
@@ -32,6 +34,8 @@ FAMILIES: tuple[Family[Any], ...] = (
     cookies.FAMILY,
     mixed_content.FAMILY,
     exposure.FAMILY,
+    error_pages.FAMILY,
+    authenticated.FAMILY,
     openapi.FAMILY,
 )
 
