@@ -140,7 +140,8 @@ CATALOGUE: tuple[SecretType, ...] = (
         "Stripe",
         "Stripe secret or restricted key",
         r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{24,247}",
-        ("sk_", "rk_"),
+        # not just "sk_": "task_id" is everywhere in API payloads
+        ("sk_live_", "sk_test_", "rk_live_", "rk_test_"),
         min_entropy=3.5,
     ),
     _token(
@@ -565,7 +566,8 @@ CATALOGUE: tuple[SecretType, ...] = (
         kind=SecretKind.PRIVATE_KEY,
         pattern=_re(
             r"(?P<secret>-----BEGIN (?P<label>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
-            r"[\s\S]{0,16384}?-----END (?P=label)-----)"
+            # the body never contains "-----": a run of BEGIN lines fails fast, not in 16 KiB
+            r"(?:(?!-----)[\s\S]){0,16384}-----END (?P=label)-----)"
         ),
         prefixes=("-----BEGIN ",),
         validate=pem_body_ok,
@@ -577,7 +579,7 @@ CATALOGUE: tuple[SecretType, ...] = (
         kind=SecretKind.TOKEN,
         pattern=_re(
             _B
-            + r"(?P<secret>eyJ[0-9A-Za-z_\-]{8,}\.eyJ[0-9A-Za-z_\-]{8,}\.[0-9A-Za-z_\-]{0,1024})"
+            + r"(?P<secret>eyJ[0-9A-Za-z_\-]{8,1024}\.eyJ[0-9A-Za-z_\-]{8,8192}\.[0-9A-Za-z_\-]{0,1024})"
             + _E
         ),
         prefixes=("eyJ",),

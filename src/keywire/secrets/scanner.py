@@ -24,7 +24,7 @@ from .validators import shannon_entropy
 
 MAX_HITS = 100
 #: Places tried per catalogue entry and text; past this the entry stops (hostile input).
-MAX_CANDIDATES = 20_000
+MAX_CANDIDATES = 200_000
 
 
 @dataclass(frozen=True, kw_only=True)
