@@ -10,11 +10,14 @@ from typing import Any
 
 from . import (
     auth_schemes,
+    authenticated,
     cleartext,
     cookies,
+    error_pages,
     exposure,
     hsts,
     mixed_content,
+    openapi,
     proxy_headers,
     query_keys,
     redirects,
@@ -31,6 +34,9 @@ FAMILIES: tuple[Family[Any], ...] = (
     cookies.FAMILY,
     mixed_content.FAMILY,
     exposure.FAMILY,
+    error_pages.FAMILY,
+    authenticated.FAMILY,
+    openapi.FAMILY,
 )
 
 GROUPS: frozenset[str] = frozenset(f.group for f in FAMILIES)
