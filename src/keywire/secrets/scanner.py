@@ -88,6 +88,15 @@ def _matches(
                 covered = match.end()
                 yield match
         return
+    if secret_type.locator is not None:
+        back = secret_type.window[0]
+        for count, tail in enumerate(secret_type.locator.finditer(text)):
+            if count >= MAX_CANDIDATES:
+                return
+            match = pattern.search(text, max(0, tail.start() - back), tail.end())
+            if match is not None:
+                yield match
+        return
     yield from pattern.finditer(text)
 
 
