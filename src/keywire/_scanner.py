@@ -237,14 +237,18 @@ async def _run_target(
             details[family.name] = detail
 
     responses = [e for e in ctx.exchanges if isinstance(e, HttpResponse)]
-    scanned = bool(responses)
+    scanned = bool(responses) or ctx.reached
     error = ""
     if not scanned:
         failures = [e for e in ctx.exchanges if isinstance(e, FetchFailure)]
         primary = next((f for f in failures if f.url == target.url), None) or (
             failures[0] if failures else None
         )
-        error = primary.reason if primary is not None else "no response within the scan deadline"
+        fallback = next(
+            (o.reason for o in outcomes if o.status is OutcomeStatus.ERROR),
+            "no response within the scan deadline",
+        )
+        error = primary.reason if primary is not None else fallback
         if primary is not None and primary.url != target.url:
             error = f"{redact_url(primary.url)}: {error}"
     details["exchanges"] = [_exchange_summary(e) for e in ctx.exchanges[:200]]
@@ -292,7 +296,7 @@ def _verdict(
     except CheckNotRun as stop:
         return (
             CheckOutcome(check=family.name, target=target, status=stop.status, reason=stop.reason),
-            [],
+            list(stop.findings),
             detail,
         )
     except Exception as exc:

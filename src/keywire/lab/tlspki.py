@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 ONE_DAY = datetime.timedelta(days=1)
@@ -130,8 +130,13 @@ def make_leaf(
     key: PrivateKey | None = None,
     not_before: datetime.datetime | None = None,
     not_after: datetime.datetime | None = None,
+    ca_issuers_url: str | None = None,
 ) -> Issued:
-    """A server certificate for ``names``/``ips``; ``issuer=None`` makes it self-signed."""
+    """A server certificate for ``names``/``ips``; ``issuer=None`` makes it self-signed.
+
+    ``ca_issuers_url`` adds an Authority Information Access entry naming where the issuer's
+    certificate can be fetched, as publicly trusted leaves carry.
+    """
     key = key or new_key()
     start = not_before or now() - ONE_DAY
     end = not_after or now() + 90 * ONE_DAY
@@ -150,6 +155,18 @@ def make_leaf(
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if ca_issuers_url is not None:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(ca_issuers_url),
+                    )
+                ]
+            ),
+            critical=False,
+        )
     signer = issuer.key if issuer else key
     builder = builder.add_extension(
         x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
