@@ -253,7 +253,9 @@ class _Flight:
             self.done = self.complete = True
 
     def answer(self, status: Status, reason: str = "") -> Answer:
-        if self.hello is not None or self.ssl2 is not None:
+        # A ServerHello makes the answer a HELLO (possibly incomplete), unless the rest of the
+        # flight was malformed or never came: then nothing about it is trusted.
+        if status is not Status.FAILED and (self.hello is not None or self.ssl2 is not None):
             status = Status.HELLO
         return Answer(
             status=status,

@@ -97,7 +97,7 @@ class _Scan:
         hello = answer.server_hello
         if hello is None or hello.version != version or version >= Version.TLS13:
             return
-        if answer.alert is not None and not answer.complete:
+        if not answer.complete:
             return
         if answer.certificates:
             suite = suite_table.by_code(hello.cipher_suite)
@@ -136,9 +136,10 @@ class _Scan:
                 run.failure = f"the server chose suite 0x{picked or 0:04x}, which was not offered"
                 return run
             remaining.remove(picked)
-            if answer.alert is not None and not answer.complete:
+            if not answer.complete:
                 # It chose the suite, then could not go on with it: not usable.
-                run.aborted = f"alert {alert_label(answer.alert)} after choosing a suite"
+                why = alert_label(answer.alert) if answer.alert is not None else answer.reason
+                run.aborted = why
                 continue
             kex = answer.key_exchange
             run.accepted.append(
@@ -167,7 +168,7 @@ class _Scan:
             if others:
                 reason = f"the server answered with {_label(others[0])} instead"
             elif aborted:
-                reason = f"the server chose a {label} suite, then sent {aborted[0]}"
+                reason = f"the server chose a {label} suite but did not finish ({aborted[0]})"
             else:
                 reason = next((run.refusal for run in runs if run.refusal), "refused")
             return ProtocolResult(version=version, offered=False, reason=reason)
