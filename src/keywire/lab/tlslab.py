@@ -73,8 +73,19 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
         max_version="TLSv1.1",
     ),
     _profile("null", ["KW410"], ciphers=f"{STRONG}:ECDHE-ECDSA-NULL-SHA@SECLEVEL=0"),
-    _profile("anon", ["KW411"], ciphers=f"{STRONG}:AECDH-AES128-SHA:ADH-AES128-GCM-SHA256@SECLEVEL=0", dh="2048"),
-    _profile("dhe-1024", ["KW421"], ciphers="DHE+AESGCM:ECDHE+AESGCM@SECLEVEL=1", leaf="rsa-2048", dh="1024"),
+    _profile(
+        "anon",
+        ["KW411"],
+        ciphers=f"{STRONG}:AECDH-AES128-SHA:ADH-AES128-GCM-SHA256@SECLEVEL=0",
+        dh="2048",
+    ),
+    _profile(
+        "dhe-1024",
+        ["KW421"],
+        ciphers="DHE+AESGCM:ECDHE+AESGCM@SECLEVEL=1",
+        leaf="rsa-2048",
+        dh="1024",
+    ),
     _profile(
         "dhe-2048",
         ciphers="ECDHE+AESGCM:DHE+AESGCM",
@@ -92,7 +103,9 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
         max_version="TLSv1.2",
         leaf="rsa-2048",
     ),
-    _profile("no-aead", ["KW406", "KW419"], ciphers="ECDHE-ECDSA-AES128-SHA", max_version="TLSv1.2"),
+    _profile(
+        "no-aead", ["KW406", "KW419"], ciphers="ECDHE-ECDSA-AES128-SHA", max_version="TLSv1.2"
+    ),
     _profile(
         "prefers-cbc",
         ["KW420"],
@@ -115,7 +128,12 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
     _profile("wildcard", leaf="wildcard", host="api.lab.test", near_miss_of="wrong-host"),
     _profile("ip-san", leaf="good", host="127.0.0.1", near_miss_of="wrong-host"),
     _profile("incomplete-chain", ["KW606"], leaf="by-intermediate"),
-    _profile("full-chain", leaf="by-intermediate", chain=("intermediate",), near_miss_of="incomplete-chain"),
+    _profile(
+        "full-chain",
+        leaf="by-intermediate",
+        chain=("intermediate",),
+        near_miss_of="incomplete-chain",
+    ),
     _profile("untrusted-root", ["KW604"], leaf="by-other-root", chain=("other-root",)),
     _profile("long-lifetime", ["KW612"], leaf="lifetime-400"),
     _profile("max-lifetime", leaf="lifetime-397", near_miss_of="long-lifetime"),
@@ -145,7 +163,11 @@ class LabPki:
         return self.directory / "lab-root.pem"
 
     def files(self, leaf: str, chain: Sequence[str] = ()) -> tuple[Path, Path]:
-        extra = {"intermediate": self.intermediate, "other-root": self.other_root, "root": self.root}
+        extra = {
+            "intermediate": self.intermediate,
+            "other-root": self.other_root,
+            "root": self.root,
+        }
         stem = "-".join([leaf, *chain])
         return write_chain(self.directory, stem, self.leaves[leaf], *(extra[c] for c in chain))
 

@@ -144,7 +144,7 @@ class TlsResponder:
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -248,7 +248,11 @@ class TlsResponder:
         if "anon" in name:
             signature = b""
         if "_DHE_" in name or "_DH_anon_" in name:
-            params = _vec(_big(profile.dh_bits), 2) + _vec(b"\x02", 2) + _vec(_big(profile.dh_bits - 8), 2)
+            params = (
+                _vec(_big(profile.dh_bits), 2)
+                + _vec(b"\x02", 2)
+                + _vec(_big(profile.dh_bits - 8), 2)
+            )
             messages += _handshake(12, params + signature)
         elif "_ECDHE_" in name or "_ECDH_anon_" in name:
             params = b"\x03" + struct.pack(">H", profile.curve) + _vec(b"\x04" + os.urandom(64), 1)
@@ -290,7 +294,12 @@ class TlsResponder:
         elif mode == "close":
             return
         elif mode == "wrong-suite":
-            bad = struct.pack(">H", version) + os.urandom(32) + b"\x00" + struct.pack(">HB", 0xFAFA, 0)
+            bad = (
+                struct.pack(">H", version)
+                + os.urandom(32)
+                + b"\x00"
+                + struct.pack(">HB", 0xFAFA, 0)
+            )
             conn.sendall(_record(22, version, _handshake(2, bad) + _handshake(14, b"")))
         elif mode == "bad-hello":
             bad = struct.pack(">H", version) + os.urandom(32) + b"\xc8" + bytes(10)
