@@ -119,6 +119,7 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
     ),
     _profile("sha1-signed", ["KW608"], ciphers=f"{STRONG}@SECLEVEL=0", leaf="sha1"),
     _profile("sha256-signed", leaf="sha256-cli", near_miss_of="sha1-signed"),
+    _profile("md5-signed", ["KW607"], ciphers=f"{STRONG}@SECLEVEL=0", leaf="md5"),
     _profile("expired", ["KW601"], leaf="expired"),
     _profile("expires-soon", leaf="expires-soon", near_miss_of="expired"),
     _profile("not-yet-valid", ["KW602"], leaf="not-yet-valid"),
@@ -156,6 +157,7 @@ class LabPki:
     root: Issued
     intermediate: Issued
     other_root: Issued
+    rsa_root: Issued
     leaves: dict[str, Issued] = field(default_factory=dict)
 
     @property
@@ -178,8 +180,12 @@ def build_pki(directory: Path | None = None) -> LabPki:
     root = make_ca("keywire lab root")
     intermediate = make_ca("keywire lab intermediate", parent=root)
     other = make_ca("keywire untrusted root")
-    pki = LabPki(directory=root_dir, root=root, intermediate=intermediate, other_root=other)
-    pki.ca_file.write_bytes(root.cert_pem())
+    # ECDSA has no MD5 variant: the MD5-signed leaf needs an RSA issuer.
+    rsa_root = make_ca("keywire lab RSA root", key=new_key("rsa", 2048))
+    pki = LabPki(
+        directory=root_dir, root=root, intermediate=intermediate, other_root=other, rsa_root=rsa_root
+    )
+    pki.ca_file.write_bytes(root.cert_pem() + rsa_root.cert_pem())
     ips = LAB_ADDRESSES
     names = ("localhost",)
     t = now()
@@ -190,6 +196,7 @@ def build_pki(directory: Path | None = None) -> LabPki:
         "rsa-1024": make_leaf(root, names=names, ips=ips, key=new_key("rsa", 1024)),
         "sha1": sign_with_openssl(root, digest="sha1", names=names, ips=ips, key=rsa2048),
         "sha256-cli": sign_with_openssl(root, digest="sha256", names=names, ips=ips, key=rsa2048),
+        "md5": sign_with_openssl(rsa_root, digest="md5", names=names, ips=ips, key=rsa2048),
         "expired": make_leaf(
             root, names=names, ips=ips, not_before=t - 400 * ONE_DAY, not_after=t - 10 * ONE_DAY
         ),
