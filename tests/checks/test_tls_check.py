@@ -201,7 +201,11 @@ def test_server_preference_for_a_weaker_suite() -> None:
         (chain(cert(not_after=NOW - DAY)), {"KW601"}),
         (chain(cert(not_before=NOW + DAY)), {"KW602"}),
         (
-            chain(cert(), cert(subject="CN=CA", issuer="CN=Root", not_after=NOW - DAY, is_ca=True), path_length=2),
+            chain(
+                cert(),
+                cert(subject="CN=CA", issuer="CN=Root", not_after=NOW - DAY, is_ca=True),
+                path_length=2,
+            ),
             {"KW601"},
         ),
         (chain(trusted=False, path="self_signed"), {"KW603"}),

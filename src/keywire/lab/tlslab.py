@@ -183,7 +183,11 @@ def build_pki(directory: Path | None = None) -> LabPki:
     # ECDSA has no MD5 variant: the MD5-signed leaf needs an RSA issuer.
     rsa_root = make_ca("keywire lab RSA root", key=new_key("rsa", 2048))
     pki = LabPki(
-        directory=root_dir, root=root, intermediate=intermediate, other_root=other, rsa_root=rsa_root
+        directory=root_dir,
+        root=root,
+        intermediate=intermediate,
+        other_root=other,
+        rsa_root=rsa_root,
     )
     pki.ca_file.write_bytes(root.cert_pem() + rsa_root.cert_pem())
     ips = LAB_ADDRESSES
