@@ -188,7 +188,7 @@ DES_CIPHERS = _rule(
 )
 BLOCK64_CIPHERS = _rule(
     "KW415",
-    "64-bit block cipher suites (3DES, IDEA) are accepted",
+    "Cipher suites with 64-bit blocks (3DES, IDEA) are accepted",
     (327,),
     Severity.MEDIUM,
     "Ciphers with 64-bit blocks such as 3DES repeat blocks after a few dozen gigabytes; the "
