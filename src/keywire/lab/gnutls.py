@@ -133,6 +133,9 @@ class GnutlsServer:
             "LD_PRELOAD": str(shim),
             "KEYWIRE_BIND_ADDR": address,
         }
+        # gnutls-serv logs every failed handshake: to a file, since a pipe nobody drains
+        # fills up and blocks the server.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._process = subprocess.Popen(  # noqa: S603 - fixed arguments
             [
                 binary,
@@ -150,7 +153,7 @@ class GnutlsServer:
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log,
             start_new_session=True,
         )
         try:
@@ -163,11 +166,8 @@ class GnutlsServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                error = (
-                    self._process.stderr.read().decode(errors="replace")
-                    if self._process.stderr
-                    else ""
-                )
+                self._log.seek(0)
+                error = self._log.read(2000).decode(errors="replace")
                 raise GnutlsUnavailable(f"gnutls-serv exited: {error.strip()[:300]}")
             listening = _listeners(self.port)
             if any(not _is_loopback(a) for a in listening):
@@ -191,8 +191,7 @@ class GnutlsServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait(timeout=5)
-        if self._process.stderr is not None:
-            self._process.stderr.close()
+        self._log.close()
 
     def __enter__(self) -> GnutlsServer:
         return self
