@@ -268,6 +268,7 @@ ALERTS: dict[int, str] = {
     120: "no_application_protocol",
 }
 
+ALERT_PROTOCOL_VERSION = 70
 ALERT_INAPPROPRIATE_FALLBACK = 86
 
 

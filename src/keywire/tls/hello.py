@@ -7,7 +7,9 @@ nothing, and only what the server answers is reported.
 
 from __future__ import annotations
 
+import functools
 import os
+import struct
 from dataclasses import dataclass
 
 from ._constants import (
@@ -110,6 +112,31 @@ def _ext(kind: int, body: bytes) -> bytes:
     return u16(kind) + vec16(body)
 
 
+def _u16s(values: tuple[int, ...] | list[int]) -> bytes:
+    return struct.pack(f">{len(values)}H", *values)
+
+
+# The parts of every hello that never change, encoded once.
+_STATUS_REQUEST = _ext(EXT_STATUS_REQUEST, u8(1) + u16(0) + u16(0))
+_POINT_FORMATS = _ext(EXT_EC_POINT_FORMATS, vec8(bytes([0, 1, 2])))
+_SIGNATURE_ALGORITHMS = _ext(EXT_SIGNATURE_ALGORITHMS, vec16(_u16s(SIGNATURE_SCHEMES)))
+_TAIL = _ext(EXT_EXTENDED_MASTER_SECRET, b"") + _ext(EXT_SESSION_TICKET, b"")
+_TLS13 = _ext(EXT_SUPPORTED_VERSIONS, vec8(u16(Version.TLS13))) + _ext(
+    EXT_PSK_KEY_EXCHANGE_MODES, vec8(u8(1))
+)
+_RENEGOTIATION = _ext(EXT_RENEGOTIATION_INFO, vec8(b""))
+
+
+@functools.lru_cache(maxsize=64)
+def _groups(groups: tuple[int, ...]) -> bytes:
+    return _ext(EXT_SUPPORTED_GROUPS, vec16(_u16s(groups)))
+
+
+@functools.lru_cache(maxsize=8)
+def _alpn(protocols: tuple[str, ...]) -> bytes:
+    return _ext(EXT_ALPN, vec16(b"".join(vec8(p.encode("ascii")) for p in protocols)))
+
+
 def _extensions(spec: HelloSpec) -> list[bytes]:
     tls13 = spec.version >= Version.TLS13
     exts: list[bytes] = []
@@ -117,27 +144,22 @@ def _extensions(spec: HelloSpec) -> list[bytes]:
         name = spec.server_name.encode("ascii")
         exts.append(_ext(EXT_SERVER_NAME, vec16(u8(0) + vec16(name))))
     if spec.status_request:
-        exts.append(_ext(EXT_STATUS_REQUEST, u8(1) + u16(0) + u16(0)))
-    groups = spec.groups or (TLS13_GROUPS if tls13 else LEGACY_GROUPS)
-    exts.append(_ext(EXT_SUPPORTED_GROUPS, vec16(b"".join(u16(g) for g in groups))))
+        exts.append(_STATUS_REQUEST)
+    exts.append(_groups(spec.groups or (TLS13_GROUPS if tls13 else LEGACY_GROUPS)))
     if not tls13:
-        exts.append(_ext(EXT_EC_POINT_FORMATS, vec8(bytes([0, 1, 2]))))
+        exts.append(_POINT_FORMATS)
     if spec.version >= Version.TLS12:
-        schemes = b"".join(u16(s) for s in SIGNATURE_SCHEMES)
-        exts.append(_ext(EXT_SIGNATURE_ALGORITHMS, vec16(schemes)))
+        exts.append(_SIGNATURE_ALGORITHMS)
     if spec.alpn:
-        names = b"".join(vec8(p.encode("ascii")) for p in spec.alpn)
-        exts.append(_ext(EXT_ALPN, vec16(names)))
-    exts.append(_ext(EXT_EXTENDED_MASTER_SECRET, b""))
-    exts.append(_ext(EXT_SESSION_TICKET, b""))
+        exts.append(_alpn(spec.alpn))
+    exts.append(_TAIL)
     if tls13:
-        exts.append(_ext(EXT_SUPPORTED_VERSIONS, vec8(u16(Version.TLS13))))
-        exts.append(_ext(EXT_PSK_KEY_EXCHANGE_MODES, vec8(u8(1))))
+        exts.append(_TLS13)
         shares = b"".join(u16(g) + vec16(key) for g, key in spec.key_shares)
         exts.append(_ext(EXT_KEY_SHARE, vec16(shares)))
         if spec.cookie:
             exts.append(_ext(EXT_COOKIE, vec16(spec.cookie)))
-    exts.append(_ext(EXT_RENEGOTIATION_INFO, vec8(b"")))
+    exts.append(_RENEGOTIATION)
     return exts
 
 
@@ -154,11 +176,7 @@ def client_hello(spec: HelloSpec) -> bytes:
     session_id = spec.session_id
     compression = bytes([1, 0]) if spec.offer_compression else bytes([0])
     body = (
-        u16(legacy_version)
-        + random
-        + vec8(session_id)
-        + vec16(b"".join(u16(s) for s in suites))
-        + vec8(compression)
+        u16(legacy_version) + random + vec8(session_id) + vec16(_u16s(suites)) + vec8(compression)
     )
     if not ssl3:
         exts = _extensions(spec)

@@ -18,7 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import suites as suite_table
-from ._constants import ALERT_INAPPROPRIATE_FALLBACK, Group, Version, alert_label, group_label
+from ._constants import (
+    ALERT_INAPPROPRIATE_FALLBACK,
+    ALERT_PROTOCOL_VERSION,
+    Group,
+    Version,
+    alert_label,
+    group_label,
+)
 from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
 from .hello import LEGACY_GROUPS, TLS13_GROUPS, HelloSpec, client_hello_records, sslv2_client_hello
 from .results import AcceptedSuite, Chain, ProbeStatus, ProtocolResult, TlsScanResult
@@ -116,12 +123,42 @@ class _Scan:
 
     # -- suites ----------------------------------------------------------------------------
 
-    async def _drop_loop(self, version: int, offer: list[int]) -> _ChainRun:
-        """Offer ``offer``, drop what the server picks, repeat until it refuses."""
+    async def _drop_loop(
+        self,
+        version: int,
+        offer: list[int],
+        *,
+        verdict: asyncio.Future[bool] | None = None,
+        gate: asyncio.Future[bool] | None = None,
+    ) -> _ChainRun:
+        """Offer ``offer``, drop what the server picks, repeat until it refuses.
+
+        The first bundle of a version resolves ``verdict`` with its first answer: True when the
+        server refused the version itself (a protocol_version alert, or another version). The
+        other bundles wait on that ``gate`` and stand down if so: one connection, not three,
+        for each version a server does not speak.
+        """
         run = _ChainRun()
+        if gate is not None and await gate:
+            run.refusal = "the server refused the version"
+            return run
+        try:
+            return await self._drop_loop_body(version, offer, run, verdict)
+        finally:
+            if verdict is not None and not verdict.done():
+                verdict.set_result(False)
+
+    async def _drop_loop_body(
+        self, version: int, offer: list[int], run: _ChainRun, verdict: asyncio.Future[bool] | None
+    ) -> _ChainRun:
         remaining = list(offer)
         while remaining:
             answer = await self.ask(version, remaining)
+            if verdict is not None and not verdict.done():
+                verdict.set_result(
+                    (answer.status is Status.REJECTED and answer.alert == ALERT_PROTOCOL_VERSION)
+                    or (answer.status is Status.HELLO and answer.version != version)
+                )
             if answer.status is Status.FAILED:
                 run.failure = answer.reason
                 return run
@@ -154,8 +191,11 @@ class _Scan:
 
     async def protocol(self, version: int) -> ProtocolResult:
         candidates = [s.code for s in suite_table.for_version(version)]
+        first, *rest = _bundles(candidates)
+        verdict: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         runs = await asyncio.gather(
-            *(self._drop_loop(version, bundle) for bundle in _bundles(candidates))
+            self._drop_loop(version, first, verdict=verdict),
+            *(self._drop_loop(version, bundle, gate=verdict) for bundle in rest),
         )
         accepted = {s.code: s for run in runs for s in run.accepted}
         failures = [run.failure for run in runs if run.failure]
@@ -239,15 +279,25 @@ class _Scan:
     # -- groups ----------------------------------------------------------------------------
 
     async def groups_tls13(self) -> tuple[tuple[int, ...], str, bool]:
-        """(groups in the order the server chose them, failure, refused-first).
+        """(groups accepted for TLS 1.3 in keywire's order, failure, refused-first).
 
         Each hello carries no key share, so the server names its choice in a
-        HelloRetryRequest: this finds hybrid post-quantum groups without computing them.
+        HelloRetryRequest: this finds hybrid post-quantum groups without computing them. Two
+        chains run side by side (classical curves; post-quantum and finite-field groups).
         """
+        classical = [g for g in TLS13_GROUPS if g < 256]
+        rest = [g for g in TLS13_GROUPS if g >= 256]
+        runs = await asyncio.gather(self._group_chain(classical), self._group_chain(rest))
+        chosen = {g for found, _, _ in runs for g in found}
+        failure = next((f for _, f, _ in runs if f), "")
+        refused = all(r for _, _, r in runs)
+        return tuple(g for g in TLS13_GROUPS if g in chosen), failure, refused
+
+    async def _group_chain(self, offer: list[int]) -> tuple[tuple[int, ...], str, bool]:
         suites = [s.code for s in suite_table.for_version(Version.TLS13)]
-        remaining = list(TLS13_GROUPS)
+        remaining = list(offer)
         chosen: list[int] = []
-        for _ in range(len(TLS13_GROUPS)):
+        for _ in range(len(offer)):
             answer = await self.ask(Version.TLS13, suites, groups=remaining, key_shares=False)
             if answer.status is Status.FAILED:
                 return tuple(chosen), answer.reason, False

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ _CIPHERS: tuple[tuple[str, str, int, bool], ...] = (
     (r"FORTEZZA_CBC", "FORTEZZA_CBC", 80, False),
     (r"NULL|^SHA(256|384)_SHA", "NULL", 0, False),
 )
+
+_COMPILED = tuple((re.compile(p), c, b, a) for p, c, b, a in _CIPHERS)
 
 # key-exchange text (export markers removed) -> (kex, auth)
 _KEX: dict[str, tuple[str, str]] = {
@@ -163,8 +166,8 @@ def _derive(code: int, name: str) -> CipherSuite:
     else:
         kex, auth = _KEX[kex_key]
     cipher, bits, aead = "UNKNOWN", 0, False
-    for pattern, canonical, fixed_bits, is_aead in _CIPHERS:
-        match = re.search(pattern, cipher_text)
+    for pattern, canonical, fixed_bits, is_aead in _COMPILED:
+        match = pattern.search(cipher_text)
         if match:
             cipher = match.expand(canonical) if "\\" in canonical else canonical
             digits = re.search(r"(128|256)", cipher)
@@ -251,6 +254,7 @@ def ssl2_by_code(code: int) -> Ssl2Cipher:
     return cipher
 
 
+@functools.lru_cache(maxsize=8)
 def for_version(version: int) -> tuple[CipherSuite, ...]:
     """The suites worth offering at protocol ``version``, strongest first."""
     if version >= 0x0304:
