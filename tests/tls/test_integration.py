@@ -109,3 +109,16 @@ def test_http_target_without_https_side_is_not_applicable() -> None:
     )
     (outcome,) = report.targets[0].outcomes
     assert outcome.status is OutcomeStatus.SKIPPED
+
+
+def test_a_name_with_a_dead_first_address_is_scanned_on_the_live_one(tls_lab, tls_pki) -> None:
+    server = tls_lab.start(profile("wildcard"))
+    report = scan(
+        f"https://api.lab.test:{server.port}/",
+        options=ScanOptions(only=("tls",), ca_file=str(tls_pki.ca_file), timeout=3),
+        resolver=StaticResolver({"api.lab.test": ["127.0.0.3", "127.0.0.1"]}),
+    )
+    target = report.targets[0]
+    assert target.details["tls"]["address"] == "127.0.0.1"
+    assert target.outcomes[0].status is OutcomeStatus.COMPLETED
+    assert not target.findings

@@ -67,7 +67,7 @@ def _is_ip(host: str) -> bool:
 
 async def probe(ctx: ProbeContext) -> TlsObservation:
     from ..tls.certs import analyse_chain, load_trust_store
-    from ..tls.connection import Dialer, Endpoint
+    from ..tls.connection import Dialer, Endpoint, first_reachable
     from ..tls.scan import scan_endpoint
 
     target = ctx.target.url
@@ -82,10 +82,17 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
         addresses = await ctx.http.resolver.resolve(host)
     except ResolutionError as exc:
         return TlsObservation(target=target, endpoint=endpoint_label, failure=str(exc))
-    dialer = Dialer(slot=ctx.http.host_slot, timeout=ctx.http.settings.timeout)
+    timeout = ctx.http.settings.timeout
+    address = addresses[0]
+    if len(addresses) > 1:
+        address = (
+            await first_reachable(addresses, port, timeout=timeout, slot=ctx.http.host_slot(host))
+            or address
+        )
+    dialer = Dialer(slot=ctx.http.host_slot, timeout=timeout)
     endpoint = Endpoint(
         host=host,
-        address=addresses[0],
+        address=address,
         port=port,
         server_name=None if _is_ip(host) else host,
     )

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -108,6 +108,25 @@ class Dialer:
                 yield channel
             finally:
                 writer.transport.abort()
+
+
+async def first_reachable(
+    addresses: Sequence[str], port: int, *, timeout: float, slot: AbstractAsyncContextManager[None]
+) -> str | None:
+    """The first of ``addresses`` that accepts a TCP connection on ``port`` (None: none does).
+
+    Only worth a connection when a name has several addresses (IPv6 first, say, without a
+    route): the scan then talks to one that answers.
+    """
+    async with slot:
+        for address in addresses[:4]:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+            except (OSError, asyncio.TimeoutError):
+                continue
+            writer.transport.abort()
+            return address
+    return None
 
 
 class ConnectFailed(Exception):

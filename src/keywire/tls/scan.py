@@ -31,7 +31,7 @@ from .hello import LEGACY_GROUPS, TLS13_GROUPS, HelloSpec, client_hello_records,
 from .results import AcceptedSuite, Chain, ProbeStatus, ProtocolResult, TlsScanResult
 from .tls13 import KeyShare, read_encrypted_flight
 
-MAX_BUNDLE = 128
+MAX_BUNDLE = 126  # testssl.sh: "some servers can't handle a handshake with >= 128 ciphers"
 LEGACY_VERSIONS = (Version.SSL3, Version.TLS10, Version.TLS11, Version.TLS12)
 ALL_VERSIONS = (Version.SSL2, *LEGACY_VERSIONS, Version.TLS13)
 
