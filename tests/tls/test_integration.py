@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from keywire import OutcomeStatus, ScanOptions, StaticResolver, scan
 from keywire.cli import main
 from keywire.lab.tlslab import profile
+from keywire.lab.tlsserver import SslLabServer, server_context
 from keywire.net.http import HttpClient
 
-from .conftest import LAB_NAMES
+from .conftest import LAB_NAMES, scan_tls
 
 
 @pytest.mark.parametrize("per_host", [1, 2, 5])
@@ -122,3 +123,24 @@ def test_a_name_with_a_dead_first_address_is_scanned_on_the_live_one(tls_lab, tl
     assert target.details["tls"]["address"] == "127.0.0.1"
     assert target.outcomes[0].status is OutcomeStatus.COMPLETED
     assert not target.findings
+
+
+@pytest.mark.parametrize(
+    ("versions", "protocols", "expected"),
+    [
+        (("TLSv1.2", "TLSv1.2"), ["h2", "http/1.1"], ["h2"]),
+        (("TLSv1.3", "TLSv1.3"), ["h2", "http/1.1"], ["h2"]),
+        (("TLSv1.3", "TLSv1.3"), ["http/1.1"], ["http/1.1"]),
+        (("TLSv1.2", "TLSv1.3"), [], []),
+    ],
+)
+def test_alpn_is_read_from_the_server_hello_and_the_encrypted_extensions(
+    tls_pki, versions, protocols, expected
+) -> None:
+    cert, key = tls_pki.files("good")
+    context = server_context(cert, key, min_version=versions[0], max_version=versions[1])
+    if protocols:
+        context.set_alpn_protocols(protocols)
+    with SslLabServer(context) as server:
+        result = scan_tls(server.url.replace("127.0.0.1", "localhost"), ca_file=tls_pki.ca_file)
+    assert result.details["tls"]["alpn"] == expected

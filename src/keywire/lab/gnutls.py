@@ -16,6 +16,7 @@ import socket
 import subprocess  # nosec B404: the lab's own servers, fixed arguments
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -119,6 +120,7 @@ class GnutlsServer:
         *,
         address: str = "127.0.0.1",
         executable: str | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         if not address.startswith("127."):
             raise ValueError("lab servers listen on loopback only")
@@ -149,6 +151,7 @@ class GnutlsServer:
                 str(cert_file),
                 "--x509keyfile",
                 str(key_file),
+                *extra_args,
             ],
             env=env,
             stdin=subprocess.DEVNULL,
