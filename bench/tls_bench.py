@@ -102,9 +102,11 @@ print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(
 """
 
 
-def measure(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900) -> tuple[float, int, int]:
+def measure(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900
+) -> tuple[float, int, int]:
     """(wall seconds, peak RSS KiB of the process and its waited-for children, exit status)."""
-    done = subprocess.run(  # noqa: S603 - the benchmark's own tools
+    done = subprocess.run(
         [sys.executable, "-c", LAUNCHER, *cmd],
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -194,10 +196,18 @@ def table(results: dict[str, dict[str, Sample]], runs: dict[str, int]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5, help="rounds of keywire and sslyze (default 5)")
-    parser.add_argument("--testssl-runs", type=int, default=2, help="testssl.sh single-target runs (0: none)")
-    parser.add_argument("--testssl-batch", action="store_true", help="also run testssl.sh on the batch (slow)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, help="rounds of keywire and sslyze (default 5)"
+    )
+    parser.add_argument(
+        "--testssl-runs", type=int, default=2, help="testssl.sh single-target runs (0: none)"
+    )
+    parser.add_argument(
+        "--testssl-batch", action="store_true", help="also run testssl.sh on the batch (slow)"
+    )
     parser.add_argument("--write", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args()
 
@@ -231,7 +241,11 @@ def main() -> int:
 
         results: dict[str, dict[str, Sample]] = {
             "1 target": {"keywire": Sample(), "sslyze": Sample(), "testssl.sh --fast": Sample()},
-            f"batch of {len(targets)}": {"keywire": Sample(), "sslyze": Sample(), "testssl.sh --fast": Sample()},
+            f"batch of {len(targets)}": {
+                "keywire": Sample(),
+                "sslyze": Sample(),
+                "testssl.sh --fast": Sample(),
+            },
         }
         single, batch = results["1 target"], results[f"batch of {len(targets)}"]
         tools = ["keywire", "sslyze"]
@@ -253,11 +267,14 @@ def main() -> int:
                     problem = f"exit {code}" if code else check(out, len(chosen_urls))
                     if problem:
                         sample[tool].failures.append(problem)
-                    print(f"run {run + 1} {scenario:8} {tool:8} {wall:6.2f}s {rss / 1024:6.0f} MiB {problem}", file=sys.stderr)
+                    print(
+                        f"run {run + 1} {scenario:8} {tool:8} {wall:6.2f}s {rss / 1024:6.0f} MiB {problem}",
+                        file=sys.stderr,
+                    )
         env = {**os.environ, "NXCONNECT": "127.0.0.1:0"}
         if testssl:
             for run in range(args.testssl_runs):
-                host, port = targets[0]
+                host, _port = targets[0]
                 wall, rss, code = measure(testssl_command(testssl, host, urls[0]), env=env)
                 single["testssl.sh --fast"].add(wall, rss)
                 print(f"testssl run {run + 1}: {wall:.1f}s exit {code}", file=sys.stderr)
@@ -275,7 +292,9 @@ def main() -> int:
         lab.close()
 
     text = table(results, {})
-    failures = [f"{s} {t}: {f}" for s, ts in results.items() for t, x in ts.items() for f in x.failures]
+    failures = [
+        f"{s} {t}: {f}" for s, ts in results.items() for t, x in ts.items() for f in x.failures
+    ]
     summary = (
         f"{text}\n\nStart-up: `python -c 'import keywire.cli'` {importing:.2f} s "
         f"(bare interpreter {python:.2f} s). CPU: {os.cpu_count()} cores, shared.\n"

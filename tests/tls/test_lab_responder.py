@@ -92,3 +92,38 @@ def test_refused_port_is_reported_once_and_fast() -> None:
     assert not result.scanned
     assert "refused" in result.error
     assert result.details["tls"]["connections"] <= 5
+
+
+def test_post_quantum_hybrids_are_found_through_retry_requests(tls_pki) -> None:
+    cert = tls_pki.leaves["rsa-2048"].cert.public_bytes(Encoding.DER)
+    profile = ResponderProfile(
+        versions=(0x0303,),
+        suites=(0xC02F,),
+        certificate=cert,
+        tls13_suites=(0x1302, 0x1301),
+        tls13_groups=(0x11EC, 0x6399, 29),
+    )
+    with TlsResponder(profile) as server:
+        result = scan_tls(server.url, ca_file=tls_pki.ca_file)
+    assert completed(result), result.outcomes
+    assert not result.findings, [f.message for f in result.findings]
+    tls = result.details["tls"]
+    assert tls["protocols"]["TLSv1.3"]["suites"] == [
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_AES_128_GCM_SHA256",
+    ]
+    assert tls["groups"]["tls13"] == ["x25519", "X25519MLKEM768", "X25519Kyber768Draft00"]
+    assert tls["fallback_scsv"] is True
+
+
+def test_groups_keywire_cannot_compute_are_not_tested_not_unsupported() -> None:
+    profile = ResponderProfile(versions=(), tls13_suites=(0x1301,), tls13_groups=(0x11EC,))
+    with TlsResponder(profile) as server:
+        result = scan_tls(server.url)
+    tls = result.details["tls"]
+    assert tls["protocols"]["TLSv1.3"]["status"] == "offered"
+    assert tls["groups"]["tls13"] == ["X25519MLKEM768"]
+    (outcome,) = result.outcomes
+    assert outcome.status is OutcomeStatus.ERROR
+    assert "keywire cannot compute" in outcome.reason
+    assert not result.findings

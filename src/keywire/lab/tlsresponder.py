@@ -22,6 +22,7 @@ from types import TracebackType
 from ..tls._suite_table import TLS_SUITES
 
 _NAMES = dict(TLS_SUITES)
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 HOSTILE_MODES = (
     "garbage",
     "http",
@@ -50,6 +51,8 @@ class ResponderProfile:
     dh_bits: int = 2048
     curve: int = 23
     export_rsa_bits: int = 512
+    tls13_suites: tuple[int, ...] = ()
+    tls13_groups: tuple[int, ...] = ()
     hostile: str = ""
 
 
@@ -76,6 +79,9 @@ class _Hello:
     compression: tuple[int, ...]
     extensions: tuple[int, ...]
     groups: tuple[int, ...]
+    session_id: bytes = b""
+    versions: tuple[int, ...] = ()
+    shares: tuple[tuple[int, int], ...] = ()  # (group, key length)
 
 
 def _parse_client_hello(body: bytes) -> _Hello:
@@ -85,6 +91,7 @@ def _parse_client_hello(body: bytes) -> _Hello:
     pos = 4
     version = int.from_bytes(body[pos : pos + 2], "big")
     pos += 2 + 32
+    session_id = bytes(body[pos + 1 : pos + 1 + body[pos]])
     pos += 1 + body[pos]
     n = int.from_bytes(body[pos : pos + 2], "big")
     suites = tuple(int.from_bytes(body[i : i + 2], "big") for i in range(pos + 2, pos + 2 + n, 2))
@@ -93,6 +100,8 @@ def _parse_client_hello(body: bytes) -> _Hello:
     pos += 1 + body[pos]
     extensions: list[int] = []
     groups: tuple[int, ...] = ()
+    versions: tuple[int, ...] = ()
+    shares: list[tuple[int, int]] = []
     if pos + 2 <= len(body):
         end = pos + 2 + int.from_bytes(body[pos : pos + 2], "big")
         pos += 2
@@ -105,10 +114,22 @@ def _parse_client_hello(body: bytes) -> _Hello:
                 groups = tuple(
                     int.from_bytes(data[i : i + 2], "big") for i in range(2, len(data) - 1, 2)
                 )
+            elif kind == 43:
+                versions = tuple(
+                    int.from_bytes(data[i : i + 2], "big") for i in range(1, len(data) - 1, 2)
+                )
+            elif kind == 51:
+                at = 2
+                while at + 4 <= len(data):
+                    length = int.from_bytes(data[at + 2 : at + 4], "big")
+                    shares.append((int.from_bytes(data[at : at + 2], "big"), length))
+                    at += 4 + length
             pos += 4 + size
     if pos > len(body):
         raise ValueError("truncated ClientHello")
-    return _Hello(version, suites, compression, tuple(extensions), groups)
+    return _Hello(
+        version, suites, compression, tuple(extensions), groups, session_id, versions, tuple(shares)
+    )
 
 
 def _big(bits: int) -> bytes:
@@ -199,11 +220,15 @@ class TlsResponder:
         if profile.hostile:
             self._hostile(conn, hello)
             return
-        versions = sorted(profile.versions)
+        if profile.tls13_suites and 0x0304 in hello.versions:
+            conn.sendall(self._tls13(hello))
+            time.sleep(0.05)
+            return
+        versions = sorted(profile.versions) + ([0x0304] if profile.tls13_suites else [])
         if not versions:
             conn.sendall(_alert(min(hello.version, 0x0303), 40))
             return
-        record_version = min(hello.version, versions[-1])
+        record_version = min(hello.version, 0x0303, versions[-1])
         if hello.version < versions[0] or record_version not in versions:
             conn.sendall(_alert(min(hello.version, 0x0303), 70))
             return
@@ -226,6 +251,34 @@ class TlsResponder:
             return
         conn.sendall(self._flight(hello, version, suite))
         time.sleep(0.05)
+
+    def _tls13(self, hello: _Hello) -> bytes:
+        """A TLS 1.3 ServerHello, or a HelloRetryRequest naming the group the profile prefers.
+
+        The key share is random bytes: good enough for every probe but the decryption, which
+        then fails, as it must against a server that does not really speak TLS 1.3.
+        """
+        suite = next((s for s in self.profile.tls13_suites if s in hello.suites), None)
+        group = next((g for g in self.profile.tls13_groups if g in hello.groups), None)
+        if suite is None or group is None:
+            return _alert(0x0303, 40)
+        shares = dict(hello.shares)
+        retry = group not in shares
+        random = HRR_RANDOM if retry else os.urandom(32)
+        key_share = struct.pack(">H", group)
+        if not retry:
+            key_share += _vec(os.urandom(shares[group]), 2)
+        extensions = (
+            struct.pack(">HH", 43, 2) + b"\x03\x04" + struct.pack(">H", 51) + _vec(key_share, 2)
+        )
+        body = (
+            b"\x03\x03"
+            + random
+            + _vec(hello.session_id, 1)
+            + struct.pack(">HB", suite, 0)
+            + _vec(extensions, 2)
+        )
+        return _record(22, 0x0303, _handshake(2, body))
 
     def _flight(self, hello: _Hello, version: int, suite: int) -> bytes:
         profile = self.profile

@@ -29,7 +29,7 @@ from ._constants import (
 from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
 from .hello import LEGACY_GROUPS, TLS13_GROUPS, HelloSpec, client_hello_records, sslv2_client_hello
 from .results import AcceptedSuite, Chain, ProbeStatus, ProtocolResult, TlsScanResult
-from .tls13 import KeyShare, read_encrypted_flight
+from .tls13 import KEY_SHARE_GROUPS, KeyShare, Tls13Flight, read_encrypted_flight
 
 MAX_BUNDLE = 126  # testssl.sh: "some servers can't handle a handshake with >= 128 ciphers"
 LEGACY_VERSIONS = (Version.SSL3, Version.TLS10, Version.TLS11, Version.TLS12)
@@ -430,7 +430,20 @@ async def scan_endpoint(
     if tls13:
         protocol_tasks[Version.TLS13] = asyncio.ensure_future(scan.protocol(Version.TLS13))
     groups13 = asyncio.ensure_future(scan.groups_tls13()) if tls13 else None
-    flight13 = asyncio.ensure_future(read_encrypted_flight(dialer, endpoint)) if tls13 else None
+
+    async def tls13_flight() -> Tls13Flight | None:
+        # TLS 1.3 encrypts the certificate: decrypt its flight only when no older version
+        # showed a chain in the clear (TLS 1.3-only servers, or anonymous suites before 1.3).
+        if not (await protocol_tasks[Version.TLS13]).offered:
+            return None
+        for version, task in protocol_tasks.items():
+            if version != Version.TLS13:
+                await task
+        if scan.chains:
+            return None
+        return await read_encrypted_flight(dialer, endpoint)
+
+    flight13 = asyncio.ensure_future(tls13_flight()) if tls13 else None
     protocols = [await protocol_tasks[v] for v in sorted(protocol_tasks)]
     by_version = {p.version: p for p in protocols}
     probes: list[ProbeStatus] = [
@@ -468,19 +481,20 @@ async def scan_endpoint(
                 failure = "the server refused a TLS 1.3 hello without key shares"
             probes.append(ProbeStatus(name="TLS 1.3 groups", completed=not failure, reason=failure))
 
-    if flight13 is not None:
-        flight = await flight13
-        if tls13_offered is not None and tls13_offered.offered:
-            probes.append(
-                ProbeStatus(name="TLS 1.3 certificate", completed=flight.ok, reason=flight.reason)
-            )
-            if flight.ok:
-                if flight.certificates:
-                    scan.chains.setdefault(flight.certificates, "TLSv1.3")
-                scan.stapled.append(bool(flight.ocsp_response))
-                scan.alpn_seen = True
-                if flight.alpn:
-                    scan.alpn.add(flight.alpn)
+    flight = await flight13 if flight13 is not None else None
+    if flight is not None and tls13_offered is not None and tls13_offered.offered:
+        reason = flight.reason
+        if not flight.ok and groups and not set(groups) & set(KEY_SHARE_GROUPS):
+            names = ", ".join(group_label(g) for g in groups)
+            reason = f"the server's TLS 1.3 groups ({names}) are ones keywire cannot compute"
+        probes.append(ProbeStatus(name="TLS 1.3 certificate", completed=flight.ok, reason=reason))
+        if flight.ok:
+            if flight.certificates:
+                scan.chains.setdefault(flight.certificates, "TLSv1.3")
+            scan.stapled.append(bool(flight.ocsp_response))
+            scan.alpn_seen = True
+            if flight.alpn:
+                scan.alpn.add(flight.alpn)
 
     fallback, fallback_reason = await fallback_task
     probes.append(
