@@ -72,6 +72,7 @@ class Dialer:
     timeout: float = 10.0
     max_bytes: int = DEFAULT_MAX_BYTES
     connections: int = field(default=0)
+    connected: int = field(default=0)
 
     connect_error: str = field(default="")
 
@@ -103,6 +104,7 @@ class Dialer:
             except OSError as exc:
                 self.connect_error = f"cannot connect: {exc.strerror or exc}"
                 raise ConnectFailed(self.connect_error) from None
+            self.connected += 1
             channel = Channel(reader, writer, deadline, self.max_bytes)
             try:
                 yield channel

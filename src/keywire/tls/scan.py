@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from . import suites as suite_table
 from ._constants import (
-    ALERT_INAPPROPRIATE_FALLBACK,
     ALERT_PROTOCOL_VERSION,
     Group,
     Version,
@@ -358,21 +357,24 @@ class _Scan:
 
     # -- extras ----------------------------------------------------------------------------
 
-    async def fallback(self, protocols: Sequence[ProtocolResult]) -> tuple[bool | None, str]:
-        """Does the server refuse a fallback hello (TLS_FALLBACK_SCSV, RFC 7507)?"""
+    async def fallback(self, protocols: Sequence[ProtocolResult]) -> ProbeStatus | bool:
+        """Does the server refuse a fallback hello (TLS_FALLBACK_SCSV, RFC 7507)?
+
+        Returns the verdict, or the probe's status when there is none: not applicable (one
+        version only: nothing to fall back to) or not tested.
+        """
+        name = "TLS_FALLBACK_SCSV"
         offered = [p for p in protocols if p.offered and p.version != Version.SSL2]
         legacy = [p for p in offered if p.version < Version.TLS13]
         if len(offered) < 2 or not legacy:
-            return None, "only one protocol version is offered: there is nothing to fall back to"
+            return ProbeStatus(name=name, completed=True, reason="only one version is offered")
         below = legacy[-1] if offered[-1].version == Version.TLS13 else legacy[-2]
-        answer = await self.ask(below.version, below.codes, fallback=True)
+        answer = await self.ask(below.version, below.codes[:MAX_BUNDLE], fallback=True)
         if answer.status is Status.FAILED:
-            return None, answer.reason
-        if answer.status is Status.REJECTED:
-            if answer.alert not in (None, ALERT_INAPPROPRIATE_FALLBACK):
-                return True, f"refused with alert {alert_label(answer.alert)}"
-            return True, ""
-        return False, f"accepted a {below.label} fallback hello"
+            return ProbeStatus(name=name, completed=False, reason=answer.reason)
+        # Any refusal of a hello that the same server accepts without the signal honours it
+        # (the RFC asks for inappropriate_fallback; some servers just close).
+        return answer.status is Status.REJECTED
 
 
 _CURVES = {
@@ -496,17 +498,14 @@ async def scan_endpoint(
             if flight.alpn:
                 scan.alpn.add(flight.alpn)
 
-    fallback, fallback_reason = await fallback_task
-    probes.append(
-        ProbeStatus(
-            name="TLS_FALLBACK_SCSV",
-            completed=fallback is not None or "nothing to fall back to" in fallback_reason,
-            reason=fallback_reason if fallback is None else "",
-        )
-    )
-    reachable = not dialer.connect_error or dialer.connections > 1
-    if dialer.connect_error and not any(p.offered for p in protocols):
-        reachable = False
+    fallback_result = await fallback_task
+    fallback: bool | None = None
+    if isinstance(fallback_result, ProbeStatus):
+        probes.append(fallback_result)
+    else:
+        fallback = fallback_result
+        probes.append(ProbeStatus(name="TLS_FALLBACK_SCSV", completed=True))
+    reachable = dialer.connected > 0
     return TlsScanResult(
         host=endpoint.host,
         address=endpoint.address,
