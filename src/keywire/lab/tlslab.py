@@ -46,24 +46,32 @@ class SslProfile:
     dh: str | None = None
     server_preference: bool = True
     host: str = "localhost"
-    near_miss_of: str = ""
+    near_miss: str = ""
 
 
 def _profile(name: str, expect: Sequence[str] = (), **kw: object) -> SslProfile:
     return SslProfile(name=name, expect=frozenset(expect), **kw)  # type: ignore[arg-type]
 
 
-#: The Python ``ssl`` profiles. ``near_miss_of`` names the profile a near miss shadows.
+#: The Python ``ssl`` profiles. Each one with findings names its ``near_miss``: a profile as
+#: close to it as the lab allows that must produce no finding at all.
 SSL_PROFILES: tuple[SslProfile, ...] = (
     _profile("modern"),
     _profile("tls13-only", min_version="TLSv1.3"),
-    _profile("tls13-only-wrong-host", ["KW605"], min_version="TLSv1.3", leaf="wrong-host"),
+    _profile(
+        "tls13-only-wrong-host",
+        ["KW605"],
+        min_version="TLSv1.3",
+        leaf="wrong-host",
+        near_miss="tls13-only",
+    ),
     _profile(
         "legacy-tls10",
         ["KW403", "KW404", "KW406", "KW416"],
         ciphers="ECDHE+AESGCM:ECDHE+AES@SECLEVEL=0",
         min_version="TLSv1",
         max_version="TLSv1.2",
+        near_miss="modern",
     ),
     _profile(
         "tls11-only",
@@ -71,13 +79,17 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
         ciphers="ECDHE+AES@SECLEVEL=0",
         min_version="TLSv1.1",
         max_version="TLSv1.1",
+        near_miss="modern",
     ),
-    _profile("null", ["KW410"], ciphers=f"{STRONG}:ECDHE-ECDSA-NULL-SHA@SECLEVEL=0"),
+    _profile(
+        "null", ["KW410"], ciphers=f"{STRONG}:ECDHE-ECDSA-NULL-SHA@SECLEVEL=0", near_miss="modern"
+    ),
     _profile(
         "anon",
         ["KW411"],
         ciphers=f"{STRONG}:AECDH-AES128-SHA:ADH-AES128-GCM-SHA256@SECLEVEL=0",
         dh="2048",
+        near_miss="modern",
     ),
     _profile(
         "dhe-1024",
@@ -85,60 +97,86 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
         ciphers="DHE+AESGCM:ECDHE+AESGCM@SECLEVEL=1",
         leaf="rsa-2048",
         dh="1024",
+        near_miss="dhe-2048",
     ),
+    _profile("dhe-2048", ciphers="ECDHE+AESGCM:DHE+AESGCM", leaf="rsa-2048", dh="2048"),
     _profile(
-        "dhe-2048",
-        ciphers="ECDHE+AESGCM:DHE+AESGCM",
-        leaf="rsa-2048",
-        dh="2048",
-        near_miss_of="dhe-1024",
+        "rsa-1024",
+        ["KW609"],
+        ciphers="ECDHE+AESGCM@SECLEVEL=1",
+        leaf="rsa-1024",
+        near_miss="rsa-2048",
     ),
-    _profile("rsa-1024", ["KW609"], ciphers="ECDHE+AESGCM@SECLEVEL=1", leaf="rsa-1024"),
-    _profile("rsa-2048", leaf="rsa-2048", near_miss_of="rsa-1024"),
-    _profile("static-rsa", ["KW418"], ciphers=f"{STRONG}:AES128-GCM-SHA256", leaf="rsa-2048"),
+    _profile("rsa-2048", leaf="rsa-2048"),
+    _profile(
+        "static-rsa",
+        ["KW418"],
+        ciphers=f"{STRONG}:AES128-GCM-SHA256",
+        leaf="rsa-2048",
+        near_miss="rsa-2048",
+    ),
     _profile(
         "no-forward-secrecy",
         ["KW406", "KW417"],
         ciphers="AES128-GCM-SHA256:AES256-GCM-SHA384",
         max_version="TLSv1.2",
         leaf="rsa-2048",
+        near_miss="rsa-2048",
     ),
     _profile(
-        "no-aead", ["KW406", "KW419"], ciphers="ECDHE-ECDSA-AES128-SHA", max_version="TLSv1.2"
+        "no-aead",
+        ["KW406", "KW419"],
+        ciphers="ECDHE-ECDSA-AES128-SHA",
+        max_version="TLSv1.2",
+        near_miss="modern",
     ),
     _profile(
         "prefers-cbc",
         ["KW420"],
         ciphers="ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-GCM-SHA256",
+        near_miss="client-order",
     ),
     _profile(
         "client-order",
         ciphers="ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-GCM-SHA256",
         server_preference=False,
-        near_miss_of="prefers-cbc",
     ),
-    _profile("sha1-signed", ["KW608"], ciphers=f"{STRONG}@SECLEVEL=0", leaf="sha1"),
-    _profile("sha256-signed", leaf="sha256-cli", near_miss_of="sha1-signed"),
-    _profile("md5-signed", ["KW607"], ciphers=f"{STRONG}@SECLEVEL=0", leaf="md5"),
-    _profile("expired", ["KW601"], leaf="expired"),
-    _profile("expires-soon", leaf="expires-soon", near_miss_of="expired"),
-    _profile("not-yet-valid", ["KW602"], leaf="not-yet-valid"),
-    _profile("just-valid", leaf="just-valid", near_miss_of="not-yet-valid"),
-    _profile("self-signed", ["KW603"], leaf="self-signed"),
-    _profile("wrong-host", ["KW605"], leaf="wrong-host"),
-    _profile("wildcard", leaf="wildcard", host="api.lab.test", near_miss_of="wrong-host"),
-    _profile("ip-san", leaf="good", host="127.0.0.1", near_miss_of="wrong-host"),
-    _profile("incomplete-chain", ["KW606"], leaf="by-intermediate"),
     _profile(
-        "full-chain",
-        leaf="by-intermediate",
-        chain=("intermediate",),
-        near_miss_of="incomplete-chain",
+        "sha1-signed",
+        ["KW608"],
+        ciphers=f"{STRONG}@SECLEVEL=0",
+        leaf="sha1",
+        near_miss="sha256-signed",
     ),
-    _profile("untrusted-root", ["KW604"], leaf="by-other-root", chain=("other-root",)),
-    _profile("long-lifetime", ["KW612"], leaf="lifetime-400"),
-    _profile("max-lifetime", leaf="lifetime-397", near_miss_of="long-lifetime"),
-    _profile("ec-p224", ["KW406", "KW611"], leaf="p224", max_version="TLSv1.2"),
+    _profile("sha256-signed", leaf="sha256-cli"),
+    _profile(
+        "md5-signed",
+        ["KW607"],
+        ciphers=f"{STRONG}@SECLEVEL=0",
+        leaf="md5",
+        near_miss="sha256-signed",
+    ),
+    _profile("expired", ["KW601"], leaf="expired", near_miss="expires-soon"),
+    _profile("expires-soon", leaf="expires-soon"),
+    _profile("not-yet-valid", ["KW602"], leaf="not-yet-valid", near_miss="just-valid"),
+    _profile("just-valid", leaf="just-valid"),
+    _profile("self-signed", ["KW603"], leaf="self-signed", near_miss="self-signed-pinned"),
+    _profile("self-signed-pinned", leaf="self-signed-pinned"),
+    _profile("wrong-host", ["KW605"], leaf="wrong-host", near_miss="wildcard"),
+    _profile("wildcard", leaf="wildcard", host="api.lab.test"),
+    _profile("ip-san", leaf="good", host="127.0.0.1"),
+    _profile("incomplete-chain", ["KW606"], leaf="by-intermediate", near_miss="full-chain"),
+    _profile("full-chain", leaf="by-intermediate", chain=("intermediate",)),
+    _profile(
+        "untrusted-root",
+        ["KW604"],
+        leaf="by-other-root",
+        chain=("other-root",),
+        near_miss="full-chain",
+    ),
+    _profile("long-lifetime", ["KW612"], leaf="lifetime-400", near_miss="max-lifetime"),
+    _profile("max-lifetime", leaf="lifetime-397"),
+    _profile("ec-p224", ["KW406", "KW611"], leaf="p224", max_version="TLSv1.2", near_miss="modern"),
 )
 
 
@@ -218,6 +256,7 @@ def build_pki(directory: Path | None = None) -> LabPki:
             not_after=t + 90 * ONE_DAY,
         ),
         "self-signed": make_leaf(None, names=names, ips=ips),
+        "self-signed-pinned": make_leaf(None, names=names, ips=ips),
         "wrong-host": make_leaf(root, names=("other.test",), ips=()),
         "wildcard": make_leaf(root, names=("*.lab.test",), ips=()),
         "by-intermediate": make_leaf(
@@ -236,6 +275,10 @@ def build_pki(directory: Path | None = None) -> LabPki:
         "p224": make_leaf(root, names=names, ips=ips, key=new_key("ec", 224)),
     }
     pki.leaves.update(leaves)
+    # A self-signed certificate the client was told to trust (--ca-file) is not a finding.
+    pki.ca_file.write_bytes(
+        root.cert_pem() + rsa_root.cert_pem() + leaves["self-signed-pinned"].cert_pem()
+    )
     return pki
 
 
