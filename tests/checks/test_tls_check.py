@@ -275,6 +275,12 @@ def test_not_applicable_and_unreachable() -> None:
         check(TlsObservation(target="https://x/", endpoint="x:443", failure="connection refused"))
     assert stop.value.status is OutcomeStatus.ERROR and "refused" in stop.value.reason
     assert details(TlsObservation(target="https://x/", failure="refused"))["error"] == "refused"
+    counterpart = TlsObservation(
+        target="http://x/", endpoint="x:443", failure="connection refused", counterpart=True
+    )
+    with pytest.raises(CheckNotRun) as stop:
+        check(counterpart)
+    assert stop.value.status is OutcomeStatus.SKIPPED
 
 
 def test_not_tested_protocols_are_never_reported_as_missing() -> None:

@@ -55,6 +55,7 @@ class TlsObservation:
     chains: tuple[ChainAnalysis, ...] = ()
     skipped: str = ""
     failure: str = ""
+    counterpart: bool = False
 
 
 def _is_ip(host: str) -> bool:
@@ -77,11 +78,14 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
     parts = urlsplit(url)
     host = parts.hostname or ctx.target.host
     port = parts.port or 443
-    endpoint_label = f"{host}:{port}"
+    endpoint_label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    counterpart = not ctx.target.is_https
     try:
         addresses = await ctx.http.resolver.resolve(host)
     except ResolutionError as exc:
-        return TlsObservation(target=target, endpoint=endpoint_label, failure=str(exc))
+        return TlsObservation(
+            target=target, endpoint=endpoint_label, failure=str(exc), counterpart=counterpart
+        )
     timeout = ctx.http.settings.timeout
     address = addresses[0]
     if len(addresses) > 1:
@@ -99,7 +103,11 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
     result = await scan_endpoint(dialer, endpoint)
     if not result.reachable:
         return TlsObservation(
-            target=target, endpoint=endpoint_label, scan=result, failure=result.error
+            target=target,
+            endpoint=endpoint_label,
+            scan=result,
+            failure=result.error,
+            counterpart=counterpart,
         )
     ctx.mark_reached()
     store = load_trust_store(ctx.http.settings.ca_file)
@@ -440,6 +448,10 @@ def check(obs: TlsObservation) -> Sequence[Finding]:
         raise not_applicable(obs.skipped)
     scan = obs.scan
     if scan is None or obs.failure:
+        if obs.counterpart:
+            # An http:// target's implied HTTPS side that does not answer: nothing to examine
+            # (the HTTP checks report the missing HTTPS), not an incomplete scan.
+            raise not_applicable(f"no TLS service at {obs.endpoint}: {obs.failure}")
         raise not_tested(f"TLS scan of {obs.endpoint or obs.target} failed: {obs.failure}")
     answered = [p for p in scan.protocols if p.offered is not None]
     if answered and not scan.offered_versions and all(p.offered is False for p in answered):
