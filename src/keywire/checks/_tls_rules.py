@@ -374,7 +374,8 @@ CERT_INCOMPLETE = _rule(
     Severity.MEDIUM,
     "The server does not send the intermediate certificate(s) between its certificate and the "
     "root. Browsers may fetch them, but API clients (curl, requests, SDKs) fail to verify, and "
-    "developers then turn verification off.",
+    "developers then turn verification off. (keywire reports this when the certificate names "
+    "where its issuer can be fetched; an issuer nobody can find is KW604.)",
     "Serve the full chain: the leaf followed by every intermediate (e.g. fullchain.pem).",
     (_RFC5280, "https://www.rfc-editor.org/rfc/rfc8446#section-4.4.2"),
     flask_fix=_FLASK_CERT,
