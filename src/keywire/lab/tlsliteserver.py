@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
+
+from ._loopback import LoopbackServer
 
 
 def _tlslite(*names: str) -> tuple[Any, ...]:
@@ -34,7 +34,7 @@ class TlsliteProfile:
     alpn: tuple[str, ...] = ("http/1.1",)
 
 
-class TlsliteServer:
+class TlsliteServer(LoopbackServer):
     """Serve ``profile`` with ``cert_pem``/``key_pem`` on 127.0.0.1 until closed."""
 
     def __init__(
@@ -43,8 +43,6 @@ class TlsliteServer:
         HandshakeSettings, X509CertChain, parsePEMKey = _tlslite(
             "HandshakeSettings", "X509CertChain", "parsePEMKey"
         )
-        if not host.startswith("127."):
-            raise ValueError("lab servers listen on loopback only")
         chain = X509CertChain()
         chain.parsePemList(cert_pem.decode("ascii"))
         self._chain = chain
@@ -59,32 +57,9 @@ class TlsliteServer:
         settings.macNames = list(profile.macs)
         self._settings = settings
         self._alpn = [bytearray(name.encode("ascii")) for name in profile.alpn]
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.2)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(host=host)
 
-    @property
-    def url(self) -> str:
-        return f"https://localhost:{self.port}/"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         (TLSConnection,) = _tlslite("TLSConnection")
         conn.settimeout(5)
         with contextlib.suppress(Exception), conn:
@@ -98,19 +73,3 @@ class TlsliteServer:
             tls.read(max=4096)
             tls.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
             tls.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-    def __enter__(self) -> TlsliteServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

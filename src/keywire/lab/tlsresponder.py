@@ -14,12 +14,11 @@ import contextlib
 import os
 import socket
 import struct
-import threading
 import time
 from dataclasses import dataclass
-from types import TracebackType
 
 from ..tls._suite_table import TLS_SUITES
+from ._loopback import LoopbackServer
 
 _NAMES = dict(TLS_SUITES)
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -139,39 +138,14 @@ def _big(bits: int) -> bytes:
     return value.to_bytes((bits + 7) // 8, "big")
 
 
-class TlsResponder:
+class TlsResponder(LoopbackServer):
     """Serve ``profile`` on 127.0.0.1 (port chosen by the OS) until closed."""
 
     def __init__(self, profile: ResponderProfile, *, host: str = "127.0.0.1") -> None:
-        if not host.startswith("127."):
-            raise ValueError("lab servers listen on loopback only")
         self.profile = profile
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.2)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(host=host)
 
-    @property
-    def url(self) -> str:
-        return f"https://localhost:{self.port}/"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         conn.settimeout(5)
         with contextlib.suppress(OSError, ValueError), conn:
             first = conn.recv(2)
@@ -330,7 +304,7 @@ class TlsResponder:
         elif mode == "drip":
             data = _record(22, version, _handshake(2, server_hello))
             for byte in data:
-                if self._stop.is_set():
+                if self.stopping.is_set():
                     return
                 conn.sendall(bytes([byte]))
                 time.sleep(0.3)
@@ -342,7 +316,7 @@ class TlsResponder:
             conn.sendall(_record(22, version, _handshake(2, server_hello)))
             chunk = _record(22, version, _handshake(99, bytes(4000)))
             deadline = time.monotonic() + 10
-            while not self._stop.is_set() and time.monotonic() < deadline:
+            while not self.stopping.is_set() and time.monotonic() < deadline:
                 conn.sendall(chunk)
         elif mode == "close":
             return
@@ -360,19 +334,3 @@ class TlsResponder:
         elif mode == "bad-alert":
             conn.sendall(_record(21, version, b"\x02"))
         time.sleep(0.05)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-    def __enter__(self) -> TlsResponder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import threading
 import warnings
 from pathlib import Path
-from types import TracebackType
+
+from ._loopback import LoopbackServer
 
 LOOPBACK = "127.0.0.1"
 _PAGE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
@@ -69,41 +69,14 @@ def server_context(
     return context
 
 
-class SslLabServer:
-    """Serve TLS with ``context`` on 127.0.0.1 (port chosen by the OS) until closed."""
+class SslLabServer(LoopbackServer):
+    """Serve TLS with ``context`` on a loopback address until closed."""
 
     def __init__(self, context: ssl.SSLContext, *, host: str = LOOPBACK, port: int = 0) -> None:
-        if not host.startswith("127.") and host != "::1":
-            raise ValueError("lab servers listen on loopback only")
         self.context = context
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self._sock.listen(128)
-        self._sock.settimeout(0.2)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(host=host, port=port)
 
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}/"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         conn.settimeout(5)
         with (
             contextlib.suppress(OSError, ValueError),
@@ -112,19 +85,3 @@ class SslLabServer:
         ):
             tls.recv(4096)
             tls.sendall(_PAGE)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-    def __enter__(self) -> SslLabServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
