@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment, a trustme CA, and lab servers on loopback."""
+"""Shared fixtures: a clean environment, a lab CA, and lab servers on loopback."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 
 from keywire import ScanOptions, ScanReport, parse_target, scan
 from keywire.lab import LabServer
+from keywire.lab.certs import LabPki, make_lab_pki
 
 from .lab.apps import Behaviour, make_app
 
@@ -41,22 +41,23 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
+def pki(tmp_path_factory: pytest.TempPathFactory) -> LabPki:
+    """A CA and a leaf for 127.0.0.1/localhost that pass strict RFC 5280 validation.
+
+    (trustme's certificates do not: a critical subjectAltName beside a non-empty subject and a
+    1000-year lifetime, which the TLS checks rightly report.)
+    """
+    return make_lab_pki(str(tmp_path_factory.mktemp("pki")))
 
 
 @pytest.fixture(scope="session")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
+def ca_file(pki: LabPki) -> str:
+    return str(pki.ca_file)
 
 
 @pytest.fixture(scope="session")
-def server_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return context
+def server_context(pki: LabPki) -> ssl.SSLContext:
+    return pki.server_context()
 
 
 @dataclass

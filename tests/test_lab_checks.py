@@ -1,6 +1,6 @@
 """Every HTTP check against real servers on loopback: a positive case and a near-miss each.
 
-Each case starts the lab API (HTTPS side with a trustme certificate, cleartext side on another
+Each case starts the lab API (HTTPS side with a certificate from the lab CA, cleartext side on another
 port) with one behaviour switched on or off, scans it, and compares the rule IDs found.
 """
 

@@ -286,7 +286,11 @@ async def _run_target(
         primary = next((f for f in failures if f.url == target.url), None) or (
             failures[0] if failures else None
         )
-        error = primary.reason if primary is not None else "no response within the scan deadline"
+        fallback = next(
+            (o.reason for o in outcomes if o.status is OutcomeStatus.ERROR),
+            "no response within the scan deadline",
+        )
+        error = primary.reason if primary is not None else fallback
         if primary is not None and primary.url != target.url:
             error = f"{redact_url(primary.url)}: {error}"
     details["exchanges"] = [_exchange_summary(e) for e in ctx.exchanges[:200]]
@@ -320,7 +324,7 @@ def _verdict(
     try:
         found = list(family.check(observation))
     except CheckNotRun as stop:
-        return outcome(stop.status, stop.reason), [], detail
+        return outcome(stop.status, stop.reason), list(stop.findings), detail
     except Exception as exc:  # a broken check must not take the scan down
         log.debug("check %s failed", family.name, exc_info=exc)
         bug = f"check failed (bug in keywire): {type(exc).__name__}: {exc}"

@@ -21,6 +21,7 @@ from . import (
     proxy_headers,
     query_keys,
     redirects,
+    tls,
 )
 from ._base import Family
 
@@ -37,6 +38,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     error_pages.FAMILY,
     authenticated.FAMILY,
     openapi.FAMILY,
+    tls.FAMILY,
 )
 
 GROUPS: frozenset[str] = frozenset(f.group for f in FAMILIES)

@@ -29,17 +29,27 @@ REFUSAL_STATUSES = frozenset({403, 421, 426})
 
 
 class CheckNotRun(Exception):
-    """Raised by a check that could not reach a verdict."""
+    """Raised by a check that could not reach a verdict (on all it examines).
 
-    def __init__(self, status: OutcomeStatus, reason: str) -> None:
+    ``findings`` are what the check could still establish: a family of many probes may find
+    weaknesses with some while others could not run.
+    """
+
+    def __init__(
+        self, status: OutcomeStatus, reason: str, findings: Sequence[Finding] = ()
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.findings = tuple(findings)
 
 
-def not_tested(reason: str) -> CheckNotRun:
-    """Something prevented the check (a timeout, a reset): the report will say it is incomplete."""
-    return CheckNotRun(OutcomeStatus.ERROR, reason)
+def not_tested(reason: str, *, findings: Sequence[Finding] = ()) -> CheckNotRun:
+    """Something prevented the check (a timeout, a reset): the report will say it is incomplete.
+
+    Pass the ``findings`` established anyway when only part of the check could not run.
+    """
+    return CheckNotRun(OutcomeStatus.ERROR, reason, findings)
 
 
 def not_applicable(reason: str) -> CheckNotRun:
@@ -76,8 +86,8 @@ class ProbeContext:
         self.exchanges: list[Fetched] = []
         self.reached = False
 
-    def note_reached(self) -> None:
-        """A probe that talks to the target without HTTP (the TLS engine) got an answer."""
+    def mark_reached(self) -> None:
+        """Record that a probe talked to the target outside :meth:`fetch` (e.g. raw TLS)."""
         self.reached = True
 
     @property

@@ -20,15 +20,14 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import certifi
-import httpcore
-import httpx
 
 from .._version import __version__
 from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
-from .transport import ResolvingTransport
+
+if TYPE_CHECKING:  # httpx (and, through it, click and rich) loads on the first request only
+    import httpx
 
 USER_AGENT = f"keywire/{__version__} (+https://github.com/keywire/keywire)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -171,6 +170,8 @@ class ClientSettings:
 
 def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     """A client context that verifies against the system roots, certifi's and ``ca_file``."""
+    import certifi
+
     context = ssl.create_default_context()
     context.load_verify_locations(cafile=certifi.where())
     if ca_file:
@@ -191,27 +192,29 @@ class HttpClient:
     def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.resolver = CachingResolver(resolver or SystemResolver(timeout=settings.timeout))
-        timeout = httpx.Timeout(settings.timeout, connect=settings.timeout)
-        common: dict[str, object] = {
-            "timeout": timeout,
-            "follow_redirects": False,
-            "trust_env": False,
-            "headers": {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-        }
-        self._verified = httpx.AsyncClient(
-            transport=ResolvingTransport(
-                resolver=self.resolver, ssl_context=verifying_context(settings.ca_file)
-            ),
-            **common,  # type: ignore[arg-type]
-        )
-        self._unverified = httpx.AsyncClient(
-            transport=ResolvingTransport(
-                resolver=self.resolver, ssl_context=_unverifying_context()
-            ),
-            **common,  # type: ignore[arg-type]
-        )
+        # Created on first use: a scan that sends no HTTP request (``--only tls``) never pays
+        # for importing httpx and loading two CA bundles.
+        self._clients: dict[bool, httpx.AsyncClient] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
         self.requests_sent = 0
+
+    def _client(self, verify: bool) -> httpx.AsyncClient:
+        client = self._clients.get(verify)
+        if client is None:
+            import httpx
+
+            from .transport import ResolvingTransport
+
+            context = verifying_context(self.settings.ca_file) if verify else _unverifying_context()
+            client = httpx.AsyncClient(
+                transport=ResolvingTransport(resolver=self.resolver, ssl_context=context),
+                timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.timeout),
+                follow_redirects=False,
+                trust_env=False,
+                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            )
+            self._clients[verify] = client
+        return client
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -220,8 +223,8 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._verified.aclose()
-        await self._unverified.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
     @contextlib.asynccontextmanager
     async def host_slot(self, host: str) -> AsyncIterator[None]:
@@ -345,7 +348,7 @@ class HttpClient:
         verify: bool,
         creds: bool,
     ) -> HttpResponse:
-        client = self._verified if verify else self._unverified
+        client = self._client(verify)
         started = time.perf_counter()
         request = client.build_request(method, url, headers=headers)
         response = await client.send(request, stream=True)
@@ -423,6 +426,9 @@ def _chain_messages(exc: BaseException) -> Sequence[BaseException]:
 
 def classify(exc: BaseException) -> tuple[FailureKind, str]:
     """Turn an exception from httpx/httpcore/ssl/OS into a failure kind and a one-line reason."""
+    import httpcore
+    import httpx
+
     chain = _chain_messages(exc)
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):

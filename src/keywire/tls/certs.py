@@ -1,0 +1,421 @@
+"""Certificate chains: what was served, whether it verifies, and why not.
+
+The verdict comes from ``cryptography.x509.verification`` (the WebPKI path builder of
+``cryptography``) against the trust store: certifi's roots, the system's and the scan's
+``--ca-file``. When it fails, keywire builds the path itself, checking each signature with the
+issuer's key (SHA-1 and MD5 included, which the verifier refuses outright), to tell the reasons
+apart: expired, not yet valid, self-signed, untrusted root, incomplete chain, name mismatch, weak
+signature. :func:`analyse_chain` is pure: the store and the time are arguments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import ipaddress
+import ssl
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import certifi
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+
+MAX_PATH = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertInfo:
+    """The facts of one certificate that the report shows and the checks use."""
+
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+    key_type: str
+    key_bits: int
+    signature_algorithm: str
+    signature_hash: str | None
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+    sha256: str
+    sha1: str
+    is_ca: bool
+
+    @property
+    def lifetime_days(self) -> int:
+        return (self.not_after - self.not_before).days
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "serial": self.serial,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "key": f"{self.key_type} {self.key_bits}",
+            "signature_algorithm": self.signature_algorithm,
+            "dns_names": list(self.dns_names),
+            "ip_addresses": list(self.ip_addresses),
+            "sha256": self.sha256,
+            "sha1": self.sha1,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainAnalysis:
+    """One served chain, checked against a store at a time, for a host name.
+
+    ``path`` says how far keywire's own path building got: ``trusted`` (to a root in the
+    store), ``untrusted_root`` (to a self-signed certificate not in the store), ``self_signed``
+    (the leaf signs itself), ``incomplete`` (an issuer was neither sent nor in the store, but
+    the certificate names where to fetch it), ``unknown_issuer`` (the same without that URL) or
+    ``unparsable``.
+    """
+
+    seen_with: str
+    hostname: str
+    checked_at: datetime.datetime
+    certificates: tuple[CertInfo, ...]
+    trusted: bool
+    verify_error: str = ""
+    path: str = "trusted"
+    path_length: int = 0
+    anchor: str = ""
+    hostname_matches: bool = True
+    parse_error: str = ""
+
+    @property
+    def leaf(self) -> CertInfo | None:
+        return self.certificates[0] if self.certificates else None
+
+    def in_path(self) -> tuple[CertInfo, ...]:
+        """The served certificates that the path uses, leaf first (the anchor excluded)."""
+        return self.certificates[: self.path_length]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "seen_with": self.seen_with,
+            "certificates": [c.to_json() for c in self.certificates],
+            "validation": {
+                "hostname": self.hostname,
+                "trusted": self.trusted,
+                "error": self.verify_error,
+                "path": self.path,
+                "anchor": self.anchor,
+                "hostname_matches": self.hostname_matches,
+                "checked_at": self.checked_at.isoformat(),
+            },
+            **({"parse_error": self.parse_error} if self.parse_error else {}),
+        }
+
+
+class TrustStore:
+    """Root certificates, indexed by subject; built once per set of sources."""
+
+    def __init__(self, roots: Sequence[x509.Certificate]) -> None:
+        unique: dict[bytes, x509.Certificate] = {}
+        for cert in roots:
+            unique.setdefault(cert.fingerprint(hashes.SHA256()), cert)
+        self.roots = tuple(unique.values())
+        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
+        self._keys: set[tuple[bytes, bytes]] = set()
+        for cert in self.roots:
+            subject = cert.subject.public_bytes()
+            self._by_subject.setdefault(subject, []).append(cert)
+            self._keys.add((subject, _spki(cert)))
+
+    def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
+        return self._by_subject.get(cert.issuer.public_bytes(), [])
+
+    def anchors(self, cert: x509.Certificate) -> bool:
+        """Whether ``cert`` is a trust anchor (same subject and key as a root)."""
+        return (cert.subject.public_bytes(), _spki(cert)) in self._keys
+
+    @functools.cached_property
+    def verifier_store(self) -> Any:
+        from cryptography.x509.verification import Store
+
+        return Store(list(self.roots))
+
+
+def _spki(cert: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def _load_pem_file(path: str) -> list[x509.Certificate]:
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return []
+    try:
+        with warnings.catch_warnings():
+            # Some distributions still ship roots with negative serial numbers.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        found = []
+        marker = b"-----END CERTIFICATE-----"
+        for block in data.split(marker):
+            if b"-----BEGIN CERTIFICATE-----" in block:
+                with contextlib.suppress(ValueError), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                    found.append(x509.load_pem_x509_certificate(block + marker))
+        return found
+
+
+@functools.lru_cache(maxsize=4)
+def load_trust_store(ca_file: str | None = None) -> TrustStore:
+    """certifi's roots, the system's default CA file and ``ca_file``, deduplicated."""
+    roots = _load_pem_file(certifi.where())
+    system = ssl.get_default_verify_paths().cafile
+    if system:
+        roots += _load_pem_file(system)
+    if ca_file:
+        roots += _load_pem_file(ca_file)
+    return TrustStore(roots)
+
+
+def _key(cert: x509.Certificate) -> tuple[str, int]:
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return "unknown", 0
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}", key.curve.key_size
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456
+    return type(key).__name__, 0
+
+
+def _names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    try:
+        ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except (x509.ExtensionNotFound, ValueError):
+        return (), ()
+    san = ext.value
+    assert isinstance(san, x509.SubjectAlternativeName)
+    dns = tuple(str(n) for n in san.get_values_for_type(x509.DNSName))
+    ips = tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress))
+    return dns, ips
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        ext = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS)
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    value = ext.value
+    return isinstance(value, x509.BasicConstraints) and value.ca
+
+
+def _hash_name(cert: x509.Certificate) -> str | None:
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return "unknown"
+    return algorithm.name if algorithm is not None else None
+
+
+def _signature_name(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid
+    return getattr(oid, "_name", None) or oid.dotted_string
+
+
+def describe(cert: x509.Certificate) -> CertInfo:
+    key_type, key_bits = _key(cert)
+    dns, ips = _names(cert)
+    return CertInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial=format(cert.serial_number, "x"),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key_type=key_type,
+        key_bits=key_bits,
+        signature_algorithm=_signature_name(cert),
+        signature_hash=_hash_name(cert),
+        dns_names=dns,
+        ip_addresses=ips,
+        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        sha1=cert.fingerprint(hashes.SHA1()).hex(),  # noqa: S303 - a fingerprint, as browsers show
+        is_ca=_is_ca(cert),
+    )
+
+
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer``'s key made ``cert``'s signature, whatever the hash (MD5, SHA-1 too)."""
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        key = issuer.public_key()
+        digest = cert.signature_hash_algorithm
+        # signature_algorithm_parameters is None for the algorithms cryptography deprecates
+        # (ecdsa-with-SHA1, md5WithRSAEncryption...): build the parameters from the hash.
+        params = cert.signature_algorithm_parameters
+        if isinstance(key, rsa.RSAPublicKey) and digest is not None:
+            pad = params if isinstance(params, padding.PSS) else padding.PKCS1v15()
+            key.verify(cert.signature, cert.tbs_certificate_bytes, pad, digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and digest is not None:
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(digest))
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes)
+        elif isinstance(key, dsa.DSAPublicKey) and digest is not None:
+            key.verify(cert.signature, cert.tbs_certificate_bytes, digest)
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return True
+
+
+def hostname_matches(host: str, dns_names: Sequence[str], ip_addresses: Sequence[str]) -> bool:
+    """RFC 6125 matching against the subjectAltName only (the common name is ignored).
+
+    >>> hostname_matches("api.example.com", ["*.example.com"], [])
+    True
+    >>> hostname_matches("example.com", ["*.example.com"], [])
+    False
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None
+    if address is not None:
+        return any(ipaddress.ip_address(ip) == address for ip in ip_addresses)
+    wanted = host.rstrip(".").lower()
+    for name in dns_names:
+        pattern = name.rstrip(".").lower()
+        if pattern == wanted:
+            return True
+        if pattern.startswith("*.") and "*" not in pattern[2:]:
+            head, _, rest = wanted.partition(".")
+            if head and rest == pattern[2:] and rest.count(".") >= 1:
+                return True
+    return False
+
+
+def _build_path(
+    served: list[x509.Certificate], store: TrustStore
+) -> tuple[str, int, x509.Certificate | None]:
+    """(path kind, number of served certificates used, anchor) from the leaf upwards."""
+    current = served[0]
+    used = 1
+    for _ in range(MAX_PATH):
+        if store.anchors(current):
+            return "trusted", used - 1 if used > 1 else used, current
+        roots = [c for c in store.issuers_of(current) if signed_by(current, c)]
+        if roots:
+            return "trusted", used, roots[0]
+        sent = [c for c in served if c is not current and signed_by(current, c)]
+        if not sent:
+            if current.issuer == current.subject and signed_by(current, current):
+                return ("self_signed" if used == 1 else "untrusted_root"), used, None
+            # The issuer was not sent. With an AIA caIssuers URL a client could fetch it (the
+            # chain is incomplete); without one, no client can build the path.
+            return ("incomplete" if _ca_issuers(current) else "unknown_issuer"), used, None
+        current = sent[0]
+        used = max(used, served.index(current) + 1)
+    return "unknown_issuer", used, None
+
+
+def _ca_issuers(cert: x509.Certificate) -> bool:
+    try:
+        ext = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    value = ext.value
+    return isinstance(value, x509.AuthorityInformationAccess) and any(
+        d.access_method == AuthorityInformationAccessOID.CA_ISSUERS for d in value
+    )
+
+
+def _verify(
+    served: list[x509.Certificate], store: TrustStore, hostname: str, now: datetime.datetime
+) -> str:
+    """The verifier's complaint, or "" when the chain verifies for ``hostname``."""
+    from cryptography.x509.verification import PolicyBuilder, VerificationError
+
+    try:
+        subject: Any = x509.IPAddress(ipaddress.ip_address(hostname.strip("[]")))
+    except ValueError:
+        try:
+            subject = x509.DNSName(hostname)
+        except ValueError as exc:
+            return f"cannot check the name {hostname!r}: {exc}"
+    verifier = PolicyBuilder().store(store.verifier_store).time(now).build_server_verifier(subject)
+    try:
+        verifier.verify(served[0], served[1:])
+    except VerificationError as exc:
+        return str(exc)[:300]
+    except (ValueError, TypeError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return ""
+
+
+def analyse_chain(
+    certificates: Sequence[bytes],
+    *,
+    hostname: str,
+    store: TrustStore,
+    now: datetime.datetime,
+    seen_with: str = "",
+) -> ChainAnalysis:
+    """Check one served chain (DER, leaf first); see the module docstring."""
+    served: list[x509.Certificate] = []
+    for der in certificates:
+        try:
+            served.append(x509.load_der_x509_certificate(der))
+        except ValueError as exc:
+            return ChainAnalysis(
+                seen_with=seen_with,
+                hostname=hostname,
+                checked_at=now,
+                certificates=tuple(describe(c) for c in served),
+                trusted=False,
+                path="unparsable",
+                parse_error=f"certificate {len(served) + 1} does not parse: {exc}"[:300],
+            )
+    if not served:
+        return ChainAnalysis(
+            seen_with=seen_with,
+            hostname=hostname,
+            checked_at=now,
+            certificates=(),
+            trusted=False,
+            path="unparsable",
+            parse_error="the server sent an empty certificate list",
+        )
+    infos = tuple(describe(c) for c in served)
+    error = _verify(served, store, hostname, now)
+    path, used, anchor = _build_path(served, store)
+    leaf = infos[0]
+    return ChainAnalysis(
+        seen_with=seen_with,
+        hostname=hostname,
+        checked_at=now,
+        certificates=infos,
+        trusted=not error,
+        verify_error=error,
+        path=path,
+        path_length=used,
+        anchor=anchor.subject.rfc4514_string() if anchor is not None else "",
+        hostname_matches=hostname_matches(hostname, leaf.dns_names, leaf.ip_addresses),
+    )
