@@ -1,8 +1,8 @@
 """A throwaway certificate authority for the lab's HTTPS servers.
 
-``keywire demo`` needs HTTPS on loopback without trustme (a test-only dependency), so this builds a
-CA and a leaf for 127.0.0.1/localhost with ``cryptography``, in a temporary directory that the
-caller removes.
+``keywire demo`` and the tests need HTTPS on loopback with certificates that pass strict RFC 5280
+validation, so this builds a CA and a leaf for 127.0.0.1/localhost with ``cryptography``, in a
+temporary directory that the caller removes.
 """
 
 from __future__ import annotations
