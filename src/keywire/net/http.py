@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import http.cookiejar
 import ssl
 import time
 import zlib
@@ -169,6 +170,11 @@ class ClientSettings:
     credentials: Mapping[str, str] = field(default_factory=dict)
 
 
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that never stores anything."""
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
 def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     """A client context that verifies against the system roots, certifi's and ``ca_file``."""
     context = ssl.create_default_context()
@@ -194,6 +200,9 @@ class HttpClient:
         timeout = httpx.Timeout(settings.timeout, connect=settings.timeout)
         common: dict[str, object] = {
             "timeout": timeout,
+            # Every exchange is a fresh, anonymous client: a cookie one response sets must not
+            # ride along on the next probe (or on a token sampler's next request).
+            "cookies": _no_cookies(),
             "follow_redirects": False,
             "trust_env": False,
             "headers": {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
