@@ -18,6 +18,7 @@ from . import (
     proxy_headers,
     query_keys,
     redirects,
+    tokens,
 )
 from ._base import Family
 
@@ -31,6 +32,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     cookies.FAMILY,
     mixed_content.FAMILY,
     exposure.FAMILY,
+    tokens.FAMILY,
 )
 
 GROUPS: frozenset[str] = frozenset(f.group for f in FAMILIES)
