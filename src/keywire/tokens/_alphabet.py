@@ -119,10 +119,57 @@ class Positional:
     alphabets: tuple[int, ...]
     view: str
     value_bits: int | None = None  # integers below 2**value_bits, written as hex rows
+    top_bits: int | None = None  # for numbers: the bit length of the largest one
+    charsets: tuple[Charset, ...] = ()  # per position, when they differ (see ``narrowed``)
 
     @property
     def length(self) -> int:
         return len(self.alphabets)
+
+    def charset_at(self, position: int) -> Charset:
+        return self.charsets[position] if self.charsets else self.charset
+
+
+#: A position's alphabet is narrowed when chance would fit its symbols in the smaller alphabet
+#: with probability below this (hex digits inside alphanumeric tokens, say).
+_NARROWING_ALPHA = 1e-9
+
+
+def narrowed(view: Positional) -> Positional:
+    """``view`` with each position read in the smallest known alphabet that holds its symbols,
+    where the evidence is overwhelming: a token made of a fixed word and hex digits is not
+    36 symbols wide at its hex positions. Positions that never vary are left as they are."""
+    n = len(view.rows)
+    if n < 2 or view.value_bits is not None:
+        return view
+    limit = math.log(_NARROWING_ALPHA / max(view.length, 1))
+    charsets = []
+    alphabets = []
+    changed = False
+    for column, full in zip(zip(*view.rows, strict=True), view.alphabets, strict=True):
+        seen = set(column)
+        chosen = view.charset
+        if len(seen) > 1:
+            smaller = next((c for c in KNOWN if seen <= set(c.symbols)), None)
+            if (
+                smaller is not None
+                and smaller.size < full
+                and n * math.log(smaller.size / full) < limit
+            ):
+                chosen = smaller
+        charsets.append(chosen)
+        alphabets.append(min(full, chosen.size))
+        changed = changed or chosen is not view.charset
+    if not changed:
+        return view
+    return Positional(
+        rows=view.rows,
+        charset=view.charset,
+        alphabets=tuple(alphabets),
+        view=view.view,
+        value_bits=view.value_bits,
+        charsets=tuple(charsets),
+    )
 
 
 def integer_values(tokens: Sequence[str], charset: Charset) -> list[int] | None:
@@ -153,17 +200,21 @@ def positional_view(tokens: Sequence[str], charset: Charset) -> Positional | Non
         inner = infer_charset(rows)
         if inner.size < charset.size and keep:
             shown = ", ".join(str(i) for i in sorted(separators))
-            return Positional(
-                rows=rows,
-                charset=inner,
-                alphabets=(inner.size,) * len(keep),
-                view=f"as written, without the separators at positions {shown}",
+            return narrowed(
+                Positional(
+                    rows=rows,
+                    charset=inner,
+                    alphabets=(inner.size,) * len(keep),
+                    view=f"as written, without the separators at positions {shown}",
+                )
             )
-    return Positional(
-        rows=tuple(tokens),
-        charset=charset,
-        alphabets=(charset.size,) * length,
-        view="as written",
+    return narrowed(
+        Positional(
+            rows=tuple(tokens),
+            charset=charset,
+            alphabets=(charset.size,) * length,
+            view="as written",
+        )
     )
 
 
@@ -204,6 +255,7 @@ def _integer_view(tokens: Sequence[str], charset: Charset) -> Positional | None:
             charset=DECIMAL,
             alphabets=(10,) * digits,
             view=f"integers below 10^{digits}, zero-padded",
+            top_bits=bits,
         )
     width = math.ceil(bits / 4)
     top_bits = bits - 4 * (width - 1)
@@ -214,6 +266,7 @@ def _integer_view(tokens: Sequence[str], charset: Charset) -> Positional | None:
         alphabets=(2**top_bits,) + (16,) * (width - 1),
         view=f"integers below 2^{bits}, as {width} hex digits",
         value_bits=bits,
+        top_bits=bits,
     )
 
 

@@ -114,6 +114,12 @@ def match_uuid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | None:
     n = len(parsed)
     if version in (1, 6):
         return _uuid_time(parsed, version, window)
+    # Positions are those of the 32 hex digits (the analysis reads UUIDs without dashes).
+    layout = (
+        Field(kind="version", start=12, end=13, bits=0.0, unpredictable=0.0, detail=f"{version}"),
+        Field(kind="variant", start=16, end=17, bits=2.0, unpredictable=2.0, detail="RFC 9562"),
+    )
+
     if version == 7:
         stamps = [(u >> 80) / 1000.0 for u in parsed]
         near = all(s in window for s in stamps)
@@ -126,11 +132,12 @@ def match_uuid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | None:
                 Field(
                     kind="timestamp",
                     start=0,
-                    end=13,
+                    end=12,
                     bits=48.0,
                     unpredictable=_time_bits(0.001),
                     detail=f"Unix ms, first issued {iso(min(stamps))}",
                 ),
+                *layout,
             ),
             time_based=True,
             confident=near,
@@ -146,7 +153,7 @@ def match_uuid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | None:
         description=f"UUIDv{version} ({names.get(version, 'unknown version')})",
         max_bits=122.0,
         unpredictable_bits=122.0,
-        fields=(),
+        fields=layout,
         time_based=False,
         confident=n >= 1,
         evidence={},
@@ -191,7 +198,7 @@ def _uuid_time(parsed: list[int], version: int, window: TimeWindow) -> FormatMat
             Field(
                 kind="timestamp",
                 start=0,
-                end=18,
+                end=16,
                 bits=60.0,
                 unpredictable=time_bits,
                 detail=f"100-ns ticks, issued {iso(min(stamps))}"
@@ -199,14 +206,14 @@ def _uuid_time(parsed: list[int], version: int, window: TimeWindow) -> FormatMat
             ),
             Field(
                 kind="clock_sequence",
-                start=19,
-                end=23,
+                start=16,
+                end=20,
                 bits=14.0,
                 unpredictable=clock_bits,
                 detail=evidence["clock_sequence"],
             ),
             Field(
-                kind="node", start=24, end=36, bits=48.0, unpredictable=node_bits, detail=node_text
+                kind="node", start=20, end=32, bits=48.0, unpredictable=node_bits, detail=node_text
             ),
         ),
         time_based=True,

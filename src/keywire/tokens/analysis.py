@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Sequence
 
@@ -16,11 +17,16 @@ from ._alphabet import infer_charset, positional_view, strip_padding
 from ._model import Prediction, TestResult, TokenAnalysis, Weakness, WeaknessKind
 from .predict import DEFAULT_TIME_WINDOW, predict_tokens
 from .stats import DEFAULT_ALPHA, run_statistics
-from .structure import analyze_structure
+from .structure import StructureResult, analyze_structure
 
 MAX_TOKENS = 200_000
 MAX_TOKEN_LENGTH = 4096
-_CAUSES = (WeaknessKind.PREDICTED, WeaknessKind.TIME_BASED, WeaknessKind.SEQUENTIAL)
+_CAUSES = (
+    WeaknessKind.PREDICTED,
+    WeaknessKind.TIME_BASED,
+    WeaknessKind.SEQUENTIAL,
+    WeaknessKind.REPEATED,
+)
 #: Report order among equally severe weaknesses: the most specific explanation first.
 _ORDER = (
     WeaknessKind.PREDICTED,
@@ -82,9 +88,8 @@ def analyze(
     structure = analyze_structure(
         cleaned, charset=charset, view=view, sampled_at=around, written=shown
     )
-    stats = run_statistics(
-        view, alphabets=structure.alphabets, alpha=alpha, tokens=rows, charset=charset
-    )
+    tested = [1 if i in structure.explained else a for i, a in enumerate(structure.alphabets)]
+    stats = run_statistics(view, alphabets=tested, alpha=alpha, tokens=rows, charset=charset)
     weaknesses: list[Weakness] = list(structure.weaknesses)
     predictions: tuple[Prediction, ...] = ()
     prediction_tests: tuple[TestResult, ...] = ()
@@ -96,7 +101,7 @@ def analyze(
             window_s=time_window,
             token_times=times,
             budget_s=predict_budget_s,
-            token_bits=structure.structure.max_bits,
+            token_bits=max(len(t) for t in rows) * math.log2(max(written.size, 2)),
         )
         predictions = predicted.predictions
         prediction_tests = predicted.tests
@@ -128,11 +133,7 @@ def analyze(
         alpha=alpha,
         structure=structure.structure,
         view=view.view if view is not None else "none",
-        effective_bits=(
-            None
-            if stats.effective_bits is None
-            else min(stats.effective_bits, structure.structure.max_bits)
-        ),
+        effective_bits=_effective(stats.effective_bits, structure),
         tests=stats.tests + prediction_tests,
         positions=stats.positions,
         predictions=predictions,
@@ -141,3 +142,13 @@ def analyze(
         duration_s=round(time.perf_counter() - started, 3),
         notes=tuple(notes) + structure.structure.notes,
     )
+
+
+def _effective(positional: float | None, structure: StructureResult) -> float | None:
+    """The statistical estimate over the positions tested, plus what the explained fields
+    (timestamps, counters, a UUID's version) can hold; never above the structural bound."""
+    if positional is None:
+        return None
+    fields = sum(f.unpredictable for f in structure.structure.fields if f.start >= 0)
+    total = positional + (fields if structure.explained else 0.0)
+    return round(min(total, structure.structure.max_bits), 2)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from .._models import Confidence, Severity
 from . import fips
-from ._alphabet import Charset, Positional, bit_string, uniform_low_bits
+from ._alphabet import KNOWN, Charset, Positional, bit_string, uniform_low_bits
 from ._model import PositionStats, TestResult, Verdict, Weakness, WeaknessKind
 from ._special import chi2_sf, format_p, normal_sf, sidak, two_sided_normal
 
@@ -97,24 +97,43 @@ class _Prepared:
     def __init__(self, view: Positional, alphabets: Sequence[int], full: Sequence[int]) -> None:
         self.view = view
         self.charset = view.charset
-        self.alphabets = tuple(alphabets)
-        self.full = tuple(full)
         self.maps: list[dict[str, int]] = []
         self._columns: dict[int, list[tuple[str, ...]]] = {}
         self._counts: dict[tuple[int, int], Counter[str]] = {}
         self._transitions: dict[tuple[int, int], list[int]] = {}
         self._bits: dict[int, tuple[str, int]] = {}
         columns = self.columns(view.rows) if view.rows else []
-        canonical = self.charset.index()
+        self.charsets = [view.charset_at(i) for i in range(view.length)]
+        sizes, widths = list(alphabets), list(full)
+        for i, column in enumerate(columns):
+            # Each position is tested in the smallest known alphabet holding what it showed.
+            # A uniform choice over a wider alphabet, seen only inside the smaller one, is
+            # uniform over the smaller one, so this never makes a perfect generator fail.
+            if sizes[i] > 1 and sizes[i] == widths[i]:
+                seen = set(column)
+                smaller = next((c for c in KNOWN if seen <= set(c.symbols)), None)
+                if smaller is not None and smaller.size < sizes[i]:
+                    self.charsets[i] = smaller
+                    sizes[i] = widths[i] = smaller.size
+        self.alphabets = tuple(sizes)
+        self.full = tuple(widths)
         for i, size in enumerate(self.alphabets):
             if size == self.full[i]:
-                self.maps.append(canonical)
+                self.maps.append(self.charsets[i].index())
             else:
                 self.maps.append({c: k for k, c in enumerate(sorted(set(columns[i])))})
         # Positions every statistical test may use: they vary and sit at their full width.
         self.uniform = [i for i, a in enumerate(self.alphabets) if a > 1 and a == self.full[i]]
-        # Positions over the whole charset (a number's top digit may use only part of it).
-        self.whole = [i for i in self.uniform if self.alphabets[i] == self.charset.size]
+        # The pooled test needs one alphabet: the one most uniform positions use, in full.
+        counts = Counter(self.charsets[i] for i in self.uniform)
+        self.pooled_charset = counts.most_common(1)[0][0] if counts else self.charset
+        self.whole = [
+            i
+            for i in self.uniform
+            if self.charsets[i] is self.pooled_charset
+            and self.alphabets[i] == self.pooled_charset.size
+        ]
+        self.same_charset = len({self.charsets[i] for i in self.uniform}) <= 1
         self.varying = [i for i, a in enumerate(self.alphabets) if a > 1]
 
     # Every test runs on a prefix of the view's rows, so the prefix length is a sound cache key.
@@ -157,11 +176,25 @@ class _Prepared:
         width = self.view.value_bits
         if width is not None:
             return "".join(format(int(r, 16), f"0{width}b") for r in rows), width
-        charset = self.charset
-        if charset.bits_per_symbol is not None:
-            per_row = len(self.uniform) * charset.bits_per_symbol
-            return bit_string(rows, charset, self.uniform), per_row
-        stream = uniform_low_bits(rows, charset, self.uniform)
+        if self.same_charset:
+            charset = self.charsets[self.uniform[0]]
+            if charset.bits_per_symbol is not None:
+                per_row = len(self.uniform) * charset.bits_per_symbol
+                return bit_string(rows, charset, self.uniform), per_row
+            stream = uniform_low_bits(rows, charset, self.uniform)
+            return stream, len(stream) // len(rows)
+        # Mixed alphabets: whole bits from the positions whose alphabet is a power of two.
+        picked = [i for i in self.uniform if self.charsets[i].bits_per_symbol is not None]
+        if not picked:
+            return "", 0
+        tables = {
+            i: {
+                c: format(k, f"0{self.charsets[i].bits_per_symbol}b")
+                for c, k in self.maps[i].items()
+            }
+            for i in picked
+        }
+        stream = "".join("".join(tables[i][row[i]] for i in picked) for row in rows)
         return stream, len(stream) // len(rows)
 
 
@@ -236,7 +269,7 @@ def run_statistics(
 
 
 def _positional_tests(prep: _Prepared) -> list[_Test]:
-    size = prep.charset.size
+    size = prep.pooled_charset.size
     uniform_count = max(len(prep.whole), 1)
     smallest = min((prep.alphabets[i] for i in prep.varying), default=2)
     largest = max((prep.alphabets[i] for i in prep.varying), default=2)
@@ -288,10 +321,11 @@ def _pooled(prep: _Prepared, rows: Sequence[str]) -> _Outcome:
     counts: Counter[str] = Counter()
     for i in prep.whole:
         counts.update(columns[i])
-    size = prep.charset.size
+    charset = prep.pooled_charset
+    size = charset.size
     if sum(counts.values()) < 5 * size:
         return _Outcome(None, None, f"needs {5 * size} characters")
-    statistic, p = chi2_uniform([counts.get(c, 0) for c in prep.charset.symbols])
+    statistic, p = chi2_uniform([counts.get(c, 0) for c in charset.symbols])
     return _Outcome(p, statistic, f"{sum(counts.values())} characters over {size} symbols")
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from .._models import Confidence, Severity
 from ..redact import redact
-from ._alphabet import DECIMAL, HEX, HEX_UPPER, Charset, Positional, strip_padding
+from ._alphabet import Charset, Positional, infer_charset, strip_padding
 from ._formats import (
     FormatMatch,
     TimeWindow,
@@ -65,6 +65,9 @@ class StructureResult:
     alphabets: tuple[int, ...]
     distinct: tuple[int, ...]
     weaknesses: tuple[Weakness, ...]
+    #: Positions a field explains (a timestamp, a UUID's version digit): the statistical tests
+    #: leave them out, since they are not meant to be uniform.
+    explained: frozenset[int] = frozenset()
 
 
 def position_alphabets(view: Positional) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -118,6 +121,7 @@ def analyze_structure(
     if view is not None:
         alphabets, distinct = position_alphabets(view)
         max_bits = sum(math.log2(a) for a in alphabets)
+        max_bits += _range_slack(view, n, max_bits)
     else:
         max_bits = _unaligned_bits(tokens, charset)
 
@@ -168,13 +172,12 @@ def analyze_structure(
                 weaknesses.append(_counter_weakness(field, unpredictable, needed))
         kind = _describe(written, view, fields)
 
-    if max_bits < ENTROPY_FLOOR and not any(
-        w.kind in (WeaknessKind.TIME_BASED, WeaknessKind.SEQUENTIAL) for w in weaknesses
-    ):
-        weaknesses.append(_low_entropy(max_bits, written, view, n, min(lengths), max(lengths)))
     repeated = _repeats(tokens, max_bits)
     if repeated is not None:
         weaknesses.append(repeated)
+    explained = (WeaknessKind.TIME_BASED, WeaknessKind.SEQUENTIAL, WeaknessKind.REPEATED)
+    if max_bits < ENTROPY_FLOOR and not any(w.kind in explained for w in weaknesses):
+        weaknesses.append(_low_entropy(max_bits, written, view, n, min(lengths), max(lengths)))
     structure = Structure(
         kind=kind,
         charset=written.name,
@@ -186,11 +189,17 @@ def analyze_structure(
         fields=tuple(fields),
         notes=tuple(notes),
     )
+    explained: set[int] = set()
+    if view is not None and not (kind.startswith("uuid") and view.length != 32):
+        for f in fields:
+            if f.start >= 0:
+                explained.update(range(f.start, min(f.end, view.length)))
     return StructureResult(
         structure=structure,
         alphabets=alphabets,
         distinct=distinct,
         weaknesses=tuple(weaknesses),
+        explained=frozenset(explained),
     )
 
 
@@ -200,6 +209,20 @@ def _known_format(tokens: list[str], window: TimeWindow) -> FormatMatch | None:
         if found is not None:
             return found
     return None
+
+
+def _range_slack(view: Positional, n: int, bits: float) -> float:
+    """Bits a number's range may exceed what the positional view counts.
+
+    Numbers are read as uniform below the smaller of the powers of two and of ten above the
+    largest sample; the bound takes the larger. And n uniform samples below 2^k all stay below
+    2^(k-j) with probability 2^(-j*n): with few samples the bound widens until that chance is
+    about one in a million.
+    """
+    if view.top_bits is None:
+        return 0.0
+    extra = max(0.0, view.top_bits - bits)
+    return extra + (0.0 if n >= 20 else float(math.ceil(20 / n)))
 
 
 def _unaligned_bits(tokens: Sequence[str], charset: Charset) -> float:
@@ -225,101 +248,111 @@ def _common_prefix(texts: Sequence[str]) -> int:
     return i
 
 
-def _value_reader(charset: Charset) -> tuple[int, dict[str, int] | None]:
-    if charset is DECIMAL:
-        return 10, None
-    if charset in (HEX, HEX_UPPER):
-        return 16, None
-    return charset.size, charset.index()
-
-
 def find_counter(
     view: Positional, alphabets: Sequence[int], taken: Sequence[tuple[int, int]]
 ) -> tuple[Field, int] | None:
-    """The widest window of positions whose values rise in small steps or stay clustered.
+    """The window of positions whose values rise in small steps or stay clustered.
 
-    Each window [s, e) of the first tokens is read as a number in the alphabet's base. Random
-    values rise by at most D in all of n-1 steps with probability about (D/R)^(n-1), and fall
-    within a range r with probability about n*(r/R)^(n-1), R being the window's value range. A
-    window is a counter when that probability, times the number of windows tried, is below
-    1e-6. Returns the field and the number of tokens the conclusion needed.
+    Each varying position is read in the smallest known alphabet holding the symbols seen there
+    (a position that only ever shows hex digits is hex, even inside otherwise alphanumeric
+    tokens), and positions that never change count for nothing, so a window [s, e) of a token
+    is a number below R, the product of those alphabet sizes. Random values
+    rise by at most D in all of n-1 steps with probability about (D/R)^(n-1), and fall within a
+    range r with probability about n*(r/R)^(n-1). A window is a counter when that probability,
+    times the number of windows tried, is below 1e-6. The window reported is the one that
+    explains the most bits. Returns the field and the number of tokens the conclusion needed.
     """
-    rows = view.rows[:SEARCH_SAMPLE]
+    # Repeated tokens are one observation, not several: count each value once.
+    rows = list(dict.fromkeys(view.rows[:SEARCH_SAMPLE]))
     n = len(rows)
+    if n < 2:
+        return None
     length = view.length
-    base, index = _value_reader(view.charset)
-    full = view.alphabets
-    widest = min(length, _MAX_WINDOW if index is None else 12)
-    windows = [
+    sizes = []
+    indices = []
+    for column, full in zip(zip(*rows, strict=True), view.alphabets, strict=True):
+        seen = set(column)
+        if len(seen) == 1:
+            sizes.append(1)
+            indices.append([0] * n)
+            continue
+        charset = infer_charset(["".join(sorted(seen))])
+        if charset.name == "observed":
+            charset = view.charset
+        order = charset.index()
+        size = min(full, charset.size)
+        sizes.append(size)
+        indices.append([min(order.get(c, 0), size - 1) for c in column])
+    widest = min(length, _MAX_WINDOW)
+    width_bits = [math.log2(a) for a in alphabets]
+    windows = {
         (s, e)
         for s in range(length)
         for e in range(s + 1, min(length, s + widest) + 1)
-        if not any(s < te and ts < e for ts, te in taken)
-        and sum(math.log2(a) for a in alphabets[s:e]) >= 8
-    ]
+        if not any(s < te and ts < e for ts, te in taken) and sum(width_bits[s:e]) >= 8
+    }
     if not windows:
         return None
     log_limit = math.log(_COUNTER_ALPHA / len(windows))
     best: tuple[float, float, Field, int] | None = None
-    for s, e in windows:
-        values = _window_values(rows, s, e, base, index)
-        low, high = min(values), max(values)
-        if low == high:
-            continue
-        # The values' a priori range comes from the full alphabets: a counter's constant high
-        # digits must not shrink it.
-        log_range = sum(math.log(a) for a in full[s:e])
-        steps = [b - a for a, b in itertools.pairwise(values)]
-        log_p = math.inf
-        unpredictable = 0.0
-        if all(d > 0 for d in steps):
-            top = max(steps)
-            log_p = (n - 1) * (math.log(top) - log_range)
-            unpredictable = math.log2(top) + 1.0
-        spread = high - low + 1
-        log_cluster = math.log(n) + (n - 1) * (math.log(spread) - log_range)
-        if log_cluster < log_p:
-            log_p, unpredictable = log_cluster, math.log2(spread)
-        if log_p >= log_limit:
-            continue
-        bits = sum(math.log2(a) for a in alphabets[s:e])
-        # The field worth reporting explains the most bits: a window that runs on into random
-        # padding explains less, because its steps become as large as the padding.
-        explained = bits - min(unpredictable, bits)
-        if best is not None and (explained, -(e - s)) <= (best[0], -(best[2].end - best[2].start)):
-            continue
-        per_step = (log_p / (n - 1)) if n > 1 else 0.0
-        needed = n if per_step >= 0 else max(2, 1 + math.ceil(log_limit / per_step))
-        field = Field(
-            kind="counter",
-            start=s,
-            end=e,
-            bits=bits,
-            unpredictable=min(unpredictable, bits),
-            detail=(
-                f"positions {s}-{e - 1} rise in steps of at most {max(steps)}"
-                if all(d > 0 for d in steps)
-                else f"positions {s}-{e - 1} stay within a range of {spread}"
-            ),
-        )
-        best = (explained, log_p, field, min(needed, n))
+    for s in range(length):
+        values = [0] * n
+        log_range = 0.0
+        for e in range(s + 1, min(length, s + widest) + 1):
+            size = sizes[e - 1]
+            values = [v * size + k for v, k in zip(values, indices[e - 1], strict=True)]
+            log_range += math.log(size)
+            if (s, e) not in windows or log_range <= 0:
+                continue
+            found = _counter_window(values, n, log_range, log_limit)
+            if found is None:
+                continue
+            log_p, unpredictable, text = found
+            bits = sum(width_bits[s:e])
+            # The field worth reporting explains the most bits: a window that runs on into
+            # random padding explains less, because its steps become as large as the padding.
+            explained = bits - min(unpredictable, bits)
+            if best is not None and (explained, s - e) <= (best[0], best[2].start - best[2].end):
+                continue
+            needed = max(2, 1 + math.ceil(log_limit / (log_p / (n - 1))))
+            field = Field(
+                kind="counter",
+                start=s,
+                end=e,
+                bits=bits,
+                unpredictable=min(unpredictable, bits),
+                detail=f"positions {s}-{e - 1} {text}",
+            )
+            best = (explained, log_p, field, min(needed, n))
     if best is None:
         return None
     return best[2], best[3]
 
 
-def _window_values(
-    rows: Sequence[str], s: int, e: int, base: int, index: dict[str, int] | None
-) -> list[int]:
-    if index is None:
-        return [int(row[s:e], base) for row in rows]
-    values = []
-    for row in rows:
-        value = 0
-        for char in row[s:e]:
-            value = value * base + index[char]
-        values.append(value)
-    return values
+def _counter_window(
+    values: Sequence[int], n: int, log_range: float, log_limit: float
+) -> tuple[float, float, str] | None:
+    """(log p, unpredictable bits, description) when ``values`` look like a counter."""
+    low, high = min(values), max(values)
+    if low == high:
+        return None
+    steps = [b - a for a, b in itertools.pairwise(values)]
+    log_p = math.inf
+    unpredictable = 0.0
+    text = ""
+    if all(d > 0 for d in steps):
+        top = max(steps)
+        log_p = (n - 1) * (math.log(top) - log_range)
+        unpredictable = math.log2(top) + 1.0
+        text = f"rise in steps of at most {top}"
+    spread = high - low + 1
+    log_cluster = math.log(n) + (n - 1) * (math.log(spread) - log_range)
+    if log_cluster < log_p:
+        log_p, unpredictable = log_cluster, math.log2(spread)
+        text = f"stay within a range of {spread}"
+    if log_p >= log_limit:
+        return None
+    return log_p, unpredictable, text
 
 
 def _describe(charset: Charset, view: Positional | None, fields: Sequence[Field]) -> str:
@@ -447,6 +480,19 @@ def _repeats(tokens: Sequence[str], max_bits: float) -> Weakness | None:
     repeats = n - len(counts)
     if repeats == 0:
         return None
+    if len(counts) == 1:
+        value = next(iter(counts))
+        return Weakness(
+            kind=WeaknessKind.REPEATED,
+            title="the same token every time",
+            message=f"Every one of the {n} samples is the same value: it is not a per-client "
+            "secret, or the generator does not change within the sampling time.",
+            severity=Severity.HIGH,
+            confidence=Confidence.HIGH if n >= 3 else Confidence.MEDIUM,
+            samples_needed=2,
+            location="repeats",
+            evidence={"repeats": str(repeats), "distinct": "1", "value": str(redact(value))},
+        )
     # Expected collisions among n tokens of max_bits bits (birthday bound).
     expected = n * (n - 1) / 2.0 * 2.0 ** (-max_bits)
     p_value = poisson_sf(repeats, expected)
@@ -460,14 +506,11 @@ def _repeats(tokens: Sequence[str], max_bits: float) -> Weakness | None:
             break
         seen.add(token)
     value, times = counts.most_common(1)[0]
-    if len(counts) == 1:
-        message = f"Every one of the {n} samples is the same value."
-    else:
-        message = (
-            f"{repeats} of {n} samples repeat an earlier one (the most frequent appears "
-            f"{times} times); a generator with {max_bits:.0f} bits would repeat with "
-            f"probability {format_p(p_value)}."
-        )
+    message = (
+        f"{repeats} of {n} samples repeat an earlier one (the most frequent appears "
+        f"{times} times); a generator with {max_bits:.0f} bits would repeat with "
+        f"probability {format_p(p_value)}."
+    )
     return Weakness(
         kind=WeaknessKind.REPEATED,
         title="repeated tokens",

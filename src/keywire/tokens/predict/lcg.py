@@ -68,24 +68,33 @@ def solve_full(values: Sequence[int], *, upcoming: int = 3) -> Lcg | None:
         if inverse is None:
             continue
         base = (t[i + 1] // g) * inverse % reduced
+        fitting = []
         for k in range(g):
             a = base + k * reduced
             c = (x[i + 1] - a * x[i]) % modulus
             if all((a * p + c) % modulus == q for p, q in itertools.pairwise(x)):
-                following = []
-                state = x[-1]
-                for _ in range(upcoming):
-                    state = (a * state + c) % modulus
-                    following.append(state)
-                return Lcg(
-                    name=_name_full(a, c, modulus),
-                    parameters={"a": str(a), "c": str(c), "m": str(modulus)},
-                    fitted=6,
-                    verified=len(x) - 6,
-                    upcoming=tuple(following),
-                )
-        break
+                fitting.append((a, c, _continue(a, c, modulus, x[-1], upcoming)))
+        # Several multipliers can fit the outputs seen so far (moduli with many factors of
+        # two); a prediction is only made when they all agree on what comes next.
+        if not fitting or len({f[2] for f in fitting}) != 1:
+            return None
+        a, c, following = fitting[0]
+        return Lcg(
+            name=_name_full(a, c, modulus),
+            parameters={"a": str(a), "c": str(c), "m": str(modulus)},
+            fitted=6,
+            verified=len(x) - 6,
+            upcoming=following,
+        )
     return None
+
+
+def _continue(a: int, c: int, modulus: int, state: int, count: int) -> tuple[int, ...]:
+    out = []
+    for _ in range(count):
+        state = (a * state + c) % modulus
+        out.append(state)
+    return tuple(out)
 
 
 def _name_full(a: int, c: int, m: int) -> str:

@@ -76,8 +76,8 @@ def search(
     """Search; returns the best confirmed match (or None), the seeds tried and whether the time
     budget cut the search short.
 
-    ``token_bits`` bounds how many distinct tokens there can be: a generator that hits one of
-    ``len(tokens)`` targets among 2^token_bits values by chance is no evidence.
+    ``token_bits`` bounds how many values a token of this format can take: a generator hitting
+    one of the distinct tokens by chance is no evidence, and the confirmation accounts for it.
     """
     if not tokens:
         return None, 0, False
@@ -161,7 +161,7 @@ def search(
         # Matches a wrong generator would make by chance: every instant tried, every reading,
         # against every token, each a hit with probability 2^-bits.
         bits = min(candidate.bits, token_bits)
-        expected = tried * generators * len(tokens) * 2.0 ** (-bits)
+        expected = tried * generators * len(lowered) * 2.0 ** (-bits)
         coincidence = poisson_sf(matched, expected)
         if coincidence > 1e-6:
             continue
