@@ -11,10 +11,11 @@ read them, and nothing mutates them afterwards.
 from __future__ import annotations
 
 import enum
+import fnmatch
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 class Severity(enum.Enum):
@@ -73,6 +74,14 @@ class Category(enum.Enum):
     @property
     def title(self) -> str:
         return self.value.replace("_", " ").capitalize()
+
+
+class BaselineState(enum.Enum):
+    """How a finding compares with a baseline report (matched by fingerprint)."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    FIXED = "fixed"
 
 
 class OutcomeStatus(enum.Enum):
@@ -151,6 +160,74 @@ class Finding:
     evidence: tuple[tuple[str, str], ...] = ()
     location: str = ""
     fingerprint: str = ""
+    suppression: Suppression | None = None
+    baseline: BaselineState | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """Suppressed findings stay in reports but count for neither the score nor the gate."""
+        return self.suppression is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suppression:
+    """An accepted finding: rule ``rule_id`` on targets matching the glob ``target``.
+
+    ``*`` in ``target`` matches any characters, ``/`` included. A suppression with an ``expires``
+    date suppresses up to and including that day (UTC, judged on the scan's start date), and
+    stops suppressing afterwards.
+    """
+
+    rule_id: str
+    target: str
+    reason: str
+    expires: date | None = None
+    source: str = ""
+
+    def matches(self, finding: Finding) -> bool:
+        return finding.rule_id == self.rule_id and fnmatch.fnmatchcase(finding.target, self.target)
+
+    def expired_on(self, day: date) -> bool:
+        return self.expires is not None and day > self.expires
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """What a configuration file decides about findings: see :func:`keywire.apply_policy`."""
+
+    skip_rules: tuple[str, ...] = ()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    suppressions: tuple[Suppression, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gate:
+    """When a scan fails a CI pipeline; evaluated by :func:`keywire.gate.evaluate`.
+
+    ``fail_on``: any counted finding at least this severe fails (``None`` disables);
+    ``fail_under``: an overall score below this fails; ``new_only``: the severity rule looks only
+    at findings that are new since the baseline.
+    """
+
+    fail_on: Severity | None = Severity.HIGH
+    fail_under: int | None = None
+    new_only: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineComparison:
+    """The previous report a scan was compared with, and what disappeared since.
+
+    ``fixed`` are the baseline's findings whose check ran again on the same target and did not
+    report them; ``not_retested`` are the ones whose target or check did not run this time, so
+    nothing is known about them (an error is not a pass).
+    """
+
+    source: str
+    started_at: str = ""
+    fixed: tuple[Finding, ...] = ()
+    not_retested: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,10 +282,20 @@ class ScanReport:
     targets: tuple[TargetResult, ...]
     score: Score | None
     options: Mapping[str, object] = field(default_factory=dict)
+    policy: Policy | None = None
+    baseline: BaselineComparison | None = None
+    gate: Gate | None = None
+    notices: tuple[str, ...] = ()
 
     @property
     def findings(self) -> tuple[Finding, ...]:
+        """Every finding, suppressed ones included."""
         return tuple(f for t in self.targets for f in t.findings)
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        """The findings that count for the score and the gate (not suppressed)."""
+        return tuple(f for f in self.findings if f.suppression is None)
 
     @property
     def outcomes(self) -> tuple[CheckOutcome, ...]:
@@ -226,4 +313,5 @@ class ScanReport:
         return any(t.scanned for t in self.targets)
 
     def worst_severity(self) -> Severity | None:
-        return max((f.severity for f in self.findings), default=None)
+        """The worst severity among the findings that count (suppressed ones do not)."""
+        return max((f.severity for f in self.active_findings), default=None)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._version import __version__
@@ -28,7 +28,13 @@ from .rules import RULES
 from .scoring import compute_score
 from .targets import Target, TargetError, parse_target
 
+if TYPE_CHECKING:
+    from .config import Config
+
 log = logging.getLogger("keywire")
+
+#: Targets scanned at the same time (each also respects the per-host connection cap).
+MAX_TARGETS_IN_FLIGHT = 16
 
 #: Headers a user may pass as credentials; anything else is refused (issue: allowlist).
 CREDENTIAL_HEADER_ALLOWLIST = ("authorization", "x-api-key", "cookie", "proxy-authorization")
@@ -110,11 +116,16 @@ async def scan_async(
     options: ScanOptions | None = None,
     resolver: Resolver | None = None,
     observer: ScanObserver | None = None,
+    config: Config | None = None,
 ) -> ScanReport:
     """Scan ``targets`` (http:// or https:// URLs) and return the report.
 
+    With ``config`` (see :func:`keywire.load_config`), its skipped rules, severity overrides and
+    suppressions are applied to the report, and its options are used when ``options`` is None.
     Raises :class:`~keywire.TargetError` before any network traffic if a target is malformed.
     """
+    if options is None and config is not None:
+        options = config.scan_options()
     options = options or ScanOptions()
     if not targets:
         raise TargetError("no target given")
@@ -136,16 +147,17 @@ async def scan_async(
         credentials=dict(options.headers),
     )
     canary = new_canary()
+    in_flight = asyncio.Semaphore(MAX_TARGETS_IN_FLIGHT)
+
+    async def one(target: Target) -> TargetResult:
+        async with in_flight:
+            return await _scan_target(target, http, options, canary, deadline, observer)
+
     async with HttpClient(settings, resolver=resolver) as http:
-        results = await asyncio.gather(
-            *(
-                _scan_target(target, http, options, canary, deadline, observer)
-                for target in _unique(parsed)
-            )
-        )
+        results = await asyncio.gather(*(one(target) for target in _unique(parsed)))
     findings = [f for r in results for f in r.findings]
     score = compute_score(findings, RULES) if any(r.scanned for r in results) else None
-    return ScanReport(
+    report = ScanReport(
         tool_version=__version__,
         started_at=started_at,
         duration_s=round(time.perf_counter() - started, 3),
@@ -153,6 +165,11 @@ async def scan_async(
         score=score,
         options=options.public(),
     )
+    if config is not None:
+        from .policy import apply_policy
+
+        report = apply_policy(report, config.policy)
+    return report
 
 
 def scan(
@@ -161,6 +178,7 @@ def scan(
     options: ScanOptions | None = None,
     resolver: Resolver | None = None,
     observer: ScanObserver | None = None,
+    config: Config | None = None,
 ) -> ScanReport:
     """Scan synchronously; see :func:`scan_async`.
 
@@ -170,7 +188,9 @@ def scan(
     """
     if isinstance(targets, str):
         targets = [targets]
-    return asyncio.run(scan_async(targets, options=options, resolver=resolver, observer=observer))
+    return asyncio.run(
+        scan_async(targets, options=options, resolver=resolver, observer=observer, config=config)
+    )
 
 
 def _unique(targets: list[Target]) -> list[Target]:
@@ -237,7 +257,7 @@ async def _run_target(
             details[family.name] = detail
 
     responses = [e for e in ctx.exchanges if isinstance(e, HttpResponse)]
-    scanned = bool(responses)
+    scanned = bool(responses) or ctx.reached
     error = ""
     if not scanned:
         failures = [e for e in ctx.exchanges if isinstance(e, FetchFailure)]
@@ -261,57 +281,29 @@ async def _run_target(
 def _verdict(
     family: Family[Any], task: asyncio.Future[Any], target: str
 ) -> tuple[CheckOutcome, list[Finding], Mapping[str, object] | None]:
+    """The outcome, findings and details of one family's finished (or cancelled) probe."""
+
+    def outcome(status: OutcomeStatus, reason: str = "") -> CheckOutcome:
+        return CheckOutcome(check=family.name, target=target, status=status, reason=reason[:300])
+
     if task.cancelled():
-        return (
-            CheckOutcome(
-                check=family.name,
-                target=target,
-                status=OutcomeStatus.ERROR,
-                reason="not tested: the scan deadline was reached",
-            ),
-            [],
-            None,
-        )
+        return outcome(OutcomeStatus.ERROR, "not tested: the scan deadline was reached"), [], None
     exc = task.exception()
     if exc is not None:
         log.debug("probe %s failed", family.name, exc_info=exc)
-        return (
-            CheckOutcome(
-                check=family.name,
-                target=target,
-                status=OutcomeStatus.ERROR,
-                reason=f"probe failed (bug in keywire): {type(exc).__name__}: {exc}"[:300],
-            ),
-            [],
-            None,
-        )
+        bug = f"probe failed (bug in keywire): {type(exc).__name__}: {exc}"
+        return outcome(OutcomeStatus.ERROR, bug), [], None
     observation = task.result()
     detail = family.details(observation) if family.details is not None else None
     try:
         found = list(family.check(observation))
     except CheckNotRun as stop:
-        return (
-            CheckOutcome(check=family.name, target=target, status=stop.status, reason=stop.reason),
-            [],
-            detail,
-        )
-    except Exception as exc:
+        return outcome(stop.status, stop.reason), [], detail
+    except Exception as exc:  # a broken check must not take the scan down
         log.debug("check %s failed", family.name, exc_info=exc)
-        return (
-            CheckOutcome(
-                check=family.name,
-                target=target,
-                status=OutcomeStatus.ERROR,
-                reason=f"check failed (bug in keywire): {type(exc).__name__}: {exc}"[:300],
-            ),
-            [],
-            detail,
-        )
-    return (
-        CheckOutcome(check=family.name, target=target, status=OutcomeStatus.COMPLETED),
-        found,
-        detail,
-    )
+        bug = f"check failed (bug in keywire): {type(exc).__name__}: {exc}"
+        return outcome(OutcomeStatus.ERROR, bug), [], detail
+    return outcome(OutcomeStatus.COMPLETED), found, detail
 
 
 def _exchange_summary(fetched: HttpResponse | FetchFailure) -> dict[str, object]:

@@ -2,23 +2,36 @@
 
 stdout carries the report and nothing else; progress and messages go to stderr. Exit codes:
 0 the gate passed, 1 the gate failed, 2 usage or configuration error, 3 nothing could be scanned.
+
+Options come from the command line, else from the configuration file (``keywire.toml`` or
+``[tool.keywire]``, see :mod:`keywire.config`), else from the built-in defaults. Reports go to
+stdout in ``--format``, and to files with ``--output FILE`` (in ``--format``) or
+``--output FORMAT:FILE`` (repeatable, any format; ``-`` as FILE means stdout).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
-from ._models import ScanReport, Severity, TargetResult
+from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
+from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
 from .checks import FAMILIES, GROUPS
+from .config import Config, ConfigError, discover, load_config
+from .gate import evaluate
+from .policy import apply_policy
 from .reporters import FORMATS
 from .rules import RULES, get_rule
 from .targets import TargetError
@@ -84,10 +97,10 @@ class _Progress:
 
 
 def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, str]) -> str:
-    if fmt == "json":
-        from .reporters import json as json_reporter
+    if fmt != "console":
+        from .reporters import render
 
-        return json_reporter.render(report)
+        return render(report, fmt)
     from .reporters import console
 
     if to_terminal and "NO_COLOR" not in os.environ:
@@ -95,49 +108,151 @@ def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[
     return console.render_plain(report, labels=labels)
 
 
-def _gate(report: ScanReport, fail_on: str, fail_under: int | None) -> tuple[int, str]:
+@dataclass(frozen=True)
+class Output:
+    fmt: str
+    path: str  # "-" is stdout
+
+
+def plan_outputs(fmt: str, values: Sequence[str]) -> list[Output]:
+    """Where each report goes: ``FILE`` takes ``--format``; ``FORMAT:FILE`` names its format.
+
+    The ``--format`` report goes to stdout unless a plain ``--output FILE`` took it or some
+    output is ``-`` (stdout). At most one report may go to stdout.
+    """
+    outputs = []
+    plain = False
+    for value in values:
+        head, sep, tail = value.partition(":")
+        if sep and head in FORMATS:
+            if not tail:
+                _fail_usage(f"--output {value!r}: give a file after '{head}:' ('-' for stdout)")
+            outputs.append(Output(head, tail))
+        else:
+            plain = True
+            outputs.append(Output(fmt, value))
+    if not plain and not any(o.path == "-" for o in outputs):
+        outputs.insert(0, Output(fmt, "-"))
+    if sum(o.path == "-" for o in outputs) > 1:
+        _fail_usage("only one report can go to stdout ('-')")
+    return outputs
+
+
+def _gate_exit(report: ScanReport) -> tuple[int, str]:
     if not report.scanned_any:
         return EXIT_NOTHING_SCANNED, "nothing could be scanned"
-    reasons = []
-    if fail_on != "none":
-        threshold = Severity(fail_on)
-        worst = report.worst_severity()
-        if worst is not None and worst >= threshold:
-            count = sum(1 for f in report.findings if f.severity >= threshold)
-            reasons.append(f"{count} finding(s) at or above {threshold.value}")
-    if fail_under is not None and report.score is not None and report.score.score < fail_under:
-        reasons.append(f"score {report.score.score} is under {fail_under}")
-    if reasons:
-        return EXIT_GATE, "gate failed: " + "; ".join(reasons)
+    result = evaluate(report)
+    if not result.passed:
+        return EXIT_GATE, "gate failed: " + "; ".join(result.reasons)
     return EXIT_OK, "gate passed"
 
 
 def _emit(
     report: ScanReport,
     *,
-    fmt: str,
-    output: str | None,
-    fail_on: str,
-    fail_under: int | None,
+    settings: Settings,
     labels: Mapping[str, str] | None = None,
+    epilogue: str | None = None,
 ) -> NoReturn:
-    to_terminal = output is None and sys.stdout.isatty()
-    text = _render(report, fmt, to_terminal=to_terminal, labels=labels or {})
-    if output is None:
-        click.echo(text, nl=False)
-    else:
+    if settings.config is not None:
+        report = apply_policy(report, settings.config.policy)
+    if settings.baseline is not None:
+        report = compare_baseline(report, settings.baseline)
+    report = dataclasses.replace(report, gate=settings.gate)
+    for output in settings.outputs:
+        to_terminal = output.path == "-" and sys.stdout.isatty()
+        text = _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {})
+        if output.path == "-":
+            click.echo(text, nl=False)
+            continue
         try:
-            with open(output, "w", encoding="utf-8") as handle:
+            Path(output.path).parent.mkdir(parents=True, exist_ok=True)
+            with open(output.path, "w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as exc:
-            _fail_usage(f"cannot write {output!r}: {exc.strerror or exc}")
-        click.echo(f"keywire: report written to {output}", err=True)
+            _fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
+        click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
     for target in report.targets:
         if not target.scanned:
             click.echo(f"keywire: {target.target}: not scanned: {target.error}", err=True)
-    code, message = _gate(report, fail_on, fail_under)
+    for notice in report.notices:
+        click.echo(f"keywire: warning: {notice}", err=True)
+    if epilogue:
+        click.echo(f"keywire: {epilogue}", err=True)
+    code, message = _gate_exit(report)
     click.echo(f"keywire: {message}", err=True)
     sys.exit(code)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The common options after the configuration file filled in what the command line left."""
+
+    config: Config | None
+    outputs: list[Output]
+    gate: Gate
+    baseline: Baseline | None
+    values: dict[str, Any]
+
+
+_CONFIG_KEYS = {
+    "fmt": "format",
+    "output": "output",
+    "fail_on": "fail-on",
+    "fail_under": "fail-under",
+    "fail_on_new": "fail-on-new",
+    "baseline": "baseline",
+    "timeout": "timeout",
+    "scan_timeout": "scan-timeout",
+    "only": "only",
+    "skip": "skip",
+    "ca_file": "ca-file",
+    "http_port": "http-port",
+    "https_port": "https-port",
+    "per_host": "per-host",
+}
+"""Command-line parameter → configuration key, for every option a file may set."""
+
+
+def _settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
+    config = None
+    if values.get("no_config") and values.get("config") is not None:
+        _fail_usage("--config and --no-config exclude each other")
+    try:
+        if values.pop("no_config", False):
+            path = None
+        elif values.get("config") is not None:
+            path = Path(values["config"])
+        else:
+            path = discover(Path.cwd())
+        values.pop("config", None)
+        if path is not None:
+            config = load_config(path)
+            click.echo(f"keywire: using configuration {path}", err=True)
+    except ConfigError as exc:
+        _fail_usage(str(exc))
+    if config is not None:
+        for param, key in _CONFIG_KEYS.items():
+            if param not in values or key not in config.options:
+                continue
+            if ctx.get_parameter_source(param) in (ParameterSource.DEFAULT, None):
+                values[param] = config.options[key]
+    if values.get("fail_on_new") and not values.get("baseline"):
+        _fail_usage("--fail-on-new needs --baseline (the report the new findings are new to)")
+    baseline = None
+    if values.get("baseline"):
+        try:
+            baseline = load_baseline(values["baseline"])
+        except BaselineError as exc:
+            _fail_usage(str(exc))
+    fail_on = values["fail_on"]
+    gate = Gate(
+        fail_on=None if fail_on == "none" else Severity(fail_on),
+        fail_under=values.get("fail_under"),
+        new_only=bool(values.get("fail_on_new")),
+    )
+    outputs = plan_outputs(values["fmt"], values.get("output") or ())
+    return Settings(config=config, outputs=outputs, gate=gate, baseline=baseline, values=values)
 
 
 def _common_options(function: Any) -> Any:
@@ -151,7 +266,12 @@ def _common_options(function: Any) -> Any:
             help="Report format written to stdout (or --output).",
         ),
         click.option(
-            "--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE."
+            "--output",
+            "-o",
+            multiple=True,
+            metavar="[FORMAT:]FILE",
+            help="Write the --format report to FILE, or a FORMAT report to FILE ('-' is stdout). "
+            "Repeat for several formats, e.g. -o sarif:keywire.sarif -o html:report.html.",
         ),
         click.option(
             "--fail-on",
@@ -165,6 +285,22 @@ def _common_options(function: Any) -> Any:
             type=click.IntRange(0, 100),
             help="Exit 1 if the overall score is below this.",
         ),
+        click.option(
+            "--baseline",
+            type=click.Path(dir_okay=False),
+            help="A previous JSON report: mark findings new, unchanged or fixed.",
+        ),
+        click.option(
+            "--fail-on-new",
+            is_flag=True,
+            help="Apply --fail-on to findings that are new since --baseline only.",
+        ),
+        click.option(
+            "--config",
+            type=click.Path(dir_okay=False),
+            help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
+        ),
+        click.option("--no-config", is_flag=True, help="Do not read any configuration file."),
         click.option(
             "--only",
             multiple=True,
@@ -232,37 +368,26 @@ def main() -> None:
     show_default=True,
     help="Concurrent connections per host.",
 )
+@click.pass_context
 def scan_command(
-    targets: tuple[str, ...],
-    fmt: str,
-    output: str | None,
-    fail_on: str,
-    fail_under: int | None,
-    only: tuple[str, ...],
-    skip: tuple[str, ...],
-    timeout: float,
-    scan_timeout: float,
-    verbose: int,
-    ca_file: str | None,
-    headers: tuple[str, ...],
-    http_port: int | None,
-    https_port: int | None,
-    per_host: int,
+    ctx: click.Context, /, targets: tuple[str, ...], headers: tuple[str, ...], **params: Any
 ) -> None:
     """Scan TARGETS (http:// or https:// URLs) and report what an observer on the wire could take."""
-    _logging(verbose)
-    _check_ca_file(ca_file)
+    settings = _settings(ctx, params)
+    values = settings.values
+    _logging(values["verbose"])
+    _check_ca_file(values["ca_file"])
     try:
         options = ScanOptions(
-            timeout=timeout,
-            scan_timeout=scan_timeout,
-            ca_file=ca_file,
+            timeout=values["timeout"],
+            scan_timeout=values["scan_timeout"],
+            ca_file=values["ca_file"],
             headers=_parse_headers(headers),
-            http_port=http_port,
-            https_port=https_port,
-            only=only,
-            skip=skip,
-            per_host=per_host,
+            http_port=values["http_port"],
+            https_port=values["https_port"],
+            only=values["only"],
+            skip=values["skip"],
+            per_host=values["per_host"],
         )
     except ValueError as exc:
         _fail_usage(str(exc))
@@ -274,34 +399,32 @@ def scan_command(
             report = scan(list(targets), options=options)
     except TargetError as exc:
         _fail_usage(str(exc))
-    _emit(report, fmt=fmt, output=output, fail_on=fail_on, fail_under=fail_under)
+    _emit(report, settings=settings)
 
 
 @main.command("demo")
 @_common_options
-def demo_command(
-    fmt: str,
-    output: str | None,
-    fail_on: str,
-    fail_under: int | None,
-    only: tuple[str, ...],
-    skip: tuple[str, ...],
-    timeout: float,
-    scan_timeout: float,
-    verbose: int,
-) -> None:
-    """Scan the seed's vulnerable API in a local lab on 127.0.0.1 (no other network needed)."""
-    from .demo import DemoUnavailable, run_demo
+@click.pass_context
+def demo_command(ctx: click.Context, /, **params: Any) -> None:
+    """Scan the seed's vulnerable API and its flask_keywire fix on 127.0.0.1 (F → A, offline)."""
+    from .demo import DemoUnavailable, closing_line, run_demo
 
-    _logging(verbose)
+    settings = _settings(ctx, params)
+    values = settings.values
+    _logging(values["verbose"])
     click.echo("keywire: starting the demo lab on 127.0.0.1 …", err=True)
     try:
         report, labels = run_demo(
-            ScanOptions(timeout=timeout, scan_timeout=scan_timeout, only=only, skip=skip)
+            ScanOptions(
+                timeout=values["timeout"],
+                scan_timeout=values["scan_timeout"],
+                only=values["only"],
+                skip=values["skip"],
+            )
         )
     except DemoUnavailable as exc:
         _fail_usage(str(exc))
-    _emit(report, fmt=fmt, output=output, fail_on=fail_on, fail_under=fail_under, labels=labels)
+    _emit(report, settings=settings, labels=labels, epilogue=closing_line(report, labels))
 
 
 @main.command("rules")
@@ -672,3 +795,7 @@ def _logging(verbose: int) -> None:
             level=logging.DEBUG if verbose > 1 else logging.INFO,
             format="keywire: %(levelname)s %(name)s: %(message)s",
         )
+
+
+if __name__ == "__main__":  # python -m keywire.cli
+    main()

@@ -1,12 +1,15 @@
-"""``keywire demo``: scan the seed's vulnerable API in a local lab, without any network.
+"""``keywire demo``: scan the seed's vulnerable API and its flask_keywire fix in a local lab.
 
 The lab starts real servers on 127.0.0.1 (ports chosen by the OS): the seed's Flask app over plain
-HTTP, and the seed's ``enforce_https`` variant with its HTTPS side (certificate from a throwaway CA
-made for the run). keywire scans them like any target and the servers stop afterwards.
+HTTP, the seed's ``enforce_https`` variant with its HTTPS side, and the same API hardened with
+flask_keywire, over HTTPS with its cleartext side refusing every request with 403 (certificates
+from a throwaway CA made for the run). keywire scans them like any target, shows F → A, and the
+servers stop afterwards.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -15,6 +18,10 @@ from dataclasses import dataclass
 from ._models import ScanReport
 from ._scanner import ScanObserver, ScanOptions, scan
 from .targets import Target, parse_target
+
+SEED_LABEL = "the seed's API (keys in a dict, X-API-Key over HTTP)"
+REDIRECT_LABEL = "the seed's enforce_https variant (redirects to HTTPS)"
+HARDENED_LABEL = "the same API with flask_keywire (HTTPS; cleartext refused with 403)"
 
 
 class DemoUnavailable(RuntimeError):
@@ -37,7 +44,10 @@ def demo_lab() -> Iterator[DemoLab]:
         raise DemoUnavailable(
             "keywire demo runs the seed's Flask app: install it with pip install 'keywire[flask]'"
         ) from exc
+    from flask_keywire import SQLiteKeyStore, server_context
+
     from .lab.certs import make_lab_pki
+    from .lab.hardened import create_hardened_app
     from .lab.seed import create_redirect_app, create_seed_app
     from .lab.server import LabServer
 
@@ -47,13 +57,27 @@ def demo_lab() -> Iterator[DemoLab]:
         seed = stack.enter_context(LabServer(create_seed_app()))
         tls = stack.enter_context(LabServer(create_seed_app(), ssl_context=pki.server_context()))
         redirecting = stack.enter_context(LabServer(create_redirect_app(https_port=tls.port)))
+        hardened = create_hardened_app(
+            store=SQLiteKeyStore(pki.directory / "keys.sqlite3"), pepper=secrets.token_urlsafe(48)
+        )
+        with hardened.app_context():
+            # A key exists, as in a real deployment; the scan never sees it.
+            hardened.extensions["keywire"].extension.create_key("client-a", scopes=["read"])
+        hardened_tls = stack.enter_context(
+            LabServer(hardened, ssl_context=server_context(pki.cert_file, pki.key_file))
+        )
+        hardened_http = stack.enter_context(LabServer(hardened))
         seed_target = parse_target(f"{seed.url}/v1/resource")
         redirect_target = parse_target(f"{redirecting.url}/v1/resource", https_port=tls.port)
+        hardened_target = parse_target(
+            f"{hardened_tls.url}/v1/resource", http_port=hardened_http.port
+        )
         yield DemoLab(
-            targets=(seed_target, redirect_target),
+            targets=(seed_target, redirect_target, hardened_target),
             labels={
-                seed_target.url: "the seed's API (keys in a dict, X-API-Key over HTTP)",
-                redirect_target.url: "the seed's enforce_https variant (redirects to HTTPS)",
+                seed_target.url: SEED_LABEL,
+                redirect_target.url: REDIRECT_LABEL,
+                hardened_target.url: HARDENED_LABEL,
             },
             ca_file=str(pki.ca_file),
         )
@@ -74,3 +98,15 @@ def run_demo(
         )
         report = scan(lab.targets, options=demo_options, observer=observer)
     return report, lab.labels
+
+
+def closing_line(report: ScanReport, labels: dict[str, str]) -> str | None:
+    """One sentence with the seed's grade and the hardened API's, e.g. "F → A"."""
+    grades = {labels.get(t.target): t.score.grade for t in report.targets if t.score is not None}
+    before, after = grades.get(SEED_LABEL), grades.get(HARDENED_LABEL)
+    if before is None or after is None:
+        return None
+    return (
+        f"{before} → {after}: the seed's API grades {before}; the same API with flask_keywire "
+        f"grades {after} (see docs/flask_keywire.md)."
+    )

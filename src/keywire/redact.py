@@ -5,7 +5,7 @@ a :class:`Redacted` value before it goes anywhere else: a short prefix, the last
 SHA-256 fingerprint. The raw value never reaches findings, logs or reports.
 
 >>> str(redact("sk_live_4eC39HqLyjWDarjtT1zdp7dc"))
-'sk_liv…p7dc (sha256:8c5b3a1e…)'
+'sk_liv…p7dc (sha256:78a08441…)'
 """
 
 from __future__ import annotations

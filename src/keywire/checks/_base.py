@@ -74,6 +74,11 @@ class ProbeContext:
         self.settings = settings
         self._memo: dict[Hashable, asyncio.Future[Any]] = {}
         self.exchanges: list[Fetched] = []
+        self.reached = False
+
+    def note_reached(self) -> None:
+        """A probe that talks to the target without HTTP (the TLS engine) got an answer."""
+        self.reached = True
 
     @property
     def canary(self) -> str:

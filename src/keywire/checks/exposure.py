@@ -24,15 +24,15 @@ _CWE200 = "https://cwe.mitre.org/data/definitions/200.html"
 
 PROVIDER_SECRET = Rule(
     id="KW701",
-    title="API key or secret of a third-party service exposed in a response",
+    title="API key or secret in a known format exposed in a response",
     cwe=(200, 798),
     owasp_api="API3:2023",
     category=Category.DATA_EXPOSURE,
     severity=Severity.HIGH,
     description=(
-        "A response contains a credential in a recognisable provider format (AWS, Stripe, "
-        "GitHub, Slack, Google, OpenAI, …). Anyone who can call the endpoint can copy it and act "
-        "as the API towards that provider."
+        "A response contains a credential in a recognisable format: a cloud or SaaS provider's "
+        "key (AWS, Stripe, GitHub, Slack, Google, OpenAI, …) or the API's own flask_keywire key. "
+        "Anyone who can call the endpoint can copy it and act as its owner."
     ),
     remediation=(
         "Revoke and rotate the exposed credential at the provider now, then remove it from the "

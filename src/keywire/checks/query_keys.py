@@ -37,8 +37,8 @@ QUERY_STRING_KEY = Rule(
     ),
     remediation=(
         "Accept credentials only in headers (`Authorization` or `X-API-Key`); refuse requests "
-        "that carry a key in the query string (flask_keywire answers 400 and does not look the "
-        "key up)."
+        "that carry a key in the query string without looking the key up (flask_keywire "
+        "answers exactly as if no key had been sent: the same 401)."
     ),
     references=(
         "https://cwe.mitre.org/data/definitions/598.html",

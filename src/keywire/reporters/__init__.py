@@ -1,5 +1,23 @@
-"""Report formats. Each module has ``render(report) -> str`` and never prints."""
+"""Report formats. Each module has ``render(report) -> str`` and never prints.
+
+``console`` renders plain text (the CLI uses ``console.render_rich`` on a terminal); ``json`` is
+the versioned machine format; ``sarif`` is for code scanning; ``html`` is a self-contained page;
+``markdown`` is for pull-request comments; ``junit`` is for CI test views.
+"""
 
 from __future__ import annotations
 
-FORMATS: tuple[str, ...] = ("console", "json")
+import importlib
+
+from .._models import ScanReport
+
+FORMATS: tuple[str, ...] = ("console", "json", "sarif", "html", "markdown", "junit")
+
+
+def render(report: ScanReport, fmt: str) -> str:
+    """Render ``report`` in format ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    module = importlib.import_module(f"{__name__}.{fmt}")
+    text: str = module.render(report)
+    return text

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from .._models import Finding, OutcomeStatus, ScanReport, Severity, TargetResult
 from ..rules import RULES
+from ._common import status_labels, title_of
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -69,6 +70,8 @@ def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None)
             out.append(f"  {cap}")
     if not report.complete:
         out.append("INCOMPLETE: some targets or checks could not be tested (see below).")
+    for line in _extras(report):
+        out.append(_clean(line))
     for target in report.targets:
         out += ["", _target_line(target)]
         if labels and target.target in labels:
@@ -97,7 +100,8 @@ def _plain_finding(finding: Finding) -> list[str]:
     rule = RULES.get(finding.rule_id)
     title = rule.title if rule else finding.rule_id
     cwe = ", ".join(f"CWE-{n}" for n in rule.cwe) if rule else ""
-    lines = [f"  {finding.severity.value.upper():<8} {finding.rule_id} {title} [{cwe}]"]
+    tags = "".join(f" ({label})" for label in status_labels(finding))
+    lines = [f"  {finding.severity.value.upper():<8} {finding.rule_id} {title} [{cwe}]{tags}"]
     lines += textwrap.wrap(
         _clean(finding.message),
         width=96,
@@ -106,14 +110,55 @@ def _plain_finding(finding: Finding) -> list[str]:
     )
     for key, value in finding.evidence:
         lines.append(f"           {_clean(key)}: {_clean(value)}")
+    if finding.suppression is not None:
+        lines.append(f"           suppressed: {_clean(_suppressed_why(finding))}")
     return lines
+
+
+def _suppressed_why(finding: Finding) -> str:
+    s = finding.suppression
+    if s is None:
+        return ""
+    until = f", until {s.expires}" if s.expires else ""
+    return f"{s.reason} ({s.source or 'configuration'}{until})"
+
+
+def _extras(report: ScanReport) -> list[str]:
+    """Lines about notices, suppressions and the baseline, under the score."""
+    lines = [f"Note: {notice}" for notice in report.notices]
+    suppressed = len(report.findings) - len(report.active_findings)
+    if suppressed:
+        lines.append(
+            f"{suppressed} suppressed finding(s): shown, not counted in the score or gate."
+        )
+    if report.baseline is not None:
+        states = [f.baseline.value for f in report.findings if f.baseline]
+        lines.append(
+            f"Baseline {report.baseline.source}: {states.count('new')} new, "
+            f"{states.count('unchanged')} unchanged, {len(report.baseline.fixed)} fixed"
+            + (
+                f", {len(report.baseline.not_retested)} not re-tested"
+                if report.baseline.not_retested
+                else ""
+            )
+        )
+        for finding in report.baseline.fixed:
+            lines.append(
+                f"  fixed: {finding.rule_id} {title_of(finding.rule_id)} on {finding.target}"
+            )
+    return lines
+
+
+def render(report: ScanReport) -> str:
+    """The plain-text console report (``render_rich`` is the terminal variant)."""
+    return render_plain(report)
 
 
 def _fixes(report: ScanReport) -> list[tuple[str, str, str]]:
     """(rule ID, remediation, Flask snippet) per rule found; a snippet already shown is not repeated."""
     seen: dict[str, tuple[str, str, str]] = {}
     snippets: dict[str, str] = {}
-    for finding in sorted(report.findings, key=lambda f: (-f.severity.rank, f.rule_id)):
+    for finding in sorted(report.active_findings, key=lambda f: (-f.severity.rank, f.rule_id)):
         rule = RULES.get(finding.rule_id)
         if rule is None or rule.id in seen or finding.severity < Severity.LOW:
             continue
@@ -169,6 +214,8 @@ def render_rich(
         console.print(
             Text("Incomplete: some targets or checks could not be tested.", style="yellow")
         )
+    for extra in _extras(report):
+        console.print(Text(_clean(extra), style="yellow" if extra.startswith("Note") else ""))
     for target in report.targets:
         console.print()
         console.print(Text(_target_line(target), style="bold underline"))
@@ -186,10 +233,15 @@ def render_rich(
             line.append(rule.title if rule else "")
             if rule:
                 line.append("  " + ", ".join(f"CWE-{n}" for n in rule.cwe), style="dim")
+            for label in status_labels(finding):
+                line.append(f" {label}", style="bold cyan" if label == "new" else "dim")
             console.print(line)
             console.print(Text(_clean(finding.message)), style="", soft_wrap=False, overflow="fold")
             for key, value in finding.evidence:
                 console.print(Text(f"    {_clean(key)}: {_clean(value)}", style="dim"))
+            if finding.suppression is not None:
+                why = _clean(_suppressed_why(finding))
+                console.print(Text(f"    suppressed: {why}", style="dim"))
         for text in _not_run(target):
             console.print(Text(f"  - {_clean(text)}", style="yellow"))
     fixes = _fixes(report)

@@ -11,11 +11,15 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from .._models import Finding, ScanReport, Score, Severity
+from .._models import Finding, Policy, ScanReport, Score, Severity, Suppression
 from ..rules import RULES
+from ._common import DOCS_BASE, gate_result
 
-SCHEMA_VERSION = "1.0"
-DOCS_BASE = "https://github.com/keywire/keywire/blob/main/"
+SCHEMA_VERSION = "1.1"
+"""1.1 added suppression and baseline fields on findings, and ``suppressed``, ``baseline``,
+``gate``, ``policy`` and ``notices`` at the top level."""
+
+__all__ = ["DOCS_BASE", "SCHEMA_VERSION", "finding_dict", "render", "schema", "to_dict"]
 
 
 def schema() -> dict[str, Any]:
@@ -42,6 +46,34 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "remediation": rule.remediation if rule else "",
         "docs": DOCS_BASE + rule.doc_path if rule else "",
+        "suppressed": finding.suppression is not None,
+        "suppression": suppression_dict(finding.suppression) if finding.suppression else None,
+        "baseline": finding.baseline.value if finding.baseline else None,
+    }
+
+
+def suppression_dict(suppression: Suppression, *, expired: bool | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": suppression.rule_id,
+        "target": suppression.target,
+        "reason": suppression.reason,
+        "expires": suppression.expires.isoformat() if suppression.expires else None,
+        "source": suppression.source,
+    }
+    if expired is not None:
+        out["expired"] = expired
+    return out
+
+
+def policy_dict(report: ScanReport, policy: Policy) -> dict[str, Any]:
+    day = report.started_at.date()
+    return {
+        "source": policy.source,
+        "skip_rules": list(policy.skip_rules),
+        "severity": {rule: sev.value for rule, sev in policy.severity.items()},
+        "suppressions": [
+            suppression_dict(s, expired=s.expired_on(day)) for s in policy.suppressions
+        ],
     }
 
 
@@ -68,8 +100,30 @@ def score_dict(score: Score | None) -> dict[str, Any] | None:
 def to_dict(report: ScanReport) -> dict[str, Any]:
     """The report as plain JSON-compatible data."""
     counts = {s.value: 0 for s in Severity}
-    for finding in report.findings:
+    for finding in report.active_findings:
         counts[finding.severity.value] += 1
+    suppressed = len(report.findings) - len(report.active_findings)
+    baseline = None
+    if report.baseline is not None:
+        states = [f.baseline.value for f in report.findings if f.baseline]
+        baseline = {
+            "source": report.baseline.source,
+            "started_at": report.baseline.started_at,
+            "new": states.count("new"),
+            "unchanged": states.count("unchanged"),
+            "fixed": [finding_dict(f) for f in report.baseline.fixed],
+            "not_retested": [finding_dict(f) for f in report.baseline.not_retested],
+        }
+    gate = None
+    if report.gate is not None:
+        result = gate_result(report)
+        gate = {
+            "fail_on": report.gate.fail_on.value if report.gate.fail_on else None,
+            "fail_under": report.gate.fail_under,
+            "new_only": report.gate.new_only,
+            "passed": result.passed,
+            "reasons": list(result.reasons),
+        }
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "keywire", "version": report.tool_version},
@@ -77,7 +131,11 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
         "duration_s": report.duration_s,
         "complete": report.complete,
         "score": score_dict(report.score),
-        "summary": {"findings": len(report.findings), "by_severity": counts},
+        "summary": {
+            "findings": len(report.active_findings),
+            "by_severity": counts,
+            "suppressed": suppressed,
+        },
         "targets": [
             {
                 "target": t.target,
@@ -95,6 +153,10 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
             for t in report.targets
         ],
         "options": _plain(report.options),
+        "baseline": baseline,
+        "gate": gate,
+        "policy": policy_dict(report, report.policy) if report.policy else None,
+        "notices": list(report.notices),
     }
 
 

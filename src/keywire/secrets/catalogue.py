@@ -66,6 +66,16 @@ def github_checksum_ok(token: str) -> bool:
     return base62_encode(zlib.crc32(random_part.encode()), 6) == checksum
 
 
+def keywire_key_checksum(body: str) -> str:
+    """flask_keywire's checksum: base62(CRC32) of ``<prefix>_<id>_<secret>``, 6 characters."""
+    return base62_encode(zlib.crc32(body.encode()), 6)
+
+
+def keywire_key_checksum_ok(token: str) -> bool:
+    """A flask_keywire key ends with the checksum of everything before it."""
+    return keywire_key_checksum(token[:-6]) == token[-6:]
+
+
 def _b64url_json(segment: str) -> object:
     padded = segment + "=" * (-len(segment) % 4)
     return json.loads(base64.urlsafe_b64decode(padded))
@@ -98,7 +108,9 @@ def pem_body_ok(block: str) -> bool:
 
 
 def _aws_key_id_ok(key_id: str) -> bool:
-    """AWS key IDs are base32 after their 4-letter prefix; decoding must succeed."""
+    """AWS key IDs are base32 after their 4-letter prefix; AWS's documentation examples are not keys."""
+    if key_id.endswith("EXAMPLE"):
+        return False
     try:
         base64.b32decode(key_id[4:] + "=" * (-len(key_id[4:]) % 8))
     except (ValueError, binascii.Error):
@@ -198,6 +210,20 @@ CATALOGUE: tuple[SecretType, ...] = (
             + _E
         ),
         min_entropy=4.0,
+    ),
+    SecretType(
+        id="flask-keywire-key",
+        provider="keywire",
+        name="flask_keywire API key",
+        kind=SecretKind.API_KEY,
+        # <prefix>_<id>_<secret><checksum>: a configurable prefix (kw_live, kw_test, ...), a
+        # 12-character id, 43 characters of secret (256 bits) and 6 of CRC32 checksum.
+        pattern=_re(
+            _B
+            + r"(?P<secret>[a-z][a-z0-9]{0,15}(?:_[a-z0-9]{1,15}){0,3}_[0-9A-Za-z]{12}_[0-9A-Za-z]{49})"
+            + _E
+        ),
+        validate=keywire_key_checksum_ok,
     ),
     SecretType(
         id="private-key",

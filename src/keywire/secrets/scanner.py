@@ -1,8 +1,8 @@
 """Find secrets in text and redact them on the spot.
 
->>> hits = find_secrets('{"key": "AKIAIOSFODNN7EXAMPLE"}', where="body")
+>>> hits = find_secrets('{"key": "AKIAZ2XCV3BNM4QWE5RT"}', where="body")
 >>> [(h.type.id, str(h.redacted)[:6]) for h in hits]
-[('aws-access-key-id', 'AKIAIO')]
+[('aws-access-key-id', 'AKIAZ2')]
 """
 
 from __future__ import annotations

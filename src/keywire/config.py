@@ -1,0 +1,386 @@
+"""Configuration files: ``keywire.toml``, or ``[tool.keywire]`` in ``pyproject.toml``.
+
+keywire looks in the current directory (``keywire.toml`` first, then a ``pyproject.toml`` that
+has a ``[tool.keywire]`` table) unless given a file. Example (docs/reports.md has the reference)::
+
+    fail-on = "medium"
+    timeout = 5
+    output = ["sarif:keywire.sarif"]
+    skip-rules = ["KW145"]
+
+    [severity]
+    KW141 = "low"
+
+    [[suppress]]
+    rule = "KW140"
+    target = "https://staging.example.com/*"
+    reason = "staging is not reachable from the internet (SEC-123)"
+    expires = 2026-06-30
+
+Relative paths (``ca-file``, ``baseline``, ``output``) are relative to the file's directory.
+Unknown keys, wrong types and malformed TOML are :class:`ConfigError`, whose message names the
+file and the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ._models import Policy, Severity, Suppression
+from ._scanner import ScanOptions
+from .checks import FAMILIES, GROUPS
+from .reporters import FORMATS
+from .rules import RULES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAMES = ("keywire.toml", "pyproject.toml")
+FORMAT_NAMES = FORMATS
+SEVERITY_NAMES = (*(s.value for s in Severity), "none")
+SELECTABLE = tuple(sorted(GROUPS | {f.name for f in FAMILIES}))
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration file is malformed or holds something keywire does not know."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """A loaded configuration: default options (by their CLI names) and the policy for findings."""
+
+    path: Path | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
+
+    def scan_options(self) -> ScanOptions:
+        """:class:`~keywire.ScanOptions` with this file's defaults (others stay built-in)."""
+        names = {
+            "timeout": "timeout",
+            "scan-timeout": "scan_timeout",
+            "per-host": "per_host",
+            "ca-file": "ca_file",
+            "http-port": "http_port",
+            "https-port": "https_port",
+            "only": "only",
+            "skip": "skip",
+        }
+        kwargs = {attr: self.options[key] for key, attr in names.items() if key in self.options}
+        return ScanOptions(**kwargs)
+
+
+def discover(directory: str | Path = ".") -> Path | None:
+    """The configuration file keywire uses in ``directory``, if any."""
+    directory = Path(directory)
+    candidate = directory / "keywire.toml"
+    if candidate.is_file():
+        return candidate
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return pyproject  # let load() report the problem with its line
+        if isinstance(document.get("tool"), dict) and "keywire" in document["tool"]:
+            return pyproject
+    return None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check one configuration file (``pyproject.toml`` means its ``[tool.keywire]``)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than 1 MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        if where:
+            message = message[: where.start()].strip()
+            raise ConfigError(f"{path}:{where[1]}:{where[2]}: invalid TOML: {message}") from exc
+        raise ConfigError(f"{path}: invalid TOML: {message}") from exc
+    prefix: tuple[str | int, ...] = ()
+    if path.name == "pyproject.toml":
+        prefix = ("tool", "keywire")
+        tool = document.get("tool", {})
+        document = tool.get("keywire", {}) if isinstance(tool, dict) else {}
+    return _Reader(path, text, prefix).read(document)
+
+
+class _Reader:
+    """Checks a decoded document, naming the line of anything wrong."""
+
+    def __init__(self, path: Path, text: str, prefix: tuple[str | int, ...]) -> None:
+        self.path = path
+        self.base = path.resolve().parent
+        self.prefix = prefix
+        self.lines = _key_lines(text)
+
+    def error(self, where: tuple[str | int, ...], message: str) -> ConfigError:
+        full = self.prefix + where
+        for end in range(len(full), 0, -1):
+            line = self.lines.get(full[:end])
+            if line is not None:
+                return ConfigError(f"{self.path}:{line}: {message}")
+        return ConfigError(f"{self.path}: {message}")
+
+    def read(self, document: Mapping[str, Any]) -> Config:
+        if not isinstance(document, Mapping):
+            raise self.error((), "[tool.keywire] must be a table")
+        options: dict[str, Any] = {}
+        policy_keys = {"skip-rules", "severity", "suppress"}
+        known = set(_OPTIONS) | policy_keys
+        for key, value in document.items():
+            if key == "headers" or key == "header":
+                raise self.error(
+                    (key,),
+                    f"'{key}' is not read from configuration files (they would hold secrets): "
+                    "pass --header on the command line",
+                )
+            if key not in known:
+                raise self.error((key,), _unknown(key, known, "key"))
+            if key in _OPTIONS:
+                options[key] = _OPTIONS[key](self, (key,), value)
+        policy = Policy(
+            skip_rules=self._rule_list(("skip-rules",), document.get("skip-rules", [])),
+            severity=self._severity(document.get("severity", {})),
+            suppressions=self._suppressions(document.get("suppress", [])),
+            source=str(self.path),
+        )
+        return Config(path=self.path, options=options, policy=policy)
+
+    def _rule_id(self, where: tuple[str | int, ...], value: object) -> str:
+        if not isinstance(value, str) or value.strip().upper() not in RULES:
+            raise self.error(where, f"unknown rule {value!r}; `keywire rules` lists them")
+        return value.strip().upper()
+
+    def _rule_list(self, where: tuple[str | int, ...], value: object) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(where, f"'{where[-1]}' must be a list of rule IDs")
+        return tuple(self._rule_id(where, v) for v in value)
+
+    def _severity(self, value: object) -> dict[str, Severity]:
+        if not isinstance(value, Mapping):
+            raise self.error(("severity",), '[severity] must be a table of RULE = "severity"')
+        overrides = {}
+        for rule, severity in value.items():
+            rule_id = self._rule_id(("severity", rule), rule)
+            if severity not in [s.value for s in Severity]:
+                raise self.error(
+                    ("severity", rule),
+                    f"severity of {rule} must be one of {', '.join(s.value for s in Severity)}",
+                )
+            overrides[rule_id] = Severity(severity)
+        return overrides
+
+    def _suppressions(self, value: object) -> tuple[Suppression, ...]:
+        if not isinstance(value, list):
+            raise self.error(("suppress",), "'suppress' must be an array of tables ([[suppress]])")
+        out = []
+        fields = {"rule", "target", "reason", "expires"}
+        for index, item in enumerate(value):
+            where: tuple[str | int, ...] = ("suppress", index)
+            label = f"[[suppress]] #{index + 1}"
+            if not isinstance(item, Mapping):
+                raise self.error(where, f"{label} must be a table")
+            for key in item:
+                if key not in fields:
+                    raise self.error((*where, key), _unknown(key, fields, f"key in {label}"))
+            for key in ("rule", "target", "reason"):
+                if key not in item:
+                    raise self.error(where, f"{label} needs '{key}'")
+            rule_id = self._rule_id((*where, "rule"), item["rule"])
+            target = item["target"]
+            if not isinstance(target, str) or not target.strip():
+                raise self.error((*where, "target"), f"{label}: 'target' must be a URL pattern")
+            reason = item["reason"]
+            if not isinstance(reason, str) or not reason.strip():
+                raise self.error((*where, "reason"), f"{label}: 'reason' must say why")
+            expires = item.get("expires")
+            if isinstance(expires, datetime):
+                expires = expires.date()
+            elif isinstance(expires, str):
+                try:
+                    expires = date.fromisoformat(expires)
+                except ValueError:
+                    expires = "invalid"
+            if expires is not None and not isinstance(expires, date):
+                raise self.error(
+                    (*where, "expires"), f"{label}: 'expires' must be a date such as 2026-06-30"
+                )
+            line = self.lines.get(self.prefix + where)
+            out.append(
+                Suppression(
+                    rule_id=rule_id,
+                    target=target.strip(),
+                    reason=reason.strip(),
+                    expires=expires,
+                    source=f"{self.path.name}:{line}" if line else self.path.name,
+                )
+            )
+        return tuple(out)
+
+    def path_value(self, value: str) -> str:
+        return str((self.base / Path(value).expanduser()).resolve())
+
+
+def _unknown(key: str, known: set[str], what: str) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {what} '{key}'{hint}"
+
+
+def _choice(choices: Sequence[str]) -> Any:
+    def check(reader: _Reader, where: tuple[str | int, ...], value: object) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise reader.error(where, f"'{where[0]}' must be one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _number(low: float, high: float, *, integer: bool) -> Any:
+    def check(reader: _Reader, where: tuple[str | int, ...], value: object) -> float | int:
+        ok = isinstance(value, int) or (not integer and isinstance(value, float))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
+            ok = False
+        elif low <= value <= high:
+            return value
+        kind = "an integer" if integer else "a number"
+        raise reader.error(where, f"'{where[0]}' must be {kind} from {low:g} to {high:g}")
+
+    return check
+
+
+def _choices(choices: Sequence[str]) -> Any:
+    def check(reader: _Reader, where: tuple[str | int, ...], value: object) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise reader.error(where, f"'{where[0]}' must be a list of strings")
+        for item in value:
+            if item not in choices:
+                raise reader.error(
+                    where, f"'{where[0]}': unknown check {item!r}; choose from {', '.join(choices)}"
+                )
+        return tuple(value)
+
+    return check
+
+
+def _flag(reader: _Reader, where: tuple[str | int, ...], value: object) -> bool:
+    if not isinstance(value, bool):
+        raise reader.error(where, f"'{where[0]}' must be true or false")
+    return value
+
+
+def _path(reader: _Reader, where: tuple[str | int, ...], value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise reader.error(where, f"'{where[0]}' must be a file path")
+    return reader.path_value(value)
+
+
+def _outputs(reader: _Reader, where: tuple[str | int, ...], value: object) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise reader.error(where, "'output' must be a list of \"FORMAT:FILE\" strings")
+    out = []
+    for item in values:
+        fmt, sep, file = item.partition(":")
+        if not sep or fmt not in FORMAT_NAMES or not file:
+            raise reader.error(
+                where,
+                f"'output' entry {item!r} must be FORMAT:FILE, FORMAT one of {', '.join(FORMAT_NAMES)}",
+            )
+        out.append(f"{fmt}:{file if file == '-' else reader.path_value(file)}")
+    return tuple(out)
+
+
+_OPTIONS: dict[str, Any] = {
+    "format": _choice(FORMAT_NAMES),
+    "output": _outputs,
+    "fail-on": _choice(SEVERITY_NAMES),
+    "fail-under": _number(0, 100, integer=True),
+    "fail-on-new": _flag,
+    "baseline": _path,
+    "timeout": _number(0.1, 600, integer=False),
+    "scan-timeout": _number(1, 86400, integer=False),
+    "per-host": _number(1, 50, integer=True),
+    "only": _choices(SELECTABLE),
+    "skip": _choices(SELECTABLE),
+    "ca-file": _path,
+    "http-port": _number(1, 65535, integer=True),
+    "https-port": _number(1, 65535, integer=True),
+}
+"""Option keys a file may set, by their command-line names, with their checks."""
+
+
+_BARE = r"[A-Za-z0-9_-]+"
+_KEY = rf"(?:{_BARE}|\"(?:[^\"\\]|\\.)*\"|'[^']*')"
+_DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
+_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
+_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
+_INLINE = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
+
+
+def _split(dotted: str) -> tuple[str, ...]:
+    parts = re.findall(_KEY, dotted)
+    return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
+
+
+def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Where each key of a TOML document is, by its path (array-of-tables entries by index).
+
+    tomllib does not report positions, so this small scanner finds them for error messages. It
+    understands table headers, dotted keys, one level of inline tables and skips multi-line
+    strings; a key it cannot place falls back to its table's line.
+    """
+    lines: dict[tuple[str | int, ...], int] = {}
+    counters: dict[tuple[str, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    in_string: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string is not None:
+            if line.count(in_string) % 2 == 1:
+                in_string = None
+            continue
+        header = _HEADER.match(line)
+        if header:
+            path = _split(header[2])
+            if header[1] == "[[":
+                index = counters.get(path, -1) + 1
+                counters[path] = index
+                table = (*path, index)
+            else:
+                table = path
+            lines.setdefault(table, number)
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            key = (*table, *_split(assign[1]))
+            lines.setdefault(key, number)
+            rest = line[assign.end() :]
+            if rest.lstrip().startswith("{"):
+                for inner in _INLINE.finditer(rest):
+                    lines.setdefault((*key, *_split(inner[1])), number)
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_string = quote
+    return lines

@@ -1,0 +1,215 @@
+"""Markdown for pull-request comments (GitHub-flavoured): a summary table, then collapsible details.
+
+Text from the target is escaped for both Markdown and HTML: prose gets HTML entities for ``<>&"'``
+and backslashes before Markdown punctuation; URLs and evidence go in code spans or fenced blocks,
+whose content is literal; ``<summary>`` lines are raw HTML and get HTML escaping. The comment is
+kept under GitHub's 65,536-character limit by dropping details past :data:`MAX_CHARS`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .._models import Finding, ScanReport, TargetResult
+from ..gate import describe
+from ._common import (
+    by_severity,
+    cwe_labels,
+    docs_url,
+    gate_of,
+    gate_result,
+    not_run,
+    rule_of,
+    severity_counts,
+    status_labels,
+    title_of,
+)
+
+MAX_CHARS = 60_000
+_PUNCTUATION = set("\\`*_{}[]()#+-.!|~:/=$")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+
+
+def text(value: str) -> str:
+    """Escape target text for Markdown prose (one line)."""
+    out = []
+    for char in value:
+        if char in _ENTITIES:
+            out.append(_ENTITIES[char])
+        elif char in _PUNCTUATION:
+            out.append("\\" + char)
+        elif char in "\r\n\t":
+            out.append(" ")
+        elif not char.isprintable():
+            out.append("\N{REPLACEMENT CHARACTER}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def code(value: str) -> str:
+    """A code span holding ``value`` literally, safe inside a table cell."""
+    value = "".join(c if c.isprintable() else " " for c in value).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") or not value.strip() else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def fenced(value: str, language: str = "") -> list[str]:
+    """A fenced code block holding ``value`` literally."""
+    value = "".join(
+        c if c.isprintable() or c == "\n" else "\N{REPLACEMENT CHARACTER}" for c in value
+    )
+    longest = max((len(run) for run in re.findall(r"`{3,}|~{3,}", value)), default=2)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", *value.splitlines(), fence]
+
+
+def attr_html(value: str) -> str:
+    """Escape for raw HTML lines (``<summary>``)."""
+    return html.escape("".join(c if c.isprintable() else " " for c in value), quote=True)
+
+
+def _finding_details(finding: Finding) -> list[str]:
+    rule = rule_of(finding)
+    labels = "".join(f" [{label}]" for label in status_labels(finding))
+    where = f" · {attr_html(finding.location)}" if finding.location else ""
+    lines = [
+        "<details>",
+        f"<summary><b>{finding.severity.value.upper()}</b> {finding.rule_id} "
+        f"{attr_html(title_of(finding.rule_id))}{where}{labels}</summary>",
+        "",
+        text(finding.message),
+        "",
+    ]
+    if finding.suppression is not None:
+        s = finding.suppression
+        until = f" (until {s.expires})" if s.expires else ""
+        lines += [f"*Suppressed* ({text(s.source)}): {text(s.reason)}{until}", ""]
+    if finding.evidence:
+        lines += ["| Evidence | |", "|---|---|"]
+        lines += [f"| {text(k)} | {code(v)} |" for k, v in finding.evidence]
+        lines.append("")
+    if rule is not None:
+        lines += [f"**Fix:** {text(rule.remediation)}", ""]
+        if rule.flask_fix:
+            lines += [*fenced(rule.flask_fix.rstrip(), "python"), ""]
+    refs = ", ".join(cwe_labels(finding.rule_id))
+    lines += [
+        f"{refs} · [{finding.rule_id} documentation]({docs_url(finding.rule_id)})",
+        "",
+        "</details>",
+    ]
+    return lines
+
+
+def _target_block(target: TargetResult) -> list[str]:
+    grade = f"grade {target.score.grade} ({target.score.score})" if target.score else "not scanned"
+    n = len(target.findings)
+    lines = [
+        "<details>",
+        f"<summary><code>{attr_html(target.target)}</code>: {grade}, {n} finding{'s' if n != 1 else ''}</summary>",
+        "",
+    ]
+    if not target.scanned:
+        lines += [f"Not scanned: {text(target.error)}", ""]
+    for _severity, findings in by_severity(target.findings):
+        for finding in findings:
+            lines += _finding_details(finding)
+    lines += ["", "</details>", ""]
+    return lines
+
+
+def render(report: ScanReport) -> str:
+    """The report as a GitHub-flavoured Markdown comment."""
+    verdict = gate_result(report)
+    gate = describe(gate_of(report))
+    head = "keywire"
+    if report.score is not None:
+        head += f": grade {report.score.grade} ({report.score.score}/100)"
+    else:
+        head += ": nothing could be scanned"
+    out = [f"## {head}", ""]
+    out.append(
+        f"Gate ({gate}): **{'passed' if verdict.passed else 'failed'}**"
+        + "".join(f"; {text(r)}" for r in verdict.reasons)
+    )
+    out.append("")
+    if not report.complete:
+        out += ["> **Incomplete:** some targets or checks could not be tested (see below).", ""]
+    for notice in report.notices:
+        out += [f"> **Note:** {text(notice)}", ""]
+
+    counts = severity_counts(report.active_findings)
+    header = [s.value for s in counts] + ["suppressed"]
+    row = [str(n) for n in counts.values()]
+    row.append(str(len(report.findings) - len(report.active_findings)))
+    if report.baseline is not None:
+        states = [f.baseline.value for f in report.findings if f.baseline]
+        header += ["new", "unchanged", "fixed"]
+        row += [
+            str(states.count("new")),
+            str(states.count("unchanged")),
+            str(len(report.baseline.fixed)),
+        ]
+    out += [
+        "| " + " | ".join(header) + " |",
+        "|" + "---:|" * len(header),
+        "| " + " | ".join(row) + " |",
+        "",
+    ]
+
+    out += ["| Target | Grade | Score | Findings |", "|---|---|---:|---:|"]
+    for target in report.targets:
+        grade = target.score.grade if target.score else "not scanned"
+        score = str(target.score.score) if target.score else "-"
+        out.append(f"| {code(target.target)} | {grade} | {score} | {len(target.findings)} |")
+    out.append("")
+    if report.score is not None and report.score.categories:
+        cats = " · ".join(
+            f"{c.category.title} {c.grade} ({c.score})" for c in report.score.categories
+        )
+        out += [cats, ""]
+
+    body: list[str] = []
+    for target in report.targets:
+        body += _target_block(target)
+    if report.baseline is not None and report.baseline.fixed:
+        body += [
+            "<details>",
+            f"<summary>Fixed since the baseline: {len(report.baseline.fixed)}</summary>",
+            "",
+        ]
+        body += [
+            f"- {f.rule_id} {text(title_of(f.rule_id))} on {code(f.target)}"
+            for f in report.baseline.fixed
+        ]
+        body += ["", "</details>", ""]
+    missing = not_run(report)
+    if missing:
+        body += ["<details>", f"<summary>Not tested: {len(missing)}</summary>", ""]
+        body += ["| Target | Check | Status | Why |", "|---|---|---|---|"]
+        body += [
+            f"| {code(m.target)} | {text(m.check) or '-'} | {m.status} | {text(m.reason)} |"
+            for m in missing
+        ]
+        body += ["", "</details>", ""]
+
+    document = "\n".join(out)
+    room = MAX_CHARS - len(document) - 200
+    kept: list[str] = []
+    used = 0
+    for line in body:
+        if used + len(line) + 1 > room:
+            kept += [
+                "",
+                "*The rest of the details was left out to fit a comment; see the full report.*",
+            ]
+            if kept.count("<details>") > kept.count("</details>"):
+                kept += ["</details>"] * (kept.count("<details>") - kept.count("</details>"))
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return document + "\n" + "\n".join(kept).rstrip() + "\n"

@@ -1,0 +1,109 @@
+"""Shared fixtures: a clean environment, a trustme CA, and lab servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+
+from keywire import ScanOptions, ScanReport, parse_target, scan
+from keywire.lab import LabServer
+
+from .lab.apps import Behaviour, make_app
+
+_HOST_ENV = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host's proxies and CA settings must not change results."""
+    for name in _HOST_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def server_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context
+
+
+@dataclass
+class Api:
+    """A lab API with an HTTPS side and a cleartext side sharing one behaviour."""
+
+    behaviour: Behaviour
+    https: LabServer
+    http: LabServer
+    ca_file: str
+
+    def target(self, path: str = "/v1/resource") -> object:
+        return parse_target(self.https.url + path, http_port=self.http.port)
+
+    def http_target(self, path: str = "/v1/resource") -> object:
+        return parse_target(self.http.url + path, https_port=self.https.port)
+
+    def scan(
+        self, *, path: str = "/v1/resource", side: str = "https", **options: object
+    ) -> ScanReport:
+        target = self.target(path) if side == "https" else self.http_target(path)
+        opts = ScanOptions(ca_file=self.ca_file, timeout=5, scan_timeout=30, **options)  # type: ignore[arg-type]
+        return scan([target], options=opts)  # type: ignore[list-item]
+
+
+@pytest.fixture
+def lab_api(server_context: ssl.SSLContext, ca_file: str) -> Iterator[Callable[..., Api]]:
+    """Start an API (both sides) with the given :class:`Behaviour` fields."""
+    with ExitStack() as stack:
+
+        def start(**fields: object) -> Api:
+            behaviour = Behaviour(**fields)  # type: ignore[arg-type]
+            app = make_app(behaviour)
+            https = stack.enter_context(LabServer(app, ssl_context=server_context))
+            http = stack.enter_context(LabServer(app))
+            return Api(behaviour=behaviour, https=https, http=http, ca_file=ca_file)
+
+        yield start
+
+
+def rule_ids(report: ScanReport) -> set[str]:
+    return {f.rule_id for f in report.findings}
+
+
+@pytest.fixture
+def require_tools() -> bool:
+    return os.environ.get("KEYWIRE_REQUIRE_TOOLS") == "1"
+
+
+ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,161 @@
+"""JUnit (read back with junitparser), Markdown (rendered with markdown-it) and JSON (our schema)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jsonschema
+import junitparser
+from markdown_it import MarkdownIt
+
+from keywire import Gate, Policy, Severity, Suppression, apply_policy
+from keywire.baseline import compare_baseline, parse_baseline
+from keywire.checks import FAMILIES
+from keywire.reporters import json as json_reporter
+from keywire.reporters import junit, markdown
+
+from .conftest import SCRIPT
+
+
+def _junit(report, tmp_path):
+    path = tmp_path / "junit.xml"
+    path.write_text(junit.render(report), encoding="utf-8")
+    return junitparser.JUnitXml.fromfile(str(path))
+
+
+def test_junit_one_case_per_rule_and_target_failures_at_gate(hostile_report, tmp_path):
+    report = dataclasses.replace(hostile_report, gate=Gate(fail_on=Severity.MEDIUM))
+    xml = _junit(report, tmp_path)
+    suites = list(xml)
+    assert len(suites) == 1
+    cases = list(suites[0])
+    ran = {o.check for o in report.targets[0].outcomes}
+    expected = [r.id for f in FAMILIES if f.name in ran for r in f.rules]
+    assert [c.name.split()[0] for c in cases] == expected
+    failed = {
+        c.name.split()[0]
+        for c in cases
+        if any(isinstance(r, junitparser.Failure) for r in c.result)
+    }
+    assert failed == {f.rule_id for f in report.findings if f.severity >= Severity.MEDIUM}
+    assert suites[0].failures == len(failed)
+    assert xml.tests == len(cases)
+
+
+def test_junit_gate_suppression_and_control_characters(lab_api, tmp_path):
+    api = lab_api(hsts="max-age=\x1b[31mbad", cookies=("sid=1; Path=/",))  # ESC is not XML 1.0
+    report = apply_policy(
+        api.scan(), Policy(suppressions=(Suppression(rule_id="KW160", target="*", reason="lab"),))
+    )
+    report = dataclasses.replace(report, gate=Gate(fail_on=Severity.HIGH))
+    text = junit.render(report)
+    assert "\x1b" not in text
+    cases = {c.name.split()[0]: c for c in next(iter(_junit(report, tmp_path)))}  # valid XML
+    assert not any(isinstance(r, junitparser.Failure) for c in cases.values() for r in c.result)
+    assert {f.rule_id for f in report.findings} >= {"KW160", "KW141"}, [
+        (f.rule_id, f.message) for f in report.findings
+    ]
+    assert isinstance(cases["KW160"].result[0], junitparser.Skipped)
+    assert "suppressed: lab" in cases["KW160"].result[0].message
+    assert "KW141" in cases and cases["KW141"].system_out  # below the gate: passes, listed
+
+
+def test_junit_not_tested_is_skipped(hostile_report, tmp_path):
+    target = hostile_report.targets[0]
+    outcomes = tuple(
+        dataclasses.replace(o, status=o.status.__class__.ERROR, reason="timed out")
+        if o.check == "hsts"
+        else o
+        for o in target.outcomes
+    )
+    findings = tuple(f for f in target.findings if not f.rule_id.startswith("KW14"))
+    report = dataclasses.replace(
+        hostile_report, targets=(dataclasses.replace(target, outcomes=outcomes, findings=findings),)
+    )
+    cases = {c.name.split()[0]: c for c in next(iter(_junit(report, tmp_path)))}
+    assert isinstance(cases["KW140"].result[0], junitparser.Skipped)
+    assert "not tested: timed out" in cases["KW140"].result[0].message
+
+
+def test_markdown_escapes_and_renders(hostile_report):
+    text = markdown.render(hostile_report)
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert "<script" not in rendered.lower()
+    assert "<img" not in rendered.lower()
+    assert "&lt;script&gt;" in rendered
+    assert "<details>" in rendered and "<table>" in rendered
+    assert text.startswith("## keywire: grade ")
+    assert len(text) < 65_536
+
+
+def test_markdown_helpers():
+    assert markdown.code("a|b") == "`a\\|b`"
+    assert markdown.code("x `y` z") == "``x `y` z``"
+    assert markdown.text("<b>*x*</b>") == "&lt;b&gt;\\*x\\*&lt;\\/b&gt;"
+    assert markdown.fenced("```\ncode")[0] == "````"
+    rendered = (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("table")
+        .render(
+            "| a | b |\n|---|---|\n| "
+            + markdown.code(SCRIPT + "|x")
+            + " | "
+            + markdown.text(SCRIPT)
+            + " |\n"
+        )
+    )
+    assert "<script>" not in rendered
+    assert rendered.count("<td>") == 2  # the pipe did not split the cell
+
+
+def test_markdown_is_capped(hostile_report, monkeypatch):
+    monkeypatch.setattr(markdown, "MAX_CHARS", 2500)
+    text = markdown.render(hostile_report)
+    assert "left out to fit a comment" in text
+    assert text.count("<details>") == text.count("</details>")
+
+
+def test_json_validates_with_policy_baseline_and_gate(hostile_report):
+    report = apply_policy(
+        hostile_report,
+        Policy(
+            skip_rules=("KW162",),
+            severity={"KW160": Severity.HIGH},
+            suppressions=(Suppression(rule_id="KW170", target="*", reason="CDN links"),),
+            source="keywire.toml",
+        ),
+    )
+    previous = json.loads(json_reporter.render(report))
+    fake = dict(previous["targets"][0]["findings"][0], fingerprint="f" * 32, rule_id="KW140")
+    previous["targets"][0]["findings"].append(fake)
+    report = compare_baseline(report, parse_baseline(previous, source="before.json"))
+    report = dataclasses.replace(report, gate=Gate(fail_on=Severity.HIGH, new_only=True))
+    document = json.loads(json_reporter.render(report))
+    jsonschema.validate(document, json_reporter.schema())
+    assert document["schema_version"] == "1.1"
+    assert document["summary"]["suppressed"] == 2
+    assert [f["rule_id"] for f in document["baseline"]["fixed"]] == ["KW140"]
+    assert document["baseline"]["unchanged"] == len(report.findings)
+    assert document["gate"] == {
+        "fail_on": "high",
+        "fail_under": None,
+        "new_only": True,
+        "passed": True,
+        "reasons": [],
+    }
+    assert all(f["rule_id"] != "KW162" for t in document["targets"] for f in t["findings"])
+    kw160 = next(f for f in document["targets"][0]["findings"] if f["rule_id"] == "KW160")
+    assert kw160["severity"] == "high" and kw160["baseline"] == "unchanged"
+
+
+def test_json_1_0_documents_still_validate(hostile_report):
+    document = json.loads(json_reporter.render(hostile_report))
+    document["schema_version"] = "1.0"
+    for key in ("baseline", "gate", "policy", "notices"):
+        del document[key]
+    del document["summary"]["suppressed"]
+    for finding in document["targets"][0]["findings"]:
+        for key in ("suppressed", "suppression", "baseline"):
+            del finding[key]
+    jsonschema.validate(document, json_reporter.schema())
