@@ -175,8 +175,8 @@ def analyze_structure(
     repeated = _repeats(tokens, max_bits)
     if repeated is not None:
         weaknesses.append(repeated)
-    explained = (WeaknessKind.TIME_BASED, WeaknessKind.SEQUENTIAL, WeaknessKind.REPEATED)
-    if max_bits < ENTROPY_FLOOR and not any(w.kind in explained for w in weaknesses):
+    causes = (WeaknessKind.TIME_BASED, WeaknessKind.SEQUENTIAL, WeaknessKind.REPEATED)
+    if max_bits < ENTROPY_FLOOR and not any(w.kind in causes for w in weaknesses):
         weaknesses.append(_low_entropy(max_bits, written, view, n, min(lengths), max(lengths)))
     structure = Structure(
         kind=kind,
