@@ -13,10 +13,11 @@ import re
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from lab_tokens import EXPECTED, generators
 
 from keywire.cli import main
 from keywire.tokens.report import schema
+
+from .lab_tokens import EXPECTED, generators
 
 #: Enough samples for every conclusion: MT19937 needs 625 outputs.
 SAMPLES = {"mt": 700}

@@ -144,7 +144,7 @@ class TestLinearCongruential:
     def test_unknown_parameters_are_recovered(self, a, c, m):
         x = secrets.randbelow(m - 1) + 1
         values = []
-        for _ in range(12):
+        for _ in range(24):
             x = (a * x + c) % m
             values.append(x)
         found = lcg.solve_full(values[:-1])
@@ -192,7 +192,7 @@ class TestLinearCongruential:
     def test_lab_lcg_through_analyze(self):
         state = secrets.randbits(64)
         tokens = []
-        for _ in range(12):
+        for _ in range(24):
             state = (6364136223846793005 * state + 1442695040888963407) % (1 << 64)
             tokens.append(f"{state:016x}")
         result = analyze(tokens)

@@ -144,7 +144,8 @@ def _json_values(response: HttpResponse) -> Iterator[tuple[str, str, str]]:
                 elif isinstance(child, Mapping | list):
                     stack.append((child_path, child))
         elif isinstance(node, list):
-            stack.extend((f"{path}[{i}]"[:200], child) for i, child in enumerate(node[:100]))
+            # Elements of one array are samples of the same field: one path for all of them.
+            stack.extend((f"{path}[*]"[:200], child) for child in reversed(node[:100]))
 
 
 def capture(responses: Sequence[HttpResponse], *, seen_at: float) -> tuple[TokenSeen, ...]:

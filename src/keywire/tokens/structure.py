@@ -285,11 +285,14 @@ def find_counter(
         indices.append([min(order.get(c, 0), size - 1) for c in column])
     widest = min(length, _MAX_WINDOW)
     width_bits = [math.log2(a) for a in alphabets]
+    # Only windows that start and end on a varying position: the others hold the same values.
     windows = {
         (s, e)
         for s in range(length)
         for e in range(s + 1, min(length, s + widest) + 1)
-        if not any(s < te and ts < e for ts, te in taken) and sum(width_bits[s:e]) >= 8
+        if sizes[s] > 1
+        and sizes[e - 1] > 1
+        and not any(s < te and ts < e for ts, te in taken)
     }
     if not windows:
         return None

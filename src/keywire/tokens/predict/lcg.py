@@ -59,6 +59,40 @@ def solve_full(values: Sequence[int], *, upcoming: int = 3) -> Lcg | None:
     modulus = abs(modulus)
     if modulus <= max(x) or modulus < 2:
         return None
+    fitting = _fit(x, t, modulus, upcoming)
+    if not fitting:
+        return None
+    # The gcd can be a multiple of the real modulus, and a divisor of it can fit the outputs
+    # seen so far too. Several multipliers can also fit (moduli with many factors of two). A
+    # prediction is only made when every generator that fits agrees on what comes next; the
+    # parameters reported are those with the smallest modulus.
+    predictions = {f[2] for f in fitting}
+    for prime in _SMALL_PRIMES:
+        while modulus % prime == 0 and modulus // prime > max(x):
+            smaller = _fit(x, t, modulus // prime, upcoming)
+            if not smaller:
+                break
+            modulus, fitting = modulus // prime, smaller
+            predictions.update(f[2] for f in smaller)
+    if len(predictions) != 1:
+        return None
+    a, c, following = fitting[0]
+    return Lcg(
+        name=_name_full(a, c, modulus),
+        parameters={"a": str(a), "c": str(c), "m": str(modulus)},
+        fitted=6,
+        verified=len(x) - 6,
+        upcoming=following,
+    )
+
+
+_SMALL_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
+
+
+def _fit(
+    x: Sequence[int], t: Sequence[int], modulus: int, upcoming: int
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Every (a, c) reproducing all of ``x`` modulo ``modulus``, with what each predicts."""
     for i in range(len(t) - 1):
         g = math.gcd(t[i], modulus)
         if g > _MAX_A_CANDIDATES or t[i + 1] % g:
@@ -74,19 +108,8 @@ def solve_full(values: Sequence[int], *, upcoming: int = 3) -> Lcg | None:
             c = (x[i + 1] - a * x[i]) % modulus
             if all((a * p + c) % modulus == q for p, q in itertools.pairwise(x)):
                 fitting.append((a, c, _continue(a, c, modulus, x[-1], upcoming)))
-        # Several multipliers can fit the outputs seen so far (moduli with many factors of
-        # two); a prediction is only made when they all agree on what comes next.
-        if not fitting or len({f[2] for f in fitting}) != 1:
-            return None
-        a, c, following = fitting[0]
-        return Lcg(
-            name=_name_full(a, c, modulus),
-            parameters={"a": str(a), "c": str(c), "m": str(modulus)},
-            fitted=6,
-            verified=len(x) - 6,
-            upcoming=following,
-        )
-    return None
+        return fitting
+    return []
 
 
 def _continue(a: int, c: int, modulus: int, state: int, count: int) -> tuple[int, ...]:
