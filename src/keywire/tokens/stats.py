@@ -105,6 +105,8 @@ class _Prepared:
         columns = self.columns(view.rows) if view.rows else []
         self.charsets = [view.charset_at(i) for i in range(view.length)]
         sizes, widths = list(alphabets), list(full)
+        # The alphabets before the narrowing below: what sample counts are quoted against.
+        self.declared = tuple(a for a, w in zip(alphabets, full, strict=True) if 1 < a == w)
         for i, column in enumerate(columns):
             # Each position is tested in the smallest known alphabet holding what it showed.
             # A uniform choice over a wider alphabet, seen only inside the smaller one, is
@@ -269,11 +271,16 @@ def run_statistics(
 
 
 def _positional_tests(prep: _Prepared) -> list[_Test]:
-    size = prep.pooled_charset.size
-    uniform_count = max(len(prep.whole), 1)
-    smallest = min((prep.alphabets[i] for i in prep.varying), default=2)
-    largest = max((prep.alphabets[i] for i in prep.varying), default=2)
-    bits_per_row = max(prep.bits(prep.view.rows[:1])[1], 1)
+    # Sample counts are quoted for the alphabets the tokens are written in (with few samples
+    # the tests read some positions in a narrower alphabet, see _Prepared).
+    declared = prep.declared or tuple(prep.alphabets[i] for i in prep.varying) or (2,)
+    size = max(declared)
+    uniform_count = max(sum(1 for a in declared if a == size), 1)
+    smallest = min(declared)
+    largest = max(declared)
+    whole_bits = sum(int(math.log2(a)) for a in declared if a & (a - 1) == 0)
+    near_bits = int(sum(math.log2(a) for a in declared)) - 20
+    bits_per_row = max(prep.bits(prep.view.rows[:1])[1], whole_bits, near_bits, 1)
     fips_cache: dict[int, fips.FipsSummary] = {}
     return [
         _Test(

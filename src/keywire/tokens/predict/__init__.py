@@ -185,9 +185,9 @@ def _try_lcgs(readings: Sequence[Stream], n: int) -> tuple[Prediction | None, Te
         if not stream.signed and n >= 8:
             tried.append("full-state LCG")
             found = lcg.solve_full(stream.values)
-        if found is None and stream.bits in (32, 64) and n >= 3:
+        if found is None and stream.bits in (32, 64):
             words = stream.words_java()
-            if words is not None:
+            if words is not None and len(words) >= 3:
                 tried.append("java.util.Random")
                 per_token = stream.bits // 32
                 found = lcg.solve_java(words, per_token=per_token)
