@@ -290,9 +290,7 @@ def find_counter(
         (s, e)
         for s in range(length)
         for e in range(s + 1, min(length, s + widest) + 1)
-        if sizes[s] > 1
-        and sizes[e - 1] > 1
-        and not any(s < te and ts < e for ts, te in taken)
+        if sizes[s] > 1 and sizes[e - 1] > 1 and not any(s < te and ts < e for ts, te in taken)
     }
     if not windows:
         return None
