@@ -73,6 +73,23 @@ class TestPure:
         assert finding.rule_id == "KW802"
         assert "$.data.access_token" in finding.location
 
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "session",
+            "PHPSESSID",
+            "JSESSIONID",
+            "connect.sid",
+            "laravel_session",
+            "csrftoken",
+            "XSRF-TOKEN",
+            "ASP.NET_SessionId",
+        ],
+    )
+    def test_common_session_cookie_names_are_examined(self, name):
+        _, found = findings_for(response(cookies=(f"{name}={uuid.uuid1()}",)))
+        assert [f.rule_id for f in found] == ["KW802"]
+
     def test_short_session_id_in_a_header(self):
         _, found = findings_for(response(headers=(("X-Session-Token", "a81f9c02"),)))
         (finding,) = found
@@ -91,6 +108,8 @@ class TestPure:
             "remember_token=true",
             "lang=en-GB1234",  # not a token name
             'csrftoken=""',
+            f"session_started={int(time.time())}",  # a time, but not a token
+            "session_theme=a1b2c3d4e5",
         ],
     )
     def test_near_misses_are_silent(self, cookie):

@@ -50,8 +50,10 @@ from ..tokens import NoTokens, Weakness, WeaknessKind, analyze
 from ..tokens.rules import RULE_BY_KIND, RULES
 from ._base import Family, ProbeContext, not_applicable
 
+# The name must *end* in the token word: `session`, `PHPSESSID`, `connect.sid`, `csrftoken`,
+# `XSRF-TOKEN`, `api_key`; not `session_started` or `last_session_at`, which hold no secret.
 _TOKEN_COOKIE = re.compile(
-    r"sess|(?:^|[^a-z])sid(?:$|[^a-z])|token|csrf|xsrf|api[_-]?key|secret|nonce", re.I
+    r"(?:sess|session|sessid|session_?id|sid|token|csrf|xsrf|api[_-]?key|secret|nonce)$", re.I
 )
 _TOKEN_HEADER = re.compile(
     r"^x-(?:[a-z0-9-]*-)?(?:auth-token|session-token|session-id|access-token|api-key|csrf-token|"
@@ -68,6 +70,7 @@ _PLACEHOLDERS = frozenset(
     {"deleted", "null", "none", "true", "false", "undefined", "expired", "invalid", "logout"}
 )
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
+_WHERE = {"cookie": "Cookie", "header": "Header", "json": "JSON field"}
 _JSON_BODY_CAP = 256 * 1024
 _MAX_NODES = 2000
 _MAX_VALUES = 50
@@ -204,7 +207,7 @@ def check(obs: TokensObservation) -> Sequence[Finding]:
             rule = RULE_BY_KIND[weakness.kind]
             finding = rule.finding(
                 target=obs.target,
-                message=f"{token.where.capitalize()} `{token.name}`: {weakness.message}",
+                message=f"{_WHERE[token.where]} `{token.name}`: {weakness.message}",
                 evidence={
                     "where": f"{token.where} {token.name}",
                     "url": token.url,
