@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 
 import jsonschema
 import pytest
@@ -189,3 +190,54 @@ def test_nothing_collected_exits_3(tokens_lab, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n", encoding="utf-8")
     assert CliRunner().invoke(main, ["tokens", "--file", str(empty)]).exit_code == 3
+
+
+def _auth_app(seen: list[str]):
+    import flask
+
+    app = flask.Flask("tokens_auth_lab")
+
+    @app.route("/token")
+    def token():
+        seen.append(flask.request.headers.get("Authorization", ""))
+        if flask.request.headers.get("Authorization") != "Bearer lab-user-credential":
+            return {"error": "authentication required"}, 401
+        return {"token": secrets.token_urlsafe(24)}
+
+    return app
+
+
+def test_credentials_go_only_over_verified_https(server_context, ca_file):
+    from keywire.lab import LabServer
+
+    seen: list[str] = []
+    with LabServer(_auth_app(seen), ssl_context=server_context) as server:
+        url = f"{server.url}/token"
+        header = ["-H", "Authorization: Bearer lab-user-credential"]
+        verified = CliRunner().invoke(
+            main,
+            [
+                "tokens",
+                url,
+                "--from",
+                "json:token",
+                "--samples",
+                "5",
+                "--rate",
+                "500",
+                *header,
+                "--ca-file",
+                ca_file,
+            ],
+        )
+        assert verified.exit_code == 0, verified.stderr
+        assert seen == ["Bearer lab-user-credential"] * 5
+        # Without the CA the certificate does not verify: nothing is sent, nothing collected.
+        unverified = CliRunner().invoke(
+            main,
+            ["tokens", url, "--from", "json:token", "--samples", "5", "--rate", "500", *header],
+        )
+        assert unverified.exit_code == 3
+        assert "certificate" in unverified.stderr
+        assert len(seen) == 5
+        assert "lab-user-credential" not in verified.output + unverified.output
