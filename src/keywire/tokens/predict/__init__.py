@@ -202,8 +202,10 @@ def _try_lcgs(readings: Sequence[Stream], n: int) -> tuple[Prediction | None, Te
         verified = found.verified if per_token == 1 else found.verified // per_token
         if verified < 1:
             continue
+        # Java prints its ints and longs signed; other readings are unsigned.
+        keep_sign = stream.signed or (found.name.startswith("java") and stream.name == "decimal")
         upcoming = [
-            stream.render(v if stream.signed or v >= 0 else v & ((1 << stream.bits) - 1))
+            stream.render(v if keep_sign or v >= 0 else v & ((1 << stream.bits) - 1))
             for v in found.upcoming[:2]
         ]
         samples = math.ceil(found.fitted / per_token)
