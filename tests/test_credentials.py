@@ -132,3 +132,104 @@ def test_policy_failure_is_recorded_not_sent():
     assert isinstance(result, FetchFailure)
     assert result.kind is FailureKind.POLICY
     assert parse_target("http://127.0.0.1:9/").scheme == "http"
+
+
+# -- spec-driven scans -------------------------------------------------------------------------
+
+
+def _spec(server_url: str, path: str = "/v1/resource") -> dict[str, object]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "credential lab", "version": "1"},
+        "servers": [{"url": server_url}],
+        "security": [{"key": []}],
+        "components": {
+            "securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
+        },
+        "paths": {path: {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
+
+
+def test_spec_scan_never_sends_credentials_over_cleartext(server_context, ca_file):
+    """The spec lab's cleartext side serves the API; only canaries ever reach it."""
+    from keywire.lab.spec_api import SpecLabState, create_spec_app
+
+    state = SpecLabState(contradicting=True)
+    app = create_spec_app(state)
+    with LabServer(app, ssl_context=server_context) as https, LabServer(app) as http:
+        report = scan(
+            [],
+            options=ScanOptions(
+                spec=https.url + "/openapi.json",
+                headers={"X-API-Key": SECRET},
+                ca_file=ca_file,
+                http_port=http.port,
+                timeout=5,
+            ),
+        )
+    assert "KW101" in {f.rule_id for f in report.findings}
+    cleartext = [r for r in state.seen if r["url"].startswith("http://")]
+    verified = [r for r in state.seen if r["url"].startswith("https://")]
+    assert len(cleartext) > 10
+    assert not any(SECRET in v for r in cleartext for v in r.values())
+    endpoints = {r["url"] for r in verified if SECRET in r.get("X-Api-Key", "")}
+    assert len(endpoints) >= 5, "the credential should reach every endpoint over verified HTTPS"
+
+
+def test_spec_scan_never_follows_a_redirect_to_http_with_credentials(lab_api, tmp_path):
+    api = lab_api(refuse_cleartext=False)
+    api.behaviour.https_redirect_to = f"http://127.0.0.1:{api.http.port}/v1/elsewhere"
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(_spec(api.https.url)))
+    report = scan(
+        [],
+        options=ScanOptions(
+            spec=str(spec),
+            headers={"Authorization": f"Bearer {SECRET}"},
+            ca_file=api.ca_file,
+            http_port=api.http.port,
+            timeout=5,
+        ),
+    )
+    assert report.scanned_any
+    https_requests = [r for r in api.behaviour.seen if r["url"].startswith("https://")]
+    http_requests = [r for r in api.behaviour.seen if r["url"].startswith("http://")]
+    assert any(SECRET in r.get("Authorization", "") for r in https_requests)
+    assert any(r["url"].endswith("/v1/elsewhere") for r in http_requests), "the redirect was seen"
+    assert not any(SECRET in v for r in http_requests for v in r.values())
+
+
+def test_spec_from_a_url_cannot_draw_credentials_to_another_host(lab_api, server_context, ca_file):
+    """A spec fetched from 127.0.0.1 lists a server on localhost: that host is scanned anonymously."""
+    other = Behaviour()
+    with LabServer(make_app(other), ssl_context=server_context, host="localhost") as other_server:
+        publisher = lab_api(require_key=False, body=_spec(f"https://localhost:{other_server.port}"))
+        report = scan(
+            [],
+            options=ScanOptions(
+                spec=publisher.https.url + "/openapi.json",
+                headers={"X-API-Key": SECRET},
+                ca_file=ca_file,
+                timeout=5,
+            ),
+        )
+    assert other.seen, "the endpoint on the other host was probed"
+    assert _leaked(other) == []
+    assert report.targets[0].details["openapi"]["credentials_withheld_from"] == ["localhost"]
+    assert _leaked(publisher.behaviour) == []  # the spec itself is fetched anonymously
+
+
+def test_spec_file_servers_are_the_users_choice(server_context, ca_file, tmp_path):
+    """Positive control for the test above: a local spec file's servers do get the credential."""
+    other = Behaviour()
+    with LabServer(make_app(other), ssl_context=server_context, host="localhost") as other_server:
+        spec = tmp_path / "spec.json"
+        spec.write_text(json.dumps(_spec(f"https://localhost:{other_server.port}")))
+        scan(
+            [],
+            options=ScanOptions(
+                spec=str(spec), headers={"X-API-Key": SECRET}, ca_file=ca_file, timeout=5
+            ),
+        )
+    assert _leaked(other), "the credential should be used over verified HTTPS"
+    assert all(r["url"].startswith("https://") for r in _leaked(other))

@@ -38,6 +38,8 @@ MAX_TARGETS_IN_FLIGHT = 16
 
 #: Headers a user may pass as credentials; anything else is refused (issue: allowlist).
 CREDENTIAL_HEADER_ALLOWLIST = ("authorization", "x-api-key", "cookie", "proxy-authorization")
+#: The check group that only runs on spec-driven scans.
+SPEC_GROUP = "spec"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +57,10 @@ class ScanOptions:
     https_port: int | None = None
     only: Collection[str] = ()
     skip: Collection[str] = ()
+    #: An OpenAPI 3.x / Swagger 2.0 description (path or URL) to drive the scan: see keywire.spec.
+    spec: str | None = None
+    #: At most this many endpoints of the spec are probed.
+    max_endpoints: int = 50
 
     def __post_init__(self) -> None:
         unknown = (set(self.only) | set(self.skip)) - GROUPS - {f.name for f in FAMILIES}
@@ -67,6 +73,8 @@ class ScanOptions:
             raise ValueError("timeouts must be positive")
         if self.per_host < 1:
             raise ValueError("per-host connections must be at least 1")
+        if self.max_endpoints < 1:
+            raise ValueError("--max-endpoints must be at least 1")
         for name in self.headers:
             lowered = name.lower()
             if lowered not in CREDENTIAL_HEADER_ALLOWLIST and not lowered.startswith("x-"):
@@ -82,6 +90,8 @@ class ScanOptions:
                 continue
             if keys & set(self.skip):
                 continue
+            if family.group == SPEC_GROUP and self.spec is None:
+                continue  # compares answers with a spec: nothing to do without one
             chosen.append(family)
         return tuple(chosen)
 
@@ -99,6 +109,11 @@ class ScanOptions:
             "https_port": self.https_port,
             "only": sorted(self.only),
             "skip": sorted(self.skip),
+            **(
+                {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
+                if self.spec is not None
+                else {}
+            ),
         }
 
 
@@ -123,10 +138,17 @@ async def scan_async(
     With ``config`` (see :func:`keywire.load_config`), its skipped rules, severity overrides and
     suppressions are applied to the report, and its options are used when ``options`` is None.
     Raises :class:`~keywire.TargetError` before any network traffic if a target is malformed.
+    With ``options.spec``, the spec's GET/HEAD endpoints are scanned (``targets``, if any, are
+    base URLs that replace the spec's servers); a spec that cannot be used raises
+    :class:`~keywire.spec.SpecError`.
     """
     if options is None and config is not None:
         options = config.scan_options()
     options = options or ScanOptions()
+    if options.spec is not None:
+        from .spec.scan import scan_spec_async
+
+        return await scan_spec_async(targets, options=options, resolver=resolver, observer=observer)
     if not targets:
         raise TargetError("no target given")
     parsed = [

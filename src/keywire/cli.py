@@ -57,6 +57,39 @@ def _parse_headers(values: Sequence[str]) -> dict[str, str]:
     return headers
 
 
+def _parse_header_env(values: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``--header-env NAME=VAR``: the header's value is read from environment variable VAR."""
+    headers: dict[str, str] = {}
+    for value in values:
+        name, sep, variable = value.partition("=")
+        name, variable = name.strip(), variable.strip()
+        if not sep or not name or not variable or any(c.isspace() for c in name):
+            _fail_usage("--header-env takes NAME=VARIABLE, e.g. --header-env X-API-Key=API_KEY")
+        content = environ.get(variable)
+        if content is None or not content.strip():
+            _fail_usage(
+                f"--header-env {name}={variable}: the environment variable {variable} is not set"
+            )
+        headers[name] = content.strip()
+    return headers
+
+
+def _spec_labels(report: ScanReport) -> dict[str, str]:
+    """Console labels for a spec-driven scan: the operation each endpoint comes from."""
+    labels: dict[str, str] = {}
+    for target in report.targets:
+        detail = target.details.get("openapi")
+        if isinstance(detail, Mapping) and isinstance(detail.get("operation"), str):
+            labels[target.target] = f"{detail['operation']} (from the spec)"
+        elif isinstance(detail, Mapping) and "endpoints" in detail:
+            probed = len(detail["endpoints"])
+            labels[target.target] = (
+                f"API description: {probed} endpoint(s) probed, "
+                f"{detail.get('skipped_total', 0)} operation(s) skipped"
+            )
+    return labels
+
+
 def _check_ca_file(path: str | None) -> None:
     if path is None:
         return
@@ -341,7 +374,7 @@ def main() -> None:
 
 
 @main.command("scan")
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("targets", nargs=-1, required=False)
 @_common_options
 @click.option(
     "--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM)."
@@ -352,6 +385,26 @@ def main() -> None:
     "headers",
     multiple=True,
     help="'Name: value' credential header, sent only over verified HTTPS to the target host.",
+)
+@click.option(
+    "--header-env",
+    "header_envs",
+    multiple=True,
+    metavar="NAME=VAR",
+    help="Like --header, with the value read from environment variable VAR (not shell history).",
+)
+@click.option(
+    "--spec",
+    metavar="FILE|URL",
+    help="OpenAPI 3.x or Swagger 2.0 description (JSON or YAML) whose GET/HEAD endpoints to scan; "
+    "TARGETS, if given, replace its servers.",
+)
+@click.option(
+    "--max-endpoints",
+    type=click.IntRange(1, 10000),
+    default=50,
+    show_default=True,
+    help="At most this many endpoints of --spec are probed.",
 )
 @click.option(
     "--http-port",
@@ -370,19 +423,35 @@ def main() -> None:
 )
 @click.pass_context
 def scan_command(
-    ctx: click.Context, /, targets: tuple[str, ...], headers: tuple[str, ...], **params: Any
+    ctx: click.Context,
+    /,
+    targets: tuple[str, ...],
+    headers: tuple[str, ...],
+    header_envs: tuple[str, ...],
+    spec: str | None,
+    max_endpoints: int,
+    **params: Any,
 ) -> None:
-    """Scan TARGETS (http:// or https:// URLs) and report what an observer on the wire could take."""
+    """Scan TARGETS (http:// or https:// URLs) and report what an observer on the wire could take.
+
+    With --spec, the API description's endpoints are scanned too.
+    """
     settings = _settings(ctx, params)
     values = settings.values
     _logging(values["verbose"])
     _check_ca_file(values["ca_file"])
+    if not targets and spec is None:
+        _fail_usage("give at least one TARGET URL, or --spec FILE|URL")
+    credentials = _parse_headers(headers)
+    credentials.update(_parse_header_env(header_envs, os.environ))
     try:
         options = ScanOptions(
             timeout=values["timeout"],
             scan_timeout=values["scan_timeout"],
             ca_file=values["ca_file"],
-            headers=_parse_headers(headers),
+            headers=credentials,
+            spec=spec,
+            max_endpoints=max_endpoints,
             http_port=values["http_port"],
             https_port=values["https_port"],
             only=values["only"],
@@ -391,15 +460,21 @@ def scan_command(
         )
     except ValueError as exc:
         _fail_usage(str(exc))
+    from .spec.loader import SpecError
+
     try:
         if sys.stderr.isatty():
-            with _Progress(len(targets)) as progress:
+            total = max_endpoints if spec is not None else len(targets)
+            with _Progress(total) as progress:
                 report = scan(list(targets), options=options, observer=progress)
         else:
             report = scan(list(targets), options=options)
     except TargetError as exc:
         _fail_usage(str(exc))
-    _emit(report, settings=settings)
+    except SpecError as exc:
+        _fail_usage(f"cannot use the API description: {exc}")
+    labels = _spec_labels(report) if spec is not None else None
+    _emit(report, settings=settings, labels=labels)
 
 
 @main.command("demo")

@@ -10,11 +10,14 @@ from typing import Any
 
 from . import (
     auth_schemes,
+    authenticated,
     cleartext,
     cookies,
+    error_pages,
     exposure,
     hsts,
     mixed_content,
+    openapi,
     proxy_headers,
     query_keys,
     redirects,
@@ -32,6 +35,9 @@ FAMILIES: tuple[Family[Any], ...] = (
     cookies.FAMILY,
     mixed_content.FAMILY,
     exposure.FAMILY,
+    error_pages.FAMILY,
+    authenticated.FAMILY,
+    openapi.FAMILY,
     tokens.FAMILY,
 )
 

@@ -1,5 +1,12 @@
 """Find secrets in text and redact them on the spot.
 
+Running ~50 regular expressions over a large body one after the other is slow (each is a full
+pass that tries every position). Nearly every catalogue entry has a literal where its match starts
+(``sk_live_``, ``AKIA``) or a literal inside it (``.atlasv1.``): the scanner finds those with
+``str.find``, which is a fast C loop, and runs the expression only at those places. Entries without
+a literal fall back to a full pass. Candidates per entry are bounded, so a hostile body full of
+prefixes costs a bounded amount of work.
+
 >>> hits = find_secrets('{"key": "AKIAZ2XCV3BNM4QWE5RT"}', where="body")
 >>> [(h.type.id, str(h.redacted)[:6]) for h in hits]
 [('aws-access-key-id', 'AKIAZ2')]
@@ -7,22 +14,90 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..redact import Redacted, redact
-from .catalogue import CATALOGUE, SecretType, shannon_entropy
+from .catalogue import CATALOGUE, SecretType
+from .validators import shannon_entropy
 
 MAX_HITS = 100
+#: Places tried per catalogue entry and text; past this the entry stops (hostile input).
+MAX_CANDIDATES = 200_000
 
 
 @dataclass(frozen=True, kw_only=True)
 class SecretHit:
-    """A secret found in a response; only its redacted form is kept."""
+    """A secret found in a response; only its redacted form (and non-secret facts) is kept."""
 
     type: SecretType
     redacted: Redacted
     where: str
+    facts: tuple[tuple[str, str], ...] = ()
+
+    def fact(self, name: str) -> str | None:
+        return next((value for key, value in self.facts if key == name), None)
+
+
+class _Occurrences:
+    """Where each literal occurs in a text; several entries share a literal, it is searched once."""
+
+    def __init__(self, text: str, lowered: str) -> None:
+        self._texts = {False: text, True: lowered}
+        self._found: dict[tuple[str, bool], list[int]] = {}
+
+    def of(self, literal: str, folded: bool = False) -> list[int]:
+        key = (literal, folded)
+        found = self._found.get(key)
+        if found is None:
+            haystack = self._texts[folded]
+            found = []
+            start = haystack.find(literal)
+            while start != -1 and len(found) < MAX_CANDIDATES:
+                found.append(start)
+                start = haystack.find(literal, start + 1)
+            self._found[key] = found
+        return found
+
+    def any_of(self, literals: Iterable[str], folded: bool = False) -> list[int]:
+        found: set[int] = set()
+        for literal in literals:
+            found.update(self.of(literal, folded))
+        return sorted(found)[:MAX_CANDIDATES]
+
+
+def _matches(
+    secret_type: SecretType, text: str, occurrences: _Occurrences
+) -> Iterator[re.Match[str]]:
+    pattern = secret_type.pattern
+    if secret_type.prefixes:
+        for start in occurrences.any_of(secret_type.prefixes):
+            match = pattern.match(text, start)
+            if match is not None:
+                yield match
+        return
+    if secret_type.anchors:
+        back, forward = secret_type.window
+        covered = -1
+        for at in occurrences.any_of(secret_type.anchors, secret_type.anchors_ci):
+            if at < covered:
+                continue  # inside the last match
+            match = pattern.search(text, max(0, at - back), min(len(text), at + forward))
+            if match is not None:
+                covered = match.end()
+                yield match
+        return
+    if secret_type.locator is not None:
+        back = secret_type.window[0]
+        for count, tail in enumerate(secret_type.locator.finditer(text)):
+            if count >= MAX_CANDIDATES:
+                return
+            match = pattern.search(text, max(0, tail.start() - back), tail.end())
+            if match is not None:
+                yield match
+        return
+    yield from pattern.finditer(text)
 
 
 def find_secrets(
@@ -32,10 +107,11 @@ def find_secrets(
     hits: list[SecretHit] = []
     seen: set[str] = set()
     lowered = text.lower()
+    occurrences = _Occurrences(text, lowered)
     for secret_type in catalogue:
         if secret_type.keyword and secret_type.keyword not in lowered:
             continue
-        for match in secret_type.pattern.finditer(text):
+        for match in _matches(secret_type, text, occurrences):
             value = match.group("secret")
             if value in seen:
                 continue
@@ -44,7 +120,10 @@ def find_secrets(
             if secret_type.validate is not None and not secret_type.validate(value):
                 continue
             seen.add(value)
-            hits.append(SecretHit(type=secret_type, redacted=redact(value), where=where))
+            facts = tuple(secret_type.describe(value).items()) if secret_type.describe else ()
+            hits.append(
+                SecretHit(type=secret_type, redacted=redact(value), where=where, facts=facts)
+            )
             if len(hits) >= MAX_HITS:
                 return hits
     return hits
