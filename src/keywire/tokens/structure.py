@@ -295,7 +295,7 @@ def find_counter(
     if not windows:
         return None
     log_limit = math.log(_COUNTER_ALPHA / len(windows))
-    best: tuple[float, float, Field, int] | None = None
+    found_windows: list[tuple[float, Field, int]] = []
     for s in range(length):
         values = [0] * n
         log_range = 0.0
@@ -310,11 +310,6 @@ def find_counter(
                 continue
             log_p, unpredictable, text = found
             bits = sum(width_bits[s:e])
-            # The field worth reporting explains the most bits: a window that runs on into
-            # random padding explains less, because its steps become as large as the padding.
-            explained = bits - min(unpredictable, bits)
-            if best is not None and (explained, s - e) <= (best[0], best[2].start - best[2].end):
-                continue
             needed = max(2, 1 + math.ceil(log_limit / (log_p / (n - 1))))
             field = Field(
                 kind="counter",
@@ -324,10 +319,17 @@ def find_counter(
                 unpredictable=min(unpredictable, bits),
                 detail=f"positions {s}-{e - 1} {text}",
             )
-            best = (explained, log_p, field, min(needed, n))
-    if best is None:
+            found_windows.append((bits - field.unpredictable, field, min(needed, n)))
+    if not found_windows:
         return None
-    return best[2], best[3]
+    # The field worth reporting explains the most bits. A window that runs on into random
+    # padding explains about as much as the counter alone (its steps grow as large as the
+    # padding), give or take a bit of noise: among windows within 2 bits of the best, the
+    # narrowest is the counter.
+    most = max(explained for explained, _, _ in found_windows)
+    close = [w for w in found_windows if w[0] >= most - 2.0]
+    _, field, needed = min(close, key=lambda w: (w[1].end - w[1].start, -w[0]))
+    return field, needed
 
 
 def _counter_window(
