@@ -260,7 +260,8 @@ def find_counter(
     rise by at most D in all of n-1 steps with probability about (D/R)^(n-1), and fall within a
     range r with probability about n*(r/R)^(n-1). A window is a counter when that probability,
     times the number of windows tried, is below 1e-6. The window reported is the one that
-    explains the most bits. Returns the field and the number of tokens the conclusion needed.
+    explains the most bits (the narrowest of those within 2 bits of the best). Returns the field
+    and the number of tokens the conclusion needed.
     """
     # Repeated tokens are one observation, not several: count each value once.
     rows = list(dict.fromkeys(view.rows[:SEARCH_SAMPLE]))
