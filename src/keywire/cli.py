@@ -536,6 +536,333 @@ def rules_command(rule_id: str | None) -> None:
     click.echo(f"\nDocs: {rule.doc_path}")
 
 
+_TOKEN_FILE_CAP = 64 * 1024 * 1024
+
+
+def _parse_rate(text: str) -> float:
+    value = text.strip().lower().removesuffix("/s").strip()
+    try:
+        rate = float(value)
+    except ValueError:
+        _fail_usage(f"--rate takes requests per second, like 5 or 5/s, not {text!r}")
+    return rate
+
+
+def _parse_instant(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        _fail_usage(f"--sampled-at takes Unix seconds or an ISO 8601 time, not {text!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _read_token_file(path: str) -> tuple[list[str], float | None]:
+    """The file's lines (at most the analysis' limit) and its modification time."""
+    from .tokens.analysis import MAX_TOKENS
+
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(_TOKEN_FILE_CAP + 1)
+            mtime = None
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(_TOKEN_FILE_CAP + 1)
+                mtime = os.fstat(handle.fileno()).st_mtime
+    except OSError as exc:
+        _fail_usage(f"cannot read {path!r}: {exc.strerror or exc}")
+    if len(data) > _TOKEN_FILE_CAP:
+        click.echo(
+            f"keywire: {path}: only the first {_TOKEN_FILE_CAP} bytes are analysed", err=True
+        )
+        data = data[:_TOKEN_FILE_CAP]
+    lines = data.decode("utf-8", "replace").splitlines()[:MAX_TOKENS]
+    return lines, mtime
+
+
+@main.command("tokens")
+@click.argument("url", required=False)
+@click.option(
+    "--from",
+    "source_spec",
+    metavar="SOURCE",
+    help="Where the token is: cookie:NAME, header:NAME, json:PATH or body:REGEX.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="Tokens to collect (MT19937 recovery needs 625 for 32-bit tokens).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["GET", "HEAD"]),
+    default="GET",
+    show_default=True,
+    help="Request method (read-only methods only).",
+)
+@click.option("--rate", default="5", show_default=True, help="Requests per second (e.g. 5 or 5/s).")
+@click.option(
+    "--max-time",
+    type=click.FloatRange(1, 86400),
+    default=600.0,
+    show_default=True,
+    help="Stop collecting after this many seconds.",
+)
+@click.option(
+    "--file",
+    "token_file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Analyse tokens from FILE (one per line, in issue order; '-' for stdin).",
+)
+@click.option(
+    "--sampled-at",
+    help="When the file's tokens were collected (Unix time or ISO 8601; default: the file's mtime).",
+)
+@click.option(
+    "--time-window",
+    type=click.FloatRange(0, 7 * 86400),
+    default=3600.0,
+    show_default=True,
+    help="Seconds either side of the sampling time searched for time-seeded generators.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(1e-12, 0.1),
+    default=1e-6,
+    show_default=True,
+    help="Family-wise significance level of the statistical tests.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["console", "json"]),
+    default="console",
+    show_default=True,
+    help="Report format written to stdout (or --output).",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITY_CHOICES),
+    default="low",
+    show_default=True,
+    help="Exit 1 if any weakness is at least this severe ('none' disables).",
+)
+@click.option(
+    "--header",
+    "-H",
+    "headers",
+    multiple=True,
+    help="'Name: value' credential header, sent only over verified HTTPS to the URL's host.",
+)
+@click.option(
+    "--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=10.0,
+    show_default=True,
+    help="Seconds per request.",
+)
+@click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug).")
+def tokens_command(
+    url: str | None,
+    source_spec: str | None,
+    samples: int,
+    method: str,
+    rate: str,
+    max_time: float,
+    token_file: str | None,
+    sampled_at: str | None,
+    time_window: float,
+    alpha: float,
+    fmt: str,
+    output: str | None,
+    fail_on: str,
+    headers: tuple[str, ...],
+    ca_file: str | None,
+    timeout: float,
+    verbose: int,
+) -> None:
+    """Collect tokens from URL (or read them from --file) and analyse their randomness.
+
+    Exit codes: 0 no weakness at or above --fail-on, 1 weakness, 2 usage error, 3 no tokens
+    could be collected.
+    """
+    import time
+
+    from .redact import redact_url
+    from .tokens import NoTokens, analyze
+    from .tokens.report import Collection, render_json, render_text
+    from .tokens.rules import findings as token_findings
+
+    _logging(verbose)
+    if (url is None) == (token_file is None):
+        _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
+    token_times: list[float] | None = None
+    if url is not None:
+        if not source_spec:
+            _fail_usage(
+                "--from is required with a URL (cookie:NAME, header:NAME, json:PATH, body:REGEX)"
+            )
+        if sampled_at is not None:
+            _fail_usage("--sampled-at is for --file; live samples carry their own times")
+        _check_ca_file(ca_file)
+        tokens, token_times, collection = _collect_tokens(
+            url,
+            source_spec=source_spec,
+            samples=samples,
+            method=method,
+            rate=_parse_rate(rate),
+            max_time=max_time,
+            headers=_parse_headers(headers),
+            ca_file=ca_file,
+            timeout=timeout,
+        )
+        anchor = collection.sampled_at
+        target, source = collection.target, collection.source
+    else:
+        assert token_file is not None
+        if source_spec or headers:
+            _fail_usage("--from and --header apply to a URL, not to --file")
+        tokens, mtime = _read_token_file(token_file)
+        anchor = _parse_instant(sampled_at) if sampled_at else (mtime or time.time())
+        from_stdin = token_file == "-"  # noqa: S105 (a path, not a password)
+        target = "stdin" if from_stdin else f"file:{os.path.basename(token_file)}"
+        source = "file"
+        collection = Collection(
+            target=target,
+            source=source,
+            requested=len(tokens),
+            collected=sum(1 for t in tokens if t.strip()),
+            sampled_at=anchor,
+        )
+    try:
+        analysis = analyze(
+            tokens,
+            sampled_at=anchor,
+            token_times=token_times,
+            alpha=alpha,
+            time_window=time_window,
+        )
+    except NoTokens:
+        click.echo(f"keywire: no tokens to analyse from {target}", err=True)
+        sys.exit(EXIT_NOTHING_SCANNED)
+    found = token_findings(analysis, target=target, source=source)
+    text = (
+        render_json(analysis, collection, found)
+        if fmt == "json"
+        else render_text(analysis, collection, found)
+    )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            _fail_usage(f"cannot write {output!r}: {exc.strerror or exc}")
+        click.echo(f"keywire: report written to {output}", err=True)
+    click.echo(f"keywire: {redact_url(target)}: {analysis.summary()}", err=True)
+    if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
+        sys.exit(EXIT_GATE)
+    sys.exit(EXIT_OK)
+
+
+def _collect_tokens(
+    url: str,
+    *,
+    source_spec: str,
+    samples: int,
+    method: str,
+    rate: float,
+    max_time: float,
+    headers: Mapping[str, str],
+    ca_file: str | None,
+    timeout: float,
+) -> tuple[list[str], list[float], Any]:
+    import asyncio
+    import time
+
+    from ._scanner import CREDENTIAL_HEADER_ALLOWLIST
+    from .net.http import ClientSettings, HttpClient
+    from .redact import redact_url
+    from .targets import parse_target
+    from .tokens.report import Collection
+    from .tokens.sampling import SamplingPlan, SourceError, collect, parse_source
+
+    try:
+        target = parse_target(url)
+        source = parse_source(source_spec)
+    except (TargetError, SourceError) as exc:
+        _fail_usage(str(exc))
+    for name in headers:
+        lowered = name.lower()
+        if lowered not in CREDENTIAL_HEADER_ALLOWLIST and not lowered.startswith("x-"):
+            _fail_usage(f"header {name!r} is not sent: only Authorization, Cookie and X-* headers")
+    if headers and target.scheme != "https":
+        _fail_usage("--header credentials are only sent over verified HTTPS; the URL is http://")
+    try:
+        plan = SamplingPlan(
+            url=target.url,
+            source=source,
+            samples=samples,
+            method=method,
+            rate=rate,
+            max_time=max_time,
+            with_credentials_for=target.host if headers else None,
+        )
+    except ValueError as exc:
+        _fail_usage(str(exc))
+    settings = ClientSettings(
+        timeout=timeout, body_cap=256 * 1024, per_host=1, ca_file=ca_file, credentials=headers
+    )
+    shown = redact_url(target.url)
+    click.echo(
+        f"keywire: collecting {samples} token(s) from {shown} ({source}) at up to {rate:g}/s",
+        err=True,
+    )
+
+    async def run() -> Any:
+        async with HttpClient(settings) as client:
+            return await collect(plan, client)
+
+    started = time.time()
+    collected = asyncio.run(run())
+    click.echo(
+        f"keywire: collected {len(collected.tokens)} token(s) in {collected.requests} "
+        f"request(s), {collected.elapsed_s:g} s ({collected.stopped})",
+        err=True,
+    )
+    if not collected.tokens:
+        reason = collected.last_error or collected.stopped
+        click.echo(f"keywire: could not collect any token: {reason}", err=True)
+        sys.exit(EXIT_NOTHING_SCANNED)
+    collection = Collection(
+        target=shown,
+        source=str(source),
+        requested=samples,
+        collected=len(collected.tokens),
+        requests=collected.requests,
+        failures=collected.failures,
+        missing=collected.missing,
+        elapsed_s=collected.elapsed_s,
+        stopped=collected.stopped,
+        sampled_at=started,
+    )
+    return list(collected.tokens), list(collected.times), collection
+
+
 def _logging(verbose: int) -> None:
     if verbose:
         logging.basicConfig(

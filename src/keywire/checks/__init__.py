@@ -22,6 +22,7 @@ from . import (
     query_keys,
     redirects,
     tls,
+    tokens,
 )
 from ._base import Family
 
@@ -39,6 +40,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     authenticated.FAMILY,
     openapi.FAMILY,
     tls.FAMILY,
+    tokens.FAMILY,
 )
 
 GROUPS: frozenset[str] = frozenset(f.group for f in FAMILIES)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import http.cookiejar
 import ssl
 import time
 import zlib
@@ -168,6 +169,11 @@ class ClientSettings:
     credentials: Mapping[str, str] = field(default_factory=dict)
 
 
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that never stores anything."""
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
 def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     """A client context that verifies against the system roots, certifi's and ``ca_file``."""
     import certifi
@@ -209,6 +215,9 @@ class HttpClient:
             client = httpx.AsyncClient(
                 transport=ResolvingTransport(resolver=self.resolver, ssl_context=context),
                 timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.timeout),
+                # Every exchange is anonymous: a cookie one response sets must not ride along on
+                # the next probe (or on a token sampler's next request).
+                cookies=_no_cookies(),
                 follow_redirects=False,
                 trust_env=False,
                 headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
