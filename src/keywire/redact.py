@@ -4,8 +4,8 @@ A secret keywire sees (a key in a response body, a cookie value, a user's own he
 a :class:`Redacted` value before it goes anywhere else: a short prefix, the last four characters and a
 SHA-256 fingerprint. The raw value never reaches findings, logs or reports.
 
->>> str(redact("sk_live_4eC39HqLyjWDarjtT1zdp7dc"))
-'sk_liv…p7dc (sha256:78a08441…)'
+>>> str(redact("sk_live_" + "0123456789abcdefABCDEFGH"))
+'sk_liv…EFGH (sha256:a3cdd5e8…)'
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ pass that tries every position). Nearly every catalogue entry has a literal wher
 a literal fall back to a full pass. Candidates per entry are bounded, so a hostile body full of
 prefixes costs a bounded amount of work.
 
->>> hits = find_secrets('{"key": "AKIAZ2XCV3BNM4QWE5RT"}', where="body")
+>>> hits = find_secrets('{"key": "AKIA' + 'Z2XCV3BNM4QWE5RT"}', where="body")
 >>> [(h.type.id, str(h.redacted)[:6]) for h in hits]
 [('aws-access-key-id', 'AKIAZ2')]
 """
