@@ -11,8 +11,10 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 import re
 import secrets
+import struct
 import time
 import xml.etree.ElementTree as ET
 from html import unescape
@@ -248,6 +250,22 @@ def test_integer_view_labels_digits(tmp_path):
     assert document["analysis"]["view"].startswith("integers below 2^32")
     _check_chart_matches(page, document)
     assert "digit of the token&#39;s value" in page
+
+
+def test_a_field_in_decoded_bytes_is_listed_not_drawn(tmp_path):
+    # A Unix time in the first 4 bytes of base64url tokens: a field with no character positions.
+    now = int(time.time())
+    raw = [
+        base64.urlsafe_b64encode(struct.pack(">I", now + i // 10) + os.urandom(14)).decode()
+        for i in range(30)
+    ]
+    _, document, page = _run(tmp_path, raw, "--sampled-at", str(now))
+    fields = document["analysis"]["structure"]["fields"]
+    assert any(f["kind"] == "timestamp" and f["start"] == -1 for f in fields)
+    assert "<tr><td>timestamp</td><td>decoded value</td>" in page
+    bands = [f for f in fields if f["start"] >= 0]
+    assert page.count('class="fieldband"') == len(bands)
+    _check_chart_matches(page, document)
 
 
 def test_tokens_of_varying_length_have_no_chart(tmp_path):
