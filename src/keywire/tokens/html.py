@@ -253,7 +253,7 @@ def context(
     analysis: TokenAnalysis, collection: Collection, findings: Sequence[Finding]
 ) -> dict[str, Any]:
     """The values the template renders (exposed for tests)."""
-    worst = max((f.severity for f in findings), key=lambda s: s.rank, default=None)
+    worst = max((w.severity for w in analysis.weaknesses), key=lambda s: s.rank, default=None)
     estimate = analysis.effective_bits
     headline = estimate if estimate is not None else analysis.structure.unpredictable_bits
     s = analysis.structure
@@ -273,7 +273,7 @@ def context(
         "groups": [(sev.value, [finding_view(f) for f in fs]) for sev, fs in by_severity(findings)],
         "chart": chart(analysis),
         "tests": _test_rows(analysis),
-        "fields": [f for f in s.fields],
+        "fields": list(s.fields),
         "sampled_at": _instant(collection.sampled_at),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "tool_version": __version__,
