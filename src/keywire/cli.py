@@ -35,6 +35,7 @@ from .policy import apply_policy
 from .reporters import FORMATS
 from .rules import RULES, get_rule
 from .targets import TargetError
+from .tokens.report import FORMATS as TOKEN_FORMATS
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_NOTHING_SCANNED = 0, 1, 2, 3
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
@@ -147,17 +148,22 @@ class Output:
     path: str  # "-" is stdout
 
 
-def plan_outputs(fmt: str, values: Sequence[str]) -> list[Output]:
+def plan_outputs(fmt: str, values: Sequence[str], allowed: Sequence[str] = FORMATS) -> list[Output]:
     """Where each report goes: ``FILE`` takes ``--format``; ``FORMAT:FILE`` names its format.
 
     The ``--format`` report goes to stdout unless a plain ``--output FILE`` took it or some
-    output is ``-`` (stdout). At most one report may go to stdout.
+    output is ``-`` (stdout). At most one report may go to stdout. ``allowed`` are the formats
+    the command writes (``keywire tokens`` has fewer than ``keywire scan``).
     """
     outputs = []
     plain = False
     for value in values:
         head, sep, tail = value.partition(":")
         if sep and head in FORMATS:
+            if head not in allowed:
+                _fail_usage(
+                    f"--output {value!r}: this command writes {', '.join(allowed)}, not {head}"
+                )
             if not tail:
                 _fail_usage(f"--output {value!r}: give a file after '{head}:' ('-' for stdout)")
             outputs.append(Output(head, tail))
@@ -169,6 +175,20 @@ def plan_outputs(fmt: str, values: Sequence[str]) -> list[Output]:
     if sum(o.path == "-" for o in outputs) > 1:
         _fail_usage("only one report can go to stdout ('-')")
     return outputs
+
+
+def _deliver(output: Output, text: str) -> None:
+    """Write one report to stdout or to its file (creating missing directories)."""
+    if output.path == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output.path).parent.mkdir(parents=True, exist_ok=True)
+        with open(output.path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        _fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
+    click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
@@ -194,17 +214,7 @@ def _emit(
     report = dataclasses.replace(report, gate=settings.gate)
     for output in settings.outputs:
         to_terminal = output.path == "-" and sys.stdout.isatty()
-        text = _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {})
-        if output.path == "-":
-            click.echo(text, nl=False)
-            continue
-        try:
-            Path(output.path).parent.mkdir(parents=True, exist_ok=True)
-            with open(output.path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:
-            _fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
-        click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
+        _deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))
     for target in report.targets:
         if not target.scanned:
             click.echo(f"keywire: {target.target}: not scanned: {target.error}", err=True)
@@ -644,12 +654,20 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["console", "json"]),
+    type=click.Choice(TOKEN_FORMATS),
     default="console",
     show_default=True,
     help="Report format written to stdout (or --output).",
 )
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE.")
+@click.option(
+    "--output",
+    "-o",
+    "outputs",
+    multiple=True,
+    metavar="[FORMAT:]FILE",
+    help="Write the --format report to FILE, or a FORMAT report to FILE ('-' is stdout). "
+    "Repeat for several formats, e.g. -o json:tokens.json -o html:tokens.html.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITY_CHOICES),
@@ -687,7 +705,7 @@ def tokens_command(
     time_window: float,
     alpha: float,
     fmt: str,
-    output: str | None,
+    outputs: tuple[str, ...],
     fail_on: str,
     headers: tuple[str, ...],
     ca_file: str | None,
@@ -703,10 +721,11 @@ def tokens_command(
 
     from .redact import redact_url
     from .tokens import NoTokens, analyze
-    from .tokens.report import Collection, render_json, render_text
+    from .tokens.report import Collection, render
     from .tokens.rules import findings as token_findings
 
     _logging(verbose)
+    planned = plan_outputs(fmt, outputs, allowed=TOKEN_FORMATS)
     if (url is None) == (token_file is None):
         _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
     token_times: list[float] | None = None
@@ -759,20 +778,8 @@ def tokens_command(
         click.echo(f"keywire: no tokens to analyse from {target}", err=True)
         sys.exit(EXIT_NOTHING_SCANNED)
     found = token_findings(analysis, target=target, source=source)
-    text = (
-        render_json(analysis, collection, found)
-        if fmt == "json"
-        else render_text(analysis, collection, found)
-    )
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        try:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:
-            _fail_usage(f"cannot write {output!r}: {exc.strerror or exc}")
-        click.echo(f"keywire: report written to {output}", err=True)
+    for output in planned:
+        _deliver(output, render(analysis, collection, found, output.fmt))
     click.echo(f"keywire: {redact_url(target)}: {analysis.summary()}", err=True)
     if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
         sys.exit(EXIT_GATE)

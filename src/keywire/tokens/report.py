@@ -1,6 +1,7 @@
-"""The report of ``keywire tokens``: JSON (versioned, ``schemas/tokens-1.schema.json``) and text.
+"""The report of ``keywire tokens``: JSON (versioned, ``schemas/tokens-1.schema.json``), text and
+HTML (:mod:`keywire.tokens.html`, with a chart of the entropy per position).
 
-Both carry the same facts: how the tokens were collected, the verdict, every test with its
+All carry the same facts: how the tokens were collected, the verdict, every test with its
 p-value and the samples it needed, the entropy bounds and the effective entropy per position
 (``analysis.entropy_per_position``, the data for a chart), predictions and findings. Tokens
 appear only redacted. Renderers return strings and never print.
@@ -22,6 +23,7 @@ from ._model import TokenAnalysis, Verdict
 from ._special import format_p
 
 SCHEMA_VERSION = "1.0"
+FORMATS: tuple[str, ...] = ("console", "json", "html")
 _BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -244,3 +246,18 @@ def render_text(
     if analysis.examples:
         lines += ["", "Examples (redacted): " + ", ".join(analysis.examples)]
     return "\n".join(lines) + "\n"
+
+
+def render(
+    analysis: TokenAnalysis, collection: Collection, findings: Sequence[Finding], fmt: str
+) -> str:
+    """The report in ``fmt``, one of :data:`FORMATS` (``console`` is the plain-text report)."""
+    if fmt == "json":
+        return render_json(analysis, collection, findings)
+    if fmt == "html":
+        from . import html
+
+        return html.render(analysis, collection, findings)
+    if fmt == "console":
+        return render_text(analysis, collection, findings)
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
