@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from keywire import ScanOptions, ScanReport, parse_target, scan
 from keywire.lab import LabServer
@@ -38,6 +39,12 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The host's proxies and CA settings must not change results."""
     for name in _HOST_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """click's test runner; stdout and stderr are kept apart, as the CLI keeps them."""
+    return CliRunner()
 
 
 @pytest.fixture(scope="session")

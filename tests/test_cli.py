@@ -6,18 +6,12 @@ import json
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
 
 from keywire.cli import main
 from keywire.reporters.json import schema
 from keywire.rules import RULES
 
 from .lab import raw
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 def scan_args(api, *extra: str) -> list[str]:

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import junitparser
-import pytest
-from click.testing import CliRunner
 
 from keywire.cli import main
 from keywire.reporters.json import schema
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 def args(api, *extra: str) -> list[str]:

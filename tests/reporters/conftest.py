@@ -8,9 +8,7 @@ import pytest
 
 from keywire import CheckOutcome, OutcomeStatus, ScanReport
 
-SCRIPT = "<script>alert(1)</script>"
-IMG = '"><img src=x onerror=alert(2)>'
-PAYLOAD = SCRIPT + IMG
+from ..htmlcheck import PAYLOAD
 
 
 @pytest.fixture

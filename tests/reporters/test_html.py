@@ -6,7 +6,6 @@ import dataclasses
 import os
 import re
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -14,29 +13,9 @@ import pytest
 from keywire import Policy, Suppression, apply_policy
 from keywire.reporters import html
 
+from ..htmlcheck import IMG, PAYLOAD, SCRIPT
+from ..htmlcheck import parse as _parse
 from .chromium import chromium_path, open_page
-from .conftest import IMG, PAYLOAD, SCRIPT
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.attrs += attrs
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def _parse(page: str) -> _Elements:
-    parser = _Elements()
-    parser.feed(page)
-    return parser
 
 
 def test_planted_markup_comes_out_inert(hostile_report):

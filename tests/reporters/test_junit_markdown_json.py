@@ -15,7 +15,7 @@ from keywire.checks import FAMILIES
 from keywire.reporters import json as json_reporter
 from keywire.reporters import junit, markdown
 
-from .conftest import SCRIPT
+from ..htmlcheck import SCRIPT
 
 
 def _junit(report, tmp_path):

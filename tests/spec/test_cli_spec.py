@@ -7,18 +7,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
 
 from keywire.cli import main
 from keywire.lab.spec_api import LAB_KEY
 from keywire.reporters.json import schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 def spec_args(lab, *extra: str) -> list[str]:

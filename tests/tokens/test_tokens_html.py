@@ -18,7 +18,6 @@ import struct
 import time
 import xml.etree.ElementTree as ET
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -32,34 +31,12 @@ from keywire.tokens._special import format_p
 from keywire.tokens.report import Collection, render
 from keywire.tokens.rules import findings as token_findings
 
+from ..htmlcheck import IMG, PAYLOAD, SCRIPT
+from ..htmlcheck import parse as _parse
 from ..reporters.chromium import chromium_path, open_page
 from .lab_tokens import generators
 
-SCRIPT = "<script>alert(1)</script>"
-IMG = '"><img src=x onerror=alert(2)>'
-PAYLOAD = SCRIPT + IMG
 SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.attrs += attrs
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def _parse(page: str) -> _Elements:
-    parser = _Elements()
-    parser.feed(page)
-    return parser
 
 
 def _run(tmp_path: Path, tokens: list[str], *args: str) -> tuple[int, dict, str]:
