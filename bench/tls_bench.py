@@ -196,6 +196,9 @@ def table(results: dict[str, dict[str, Sample]], runs: dict[str, int]) -> str:
 
 
 def main() -> int:
+    # Measure what users run: byte-compiled modules. Some build environments set
+    # PYTHONDONTWRITEBYTECODE, which would make every keywire run recompile its sources.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
