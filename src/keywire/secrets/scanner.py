@@ -101,9 +101,18 @@ def _matches(
 
 
 def find_secrets(
-    text: str, *, where: str, catalogue: Iterable[SecretType] = CATALOGUE
+    text: str,
+    *,
+    where: str,
+    catalogue: Iterable[SecretType] = CATALOGUE,
+    errors: list[str] | None = None,
 ) -> list[SecretHit]:
-    """Every secret of ``catalogue`` in ``text`` that passes its validator and entropy gate."""
+    """Every secret of ``catalogue`` in ``text`` that passes its validator and entropy gate.
+
+    With ``errors``, a validator that fails on one candidate (a bug, or input it did not
+    expect) costs that candidate only: the failure is appended there and the search goes on,
+    so the other secrets in the same text are still found. Without it, the exception is raised.
+    """
     hits: list[SecretHit] = []
     seen: set[str] = set()
     lowered = text.lower()
@@ -117,10 +126,18 @@ def find_secrets(
                 continue
             if secret_type.min_entropy and shannon_entropy(value) < secret_type.min_entropy:
                 continue
-            if secret_type.validate is not None and not secret_type.validate(value):
+            try:
+                if secret_type.validate is not None and not secret_type.validate(value):
+                    continue
+                described = secret_type.describe(value) if secret_type.describe else {}
+            except Exception as exc:
+                if errors is None:
+                    raise
+                # The value is never quoted: only the type of the failure and the entry.
+                errors.append(f"{type(exc).__name__} while checking a {secret_type.id} candidate")
                 continue
             seen.add(value)
-            facts = tuple(secret_type.describe(value).items()) if secret_type.describe else ()
+            facts = tuple(described.items())
             hits.append(
                 SecretHit(type=secret_type, redacted=redact(value), where=where, facts=facts)
             )

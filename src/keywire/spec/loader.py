@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from .. import _json
 from ..redact import redact_url
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
@@ -174,7 +175,9 @@ def parse_document(data: bytes, *, display: str, content_type: str = "") -> dict
     try:
         if kind == "json":
             try:
-                raw: object = json.loads(text)
+                raw: object = _json.loads(text, max_depth=MAX_DEPTH)
+            except _json.JsonTooDeep:
+                raise SpecError(display, None, f"nested deeper than {MAX_DEPTH} levels") from None
             except json.JSONDecodeError as exc:
                 raise SpecError(
                     display,

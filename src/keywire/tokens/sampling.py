@@ -18,12 +18,12 @@ responses carry no token at all. Tokens stay in memory only, for the analysis.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .. import _json
 from ..net.http import FetchFailure, HttpClient, HttpResponse
 
 SOURCE_KINDS = ("cookie", "header", "json", "body")
@@ -76,7 +76,7 @@ class Source:
                 return None
             return (match.group(1) if match.groups() else match.group(0)) or None
         try:
-            node: object = json.loads(text)
+            node: object = _json.loads(text)
         except ValueError:
             return None
         for part in self.path:
