@@ -105,6 +105,9 @@ class HttpResponse:
         value = self.header("location")
         if value is None:
             return None
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            # As sent: urljoin would quietly drop some of them, and no client accepts any.
+            return value
         try:
             return urljoin(self.url, value.strip())
         except ValueError:
@@ -135,6 +138,45 @@ class ChainEnd(enum.Enum):
     LOOP = "loop"
     TOO_MANY = "too_many"
     FAILED = "failed"  # the last request failed; see ``failure``
+    INVALID = "invalid_location"  # the Location is no URL a client can follow (``next_url``)
+
+
+def location_problem(location: str) -> str | None:
+    """Why no HTTP client can follow ``location`` (an absolute URL), or None when one can.
+
+    The reason is a fixed phrase: it never quotes the value, which came from the target.
+
+    >>> location_problem("javascript:alert(1)")
+    "its scheme is 'javascript', not http or https"
+    >>> location_problem("https://api.example:99999/") is None
+    False
+    """
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in location):
+        return "it contains control characters"
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return "it is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme.lower()[:20]
+        return f"its scheme is {scheme!r}, not http or https" if scheme else "it has no scheme"
+    try:
+        port = parts.port
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    if not parts.hostname:
+        return "it has no host"
+    if any(c.isspace() for c in parts.hostname):
+        return "its host is not a valid name"
+    import httpx
+
+    try:
+        httpx.URL(location)
+    except (httpx.InvalidURL, ValueError):
+        return "it is not a valid URL"
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +255,7 @@ class HttpClient:
 
             context = verifying_context(self.settings.ca_file) if verify else _unverifying_context()
             client = httpx.AsyncClient(
+                event_hooks={"response": [_hide_location_from_httpx]},
                 transport=ResolvingTransport(resolver=self.resolver, ssl_context=context),
                 timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.timeout),
                 # Every exchange is anonymous: a cookie one response sets must not ride along on
@@ -311,6 +354,8 @@ class HttpClient:
             location = fetched.location if fetched.is_redirect else None
             if location is None:
                 return Chain(start=url, hops=tuple(hops), end=ChainEnd.FINAL)
+            if location_problem(location) is not None:
+                return Chain(start=url, hops=tuple(hops), end=ChainEnd.INVALID, next_url=location)
             next_host = (urlsplit(location).hostname or "").lower()
             if urlsplit(location).scheme not in ("http", "https") or next_host != start_host:
                 return Chain(start=url, hops=tuple(hops), end=ChainEnd.OFF_HOST, next_url=location)
@@ -373,7 +418,8 @@ class HttpClient:
             status=response.status_code,
             reason=response.reason_phrase,
             headers=tuple(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, v in response.extensions.get(_RAW_HEADERS, response.headers.raw)
             ),
             body=body,
             body_truncated=truncated,
@@ -382,6 +428,22 @@ class HttpClient:
             tls=tls,
             sent_credentials=creds,
         )
+
+
+_RAW_HEADERS = "keywire_raw_headers"
+
+
+async def _hide_location_from_httpx(response: httpx.Response) -> None:
+    """Keep httpx from parsing ``Location``.
+
+    httpx builds the next request from a redirect's ``Location`` even with redirects off, and
+    raises on one it cannot parse (``javascript:``, control characters, a bad port): the
+    response is lost and the whole target looks unreachable. keywire follows redirects itself
+    and judges the value (KW103), so the headers are kept as received and httpx sees none.
+    """
+    response.extensions[_RAW_HEADERS] = list(response.headers.raw)
+    if "location" in response.headers:
+        del response.headers["location"]
 
 
 def _replace_tls(response: HttpResponse, tls: TlsInfo) -> HttpResponse:
