@@ -827,7 +827,7 @@ def _collect_tokens(
             method=method,
             rate=rate,
             max_time=max_time,
-            with_credentials_for=target.host if headers else None,
+            credentials_origin=target.credentials_origin if headers else None,
         )
     except ValueError as exc:
         _fail_usage(str(exc))

@@ -34,6 +34,9 @@ class Target:
     http_url: str | None
     https_url: str | None
     counterpart_note: str = ""
+    #: The only origin the user's credentials may go to: the HTTPS side the user named, or
+    #: implied (443 for a target on 80, or ``--https-port``). Fixed when the target is parsed.
+    credentials_origin: str | None = None
 
     @property
     def is_https(self) -> bool:
@@ -42,6 +45,25 @@ class Target:
     @property
     def origin(self) -> str:
         return _build(self.scheme, self.host, self.port, "/")[:-1]
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host:port`` of an http(s) URL, the port always written, host lowercased;
+    None for anything else. Two URLs share an origin when these strings are equal.
+
+    >>> origin_of("https://API.example/v1?x=1"), origin_of("https://api.example:443/")
+    ('https://api.example:443', 'https://api.example:443')
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return f"{scheme}://{_format_host(host)}:{port or DEFAULT_PORTS[scheme]}"
 
 
 def _format_host(host: str) -> str:
@@ -131,6 +153,7 @@ def parse_target(
         http_url=http_url,
         https_url=https_url,
         counterpart_note=note,
+        credentials_origin=origin_of(https_url) if https_url is not None else None,
     )
 
 

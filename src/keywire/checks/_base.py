@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .._models import Category, Finding, OutcomeStatus, Rule
-from ..net.http import Chain, Fetched, FetchFailure, HttpClient, HttpResponse
+from ..net.http import Chain, FailureKind, Fetched, FetchFailure, HttpClient, HttpResponse
 from ..targets import Target
 
 ObsT = TypeVar("ObsT")
@@ -198,11 +198,24 @@ class ProbeContext:
         if not self.settings.has_credentials:
             return None
         url = self.target.https_url or self.target.url
+        # Exactly the origin the user named (or implied): an HTTPS side found any other way
+        # (a redirect, another port) does not draw the credentials.
+        origin = self.target.credentials_origin
 
         async def make() -> Fetched:
-            result = await self.http.fetch(
-                url, probe="authenticated", with_credentials_for=self.target.host
-            )
+            result: Fetched
+            if origin is None:
+                result = FetchFailure(
+                    url=url,
+                    probe="authenticated",
+                    kind=FailureKind.POLICY,
+                    reason="credentials are only sent over verified HTTPS, and no HTTPS side "
+                    "was named for this target (give an https:// URL or --https-port)",
+                )
+            else:
+                result = await self.http.fetch(
+                    url, probe="authenticated", credentials_origin=origin
+                )
             self.exchanges.append(result)
             return result
 

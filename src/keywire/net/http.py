@@ -6,7 +6,8 @@ follows a redirect by itself, and waits for one of at most ``per_host`` slots fo
 come back as a :class:`FetchFailure` value with a kind and a one-line reason, never as an exception.
 
 Credentials the *user* supplied are attached here and nowhere else, and only when the request goes
-over HTTPS whose certificate verified, to the host the user named (see :meth:`HttpClient.fetch`).
+over HTTPS whose certificate verified, to exactly the origin (scheme, host and port) the user named
+(see :meth:`HttpClient.fetch`).
 """
 
 from __future__ import annotations
@@ -292,26 +293,32 @@ class HttpClient:
         probe: str,
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
-        with_credentials_for: str | None = None,
+        credentials_origin: str | None = None,
     ) -> Fetched:
         """Send one request and read its response within the deadline.
 
-        ``with_credentials_for`` names the host the user's credentials belong to. They are added
-        only if ``url`` is https on exactly that host, and the request then insists on a verified
-        certificate. Anonymous HTTPS requests try verification first and fall back to an
-        unverified connection, recording why, so a self-signed API still gets its HTTP checks.
+        ``credentials_origin`` (``https://host:port``, see :func:`keywire.targets.origin_of`)
+        names the origin the user's credentials belong to. They are added only if ``url`` is on
+        exactly that origin (scheme, host *and* port: another port of the same host is another
+        service) over https, and the request then insists on a verified certificate. Anonymous
+        HTTPS requests try verification first and fall back to an unverified connection,
+        recording why, so a self-signed API still gets its HTTP checks.
         """
+        from ..targets import origin_of
+
         parts = urlsplit(url)
         host = parts.hostname or ""
         extra = dict(headers or {})
         credentials = False
-        if with_credentials_for is not None and self.settings.credentials:
-            if parts.scheme != "https" or host.lower() != with_credentials_for.lower():
+        if credentials_origin is not None and self.settings.credentials:
+            allowed = origin_of(credentials_origin)
+            if parts.scheme != "https" or allowed is None or origin_of(url) != allowed:
                 return FetchFailure(
                     url=url,
                     probe=probe,
                     kind=FailureKind.POLICY,
-                    reason="credentials are only sent over verified HTTPS to the scanned host",
+                    reason="credentials are only sent over verified HTTPS to the origin the "
+                    "user named",
                 )
             extra.update(self.settings.credentials)
             credentials = True

@@ -134,7 +134,7 @@ class SamplingPlan:
     max_time: float = DEFAULT_MAX_TIME
     max_bytes: int = DEFAULT_MAX_BYTES
     max_failures: int = 5
-    with_credentials_for: str | None = None
+    credentials_origin: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in READ_ONLY_METHODS:
@@ -188,7 +188,7 @@ async def collect(plan: SamplingPlan, client: HttpClient) -> Collected:
             plan.url,
             probe="tokens",
             method=plan.method,
-            with_credentials_for=plan.with_credentials_for,
+            credentials_origin=plan.credentials_origin,
         )
         if isinstance(result, FetchFailure):
             failures += 1
