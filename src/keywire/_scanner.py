@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
+from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
 from .checks import FAMILIES, GROUPS, Family
 from .checks._base import CheckNotRun, ProbeContext, ScanSettings, internal_error, new_canary
@@ -247,25 +248,37 @@ async def _scan_target(
 async def _run_target(
     target: Target, http: HttpClient, options: ScanOptions, canary: str, deadline: float
 ) -> TargetResult:
-    try:
-        await http.resolver.resolve(target.host)
-    except ResolutionError as exc:
-        return TargetResult(target=target.url, scanned=False, error=str(exc))
-
-    ctx = ProbeContext(
-        target=target,
-        http=http,
-        settings=ScanSettings(canary=canary, has_credentials=bool(options.headers)),
-    )
     families = options.selected()
-    tasks = {family.name: asyncio.ensure_future(family.probe(ctx)) for family in families}
-    remaining = max(0.0, deadline - time.perf_counter())
-    if tasks:
-        _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    if time.perf_counter() >= deadline:
+        return _not_started(target, families, "the scan deadline was reached before it started")
+    # Everything this target's probes start (TLS probes, shared exchanges, name lookups) is
+    # recorded here, and cancelled and awaited when the target ends: nothing outlives the
+    # deadline (see keywire._tasks).
+    scope = TaskScope()
+    try:
+        with scope:
+            try:
+                await asyncio.wait_for(
+                    http.resolver.resolve(target.host), max(0.0, deadline - time.perf_counter())
+                )
+            except asyncio.TimeoutError:
+                return _not_started(
+                    target, families, "the scan deadline was reached while resolving its name"
+                )
+            except ResolutionError as exc:
+                return TargetResult(target=target.url, scanned=False, error=str(exc))
+            ctx = ProbeContext(
+                target=target,
+                http=http,
+                settings=ScanSettings(canary=canary, has_credentials=bool(options.headers)),
+            )
+            tasks = {family.name: spawn(family.probe(ctx)) for family in families}
+        remaining = max(0.0, deadline - time.perf_counter())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
+            await cancel_and_wait(pending)
+    finally:
+        await scope.close()
 
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
@@ -304,6 +317,18 @@ async def _run_target(
     )
 
 
+def _not_started(target: Target, families: Sequence[Family[Any]], why: str) -> TargetResult:
+    return TargetResult(
+        target=target.url,
+        scanned=False,
+        error=why,
+        outcomes=tuple(
+            CheckOutcome(check=f.name, target=target.url, status=OutcomeStatus.ERROR, reason=why)
+            for f in families
+        ),
+    )
+
+
 def _verdict(
     family: Family[Any], task: asyncio.Future[Any], target: str
 ) -> tuple[CheckOutcome, list[Finding], Mapping[str, object] | None]:
@@ -319,7 +344,7 @@ def _verdict(
     def outcome(status: OutcomeStatus, reason: str = "") -> CheckOutcome:
         return CheckOutcome(check=family.name, target=target, status=status, reason=reason[:300])
 
-    if task.cancelled():
+    if task.cancelled() or not task.done():
         return outcome(OutcomeStatus.ERROR, "not tested: the scan deadline was reached"), [], None
     exc = task.exception()
     if exc is not None:

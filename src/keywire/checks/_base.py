@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .._models import Category, Finding, OutcomeStatus, Rule
+from .._tasks import spawn
 from ..net.http import Chain, FailureKind, Fetched, FetchFailure, HttpClient, HttpResponse
 from ..targets import Target
 
@@ -152,7 +153,7 @@ class ProbeContext:
         """Run ``make()`` the first time ``key`` is asked for; later callers share its result."""
         future = self._memo.get(key)
         if future is None:
-            future = asyncio.ensure_future(make())
+            future = spawn(make())
             self._memo[key] = future
         result: T = await asyncio.shield(future)
         return result

@@ -177,7 +177,14 @@ async def scan_spec_async(
     started = time.perf_counter()
     deadline = started + options.scan_timeout
     bases = [(t if isinstance(t, Target) else parse_target(t)).url.split("?")[0] for t in targets]
-    model = await load_model(options.spec, options=options, resolver=resolver)
+    try:
+        model = await asyncio.wait_for(
+            load_model(options.spec, options=options, resolver=resolver), options.scan_timeout
+        )
+    except asyncio.TimeoutError:
+        raise SpecError(
+            redact_url(options.spec), None, "not loaded within the scan deadline"
+        ) from None
     spec_url = options.spec if options.spec.startswith(("http://", "https://")) else None
     plan = plan_endpoints(
         model,
