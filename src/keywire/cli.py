@@ -38,6 +38,7 @@ from .targets import TargetError
 from .tokens.report import FORMATS as TOKEN_FORMATS
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_NOTHING_SCANNED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
 SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
 
@@ -608,9 +609,9 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
 @click.option(
     "--samples",
     type=click.IntRange(1, 100_000),
-    default=100,
-    show_default=True,
-    help="Tokens to collect (MT19937 recovery needs 625 for 32-bit tokens).",
+    default=None,
+    help="Tokens to collect. Default: what every test needs for the tokens seen (100 first, "
+    "then up to 2,000; e.g. 157 for 128-bit hex, 625 for 32-bit numbers).",
 )
 @click.option(
     "--method",
@@ -676,11 +677,16 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     help="Exit 1 if any weakness is at least this severe ('none' disables).",
 )
 @click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="Exit 0, not 3, when no weakness was found but some tests needed more samples.",
+)
+@click.option(
     "--header",
     "-H",
     "headers",
     multiple=True,
-    help="'Name: value' credential header, sent only over verified HTTPS to the URL's host.",
+    help="'Name: value' credential header, sent only over verified HTTPS to the URL's origin.",
 )
 @click.option(
     "--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM)."
@@ -696,7 +702,7 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
 def tokens_command(
     url: str | None,
     source_spec: str | None,
-    samples: int,
+    samples: int | None,
     method: str,
     rate: str,
     max_time: float,
@@ -707,6 +713,7 @@ def tokens_command(
     fmt: str,
     outputs: tuple[str, ...],
     fail_on: str,
+    allow_incomplete: bool,
     headers: tuple[str, ...],
     ca_file: str | None,
     timeout: float,
@@ -714,8 +721,10 @@ def tokens_command(
 ) -> None:
     """Collect tokens from URL (or read them from --file) and analyse their randomness.
 
-    Exit codes: 0 no weakness at or above --fail-on, 1 weakness, 2 usage error, 3 no tokens
-    could be collected.
+    Exit codes: 0 no weakness at or above --fail-on and every test ran, 1 weakness, 2 usage
+    error, 3 no tokens could be collected, or no weakness was found but some tests needed more
+    samples (--allow-incomplete makes that 0), 130 interrupted before any token was collected.
+    Ctrl-C during collection analyses the tokens collected so far.
     """
     import time
 
@@ -729,6 +738,8 @@ def tokens_command(
     if (url is None) == (token_file is None):
         _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
     token_times: list[float] | None = None
+    if samples is not None and token_file is not None:
+        _fail_usage("--samples is for a URL; --file analyses every token in the file")
     if url is not None:
         if not source_spec:
             _fail_usage(
@@ -780,9 +791,12 @@ def tokens_command(
     found = token_findings(analysis, target=target, source=source)
     for output in planned:
         _deliver(output, render(analysis, collection, found, output.fmt))
-    click.echo(f"keywire: {redact_url(target)}: {analysis.summary()}", err=True)
+    rerun = f"; rerun with --samples {analysis.samples_wanted}" if not analysis.complete else ""
+    click.echo(f"keywire: {redact_url(target)}: {analysis.summary()}{rerun}", err=True)
     if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
         sys.exit(EXIT_GATE)
+    if not analysis.complete and not allow_incomplete:
+        sys.exit(EXIT_NOTHING_SCANNED)
     sys.exit(EXIT_OK)
 
 
@@ -790,7 +804,7 @@ def _collect_tokens(
     url: str,
     *,
     source_spec: str,
-    samples: int,
+    samples: int | None,
     method: str,
     rate: float,
     max_time: float,
@@ -806,7 +820,15 @@ def _collect_tokens(
     from .redact import redact_url
     from .targets import parse_target
     from .tokens.report import Collection
-    from .tokens.sampling import SamplingPlan, SourceError, collect, parse_source
+    from .tokens.sampling import (
+        AUTO_FIRST_BATCH,
+        AUTO_MAX_SAMPLES,
+        SamplingPlan,
+        SamplingState,
+        SourceError,
+        collect,
+        parse_source,
+    )
 
     try:
         target = parse_target(url)
@@ -823,11 +845,13 @@ def _collect_tokens(
         plan = SamplingPlan(
             url=target.url,
             source=source,
-            samples=samples,
+            samples=samples or AUTO_FIRST_BATCH,
             method=method,
             rate=rate,
             max_time=max_time,
             credentials_origin=target.credentials_origin if headers else None,
+            auto=samples is None,
+            max_samples=AUTO_MAX_SAMPLES if samples is None else samples,
         )
     except ValueError as exc:
         _fail_usage(str(exc))
@@ -835,17 +859,37 @@ def _collect_tokens(
         timeout=timeout, body_cap=256 * 1024, per_host=1, ca_file=ca_file, credentials=headers
     )
     shown = redact_url(target.url)
-    click.echo(
-        f"keywire: collecting {samples} token(s) from {shown} ({source}) at up to {rate:g}/s",
-        err=True,
+    how_many = (
+        f"{samples} token(s)"
+        if samples is not None
+        else f"tokens (as many as the tests need, {AUTO_FIRST_BATCH} to {AUTO_MAX_SAMPLES})"
     )
+    click.echo(
+        f"keywire: collecting {how_many} from {shown} ({source}) at up to {rate:g}/s", err=True
+    )
+    state = SamplingState()
+    show = _ProgressLine() if sys.stderr.isatty() else None
 
     async def run() -> Any:
         async with HttpClient(settings) as client:
-            return await collect(plan, client)
+            return await collect(plan, client, state=state, progress=show)
 
     started = time.time()
-    collected = asyncio.run(run())
+    try:
+        collected = asyncio.run(run())
+    except KeyboardInterrupt:
+        collected = state.result("interrupted (Ctrl-C)")
+        if show is not None:
+            show.done()
+        if not collected.tokens:
+            click.echo("keywire: interrupted before any token was collected", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        click.echo(
+            f"keywire: interrupted: analysing the {len(collected.tokens)} token(s) collected",
+            err=True,
+        )
+    if show is not None:
+        show.done()
     click.echo(
         f"keywire: collected {len(collected.tokens)} token(s) in {collected.requests} "
         f"request(s), {collected.elapsed_s:g} s ({collected.stopped})",
@@ -858,7 +902,7 @@ def _collect_tokens(
     collection = Collection(
         target=shown,
         source=str(source),
-        requested=samples,
+        requested=max(collected.target, len(collected.tokens)),
         collected=len(collected.tokens),
         requests=collected.requests,
         failures=collected.failures,
@@ -868,6 +912,34 @@ def _collect_tokens(
         sampled_at=started,
     )
     return list(collected.tokens), list(collected.times), collection
+
+
+class _ProgressLine:
+    """``collected 123/157 token(s)`` on one terminal line, redrawn at most 5 times a second."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, state: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        self._shown = True
+        click.echo(
+            f"\rkeywire: collected {len(state.tokens)}/{state.target} token(s), "
+            f"{state.requests} request(s)\x1b[K",
+            err=True,
+            nl=False,
+        )
+
+    def done(self) -> None:
+        if self._shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self._shown = False
 
 
 def _logging(verbose: int) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from ..redact import redact
 from ._alphabet import infer_charset, positional_view, strip_padding
 from ._model import Prediction, TestResult, TokenAnalysis, Weakness, WeaknessKind
-from .predict import DEFAULT_TIME_WINDOW, predict_tokens
+from .predict import DEFAULT_TIME_WINDOW, predict_tokens, samples_needed
 from .stats import DEFAULT_ALPHA, run_statistics
 from .structure import StructureResult, analyze_structure
 
@@ -142,6 +142,22 @@ def analyze(
         duration_s=round(time.perf_counter() - started, 3),
         notes=tuple(notes) + structure.structure.notes,
     )
+
+
+def samples_wanted(tokens: Sequence[str], *, alpha: float = DEFAULT_ALPHA) -> int:
+    """How many tokens like ``tokens`` every applicable test needs (never fewer than given).
+
+    The statistics and the predictors state their needs for the format seen (hex, base64,
+    32-bit numbers…); ``keywire tokens`` collects until this many, within its bounds. Cheap:
+    no prediction is attempted, only the requirements are read.
+    """
+    cleaned = clean(tokens)
+    if not cleaned:
+        return 0
+    probe = analyze(cleaned, alpha=alpha, predict=False)
+    need = max((t.min_samples for t in probe.tests if t.applicable), default=0)
+    written = infer_charset(cleaned)
+    return max(len(cleaned), need, samples_needed(cleaned, written))
 
 
 def _effective(positional: float | None, structure: StructureResult) -> float | None:

@@ -156,6 +156,7 @@ def _try_mt(readings: Sequence[Stream], n: int) -> tuple[Prediction | None, Test
             samples=n,
             min_samples=mt19937.N + 1,
             detail="the tokens do not decode to whole 32-bit outputs",
+            applicable=False,
         )
     if n < best_need:
         return None, TestResult(
@@ -229,14 +230,42 @@ def _try_lcgs(readings: Sequence[Stream], n: int) -> tuple[Prediction | None, Te
             min_samples=samples + 1,
             detail=prediction.detail,
         )
+    need = _lcg_need(readings)
     return None, TestResult(
         name="predict.lcg",
         title="Linear congruential and additive generators",
         verdict=Verdict.NO_WEAKNESS if tried else Verdict.NOT_RUN,
         samples=n,
-        min_samples=3,
+        min_samples=need or 3,
         detail=("tried " + ", ".join(sorted(set(tried)))) if tried else "no integer reading fits",
+        applicable=need is not None,
     )
+
+
+def _lcg_need(readings: Sequence[Stream]) -> int | None:
+    """Tokens every LCG solver that fits some reading needs (None: no integer reading)."""
+    needs = []
+    for stream in readings:
+        if stream.bits in (32, 64) and stream.words_java() is not None:
+            needs.append(3)
+        if stream.signed:
+            continue
+        needs.append(8)
+        if stream.values and max(stream.values) <= 0x7FFF:
+            needs.append(4)
+        if stream.values and max(stream.values) < 1 << 31:
+            needs.append(41)
+    return max(needs, default=None)
+
+
+def samples_needed(tokens: Sequence[str], charset: Charset) -> int:
+    """How many tokens like these the predictors need (MT19937's 624 outputs, the LCGs)."""
+    readings = streams(tokens, charset)
+    needs = [_lcg_need(readings) or 0]
+    for stream in readings:
+        if stream.words_le() is not None:
+            needs.append(math.ceil((mt19937.N + 1) / (stream.bits // 32)))
+    return max(needs)
 
 
 def _weakness(prediction: Prediction, n: int) -> Weakness:
@@ -262,4 +291,4 @@ def _weakness(prediction: Prediction, n: int) -> Weakness:
     )
 
 
-__all__ = ["DEFAULT_TIME_WINDOW", "MASK32", "PredictResult", "predict_tokens"]
+__all__ = ["DEFAULT_TIME_WINDOW", "MASK32", "PredictResult", "predict_tokens", "samples_needed"]
