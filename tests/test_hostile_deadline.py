@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from keywire import OutcomeStatus, ScanOptions, scan
+from keywire import ScanOptions, scan
 from keywire._tasks import TaskScope, cancel_and_wait, spawn
 
 from .lab import raw
@@ -96,7 +96,6 @@ def test_thousands_of_targets_end_near_the_deadline():
     last = report.targets[-1]
     assert not last.scanned
     assert last.error == "the scan deadline was reached before it started"
-    assert all(o.status is OutcomeStatus.ERROR for o in last.outcomes)
     assert not report.complete
 
 

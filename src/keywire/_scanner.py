@@ -248,9 +248,9 @@ async def _scan_target(
 async def _run_target(
     target: Target, http: HttpClient, options: ScanOptions, canary: str, deadline: float
 ) -> TargetResult:
-    families = options.selected()
     if time.perf_counter() >= deadline:
-        return _not_started(target, families, "the scan deadline was reached before it started")
+        return _not_started(target, "the scan deadline was reached before it started")
+    families = options.selected()
     # Everything this target's probes start (TLS probes, shared exchanges, name lookups) is
     # recorded here, and cancelled and awaited when the target ends: nothing outlives the
     # deadline (see keywire._tasks).
@@ -263,7 +263,7 @@ async def _run_target(
                 )
             except asyncio.TimeoutError:
                 return _not_started(
-                    target, families, "the scan deadline was reached while resolving its name"
+                    target, "the scan deadline was reached while resolving its name"
                 )
             except ResolutionError as exc:
                 return TargetResult(target=target.url, scanned=False, error=str(exc))
@@ -317,16 +317,10 @@ async def _run_target(
     )
 
 
-def _not_started(target: Target, families: Sequence[Family[Any]], why: str) -> TargetResult:
-    return TargetResult(
-        target=target.url,
-        scanned=False,
-        error=why,
-        outcomes=tuple(
-            CheckOutcome(check=f.name, target=target.url, status=OutcomeStatus.ERROR, reason=why)
-            for f in families
-        ),
-    )
+def _not_started(target: Target, why: str) -> TargetResult:
+    # No per-family outcomes: a target that was not scanned already makes the report
+    # incomplete, and thousands of queued targets must be reported at once at the deadline.
+    return TargetResult(target=target.url, scanned=False, error=why)
 
 
 def _verdict(
