@@ -598,6 +598,46 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     return lines, mtime
 
 
+def _token_lines(lines: list[str]) -> tuple[list[str], list[float] | None]:
+    """Tokens of a file, and each one's time when every line gives one (``TOKEN<TAB>TIME``,
+    Unix seconds or ISO 8601): the time it was issued, or received, as precisely as known."""
+    rows = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    if not any("\t" in line for _, line in rows):
+        return lines, None
+    tokens: list[str] = []
+    times: list[float] = []
+    for number, line in rows:
+        token, tab, when = line.partition("\t")
+        moment = _instant_or_none(when) if tab else None
+        if moment is None:
+            _fail_usage(
+                f"line {number}: with a time on any line, every line must be TOKEN<TAB>TIME "
+                "(Unix seconds or ISO 8601)"
+            )
+        tokens.append(token)
+        times.append(moment)
+    return tokens, times
+
+
+def _instant_or_none(text: str) -> float | None:
+    import math
+    from datetime import datetime, timezone
+
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        return value if math.isfinite(value) and value > 0 else None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 @main.command("tokens")
 @click.argument("url", required=False)
 @click.option(
@@ -738,6 +778,7 @@ def tokens_command(
     if (url is None) == (token_file is None):
         _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
     token_times: list[float] | None = None
+    capture: dict[str, Any] = {}
     if samples is not None and token_file is not None:
         _fail_usage("--samples is for a URL; --file analyses every token in the file")
     if url is not None:
@@ -748,7 +789,7 @@ def tokens_command(
         if sampled_at is not None:
             _fail_usage("--sampled-at is for --file; live samples carry their own times")
         _check_ca_file(ca_file)
-        tokens, token_times, collection = _collect_tokens(
+        tokens, token_times, collection, capture = _collect_tokens(
             url,
             source_spec=source_spec,
             samples=samples,
@@ -765,8 +806,10 @@ def tokens_command(
         assert token_file is not None
         if source_spec or headers:
             _fail_usage("--from and --header apply to a URL, not to --file")
-        tokens, mtime = _read_token_file(token_file)
-        anchor = _parse_instant(sampled_at) if sampled_at else (mtime or time.time())
+        lines, mtime = _read_token_file(token_file)
+        tokens, token_times = _token_lines(lines)
+        first = token_times[0] if token_times else None
+        anchor = _parse_instant(sampled_at) if sampled_at else (first or mtime or time.time())
         from_stdin = token_file == "-"  # noqa: S105 (a path, not a password)
         target = "stdin" if from_stdin else f"file:{os.path.basename(token_file)}"
         source = "file"
@@ -784,6 +827,7 @@ def tokens_command(
             token_times=token_times,
             alpha=alpha,
             time_window=time_window,
+            **capture,
         )
     except NoTokens:
         click.echo(f"keywire: no tokens to analyse from {target}", err=True)
@@ -811,7 +855,7 @@ def _collect_tokens(
     headers: Mapping[str, str],
     ca_file: str | None,
     timeout: float,
-) -> tuple[list[str], list[float], Any]:
+) -> tuple[list[str], list[float], Any, dict[str, Any]]:
     import asyncio
     import time
 
@@ -911,7 +955,8 @@ def _collect_tokens(
         stopped=collected.stopped,
         sampled_at=started,
     )
-    return list(collected.tokens), list(collected.times), collection
+    capture = {"sent_times": collected.sent_times, "server_dates": collected.server_dates}
+    return list(collected.tokens), list(collected.times), collection, capture
 
 
 class _ProgressLine:

@@ -63,13 +63,17 @@ def analyze(
     time_window: float = DEFAULT_TIME_WINDOW,
     predict: bool = True,
     predict_budget_s: float = 2.0,
+    sent_times: Sequence[float] | None = None,
+    server_dates: Sequence[float | None] | None = None,
 ) -> TokenAnalysis:
     """Analyse ``tokens``, given in the order they were issued.
 
     ``sampled_at`` (Unix time) is when they were collected, ``token_times`` each one's capture
     time when known; both anchor the searches for timestamps and time-seeded generators
-    (``time_window`` seconds either side). ``alpha`` is the family-wise significance level of
-    the statistical tests. The result holds no raw token.
+    (``time_window`` seconds either side). With live samples, ``sent_times`` (when each request
+    left) and ``server_dates`` (each response's ``Date``) narrow the instant each token was made,
+    for the search of hashed fine clocks. ``alpha`` is the family-wise significance level of the
+    statistical tests. The result holds no raw token.
     """
     started = time.perf_counter()
     cleaned = clean(tokens)
@@ -102,6 +106,10 @@ def analyze(
             token_times=times,
             budget_s=predict_budget_s,
             token_bits=max(len(t) for t in rows) * math.log2(max(written.size, 2)),
+            sent_times=sent_times[: len(cleaned)] if times is not None and sent_times else None,
+            server_dates=server_dates[: len(cleaned)]
+            if times is not None and server_dates
+            else None,
         )
         predictions = predicted.predictions
         prediction_tests = predicted.tests

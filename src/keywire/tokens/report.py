@@ -246,12 +246,9 @@ def render_text(
         if t.detail:
             lines.append(f"  {'':<22} {t.detail}")
     for p in analysis.predictions:
-        lines += [
-            "",
-            f"Prediction: {p.generator}",
-            f"  {p.detail}",
-            f"  next token(s), redacted: {', '.join(p.next_tokens)}",
-        ]
+        lines += ["", f"Prediction: {p.generator}", f"  {p.detail}"]
+        if p.next_tokens:
+            lines.append(f"  next token(s), redacted: {', '.join(p.next_tokens)}")
     if findings:
         lines += ["", "Findings:"]
         for f in findings:

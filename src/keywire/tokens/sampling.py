@@ -18,6 +18,7 @@ responses carry no token at all. Tokens stay in memory only, for the analysis.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -243,6 +244,11 @@ async def collect(
     state.target = plan.samples
     consecutive = 0
     interval = 1.0 / plan.rate
+    next_at = 0.0
+    # Each gap is stretched by up to a quarter, at random: requests then fall at every phase
+    # of the server's second, so its Date headers pin its clock down (see predict.clockhash).
+    # The rate is never exceeded.
+    jitter = random.Random()  # noqa: S311 (timing, not a secret)
     stopped = "complete"
     while True:
         if len(state.tokens) >= state.target:
@@ -259,10 +265,11 @@ async def collect(
         if state.received >= plan.max_bytes:
             stopped = f"byte limit ({plan.max_bytes} bytes)"
             break
-        wait = state.requests * interval - elapsed
+        wait = next_at - elapsed
         if wait > 0:
             await asyncio.sleep(min(wait, plan.max_time - elapsed))
             continue
+        next_at = max(next_at, elapsed) + interval * (1.0 + 0.25 * jitter.random())
         state.requests += 1
         sent = time.time()
         try:
