@@ -87,7 +87,9 @@ def serve(handler) -> Iterator[int]:  # type: ignore[no-untyped-def]
 
 async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Answer every request on the connection with 403 (keep-alive), until the client leaves."""
-    with contextlib.suppress(OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+    with contextlib.suppress(
+        OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.CancelledError
+    ):
         while True:
             await reader.readuntil(b"\r\n\r\n")
             writer.write(
@@ -100,7 +102,7 @@ async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 async def tls_drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, asyncio.CancelledError):
         await reader.read(4096)
         for byte in bytes.fromhex("1603030400") + b"\x02" * 1024:
             writer.write(bytes([byte]))

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 
 from keywire import OutcomeStatus, ScanOptions, scan
 from keywire.cli import main
-from keywire.net.http import ChainEnd, ClientSettings, HttpClient, HttpResponse, location_problem
+from keywire.net.http import ChainEnd, ClientSettings, HttpClient, HttpResponse
 from keywire.redact import redact_url
+from keywire.targets import location_problem
 
 from .lab import raw
 

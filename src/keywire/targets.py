@@ -66,6 +66,38 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{_format_host(host)}:{port or DEFAULT_PORTS[scheme]}"
 
 
+def location_problem(location: str) -> str | None:
+    """Why no HTTP client can follow ``location`` (an absolute URL), or None when one can.
+
+    The reason is a fixed phrase: it never quotes the value, which came from the target.
+
+    >>> location_problem("javascript:alert(1)")
+    "its scheme is 'javascript', not http or https"
+    >>> location_problem("https://api.example:99999/") is None
+    False
+    """
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in location):
+        return "it contains control characters"
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return "it is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme.lower()[:20]
+        return f"its scheme is {scheme!r}, not http or https" if scheme else "it has no scheme"
+    try:
+        port = parts.port
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    if not parts.hostname:
+        return "it has no host"
+    if any(c.isspace() for c in parts.hostname):
+        return "its host is not a valid name"
+    return None
+
+
 def _format_host(host: str) -> str:
     try:
         if ipaddress.ip_address(host).version == 6:

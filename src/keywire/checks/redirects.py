@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import Chain, ChainEnd, location_problem
+from ..net.http import Chain, ChainEnd
 from ..redact import redact_url
+from ..targets import location_problem
 from ._base import Family, ProbeContext, not_applicable, not_tested
 
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
