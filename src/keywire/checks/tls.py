@@ -454,6 +454,14 @@ def check(obs: TlsObservation) -> Sequence[Finding]:
             raise not_applicable(f"no TLS service at {obs.endpoint}: {obs.failure}")
         raise not_tested(f"TLS scan of {obs.endpoint or obs.target} failed: {obs.failure}")
     answered = [p for p in scan.protocols if p.offered is not None]
+    if scan.protocols and not answered:
+        # TCP connections were accepted, yet no hello got a verdict: a stalled, dripping or
+        # garbled handshake. Nothing is known about this server's TLS, least of all a refusal.
+        seen = list(dict.fromkeys(p.reason for p in scan.protocols if p.reason))
+        raise not_tested(
+            f"{obs.endpoint} accepted the connection but never completed a TLS handshake: "
+            + "; ".join(seen[:2] or ["no answer"])
+        )
     if answered and not scan.offered_versions and all(p.offered is False for p in answered):
         reasons = "; ".join(f"{p.label}: {p.reason}" for p in scan.protocols[:3])
         raise not_tested(f"{obs.endpoint} accepted none of keywire's hellos ({reasons})")

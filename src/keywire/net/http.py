@@ -438,10 +438,16 @@ def classify(exc: BaseException) -> tuple[FailureKind, str]:
     import httpcore
     import httpx
 
+    from .transport import TlsHandshakeFailed, TlsHandshakeStalled
+
     chain = _chain_messages(exc)
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
             return FailureKind.CERTIFICATE, f"certificate did not verify: {item.verify_message}"
+    for item in chain:
+        # Before the connect timeout below: a stalled handshake is not a port that never answered.
+        if isinstance(item, TlsHandshakeStalled | TlsHandshakeFailed):
+            return FailureKind.TLS, str(item).splitlines()[0][:200]
     for item in chain:
         if isinstance(item, ResolutionError):
             return FailureKind.DNS, str(item)
