@@ -207,12 +207,14 @@ class Gate:
 
     ``fail_on``: any counted finding at least this severe fails (``None`` disables);
     ``fail_under``: an overall score below this fails; ``new_only``: the severity rule looks only
-    at findings that are new since the baseline.
+    at findings that are new since the baseline; ``allow_incomplete``: an incomplete scan (a
+    target not scanned, a check not tested) is judged on what was tested instead of failing.
     """
 
     fail_on: Severity | None = Severity.HIGH
     fail_under: int | None = None
     new_only: bool = False
+    allow_incomplete: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

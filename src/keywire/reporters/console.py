@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._models import Finding, OutcomeStatus, ScanReport, Severity, TargetResult
+from ..gate import incompleteness
 from ..rules import RULES
 from ._common import status_labels, title_of
 
@@ -69,7 +70,10 @@ def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None)
         for cap in report.score.caps:
             out.append(f"  {cap}")
     if not report.complete:
-        out.append("INCOMPLETE: some targets or checks could not be tested (see below).")
+        out.append(
+            f"INCOMPLETE: {incompleteness(report)} (see below); the grade covers only what "
+            "was tested."
+        )
     for line in _extras(report):
         out.append(_clean(line))
     for target in report.targets:
@@ -212,7 +216,10 @@ def render_rich(
             console.print(Text(f"  {cap}", style="dim"))
     if not report.complete:
         console.print(
-            Text("Incomplete: some targets or checks could not be tested.", style="yellow")
+            Text(
+                f"Incomplete: {incompleteness(report)}; the grade covers only what was tested.",
+                style="yellow",
+            )
         )
     for extra in _extras(report):
         console.print(Text(_clean(extra), style="yellow" if extra.startswith("Note") else ""))
