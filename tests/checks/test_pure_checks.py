@@ -373,7 +373,7 @@ def test_query_key_requires_a_stable_baseline():
     )
     found = query_keys.check(obs)
     assert ids(found) == ["KW120"]
-    assert found[0].location == "api_key"
+    assert dict(found[0].evidence)["parameters"] == "api_key"  # "token" got the same answer
     unstable = query_keys.QueryKeyObservation(
         target=T,
         url=T,
