@@ -56,6 +56,8 @@ class TlsObservation:
     skipped: str = ""
     failure: str = ""
     counterpart: bool = False
+    #: The HTTPS side is where the cleartext side redirects (not given, not assumed).
+    named_by_redirect: bool = False
 
 
 def _is_ip(host: str) -> bool:
@@ -72,19 +74,30 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
     from ..tls.scan import scan_endpoint
 
     target = ctx.target.url
-    url = ctx.target.https_url
+    url = await ctx.https_side()
     if url is None:
-        return TlsObservation(target=target, skipped="no HTTPS side is known for this target")
+        return TlsObservation(
+            target=target,
+            skipped=(
+                "no HTTPS side is known for this target: it answered without redirecting to "
+                "https:// on the same host; pass --https-port PORT to scan its HTTPS side"
+            ),
+        )
     parts = urlsplit(url)
     host = parts.hostname or ctx.target.host
     port = parts.port or 443
     endpoint_label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     counterpart = not ctx.target.is_https
+    redirected = counterpart and url != ctx.target.https_url
     try:
         addresses = await ctx.http.resolver.resolve(host)
     except ResolutionError as exc:
         return TlsObservation(
-            target=target, endpoint=endpoint_label, failure=str(exc), counterpart=counterpart
+            target=target,
+            endpoint=endpoint_label,
+            failure=str(exc),
+            counterpart=counterpart,
+            named_by_redirect=redirected,
         )
     timeout = ctx.http.settings.timeout
     address = addresses[0]
@@ -108,6 +121,7 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
             scan=result,
             failure=result.error,
             counterpart=counterpart,
+            named_by_redirect=redirected,
         )
     ctx.mark_reached()
     store = load_trust_store(ctx.http.settings.ca_file)
@@ -116,7 +130,13 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
         analyse_chain(c.certificates, hostname=host, store=store, now=now, seen_with=c.seen_with)
         for c in result.chains
     )
-    return TlsObservation(target=target, endpoint=endpoint_label, scan=result, chains=chains)
+    return TlsObservation(
+        target=target,
+        endpoint=endpoint_label,
+        scan=result,
+        chains=chains,
+        named_by_redirect=redirected,
+    )
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -451,7 +471,8 @@ def check(obs: TlsObservation) -> Sequence[Finding]:
         if obs.counterpart:
             # An http:// target's implied HTTPS side that does not answer: nothing to examine
             # (the HTTP checks report the missing HTTPS), not an incomplete scan.
-            raise not_applicable(f"no TLS service at {obs.endpoint}: {obs.failure}")
+            where = " (where the API redirects)" if obs.named_by_redirect else ""
+            raise not_applicable(f"no TLS service at {obs.endpoint}{where}: {obs.failure}")
         raise not_tested(f"TLS scan of {obs.endpoint or obs.target} failed: {obs.failure}")
     answered = [p for p in scan.protocols if p.offered is not None]
     if scan.protocols and not answered:
@@ -500,6 +521,7 @@ def details(obs: TlsObservation) -> Mapping[str, object]:
     scan = obs.scan
     if scan is None:
         return {"endpoint": obs.endpoint, "error": obs.failure or obs.skipped}
+    found = {"found_through": "the cleartext side's redirect"} if obs.named_by_redirect else {}
     protocols: dict[str, object] = {}
     for p in scan.protocols:
         names = [
@@ -516,6 +538,7 @@ def details(obs: TlsObservation) -> Mapping[str, object]:
     dh = sorted({s.dh_bits for p in scan.protocols for s in p.suites if s.dh_bits})
     return {
         "endpoint": obs.endpoint,
+        **found,
         "address": scan.address,
         "server_name": scan.server_name,
         "reachable": scan.reachable,
