@@ -14,7 +14,8 @@ and report only what the *server* accepts. For the HTTPS side of each target it 
   OCSP stapling and ALPN;
 - the certificate chain (decrypting the TLS 1.3 flight when nothing older is offered), verified
   with ``cryptography.x509.verification`` against certifi's roots, the system's and
-  ``--ca-file``, and, when it fails, why.
+  ``--ca-file`` the way OpenSSL-based clients verify it, and, when it fails, why; what only the
+  strict X.509 profile refuses in a trusted chain is reported apart (KW613, low).
 
 At most ``--per-host`` connections are open to a host at once, shared with the HTTP probes.
 Anything that could not be established (a timeout, an answer keywire cannot decrypt) makes the
@@ -446,6 +447,15 @@ def _certificate(chain: ChainAnalysis, out: _Findings) -> None:
                 {"subject": cert.subject, "key": f"{cert.key_type} {cert.key_bits}"},
             )
             explained = True
+    if chain.trusted and chain.deviations:
+        out.add(
+            R.CERT_STRICT_PROFILE,
+            "the chain is trusted the way OpenSSL-based clients (curl, Python's ssl) trust it, "
+            "but stricter clients (Python 3.13+'s default SSL context, cryptography's verifier, "
+            "WebPKI libraries) refuse it: " + "; ".join(chain.deviations) + ".",
+            f"{where}:strict-profile",
+            {**evidence, "deviations": "; ".join(chain.deviations)},
+        )
     if leaf.lifetime_days > LIFETIME_LIMIT_DAYS:
         out.add(
             R.CERT_LONG_LIFETIME,
