@@ -108,6 +108,10 @@ class Rule:
     flask_fix: str = ""
     grade_cap: str | None = None
     retired: bool = False
+    #: The rule whose weakness this one is a consequence of, seen from another category (e.g.
+    #: KW111 "credentials in cleartext" from KW101 "served over cleartext"): one fix removes both,
+    #: so the overall score counts them once (see :mod:`keywire.scoring`).
+    root_cause: str | None = None
 
     @property
     def doc_path(self) -> str:
