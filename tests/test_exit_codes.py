@@ -60,6 +60,7 @@ def test_console_says_the_grade_covers_only_what_was_tested(runner):
             main, ["scan", f"https://127.0.0.1:{server.port}/", "--only", "tls", "--timeout", "2"]
         )
     assert result.exit_code == 3
+    assert "Grade A (score 100/100, incomplete scan)" in result.stdout
     assert "INCOMPLETE: 1 check not tested (tls)" in result.stdout
     assert "the grade covers only what was tested" in result.stdout
 

@@ -64,7 +64,8 @@ def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None)
     if report.score is None:
         out.append("No target could be scanned.")
     else:
-        out.append(f"Grade {report.score.grade} (score {report.score.score}/100)")
+        partial = ", incomplete scan" if not report.complete else ""
+        out.append(f"Grade {report.score.grade} (score {report.score.score}/100{partial})")
         for category in report.score.categories:
             out.append(f"  {category.category.title:<18} {category.grade:<3} {category.score:>3}")
         for cap in report.score.caps:
@@ -200,7 +201,8 @@ def render_rich(
         grade = Text(
             f" {score.grade} ", style=_GRADE_STYLE.get(score.grade, "bold red") + " reverse"
         )
-        summary = Text.assemble(grade, f"  score {score.score}/100")
+        partial = ", incomplete scan" if not report.complete else ""
+        summary = Text.assemble(grade, f"  score {score.score}/100{partial}")
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         table.add_column("Category")
         table.add_column("Grade")
