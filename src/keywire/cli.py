@@ -25,6 +25,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
+from ._display import visible
 from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
 from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
@@ -43,7 +44,7 @@ SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
 
 
 def _fail_usage(message: str) -> NoReturn:
-    click.echo(f"keywire: error: {message}", err=True)
+    click.echo(f"keywire: error: {visible(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -110,7 +111,7 @@ class _Progress:
 
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             console=Console(stderr=True),
             transient=True,
         )
@@ -124,7 +125,7 @@ class _Progress:
         self._progress.stop()
 
     def target_started(self, target: str) -> None:
-        self._progress.update(self._task, description=f"scanning {target}")
+        self._progress.update(self._task, description=f"scanning {visible(target)}")
 
     def target_finished(self, result: TargetResult) -> None:
         self._progress.advance(self._task)
@@ -217,9 +218,11 @@ def _emit(
         _deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))
     for target in report.targets:
         if not target.scanned:
-            click.echo(f"keywire: {target.target}: not scanned: {target.error}", err=True)
+            click.echo(
+                f"keywire: {visible(f'{target.target}: not scanned: {target.error}')}", err=True
+            )
     for notice in report.notices:
-        click.echo(f"keywire: warning: {notice}", err=True)
+        click.echo(f"keywire: warning: {visible(notice)}", err=True)
     if epilogue:
         click.echo(f"keywire: {epilogue}", err=True)
     code, message = _gate_exit(report)
@@ -775,12 +778,12 @@ def tokens_command(
             time_window=time_window,
         )
     except NoTokens:
-        click.echo(f"keywire: no tokens to analyse from {target}", err=True)
+        click.echo(f"keywire: no tokens to analyse from {visible(target)}", err=True)
         sys.exit(EXIT_NOTHING_SCANNED)
     found = token_findings(analysis, target=target, source=source)
     for output in planned:
         _deliver(output, render(analysis, collection, found, output.fmt))
-    click.echo(f"keywire: {redact_url(target)}: {analysis.summary()}", err=True)
+    click.echo(f"keywire: {visible(f'{redact_url(target)}: {analysis.summary()}')}", err=True)
     if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
         sys.exit(EXIT_GATE)
     sys.exit(EXIT_OK)
@@ -853,7 +856,7 @@ def _collect_tokens(
     )
     if not collected.tokens:
         reason = collected.last_error or collected.stopped
-        click.echo(f"keywire: could not collect any token: {reason}", err=True)
+        click.echo(f"keywire: could not collect any token: {visible(reason)}", err=True)
         sys.exit(EXIT_NOTHING_SCANNED)
     collection = Collection(
         target=shown,

@@ -1,7 +1,9 @@
 """The console report: rich colours and tables on a terminal, plain text everywhere else.
 
-Everything that came from the target (messages, evidence, URLs) goes through ``rich.text.Text`` or
-is printed as plain text, never as rich markup, so a hostile server cannot style or hide output.
+Everything that came from the target (messages, evidence, URLs, spec labels) is made visible
+(:func:`keywire._display.visible`: control characters, newlines included, become escapes) and goes
+through ``rich.text.Text`` or is printed as plain text, never as rich markup, so a hostile server
+can neither style, hide nor forge a line of the report.
 This module is imported by the CLI only: the library itself never imports rich.
 """
 
@@ -17,6 +19,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from .._display import visible
 from .._models import Finding, OutcomeStatus, ScanReport, Severity, TargetResult
 from ..rules import RULES
 from ._common import status_labels, title_of
@@ -32,10 +35,8 @@ _GRADE_STYLE = {"A+": "bold green", "A": "bold green", "A-": "green", "B": "yell
 
 
 def _clean(text: str) -> str:
-    """Drop control characters a hostile server may have planted (escape sequences)."""
-    return "".join(
-        c if c.isprintable() or c in "\n\t" else "\N{REPLACEMENT CHARACTER}" for c in text
-    )
+    """Target text on one line, its control characters (newlines, ESC …) shown as escapes."""
+    return visible(text)
 
 
 def _headline(report: ScanReport) -> str:
@@ -75,7 +76,7 @@ def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None)
     for target in report.targets:
         out += ["", _target_line(target)]
         if labels and target.target in labels:
-            out.append(f"  {labels[target.target]}")
+            out.append(f"  {_clean(labels[target.target])}")
         if not target.scanned:
             out.append(f"  NOT SCANNED: {_clean(target.error)}")
         if target.scanned and not target.findings:
@@ -93,7 +94,9 @@ def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None)
             )
             if snippet:
                 out += ["    " + line for line in snippet.rstrip().splitlines()]
-    return "\n".join(out) + "\n"
+    # Every piece from the target was made visible above; this pass keeps any line keywire missed
+    # from carrying a control character (our own code snippets have none).
+    return "\n".join(visible(line) for line in out) + "\n"
 
 
 def _plain_finding(finding: Finding) -> list[str]:
@@ -220,7 +223,7 @@ def render_rich(
         console.print()
         console.print(Text(_target_line(target), style="bold underline"))
         if labels and target.target in labels:
-            console.print(Text(f"  {labels[target.target]}", style="italic"))
+            console.print(Text(f"  {_clean(labels[target.target])}", style="italic"))
         if not target.scanned:
             console.print(Text(f"  not scanned: {_clean(target.error)}", style="red"))
         elif not target.findings:
