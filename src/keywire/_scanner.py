@@ -21,9 +21,10 @@ from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetRes
 from ._version import __version__
 from .checks import FAMILIES, GROUPS, Family
 from .checks._base import CheckNotRun, ProbeContext, ScanSettings, new_canary
+from .net.headers import check_credential_header
 from .net.http import ClientSettings, FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
-from .redact import redact, redact_url
+from .redact import redact, redact_url, scrub_result
 from .rules import RULES
 from .scoring import compute_score
 from .targets import Target, TargetError, parse_target
@@ -75,7 +76,8 @@ class ScanOptions:
             raise ValueError("per-host connections must be at least 1")
         if self.max_endpoints < 1:
             raise ValueError("--max-endpoints must be at least 1")
-        for name in self.headers:
+        for name, value in self.headers.items():
+            check_credential_header(name, value)  # never quotes the value
             lowered = name.lower()
             if lowered not in CREDENTIAL_HEADER_ALLOWLIST and not lowered.startswith("x-"):
                 raise ValueError(
@@ -234,6 +236,8 @@ async def _scan_target(
         observer.target_started(target.url)
     started = time.perf_counter()
     result = await _run_target(target, http, options, canary, deadline)
+    # A hostile server may echo the user's credential anywhere a check quotes it: hide it.
+    result = scrub_result(result, tuple(options.headers.values()))
     result = dataclasses.replace(
         result,
         duration_s=round(time.perf_counter() - started, 3),

@@ -12,7 +12,6 @@ stdout in ``--format``, and to files with ``--output FILE`` (in ``--format``) or
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import ssl
 import sys
@@ -55,8 +54,22 @@ def _parse_headers(values: Sequence[str]) -> dict[str, str]:
         name = name.strip()
         if not sep or not name or any(c.isspace() for c in name):
             _fail_usage("--header takes 'Name: value' (the value is never printed)")
-        headers[name] = content.strip()
+        headers[name] = _checked_header(f"--header {name}", name, content.strip(" \t"))
     return headers
+
+
+def _checked_header(option: str, name: str, value: str) -> str:
+    """``value`` if it can be sent as is; else a usage error that never shows it."""
+    from .net.headers import HeaderError, check_credential_header
+
+    try:
+        check_credential_header(name, value)
+    except HeaderError as exc:
+        text, prefix = str(exc), f"header {name}: "
+        if text.startswith(prefix):
+            _fail_usage(f"{option}: {text.removeprefix(prefix)}")
+        _fail_usage(f"{option.split()[0]}: {text}")  # an invalid name is not shown either
+    return value
 
 
 def _parse_header_env(values: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -72,7 +85,9 @@ def _parse_header_env(values: Sequence[str], environ: Mapping[str, str]) -> dict
             _fail_usage(
                 f"--header-env {name}={variable}: the environment variable {variable} is not set"
             )
-        headers[name] = content.strip()
+        # Only spaces and tabs are trimmed: a line break anywhere is refused, not silently cut.
+        value = content.strip(" \t")
+        headers[name] = _checked_header(f"--header-env {name}={variable}", name, value)
     return headers
 
 
@@ -457,6 +472,7 @@ def scan_command(
         _fail_usage("give at least one TARGET URL, or --spec FILE|URL")
     credentials = _parse_headers(headers)
     credentials.update(_parse_header_env(header_envs, os.environ))
+    _protect(credentials)
     try:
         options = ScanOptions(
             timeout=values["timeout"],
@@ -747,7 +763,7 @@ def tokens_command(
             method=method,
             rate=_parse_rate(rate),
             max_time=max_time,
-            headers=_parse_headers(headers),
+            headers=_protect(_parse_headers(headers)),
             ca_file=ca_file,
             timeout=timeout,
         )
@@ -873,13 +889,18 @@ def _collect_tokens(
     return list(collected.tokens), list(collected.times), collection
 
 
+def _protect(credentials: dict[str, str]) -> dict[str, str]:
+    """Keep the user's credential values out of every log line."""
+    from ._logsafe import protect
+
+    protect(credentials.values())
+    return credentials
+
+
 def _logging(verbose: int) -> None:
-    if verbose:
-        logging.basicConfig(
-            stream=sys.stderr,
-            level=logging.DEBUG if verbose > 1 else logging.INFO,
-            format="keywire: %(levelname)s %(name)s: %(message)s",
-        )
+    from ._logsafe import configure
+
+    configure(verbose)  # redacted, one visible line per record, no raw wire data
 
 
 if __name__ == "__main__":  # python -m keywire.cli

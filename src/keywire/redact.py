@@ -10,9 +10,15 @@ SHA-256 fingerprint. The raw value never reaches findings, logs or reports.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import TargetResult
 
 _PREFIX_CHARS = 6
 _SUFFIX_CHARS = 4
@@ -63,3 +69,88 @@ def redact_url(url: str) -> str:
     """
     url = re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@?#]*@", r"\1[redacted]@", url)
     return _QUERY_VALUE.sub(lambda m: m.group(1) + ("[redacted]" if m.group(2) else ""), url)
+
+
+_MIN_SECRET_PART = 6
+_SCRUBBED = "[credential]"
+
+
+def _secret_parts(secret: str) -> list[str]:
+    """The pieces of a header value worth hiding: the whole value and each long word of it.
+
+    ``Authorization: Bearer abc…`` is hidden as a whole and as ``abc…``; short words such as
+    ``Bearer`` or ``Basic`` are left alone (they are not secret and would hide ordinary text).
+    """
+    parts = {secret.strip()}
+    parts.update(word for word in secret.split() if len(word) >= _MIN_SECRET_PART)
+    return sorted((p for p in parts if len(p) >= _MIN_SECRET_PART), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each secret (a user's header value) replaced.
+
+    Error texts of HTTP libraries quote what they refused or failed to parse, sometimes as a
+    ``bytes`` repr and sometimes cut short; a hostile server can echo a credential anywhere in its
+    answer. So each long word of a secret is hidden too, in its repr form, and a cut-off start of
+    one at the very end of the text (a truncated message) as well. Values shorter than 6
+    characters are not scrubbed (they would hide ordinary words); refuse such credentials instead.
+
+    >>> scrub("illegal header value b'kw-9f2c4e6a' in 'Bearer kw-9f2c4e6a'", ["Bearer kw-9f2c4e6a"])
+    "illegal header value b'[credential]' in '[credential]'"
+    >>> scrub("line was: GET /x X-API-Key: kw-9f2c", ["kw-9f2c4e6a"])
+    'line was: GET /x X-API-Key: [credential]'
+    """
+    for secret in secrets:
+        for part in _secret_parts(secret):
+            for form in {part, repr(part)[1:-1], repr(part.encode("utf-8", "replace"))[2:-1]}:
+                if form:
+                    text = text.replace(form, _SCRUBBED)
+            text = _scrub_cut_tail(text, part)
+    return text
+
+
+def _scrub_cut_tail(text: str, part: str) -> str:
+    """Hide a start of ``part`` (at least 6 characters) that ends ``text`` (a truncated quote)."""
+    for n in range(min(len(part) - 1, len(text)), _MIN_SECRET_PART - 1, -1):
+        if text.endswith(part[:n]):
+            return text[: len(text) - n] + _SCRUBBED
+    return text
+
+
+def scrub_result(result: TargetResult, secrets: Collection[str]) -> TargetResult:
+    """``result`` with :func:`scrub` applied to every text in it: the last line of defence.
+
+    Credentials are never put into findings on purpose, but a hostile server can echo one into any
+    header a check quotes (an HSTS value, a status line in an error), and an exception inside a
+    probe can carry one in its message. Whatever reached the result, no report shows it.
+    """
+    if not secrets:
+        return result
+
+    def text(value: str) -> str:
+        return scrub(value, secrets)
+
+    def walk(value: object) -> object:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, Mapping):
+            return {text(str(k)) if isinstance(k, str) else k: walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(walk(v) for v in value)
+        return value
+
+    findings = tuple(
+        dataclasses.replace(
+            f,
+            message=text(f.message),
+            evidence=tuple((text(k), text(v)) for k, v in f.evidence),
+            location=text(f.location),
+        )
+        for f in result.findings
+    )
+    outcomes = tuple(dataclasses.replace(o, reason=text(o.reason)) for o in result.outcomes)
+    details = walk(result.details)
+    assert isinstance(details, dict)
+    return dataclasses.replace(
+        result, error=text(result.error), findings=findings, outcomes=outcomes, details=details
+    )

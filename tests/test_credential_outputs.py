@@ -1,0 +1,240 @@
+"""No output ever shows the user's credential or a secret a server leaked (issue 10, items 8-10).
+
+Hostile lab servers echo the credential into response headers, an HSTS value, a cookie, the body
+and a malformed status line, and leak a provider secret in a header and the body. The scan runs
+with ``-v`` and ``-vv`` and writes every format; stdout, stderr and every file are then searched
+for the planted values (whole, and in the pieces an error message could quote).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask, jsonify, request
+
+from keywire import ScanOptions
+from keywire.cli import main
+from keywire.lab import LabServer
+from keywire.reporters import FORMATS
+
+from .lab import raw
+
+CREDENTIAL = "kwtest-cred-7Hq2Vx9Lm4Np8Rs1Tz6W"
+STRIPE = "sk_live_" + "4eRt7Yu1Io3Pa5Sd8Fg0Hj2K"
+
+
+def _pieces(secret: str) -> list[str]:
+    """The secret and the stretches of it an error text might quote (12 characters and more)."""
+    return [secret] + [secret[i : i + 12] for i in range(0, len(secret) - 11, 4)]
+
+
+def _leaks(texts: dict[str, str], secrets: list[str]) -> list[tuple[str, str]]:
+    return [
+        (name, piece)
+        for name, text in texts.items()
+        for secret in secrets
+        for piece in _pieces(secret)
+        if piece in text
+    ]
+
+
+def _echo_app(seen: list[str]) -> Flask:
+    app = Flask("echo_lab")
+
+    @app.route("/", defaults={"path": ""})
+    @app.route("/<path:path>")
+    def anything(path: str):  # type: ignore[no-untyped-def]
+        key = request.headers.get("X-API-Key", "")
+        response = jsonify(echo=key, config={"stripe": STRIPE})
+        response.headers["X-Leak"] = STRIPE
+        if key:
+            seen.append(key)
+            response.headers["X-Echo"] = key
+            response.headers["Strict-Transport-Security"] = f"max-age={key}"
+            response.headers["WWW-Authenticate"] = f'Bearer realm="{key}"'
+            response.set_cookie("sid", key)
+        return response
+
+    return app
+
+
+def _status_line_echo(context, seen: list[bytes]):  # type: ignore[no-untyped-def]
+    """A TLS server that echoes the X-API-Key value into a malformed status line."""
+    lock = threading.Lock()
+
+    def handler(conn, stop):  # type: ignore[no-untyped-def]
+        with context.wrap_socket(conn, server_side=True) as tls:
+            request_bytes = raw.read_request(tls)
+            match = re.search(rb"(?im)^x-api-key: *([^\r\n]+)", request_bytes)
+            if match:
+                with lock:
+                    seen.append(match.group(1))
+                tls.sendall(b"HTTP/1.1 " + match.group(1) + b" OK\r\n\r\n")
+            else:
+                tls.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+
+    return handler
+
+
+@pytest.fixture
+def hostile_targets(server_context):  # type: ignore[no-untyped-def]
+    seen_flask: list[str] = []
+    seen_raw: list[bytes] = []
+    app = _echo_app(seen_flask)
+    with (
+        LabServer(app, ssl_context=server_context) as https,
+        LabServer(app) as http,
+        raw.RawServer(_status_line_echo(server_context, seen_raw)) as status,
+    ):
+        yield {
+            "args": [
+                https.url + "/v1/resource",
+                f"https://127.0.0.1:{status.port}/v1/resource",
+                "--http-port",
+                str(http.port),
+            ],
+            "seen_flask": seen_flask,
+            "seen_raw": seen_raw,
+        }
+
+
+@pytest.mark.parametrize("verbosity", ["-v", "-vv"])
+def test_credential_and_leaked_secret_in_no_output_or_log(
+    hostile_targets, ca_file, tmp_path: Path, verbosity: str
+):
+    files = {fmt: tmp_path / f"report.{fmt}" for fmt in FORMATS if fmt != "console"}
+    # A real process: logging is configured once per process, as for a user.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keywire",
+            "scan",
+            *hostile_targets["args"],
+            "--ca-file",
+            ca_file,
+            "--timeout",
+            "3",
+            "--header-env",
+            "X-API-Key=KW_TEST_CREDENTIAL",
+            verbosity,
+            *[arg for fmt, path in files.items() for arg in ("-o", f"{fmt}:{path}")],
+        ],
+        env={**os.environ, "KW_TEST_CREDENTIAL": CREDENTIAL},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode in (1, 3), result.stderr
+    # The credential did reach both servers over verified HTTPS, and they echoed it back.
+    assert CREDENTIAL in hostile_targets["seen_flask"]
+    assert CREDENTIAL.encode() in hostile_targets["seen_raw"]
+    texts = {"stdout": result.stdout, "stderr": result.stderr}
+    texts |= {fmt: path.read_text("utf-8") for fmt, path in files.items()}
+    assert _leaks(texts, [CREDENTIAL, STRIPE]) == []
+    assert "KW701" in texts["json"]  # the leaked secret is reported, redacted
+    assert "INFO" in result.stderr
+    if verbosity == "-vv":
+        assert "DEBUG" in result.stderr
+
+
+def test_library_report_hides_an_echoed_credential(hostile_targets, ca_file):
+    """Through the Python API too: the report itself never holds the credential."""
+    from keywire import parse_target, scan
+    from keywire.reporters import render
+
+    url, status_url, _, http_port = hostile_targets["args"]
+    report = scan(
+        [parse_target(url, http_port=int(http_port)), status_url],
+        options=ScanOptions(headers={"X-API-Key": CREDENTIAL}, ca_file=ca_file, timeout=3),
+    )
+    status = report.targets[1]
+    reasons = " ".join(o.reason for o in status.outcomes) + status.error
+    assert "[credential]" in reasons  # the library's error quoted it; keywire hid it
+    texts = {fmt: render(report, fmt) for fmt in FORMATS}
+    assert _leaks(texts, [CREDENTIAL]) == []
+
+
+# -- item 8: a value with a line break is refused before anything is sent ------------------------
+
+
+BAD_VALUES = {
+    "crlf": CREDENTIAL + "\r\nX-Injected: 1",
+    "lf": CREDENTIAL + "\nX-Injected: 1",
+    "cr": CREDENTIAL + "\r",
+    "nul": CREDENTIAL + "\x00",
+    "esc": CREDENTIAL + "\x1b[2J",
+    "del": CREDENTIAL + "\x7f",
+    "non-ascii": CREDENTIAL + "é",
+}
+
+
+@pytest.mark.parametrize("how", ["header", "header-env"])
+@pytest.mark.parametrize("kind", sorted(set(BAD_VALUES) - {"nul"}))  # argv and env cannot hold NUL
+def test_bad_header_value_is_a_usage_error_before_any_traffic(
+    lab_api, tmp_path: Path, how: str, kind: str
+):
+    api = lab_api()
+    value = BAD_VALUES[kind]
+    option = (
+        ["--header", f"X-API-Key: {value}"]
+        if how == "header"
+        else ["--header-env", "X-API-Key=KW_TEST_CREDENTIAL"]
+    )
+    files = [tmp_path / f"r.{fmt}" for fmt in FORMATS]
+    result = CliRunner().invoke(
+        main,
+        [
+            "scan",
+            api.https.url + "/v1/resource",
+            "--http-port",
+            str(api.http.port),
+            "--ca-file",
+            api.ca_file,
+            *option,
+            "-vv",
+            *[arg for fmt, f in zip(FORMATS, files, strict=True) for arg in ("-o", f"{fmt}:{f}")],
+        ],
+        env={"KW_TEST_CREDENTIAL": value},
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "X-API-Key" in result.stderr
+    assert "not sent and not shown" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert _leaks({"stderr": result.stderr}, [CREDENTIAL]) == []
+    assert api.behaviour.seen == [], "nothing may be sent"
+    assert not any(f.exists() for f in files)
+
+
+def test_library_refuses_a_bad_header_value_without_quoting_it():
+    for value in BAD_VALUES.values():
+        with pytest.raises(ValueError, match="header X-API-Key: the value contains") as caught:
+            ScanOptions(headers={"X-API-Key": value})
+        assert CREDENTIAL not in str(caught.value)
+        assert "X-API-Key" in str(caught.value)
+
+
+def test_tokens_command_refuses_a_bad_header_value(tmp_path: Path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "tokens",
+            "https://127.0.0.1:9/login",
+            "--from",
+            "cookie:sid",
+            "--header",
+            f"X-API-Key: {BAD_VALUES['crlf']}",
+        ],
+    )
+    assert result.exit_code == 2
+    assert CREDENTIAL not in result.stderr + result.stdout
+    assert "line break" in result.stderr
