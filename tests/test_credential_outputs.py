@@ -238,3 +238,151 @@ def test_tokens_command_refuses_a_bad_header_value(tmp_path: Path):
     assert result.exit_code == 2
     assert CREDENTIAL not in result.stderr + result.stdout
     assert "line break" in result.stderr
+
+
+# -- item 10: a credential in the target's query string is refused ---------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_query_credential_in_a_target_is_refused_in_every_format(lab_api, tmp_path: Path, fmt):
+    api = lab_api(refuse_cleartext=False, query_key=True)
+    report_file = tmp_path / f"report.{fmt}"
+    result = CliRunner().invoke(
+        main,
+        [
+            "scan",
+            f"{api.http.url}/v1/resource?page=2&api_key={CREDENTIAL}",
+            "--https-port",
+            str(api.https.port),
+            "--format",
+            fmt,
+            "-o",
+            f"{fmt}:{report_file}",
+            "-vv",
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "credential in the query string (api_key) is refused" in result.stderr
+    assert "--header" in result.stderr
+    assert "api_key=[redacted]" in result.stderr
+    assert _leaks({"stderr": result.stderr}, [CREDENTIAL]) == []
+    assert not report_file.exists()
+    assert api.behaviour.seen == [], "nothing may be sent"
+
+
+@pytest.mark.parametrize(
+    "name", ["api_key", "API-Key", "apikey", "token", "access_token", "key", "password", "secret"]
+)
+def test_query_credential_names(name):
+    from keywire import TargetError, parse_target
+
+    with pytest.raises(TargetError, match="credential in the query string") as caught:
+        parse_target(f"https://api.example.invalid/v1?{name}={CREDENTIAL}")
+    assert CREDENTIAL not in str(caught.value)
+
+
+def test_ordinary_query_and_empty_credential_parameters_are_kept():
+    from keywire import parse_target
+
+    assert parse_target("https://h.invalid/v1?page=2&sort=name").url.endswith("?page=2&sort=name")
+    assert parse_target("https://h.invalid/v1?token=").url.endswith("?token=")
+
+
+def test_library_scan_refuses_before_any_traffic(lab_api):
+    from keywire import TargetError, scan
+
+    api = lab_api(refuse_cleartext=False)
+    with pytest.raises(TargetError):
+        scan(f"{api.http.url}/v1?access_token={CREDENTIAL}", options=ScanOptions(timeout=2))
+    assert api.behaviour.seen == []
+
+
+def test_other_target_errors_do_not_quote_the_query_either():
+    from keywire import TargetError, parse_target
+
+    for url in (
+        f"http://h.invalid:99999/v1?api_key={CREDENTIAL}",
+        f"gopher://h.invalid/?token={CREDENTIAL}",
+        f"h.invalid/v1?key={CREDENTIAL}",
+    ):
+        with pytest.raises(TargetError) as caught:
+            parse_target(url)
+        assert CREDENTIAL not in str(caught.value), url
+
+
+def test_spec_url_with_a_query_credential_is_refused():
+    result = CliRunner().invoke(
+        main, ["scan", "--spec", f"http://127.0.0.1:9/openapi.json?token={CREDENTIAL}"]
+    )
+    assert result.exit_code == 2
+    assert "credential in the query string (token)" in result.stderr
+    assert CREDENTIAL not in result.stderr
+
+
+def test_tokens_url_with_a_query_credential_is_refused():
+    result = CliRunner().invoke(
+        main, ["tokens", f"http://127.0.0.1:9/login?api_key={CREDENTIAL}", "--from", "cookie:sid"]
+    )
+    assert result.exit_code == 2
+    assert CREDENTIAL not in result.stderr + result.stdout
+
+
+def test_spec_query_credential_example_is_never_sent(lab_api, tmp_path: Path):
+    """A spec whose operation requires ``?api_key=`` with an example: the example stays home."""
+    import json
+
+    api = lab_api(require_key=False)
+    spec = tmp_path / "openapi.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "t", "version": "1"},
+                "servers": [{"url": api.https.url}],
+                "paths": {
+                    "/v1/items": {
+                        "get": {
+                            "parameters": [
+                                {
+                                    "name": "api_key",
+                                    "in": "query",
+                                    "required": True,
+                                    "schema": {"type": "string"},
+                                    "example": CREDENTIAL,
+                                },
+                                {
+                                    "name": "limit",
+                                    "in": "query",
+                                    "required": True,
+                                    "schema": {"type": "integer"},
+                                    "example": 5,
+                                },
+                            ],
+                            "responses": {"200": {"description": "ok"}},
+                        }
+                    }
+                },
+            }
+        )
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "scan",
+            "--spec",
+            str(spec),
+            "--http-port",
+            str(api.http.port),
+            "--ca-file",
+            api.ca_file,
+            "--timeout",
+            "5",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    assert any("limit=5" in r["url"] for r in api.behaviour.seen), "the endpoint was probed"
+    assert not any(CREDENTIAL in v for r in api.behaviour.seen for v in r.values())
+    assert CREDENTIAL not in result.stdout + result.stderr

@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._version import __version__
@@ -24,7 +25,7 @@ from .checks._base import CheckNotRun, ProbeContext, ScanSettings, new_canary
 from .net.headers import check_credential_header
 from .net.http import ClientSettings, FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
-from .redact import redact, redact_url, scrub_result
+from .redact import credential_parameters, redact, redact_url, scrub_result
 from .rules import RULES
 from .scoring import compute_score
 from .targets import Target, TargetError, parse_target
@@ -76,6 +77,14 @@ class ScanOptions:
             raise ValueError("per-host connections must be at least 1")
         if self.max_endpoints < 1:
             raise ValueError("--max-endpoints must be at least 1")
+        if self.spec is not None and "://" in self.spec:
+            in_query = credential_parameters(urlsplit(self.spec).query)
+            if in_query:
+                raise ValueError(
+                    f"--spec {redact_url(self.spec)}: a credential in the query string "
+                    f"({', '.join(in_query)}) is refused; keywire fetches the description "
+                    "anonymously, give it a URL that needs no credential or a local file"
+                )
         for name, value in self.headers.items():
             check_credential_header(name, value)  # never quotes the value
             lowered = name.lower()

@@ -58,7 +58,58 @@ def redact(secret: str, *, prefix_chars: int = _PREFIX_CHARS) -> Redacted:
     )
 
 
-_QUERY_VALUE = re.compile(r"([?&;][^=&#;]+=)([^&#;]*)")
+#: Query parameters that carry credentials: those KW120 probes, those KW708 reports in redirect
+#: URLs, and a few more spellings. Compared without case, ``-`` or ``_`` (``API-Key`` = ``apikey``).
+CREDENTIAL_QUERY_PARAMETERS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "api-key",
+        "key",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "auth",
+        "auth_token",
+        "client_secret",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "private_token",
+        "session",
+        "sessionid",
+        "session_id",
+        "jwt",
+    }
+)
+_CREDENTIAL_NAMES = frozenset(
+    n.replace("_", "").replace("-", "") for n in CREDENTIAL_QUERY_PARAMETERS
+)
+
+
+def credential_parameters(query: str) -> list[str]:
+    """The names of the query parameters of ``query`` that carry a (non-empty) credential.
+
+    >>> credential_parameters("page=2&API_KEY=abc&access-token=x&token=")
+    ['API_KEY', 'access-token']
+    """
+    from urllib.parse import parse_qsl
+
+    return [
+        name
+        for name, value in parse_qsl(query, keep_blank_values=True)
+        if value and is_credential_parameter(name)
+    ]
+
+
+def is_credential_parameter(name: str) -> bool:
+    """True for a query parameter name that carries a credential (``api_key``, ``Token`` …)."""
+    return name.lower().replace("_", "").replace("-", "") in _CREDENTIAL_NAMES
+
+
+_QUERY_VALUE = re.compile(r"([?&;#][^=&#;]+=)([^&#;]*)")
 
 
 def redact_url(url: str) -> str:
