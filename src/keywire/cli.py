@@ -5,13 +5,15 @@ stdout carries the report and nothing else; progress and messages go to stderr. 
 
 Options come from the command line, else from the configuration file (``keywire.toml`` or
 ``[tool.keywire]``, see :mod:`keywire.config`), else from the built-in defaults. Reports go to
-stdout in ``--format``, and to files with ``--output FILE`` (in ``--format``) or
-``--output FORMAT:FILE`` (repeatable, any format; ``-`` as FILE means stdout).
+stdout in ``--format``, and to files with ``--output FILE`` (in ``--format`` if given, else as
+FILE's extension says) or ``--output FORMAT:FILE`` (repeatable, any format; ``-`` as FILE means
+stdout); see :mod:`keywire.outputs`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import ssl
 import sys
@@ -24,6 +26,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
+from . import outputs as outputs_module
 from ._display import visible
 from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
@@ -31,6 +34,7 @@ from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
 from .checks import FAMILIES, GROUPS
 from .config import Config, ConfigError, discover, load_config
 from .gate import evaluate
+from .outputs import Output
 from .policy import apply_policy
 from .reporters import FORMATS
 from .rules import RULES, get_rule
@@ -158,53 +162,44 @@ def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[
     return console.render_plain(report, labels=labels)
 
 
-@dataclass(frozen=True)
-class Output:
-    fmt: str
-    path: str  # "-" is stdout
-
-
-def plan_outputs(fmt: str, values: Sequence[str], allowed: Sequence[str] = FORMATS) -> list[Output]:
-    """Where each report goes: ``FILE`` takes ``--format``; ``FORMAT:FILE`` names its format.
-
-    The ``--format`` report goes to stdout unless a plain ``--output FILE`` took it or some
-    output is ``-`` (stdout). At most one report may go to stdout. ``allowed`` are the formats
-    the command writes (``keywire tokens`` has fewer than ``keywire scan``).
-    """
-    outputs = []
-    plain = False
-    for value in values:
-        head, sep, tail = value.partition(":")
-        if sep and head in FORMATS:
-            if head not in allowed:
-                _fail_usage(
-                    f"--output {value!r}: this command writes {', '.join(allowed)}, not {head}"
-                )
-            if not tail:
-                _fail_usage(f"--output {value!r}: give a file after '{head}:' ('-' for stdout)")
-            outputs.append(Output(head, tail))
-        else:
-            plain = True
-            outputs.append(Output(fmt, value))
-    if not plain and not any(o.path == "-" for o in outputs):
-        outputs.insert(0, Output(fmt, "-"))
-    if sum(o.path == "-" for o in outputs) > 1:
-        _fail_usage("only one report can go to stdout ('-')")
+def plan_outputs(
+    fmt: str, values: Sequence[str], allowed: Sequence[str] = FORMATS, *, fmt_given: bool = False
+) -> list[Output]:
+    """Where each report goes, every file checked before anything is scanned (usage errors)."""
+    try:
+        outputs = outputs_module.plan_outputs(fmt, values, allowed, fmt_given=fmt_given)
+        for output in outputs:
+            outputs_module.check_output(output)
+    except outputs_module.OutputError as exc:
+        _fail_usage(str(exc))
     return outputs
 
 
 def _deliver(output: Output, text: str) -> None:
-    """Write one report to stdout or to its file (creating missing directories)."""
+    """Write one report to stdout or, atomically, to its file."""
     if output.path == "-":
-        click.echo(text, nl=False)
+        try:
+            click.echo(text, nl=False)
+        except OSError as exc:  # a full disk, a closed pipe: one line, not a traceback
+            _stdout_lost()
+            _fail_usage(f"cannot write the report to stdout: {exc.strerror or exc}")
         return
     try:
-        Path(output.path).parent.mkdir(parents=True, exist_ok=True)
-        with open(output.path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        outputs_module.write_atomically(output.path, text)
     except OSError as exc:
         _fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
     click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
+
+
+def _stdout_lost() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
@@ -312,7 +307,9 @@ def _settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         fail_under=values.get("fail_under"),
         new_only=bool(values.get("fail_on_new")),
     )
-    outputs = plan_outputs(values["fmt"], values.get("output") or ())
+    fmt_given = ctx.get_parameter_source("fmt") not in (ParameterSource.DEFAULT, None)
+    fmt_given = fmt_given or (config is not None and "format" in config.options)
+    outputs = plan_outputs(values["fmt"], values.get("output") or (), fmt_given=fmt_given)
     return Settings(config=config, outputs=outputs, gate=gate, baseline=baseline, values=values)
 
 
@@ -331,8 +328,10 @@ def _common_options(function: Any) -> Any:
             "-o",
             multiple=True,
             metavar="[FORMAT:]FILE",
-            help="Write the --format report to FILE, or a FORMAT report to FILE ('-' is stdout). "
-            "Repeat for several formats, e.g. -o sarif:keywire.sarif -o html:report.html.",
+            help="Write a report to FILE: in --format if given, else as FILE's extension says "
+            "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
+            "Repeat for several formats, e.g. -o keywire.sarif -o report.html. The directory must "
+            "exist; files are replaced atomically.",
         ),
         click.option(
             "--fail-on",
@@ -395,7 +394,20 @@ def _common_options(function: Any) -> Any:
     return function
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Keywire(click.Group):
+    """The command group; a stdout that cannot be written ends in one line and exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO):
+                raise
+            _stdout_lost()
+            _fail_usage(f"cannot write the output: {exc.strerror or exc}")
+
+
+@click.group(cls=_Keywire, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keywire")
 def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
@@ -684,8 +696,9 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     "outputs",
     multiple=True,
     metavar="[FORMAT:]FILE",
-    help="Write the --format report to FILE, or a FORMAT report to FILE ('-' is stdout). "
-    "Repeat for several formats, e.g. -o json:tokens.json -o html:tokens.html.",
+    help="Write a report to FILE: in --format if given, else as FILE's extension says "
+    "(.json .html .txt); FORMAT:FILE names the format ('-' is stdout). "
+    "Repeat for several formats, e.g. -o tokens.json -o tokens.html.",
 )
 @click.option(
     "--fail-on",
@@ -744,7 +757,9 @@ def tokens_command(
     from .tokens.rules import findings as token_findings
 
     _logging(verbose)
-    planned = plan_outputs(fmt, outputs, allowed=TOKEN_FORMATS)
+    fmt_source = click.get_current_context().get_parameter_source("fmt")
+    fmt_given = fmt_source not in (ParameterSource.DEFAULT, None)
+    planned = plan_outputs(fmt, outputs, allowed=TOKEN_FORMATS, fmt_given=fmt_given)
     if (url is None) == (token_file is None):
         _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
     token_times: list[float] | None = None
