@@ -168,6 +168,7 @@ async def scan_async(
         else parse_target(t, http_port=options.http_port, https_port=options.https_port)
         for t in targets
     ]
+    idle = _nothing_applies(options, parsed)
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     deadline = started + options.scan_timeout
@@ -183,6 +184,8 @@ async def scan_async(
     in_flight = asyncio.Semaphore(MAX_TARGETS_IN_FLIGHT)
 
     async def one(target: Target) -> TargetResult:
+        if target.url in idle:
+            return TargetResult(target=target.url, scanned=False, error=idle[target.url])
         async with in_flight:
             return await _scan_target(target, http, options, canary, deadline, observer)
 
@@ -224,6 +227,29 @@ def scan(
     return asyncio.run(
         scan_async(targets, options=options, resolver=resolver, observer=observer, config=config)
     )
+
+
+def _nothing_applies(options: ScanOptions, targets: Sequence[Target]) -> dict[str, str]:
+    """Targets on which no selected family has anything to do, with why (known before traffic).
+
+    Raises :class:`TargetError` (a usage error) when that is every target, or when the selection
+    is empty: such a scan could only end in "nothing scanned".
+    """
+    families = options.selected()
+    if not families:
+        hint = " (the spec checks need --spec)" if SPEC_GROUP in options.only else ""
+        raise TargetError(f"no check is selected: --only/--skip leave nothing to run{hint}")
+    idle: dict[str, str] = {}
+    for target in targets:
+        reasons = [f.inapplicable(target) if f.inapplicable else None for f in families]
+        if all(reasons):
+            idle[target.url] = "no selected check applies: " + "; ".join(
+                sorted({r for r in reasons if r})
+            )
+    if targets and len(idle) == len({t.url for t in targets}):
+        url, why = next(iter(idle.items()))
+        raise TargetError(f"{redact_url(url)}: {why}")
+    return idle
 
 
 def _unique(targets: list[Target]) -> list[Target]:

@@ -44,6 +44,8 @@ from .tokens.report import FORMATS as TOKEN_FORMATS
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_NOTHING_SCANNED = 0, 1, 2, 3
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
 SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
+Label = str | tuple[str, ...]
+"""A console label under a target: one line, or several (each made visible by the console)."""
 
 
 def _fail_usage(message: str) -> NoReturn:
@@ -95,19 +97,31 @@ def _parse_header_env(values: Sequence[str], environ: Mapping[str, str]) -> dict
     return headers
 
 
-def _spec_labels(report: ScanReport) -> dict[str, str]:
-    """Console labels for a spec-driven scan: the operation each endpoint comes from."""
-    labels: dict[str, str] = {}
+_SKIPPED_SHOWN = 20
+
+
+def _spec_labels(report: ScanReport) -> dict[str, Label]:
+    """Console labels for a spec-driven scan: the operation each endpoint comes from, and which
+    operations were skipped and why."""
+    labels: dict[str, Label] = {}
     for target in report.targets:
         detail = target.details.get("openapi")
         if isinstance(detail, Mapping) and isinstance(detail.get("operation"), str):
             labels[target.target] = f"{detail['operation']} (from the spec)"
         elif isinstance(detail, Mapping) and "endpoints" in detail:
             probed = len(detail["endpoints"])
-            labels[target.target] = (
-                f"API description: {probed} endpoint(s) probed, "
-                f"{detail.get('skipped_total', 0)} operation(s) skipped"
-            )
+            total = detail.get("skipped_total", 0)
+            lines = [
+                f"API description: {probed} endpoint(s) probed, {total} operation(s) skipped"
+                + (":" if total else "")
+            ]
+            listed = [s for s in detail.get("skipped", ()) if isinstance(s, Mapping)]
+            for item in listed[:_SKIPPED_SHOWN]:
+                lines.append(f"  skipped {item.get('operation')}: {item.get('reason')}")
+            if total > min(len(listed), _SKIPPED_SHOWN):
+                shown = min(len(listed), _SKIPPED_SHOWN)
+                lines.append(f"  … and {total - shown} more (the JSON report lists them)")
+            labels[target.target] = tuple(lines)
     return labels
 
 
@@ -150,7 +164,7 @@ class _Progress:
         self._progress.advance(self._task)
 
 
-def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, str]) -> str:
+def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, Label]) -> str:
     if fmt != "console":
         from .reporters import render
 
@@ -215,7 +229,7 @@ def _emit(
     report: ScanReport,
     *,
     settings: Settings,
-    labels: Mapping[str, str] | None = None,
+    labels: Mapping[str, Label] | None = None,
     epilogue: str | None = None,
 ) -> NoReturn:
     if settings.config is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.panel import Panel
@@ -58,7 +58,14 @@ def _target_line(target: TargetResult) -> str:
     return f"{_clean(target.target)}  (grade {target.score.grade}, score {target.score.score})"
 
 
-def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None) -> str:
+def _label_lines(label: str | Sequence[str]) -> list[str]:
+    """A target's label as lines: a label is one line of text, or a sequence of lines."""
+    return [label] if isinstance(label, str) else list(label)
+
+
+def render_plain(
+    report: ScanReport, *, labels: Mapping[str, str | Sequence[str]] | None = None
+) -> str:
     """The report as plain text (no colour, no box drawing), for logs and pipes."""
     out: list[str] = [_headline(report), ""]
     if report.score is None:
@@ -76,7 +83,7 @@ def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None)
     for target in report.targets:
         out += ["", _target_line(target)]
         if labels and target.target in labels:
-            out.append(f"  {_clean(labels[target.target])}")
+            out += [f"  {_clean(line)}" for line in _label_lines(labels[target.target])]
         if not target.scanned:
             out.append(f"  NOT SCANNED: {_clean(target.error)}")
         if target.scanned and not target.findings:
@@ -177,7 +184,7 @@ def _fixes(report: ScanReport) -> list[tuple[str, str, str]]:
 def render_rich(
     report: ScanReport,
     *,
-    labels: Mapping[str, str] | None = None,
+    labels: Mapping[str, str | Sequence[str]] | None = None,
     width: int = 110,
     color: bool = True,
 ) -> str:
@@ -223,7 +230,8 @@ def render_rich(
         console.print()
         console.print(Text(_target_line(target), style="bold underline"))
         if labels and target.target in labels:
-            console.print(Text(f"  {_clean(labels[target.target])}", style="italic"))
+            for text in _label_lines(labels[target.target]):
+                console.print(Text(f"  {_clean(text)}", style="italic"))
         if not target.scanned:
             console.print(Text(f"  not scanned: {_clean(target.error)}", style="red"))
         elif not target.findings:
