@@ -171,9 +171,10 @@ def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[
         return render(report, fmt)
     from .reporters import console
 
+    width = console.report_width(terminal=to_terminal)  # COLUMNS, the terminal's, or 100
     if to_terminal and "NO_COLOR" not in os.environ:
-        return console.render_rich(report, labels=labels)
-    return console.render_plain(report, labels=labels)
+        return console.render_rich(report, labels=labels, width=width)
+    return console.render_plain(report, labels=labels, width=width)
 
 
 def plan_outputs(
