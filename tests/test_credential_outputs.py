@@ -386,3 +386,25 @@ def test_spec_query_credential_example_is_never_sent(lab_api, tmp_path: Path):
     assert any("limit=5" in r["url"] for r in api.behaviour.seen), "the endpoint was probed"
     assert not any(CREDENTIAL in v for r in api.behaviour.seen for v in r.values())
     assert CREDENTIAL not in result.stdout + result.stderr
+
+
+# -- the scrubber itself -----------------------------------------------------------------------------
+
+
+def test_scrub_hides_every_form_a_message_may_quote():
+    import base64
+
+    from keywire.redact import scrub
+
+    bearer = f"Bearer {CREDENTIAL}"
+    assert scrub(f"realm 'Bearer' got {CREDENTIAL}", [bearer]) == "realm 'Bearer' got [credential]"
+    assert scrub(f"b'{CREDENTIAL}'", [bearer]) == "b'[credential]'"
+    assert scrub(f"line: X-API-Key: {CREDENTIAL[:15]}", [CREDENTIAL]).endswith("[credential]")
+    cookie = f"sid={CREDENTIAL}; theme=dark"
+    assert scrub(f"Set-Cookie: sid={CREDENTIAL}; Path=/", [cookie]) == (
+        "Set-Cookie: [credential]; Path=/"
+    )
+    assert scrub(f"echo {CREDENTIAL}", [cookie]) == "echo [credential]"
+    basic = "Basic " + base64.b64encode(f"alice:{CREDENTIAL}".encode()).decode()
+    assert CREDENTIAL not in scrub(f"password {CREDENTIAL} rejected", [basic])
+    assert scrub("nothing to hide here", [bearer, cookie, basic]) == "nothing to hide here"

@@ -126,14 +126,33 @@ _MIN_SECRET_PART = 6
 _SCRUBBED = "[credential]"
 
 
-def _secret_parts(secret: str) -> list[str]:
-    """The pieces of a header value worth hiding: the whole value and each long word of it.
+_SCHEMES = frozenset({"basic", "bearer", "digest", "token", "apikey", "api-key", "key", "dpop"})
 
-    ``Authorization: Bearer abc…`` is hidden as a whole and as ``abc…``; short words such as
-    ``Bearer`` or ``Basic`` are left alone (they are not secret and would hide ordinary text).
+
+def _secret_parts(secret: str) -> list[str]:
+    """The pieces of a header value worth hiding, longest first.
+
+    The whole value; each word of it but an authentication scheme (``Bearer abc…`` hides
+    ``abc…``, never the word ``Bearer``); the value of each ``name=value`` piece (a ``Cookie``
+    header's values); and for ``Basic``, the decoded ``user:password`` and the password.
     """
-    parts = {secret.strip()}
-    parts.update(word for word in secret.split() if len(word) >= _MIN_SECRET_PART)
+    value = secret.strip()
+    parts = {value}
+    words = [w for w in re.split(r"[\s;,]+", value) if w]
+    scheme = words.pop(0).lower() if len(words) > 1 and words[0].lower() in _SCHEMES else ""
+    for word in words:
+        parts.add(word)
+        if "=" in word.strip("="):
+            parts.add(word.split("=", 1)[1])
+    if scheme == "basic" and words:
+        import base64
+        import binascii
+
+        try:
+            decoded = base64.b64decode(words[0], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        parts.update({decoded, decoded.partition(":")[2]})
     return sorted((p for p in parts if len(p) >= _MIN_SECRET_PART), key=len, reverse=True)
 
 
@@ -143,8 +162,8 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     Error texts of HTTP libraries quote what they refused or failed to parse, sometimes as a
     ``bytes`` repr and sometimes cut short; a hostile server can echo a credential anywhere in its
     answer. So each long word of a secret is hidden too, in its repr form, and a cut-off start of
-    one at the very end of the text (a truncated message) as well. Values shorter than 6
-    characters are not scrubbed (they would hide ordinary words); refuse such credentials instead.
+    one at the very end of the text (a truncated message) as well. Pieces shorter than 6
+    characters are not scrubbed: they would hide ordinary words.
 
     >>> scrub("illegal header value b'kw-9f2c4e6a' in 'Bearer kw-9f2c4e6a'", ["Bearer kw-9f2c4e6a"])
     "illegal header value b'[credential]' in '[credential]'"
