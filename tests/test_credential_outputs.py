@@ -52,8 +52,14 @@ def _echo_app(seen: list[str]) -> Flask:
     @app.route("/<path:path>")
     def anything(path: str):  # type: ignore[no-untyped-def]
         key = request.headers.get("X-API-Key", "")
-        response = jsonify(echo=key, config={"stripe": STRIPE})
+        response = jsonify(echo=key, config={"stripe": STRIPE}, next=f"http://cdn.test/{STRIPE}")
         response.headers["X-Leak"] = STRIPE
+        # The secret also sits where checks quote headers: HSTS, links, cookies, challenges.
+        response.headers["Strict-Transport-Security"] = f"max-age={STRIPE}"
+        response.headers["Link"] = f"<http://cdn.test/{STRIPE}>; rel=next"
+        response.headers["Content-Location"] = f"http://cdn.test/x/{STRIPE}"
+        response.headers["WWW-Authenticate"] = f'Basic realm="{STRIPE}"'
+        response.set_cookie("pref", STRIPE)
         if key:
             seen.append(key)
             response.headers["X-Echo"] = key

@@ -187,26 +187,45 @@ def _scrub_cut_tail(text: str, part: str) -> str:
     return text
 
 
-def scrub_result(result: TargetResult, secrets: Collection[str]) -> TargetResult:
-    """``result`` with :func:`scrub` applied to every text in it: the last line of defence.
+def scrub_result(result: TargetResult, secrets: Collection[str] = ()) -> TargetResult:
+    """``result`` with every text in it cleaned: the last line of defence before any report.
 
     Credentials are never put into findings on purpose, but a hostile server can echo one into any
     header a check quotes (an HSTS value, a status line in an error), and an exception inside a
-    probe can carry one in its message. Whatever reached the result, no report shows it.
+    probe can carry one in its message: :func:`scrub` hides the user's ``secrets`` wherever they
+    got. The same holds for a secret of a known format (an API key) a check quoted from a
+    response: it is replaced by its redacted form (it is reported as its own finding, KW701).
     """
-    if not secrets:
+    from .secrets.scanner import secret_values
+
+    strings: list[str] = [result.error]
+    for finding in result.findings:
+        strings += [finding.message, finding.location]
+        strings += [part for pair in finding.evidence for part in pair]
+    strings += [outcome.reason for outcome in result.outcomes]
+    _strings_in(result.details, strings)
+    # One detector pass over everything (separated by NUL, which no secret pattern spans).
+    shown = [(raw, str(redact(raw))) for raw in secret_values("\x00".join(strings))]
+    if not secrets and not shown:
         return result
 
     def text(value: str) -> str:
-        return scrub(value, secrets)
+        value = scrub(value, secrets) if secrets else value
+        for raw, redacted in shown:
+            value = value.replace(raw, redacted)
+        return value
 
-    def walk(value: object) -> object:
+    def walk(value: object, depth: int = 0) -> object:
         if isinstance(value, str):
             return text(value)
+        if depth > _MAX_DEPTH:
+            return "[too deep]"
         if isinstance(value, Mapping):
-            return {text(str(k)) if isinstance(k, str) else k: walk(v) for k, v in value.items()}
+            return {
+                text(k) if isinstance(k, str) else k: walk(v, depth + 1) for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
-            return type(value)(walk(v) for v in value)
+            return type(value)(walk(v, depth + 1) for v in value)
         return value
 
     findings = tuple(
@@ -224,3 +243,22 @@ def scrub_result(result: TargetResult, secrets: Collection[str]) -> TargetResult
     return dataclasses.replace(
         result, error=text(result.error), findings=findings, outcomes=outcomes, details=details
     )
+
+
+_MAX_DEPTH = 64
+"""Details are keywire's own shallow structures; anything deeper is cut, not walked."""
+
+
+def _strings_in(value: object, into: list[str], depth: int = 0) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif depth > _MAX_DEPTH:
+        return
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                into.append(key)
+            _strings_in(item, into, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings_in(item, into, depth + 1)
