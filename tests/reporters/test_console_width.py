@@ -99,7 +99,7 @@ def test_report_width_sources():
     assert console.report_width(terminal=False, environ={"COLUMNS": "12"}) == console.MIN_WIDTH
 
 
-@pytest.mark.parametrize(("columns", "width"), [("80", 80), (None, 100)])
+@pytest.mark.parametrize(("columns", "width"), [("80", 80), ("120", 120), (None, 100)])
 def test_cli_uses_columns_else_100(runner, lab_api, columns, width):
     api = lab_api(refuse_cleartext=False, hsts=None)
     env = {"COLUMNS": columns} if columns else {"COLUMNS": ""}
