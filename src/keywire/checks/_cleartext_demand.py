@@ -31,11 +31,19 @@ from ..redact import redact_url
 _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"
 ROOT_CAUSE = "KW101"
 
-_FLASK_FIX = """\
+# The fix of KW101, shared (the console prints it once): one root cause, one fix.
+FLASK_REFUSE = """\
 # pip install 'keywire[flask]'
+from flask import Flask
 from flask_keywire import KeyWire
 
-keywire = KeyWire(app)  # HTTPS only: any cleartext request gets the same 403, no challenge
+app = Flask(__name__)
+keywire = KeyWire(app)  # 403 for any credential over cleartext, never a redirect
+
+@app.get("/v1/resource")
+@keywire.required(scopes=["read"])
+def resource():
+    return {"data": "..."}
 """
 
 _FIX = (
@@ -59,7 +67,7 @@ CREDENTIALS_DEMANDED = Rule(
     ),
     remediation=_FIX,
     references=(_BCP, "https://cwe.mitre.org/data/definitions/523.html"),
-    flask_fix=_FLASK_FIX,
+    flask_fix=FLASK_REFUSE,
     root_cause=ROOT_CAUSE,
 )
 
@@ -77,7 +85,7 @@ ANSWERS_IN_CLEARTEXT = Rule(
     ),
     remediation=_FIX,
     references=(_BCP, "https://cwe.mitre.org/data/definitions/319.html"),
-    flask_fix=_FLASK_FIX,
+    flask_fix=FLASK_REFUSE,
     root_cause=ROOT_CAUSE,
 )
 
@@ -96,7 +104,7 @@ NO_INTEGRITY = Rule(
     ),
     remediation=_FIX,
     references=(_BCP, "https://cwe.mitre.org/data/definitions/924.html"),
-    flask_fix=_FLASK_FIX,
+    flask_fix=FLASK_REFUSE,
     root_cause=ROOT_CAUSE,
 )
 

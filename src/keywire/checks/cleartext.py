@@ -34,25 +34,13 @@ from ._base import (
     not_tested,
     serves_content,
 )
+from ._cleartext_demand import FLASK_REFUSE as _FLASK_REFUSE
 from ._cleartext_demand import RULES as DEMAND_RULES
 from ._cleartext_demand import demand_findings
 
 _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
 
-_FLASK_REFUSE = """\
-# pip install 'keywire[flask]'
-from flask import Flask
-from flask_keywire import KeyWire
-
-app = Flask(__name__)
-keywire = KeyWire(app)  # 403 for any credential over cleartext, never a redirect
-
-@app.get("/v1/resource")
-@keywire.required(scopes=["read"])
-def resource():
-    return {"data": "..."}
-"""
 
 API_REACHABLE_OVER_HTTP = Rule(
     id="KW101",
