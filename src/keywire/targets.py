@@ -15,6 +15,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from .redact import credential_parameters
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -37,6 +39,9 @@ class Target:
     #: The only origin the user's credentials may go to: the HTTPS side the user named, or
     #: implied (443 for a target on 80, or ``--https-port``). Fixed when the target is parsed.
     credentials_origin: str | None = None
+    #: The HTTPS side is only assumed (port 443 for an http:// target on port 80), not given: a
+    #: redirect from the API to HTTPS on another port of the same host takes precedence.
+    https_implied: bool = False
 
     @property
     def is_https(self) -> bool:
@@ -45,6 +50,10 @@ class Target:
     @property
     def origin(self) -> str:
         return _build(self.scheme, self.host, self.port, "/")[:-1]
+
+    def https_url_on(self, port: int) -> str:
+        """This target's path and query on ``https://`` at ``port`` of the same host."""
+        return _build("https", self.host, port, "/")[:-1] + self.path
 
 
 def origin_of(url: str) -> str | None:
@@ -126,28 +135,39 @@ def parse_target(
     if not text:
         raise TargetError("empty target")
     if "://" not in text:
-        raise TargetError(f"{raw!r} is not a URL: give it as http://host/path or https://host/path")
+        raise TargetError(
+            f"{_safe(raw)} is not a URL: give it as http://host/path or https://host/path"
+        )
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise TargetError(f"{raw!r} is not a valid URL: {exc}") from None
+        raise TargetError(f"{_safe(raw)} is not a valid URL: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise TargetError(f"{raw!r}: unsupported scheme {parts.scheme!r} (use http or https)")
+        raise TargetError(f"{_safe(raw)}: unsupported scheme {parts.scheme!r} (use http or https)")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise TargetError(f"{raw!r} has no host")
+        raise TargetError(f"{_safe(raw)} has no host")
     if parts.username is not None or parts.password is not None:
         raise TargetError(
             f"{_safe(raw)}: credentials in the URL are refused; pass them with --header"
         )
     if any(c.isspace() for c in host) or "%" in host:
-        raise TargetError(f"{raw!r}: invalid host {host!r}")
+        raise TargetError(f"{_safe(raw)}: invalid host {host!r}")
     try:
         host = host.encode("idna").decode("ascii").lower() if not _is_ip(host) else host
     except UnicodeError:
-        raise TargetError(f"{raw!r}: invalid host name {host!r}") from None
+        raise TargetError(f"{_safe(raw)}: invalid host name {host!r}") from None
+    if port == 0:
+        raise TargetError(f"{_safe(raw)}: port 0 is not a port a server listens on")
+    in_query = credential_parameters(parts.query)
+    if in_query:
+        raise TargetError(
+            f"{_safe(raw)}: a credential in the query string ({', '.join(in_query)}) is refused: "
+            "URLs end up in logs and reports, and the http:// side would carry it in cleartext; "
+            "pass it with --header (e.g. --header 'X-API-Key: ...') or --header-env"
+        )
     port = port or DEFAULT_PORTS[scheme]
     path = parts.path or "/"
     if parts.query:
@@ -159,6 +179,7 @@ def parse_target(
     http_url: str | None = None
     https_url: str | None = None
     note = ""
+    implied = False
     suffix = path
     if scheme == "https":
         https_url = url
@@ -174,6 +195,7 @@ def parse_target(
             https_url = _build("https", host, https_port, "/")[:-1] + suffix
         elif port == 80:
             https_url = _build("https", host, 443, "/")[:-1] + suffix
+            implied = True
         else:
             note = "HTTP on a non-default port: pass --https-port to check its HTTPS side"
     return Target(
@@ -186,6 +208,7 @@ def parse_target(
         https_url=https_url,
         counterpart_note=note,
         credentials_origin=origin_of(https_url) if https_url is not None else None,
+        https_implied=implied,
     )
 
 

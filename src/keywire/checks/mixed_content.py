@@ -19,7 +19,7 @@ from .. import _json
 from .._models import Category, Finding, Rule, Severity
 from ..net.http import HttpResponse
 from ..redact import redact_url
-from ._base import Family, Isolation, ProbeContext, not_applicable
+from ._base import Family, Isolation, ProbeContext, not_applicable, not_tested
 
 _MAX_NODES = 20_000
 _MAX_DEPTH = 64
@@ -113,6 +113,8 @@ class MixedContentObservation:
     https_responses: int
     links: tuple[LinkSeen, ...]
     internal_errors: tuple[str, ...] = ()
+    #: Why the HTTPS side gave no response, when it exists but failed (not when nothing listens).
+    https_failure: str = ""
 
 
 async def probe(ctx: ProbeContext) -> MixedContentObservation:
@@ -122,16 +124,25 @@ async def probe(ctx: ProbeContext) -> MixedContentObservation:
     for response in responses:
         with isolation.item(f"reading the links of {redact_url(response.url)}"):
             links.extend(find_cleartext_links(response))
+    https = await ctx.https_chain()
+    failure = https.failure if https is not None and not https.hops else None
     return MixedContentObservation(
         target=ctx.target.url,
         https_responses=len(responses),
         links=tuple(links),
         internal_errors=isolation.errors,
+        https_failure=(
+            f"{redact_url(failure.url)}: {failure.reason}"
+            if failure is not None and not failure.is_refusal
+            else ""
+        ),
     )
 
 
 def check(obs: MixedContentObservation) -> Sequence[Finding]:
     if obs.https_responses == 0:
+        if obs.https_failure:
+            raise not_tested(f"no HTTPS response: {obs.https_failure}")
         raise not_applicable("no HTTPS response to examine")
     findings: dict[str, Finding] = {}
     for link in obs.links[:50]:

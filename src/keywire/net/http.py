@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from .._version import __version__
+from ..redact import scrub
 from ..targets import location_problem
 from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
 
@@ -185,6 +186,10 @@ def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     import certifi
 
     context = ssl.create_default_context()
+    # Python 3.13 turns on VERIFY_X509_STRICT by default; OpenSSL itself, curl and the clients
+    # of most APIs do not. Trust is decided the way they decide it; what the strict profile
+    # would refuse is reported apart (KW613), and never withholds the user's credentials.
+    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
     context.load_verify_locations(cafile=certifi.where())
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
@@ -360,6 +365,9 @@ class HttpClient:
             )
         except Exception as exc:
             kind, reason = classify(exc)
+            # Library errors quote what they choked on, which a hostile server can make the
+            # user's credential (echoed into a malformed status line, say).
+            reason = scrub(reason, self.settings.credentials.values())
             return FetchFailure(url=url, probe=probe, kind=kind, reason=reason)
 
     async def _exchange(
@@ -470,10 +478,16 @@ def classify(exc: BaseException) -> tuple[FailureKind, str]:
     import httpcore
     import httpx
 
+    from .transport import TlsHandshakeFailed, TlsHandshakeStalled
+
     chain = _chain_messages(exc)
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
             return FailureKind.CERTIFICATE, f"certificate did not verify: {item.verify_message}"
+    for item in chain:
+        # Before the connect timeout below: a stalled handshake is not a port that never answered.
+        if isinstance(item, TlsHandshakeStalled | TlsHandshakeFailed):
+            return FailureKind.TLS, str(item).splitlines()[0][:200]
     for item in chain:
         if isinstance(item, ResolutionError):
             return FailureKind.DNS, str(item)

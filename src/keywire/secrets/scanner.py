@@ -114,6 +114,58 @@ def find_secrets(
     so the other secrets in the same text are still found. Without it, the exception is raised.
     """
     hits: list[SecretHit] = []
+    for secret_type, value in _secrets_in(text, catalogue, errors=errors):
+        try:
+            described = secret_type.describe(value) if secret_type.describe else {}
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors.append(_failure(exc, secret_type))
+            described = {}
+        facts = tuple(described.items())
+        hits.append(SecretHit(type=secret_type, redacted=redact(value), where=where, facts=facts))
+    return hits
+
+
+def _failure(exc: Exception, secret_type: SecretType) -> str:
+    # The value is never quoted: only the type of the failure and the catalogue entry.
+    return f"{type(exc).__name__} while checking a {secret_type.id} candidate"
+
+
+def redact_secrets(text: str, *, catalogue: Iterable[SecretType] = CATALOGUE) -> str:
+    """``text`` with every secret :func:`find_secrets` would report replaced by its redacted form.
+
+    For text keywire shows that quotes a response (a header value in a finding's message, a URL
+    in its evidence): the secret is reported once as its own finding, and shown nowhere raw.
+
+    >>> redact_secrets("max-age=sk_live_" + "0123456789abcdefABCDEFGH")
+    'max-age=sk_liv…EFGH (sha256:a3cdd5e8…)'
+    """
+    for value in secret_values(text, catalogue=catalogue):
+        text = text.replace(value, str(redact(value)))
+    return text
+
+
+def secret_values(text: str, *, catalogue: Iterable[SecretType] = CATALOGUE) -> list[str]:
+    """The raw value of each distinct secret :func:`find_secrets` would report in ``text``.
+
+    For hiding them: a candidate whose validator fails is counted as a secret.
+    """
+    return [value for _type, value in _secrets_in(text, catalogue, secret_on_error=True)]
+
+
+def _secrets_in(
+    text: str,
+    catalogue: Iterable[SecretType],
+    *,
+    errors: list[str] | None = None,
+    secret_on_error: bool = False,
+) -> Iterator[tuple[SecretType, str]]:
+    """(type, raw value) of each distinct secret in ``text``, at most :data:`MAX_HITS`.
+
+    A validator that raises: with ``secret_on_error`` the candidate counts as a secret (safe
+    for hiding), with ``errors`` it is skipped and the failure recorded, else it propagates.
+    """
     seen: set[str] = set()
     lowered = text.lower()
     occurrences = _Occurrences(text, lowered)
@@ -129,18 +181,13 @@ def find_secrets(
             try:
                 if secret_type.validate is not None and not secret_type.validate(value):
                     continue
-                described = secret_type.describe(value) if secret_type.describe else {}
             except Exception as exc:
-                if errors is None:
+                if errors is not None:
+                    errors.append(_failure(exc, secret_type))
+                    continue
+                if not secret_on_error:
                     raise
-                # The value is never quoted: only the type of the failure and the entry.
-                errors.append(f"{type(exc).__name__} while checking a {secret_type.id} candidate")
-                continue
             seen.add(value)
-            facts = tuple(described.items())
-            hits.append(
-                SecretHit(type=secret_type, redacted=redact(value), where=where, facts=facts)
-            )
-            if len(hits) >= MAX_HITS:
-                return hits
-    return hits
+            yield secret_type, value
+            if len(seen) >= MAX_HITS:
+                return

@@ -1,9 +1,11 @@
 """The whole analysis of a token set: structure, statistics and prediction, then the verdict.
 
 >>> import secrets
->>> result = analyze([secrets.token_urlsafe(24) for _ in range(50)])
+>>> result = analyze([secrets.token_urlsafe(24) for _ in range(400)])
 >>> result.summary()
-'no weakness found at 50 samples'
+'no weakness found at 400 samples'
+>>> analyze([secrets.token_urlsafe(24) for _ in range(50)]).verdict  # too few for every test
+'incomplete'
 """
 
 from __future__ import annotations
