@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .._display import visible
 from .._models import Category, Finding, Rule, Severity
 from ..net.http import Chain, ChainEnd
 from ..redact import redact_url
@@ -205,12 +206,6 @@ def check(obs: RedirectObservation) -> Sequence[Finding]:
                 )
             )
     return _unique(findings)
-
-
-def visible(text: str) -> str:
-    """``text`` with every non-printable character escaped (``\\x1b``): a value from the target
-    must not move the cursor or forge a line wherever the finding is shown."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
