@@ -100,6 +100,24 @@ def test_thousands_of_targets_end_near_the_deadline():
     assert not report.complete
 
 
+def test_token_collection_ends_at_max_time_even_mid_request():
+    """A request in flight at --max-time is cancelled there, not awaited to its own timeout."""
+    with raw.RawServer(raw.silent) as server:
+        done, elapsed = _keywire(
+            "tokens",
+            server.url + "/token",
+            "--from",
+            "json:token",
+            "--max-time",
+            "2",
+            "--timeout",
+            "20",
+        )
+    assert elapsed < 2 + SLACK_S, f"the process took {elapsed:.1f} s for --max-time 2"
+    assert done.returncode == 3
+    assert "time limit (2 s)" in done.stderr
+
+
 def test_cancel_and_wait_cancels_again_when_a_cancellation_is_swallowed():
     swallowed = []
 
