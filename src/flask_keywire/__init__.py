@@ -26,11 +26,13 @@ The documentation is ``docs/flask_keywire.md``.
 
 from ._errors import (
     CleartextRefused,
+    ConfigurationError,
     InsufficientScope,
     InvalidKey,
     KeyInQueryString,
     KeyRequired,
     KeyRevokedForCleartext,
+    KeyStoreUnavailable,
     KeyWireError,
 )
 from ._extension import DEFAULTS, KeyWire, current_key
@@ -44,6 +46,7 @@ from .tls import server_context
 __all__ = [
     "DEFAULTS",
     "CleartextRefused",
+    "ConfigurationError",
     "InsufficientScope",
     "InvalidKey",
     "KeyInQueryString",
@@ -52,6 +55,7 @@ __all__ = [
     "KeyRequired",
     "KeyRevokedForCleartext",
     "KeyStore",
+    "KeyStoreUnavailable",
     "KeyWire",
     "KeyWireError",
     "MalformedKey",
