@@ -133,6 +133,7 @@ class _State:
     store_spec: object = None
     store: KeyStore | None = None
     pending: PendingRevocations | None = None
+    pending_for: tuple[object, object] | None = None
     reconciler: Reconciler = field(default_factory=Reconciler)
     #: (id, digest) of keys seen over cleartext whose revocation could not even be journaled.
     burned: set[tuple[str, str]] = field(default_factory=set)
@@ -189,31 +190,40 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _environ_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
 def _presented() -> _Presented:
     config = current_app.config
+    # The WSGI environment holds one value per header name: every server joins repeated headers
+    # with commas (werkzeug, gunicorn: "KEY,KEY"), so every comma-separated part counts.
+    environ = request.environ
     header_keys: list[str] = []
     other = False
-    # Every value of a repeated header counts, whether the server joined them (werkzeug,
-    # gunicorn: "KEY,KEY") or kept them apart.
-    for authorization in request.headers.getlist("Authorization"):
-        for part in _split(authorization):
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if authorization is not None:
+        for part in _split(authorization) or [""]:
             scheme, _, token = part.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 header_keys.append(token.strip())
-            elif not token and "=" not in scheme:
+            elif scheme and not token and "=" not in scheme:
                 header_keys.append(scheme)  # "Bearer K1,K2": K2 is a second key
             else:
                 other = True
-    for header_value in request.headers.getlist(config["KEYWIRE_HEADER"]):
+    header_value = environ.get(_environ_key(config["KEYWIRE_HEADER"]))
+    if header_value is not None:
         header_keys.extend(_split(header_value) or [header_value.strip()])
-    if "Proxy-Authorization" in request.headers:
+    if "HTTP_PROXY_AUTHORIZATION" in environ:
         other = True
-    names = {n.lower() for n in config["KEYWIRE_QUERY_PARAMS"]}
-    query_keys = [
-        value
-        for name, value in request.args.items(multi=True)
-        if name.lower() in names or find_keys(value, limit=1) or find_keys(name, limit=1)
-    ]
+    query_keys: list[str] = []
+    if environ.get("QUERY_STRING"):
+        names = {n.lower() for n in config["KEYWIRE_QUERY_PARAMS"]}
+        query_keys = [
+            value
+            for name, value in request.args.items(multi=True)
+            if name.lower() in names or find_keys(value, limit=1) or find_keys(name, limit=1)
+        ]
     return _Presented(header_keys=tuple(header_keys), query_keys=tuple(query_keys), other=other)
 
 
@@ -329,15 +339,15 @@ class KeyWire:
         """The journal of revocations the store has not taken yet (see ``_pending``)."""
         state = self._state()
         store = self.store
-        path = journal_path(
-            store, current_app.instance_path, current_app.config["KEYWIRE_PENDING_REVOCATIONS"]
-        )
+        configured = current_app.config["KEYWIRE_PENDING_REVOCATIONS"]
         pending = state.pending
-        if pending is None or pending.path != path:
+        if pending is None or state.pending_for != (store, configured):
             with state.lock:
+                path = journal_path(store, current_app.instance_path, configured)
                 pending = state.pending
                 if pending is None or pending.path != path:
                     pending = state.pending = PendingRevocations(path)
+                state.pending_for = (store, configured)
         return pending
 
     # -- protection ----------------------------------------------------------------------------
@@ -432,7 +442,7 @@ class KeyWire:
             raise KeyRequired(realm=realm)
         if len(keys) > 1:
             raise InvalidKey("Send one API key per request.", realm=realm)
-        record = self.authenticate(keys.pop(), scopes=scopes)
+        record = self._authenticate(keys.pop(), scopes)
         g.setdefault(_G_KEY, record)
 
     def _refuse_cleartext(self, presented: _Presented, scopes: frozenset[str] | None) -> None:
@@ -473,9 +483,11 @@ class KeyWire:
         ``KEYWIRE_LAST_USED_RESOLUTION`` seconds). If the key cannot be checked (the store is
         locked or down), it raises :class:`KeyStoreUnavailable`: an error never lets a key in.
         """
+        return self._authenticate(plaintext, check_scopes(scopes))
+
+    def _authenticate(self, plaintext: str, needed: frozenset[str]) -> KeyRecord:
         config = current_app.config
         realm = config["KEYWIRE_REALM"]
-        needed = check_scopes(scopes)
         try:
             record = self._verify(plaintext)
             burned = record is not None and self._burned(record)

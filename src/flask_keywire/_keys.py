@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,7 +43,6 @@ from ._errors import ConfigurationError
 __all__ = [
     "CHECKSUM_LENGTH",
     "ID_LENGTH",
-    "KEY_IN_TEXT",
     "MIN_PEPPER_BYTES",
     "PREFIX_PATTERN",
     "SECRET_BYTES",
@@ -62,14 +60,6 @@ __all__ = [
 ]
 
 MIN_PEPPER_BYTES = 32
-
-#: Finds keys of any prefix inside longer text (log lines, URLs), delimited on both sides.
-KEY_IN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9_\-])"
-    rf"(?P<head>{PREFIX_PATTERN.pattern}_[0-9A-Za-z]{{{ID_LENGTH}}}_)"
-    rf"[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}"
-    r"(?![A-Za-z0-9_\-])"
-)
 
 
 class MalformedKey(ValueError):

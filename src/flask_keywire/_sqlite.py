@@ -41,6 +41,7 @@ _SELECT = (
     "SELECT id, name, prefix, digest, scopes, created_at, expires_at, last_used_at, "
     "revoked_at, revoked_reason, replaced_by FROM keywire_keys"
 )
+_SELECT_ONE = _SELECT + " WHERE id = ?"
 _INSERT = (
     "INSERT INTO keywire_keys (id, name, prefix, digest, scopes, created_at, expires_at, "
     "last_used_at, revoked_at, revoked_reason, replaced_by) "
@@ -131,9 +132,7 @@ class SQLiteKeyStore(KeyStore):
                 conn.close()
             self._ready = True
 
-    @contextmanager
-    def _connect(self, *, wait: float | None = None) -> Iterator[sqlite3.Connection]:
-        """A pooled connection in a transaction (committed on success, rolled back on error)."""
+    def _checkout(self) -> sqlite3.Connection:
         if not self._ready:
             self._prepare()
         with self._lock:
@@ -142,9 +141,21 @@ class SQLiteKeyStore(KeyStore):
                 # close; forget them and open new ones.
                 self._pool = []
                 self._pid = os.getpid()
-            conn = self._pool.pop() if self._pool else None
-        if conn is None:
-            conn = self._open()
+            if self._pool:
+                return self._pool.pop()
+        return self._open()
+
+    def _checkin(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if len(self._pool) < _POOL_SIZE and self._pid == os.getpid():
+                self._pool.append(conn)
+                return
+        conn.close()
+
+    @contextmanager
+    def _connect(self, *, wait: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A pooled connection in a transaction (committed on success, rolled back on error)."""
+        conn = self._checkout()
         if wait is not None:
             conn.execute(f"PRAGMA busy_timeout = {max(0, int(wait * 1000))}")
         try:
@@ -153,12 +164,7 @@ class SQLiteKeyStore(KeyStore):
         finally:
             if wait is not None:
                 conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-            with self._lock:
-                if len(self._pool) < _POOL_SIZE and self._pid == os.getpid():
-                    self._pool.append(conn)
-                    conn = None
-            if conn is not None:
-                conn.close()
+            self._checkin(conn)
 
     def close(self) -> None:
         with self._lock:
@@ -169,8 +175,13 @@ class SQLiteKeyStore(KeyStore):
                 conn.close()
 
     def get(self, key_id: str) -> KeyRecord | None:
-        with self._connect() as conn:
-            row = conn.execute(_SELECT + " WHERE id = ?", (key_id,)).fetchone()
+        # The hot path of every authenticated request: one pooled connection, one indexed
+        # SELECT, no transaction (a lone SELECT in autocommit sees the latest commit).
+        conn = self._checkout()
+        try:
+            row = conn.execute(_SELECT_ONE, (key_id,)).fetchone()
+        finally:
+            self._checkin(conn)
         return None if row is None else row_to_record(row)
 
     def get_many(self, key_ids: Iterable[str]) -> dict[str, KeyRecord]:
