@@ -36,7 +36,7 @@ _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
 
 _FLASK_REFUSE = """\
-# pip install 'keywire[flask]'
+# flask_keywire ships with keywire (not on PyPI yet); where keywire is installed: pip install 'flask>=3.0'
 from flask import Flask
 from flask_keywire import KeyWire
 
