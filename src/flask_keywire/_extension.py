@@ -454,17 +454,23 @@ class KeyWire:
         config = current_app.config
         limit = _body_limit(config)
         refuse = presented.any or scopes is not None or bool(config["KEYWIRE_REFUSE_CLEARTEXT"])
-        if refuse:
-            # Refused anyway: read what the revocation scan needs, the rest stays unread.
-            body = request.stream.read(limit) if _may_have_body() and limit else b""
-        elif not _may_have_body():
-            body = b""
-        elif request.content_length is not None and request.content_length <= limit:
-            body = request.get_data(cache=True)  # the view can still read it
-        else:
-            # A body too large to check for keys cannot be shown to be credential-less.
+        body = b""
+        try:
+            if refuse:
+                # Refused anyway: read what the revocation scan needs, the rest stays unread.
+                body = request.stream.read(limit) if _may_have_body() and limit else b""
+            elif not _may_have_body():
+                pass
+            elif request.content_length is not None and request.content_length <= limit:
+                body = request.get_data(cache=True)  # the view can still read it
+            else:
+                # A body too large to check for keys cannot be shown to be credential-less.
+                refuse = True
+                body = request.stream.read(limit) if limit else b""
+        except Exception:
+            # The client went away mid-body, say: what the headers and URL hold is still
+            # searched, and the answer is still the one 403.
             refuse = True
-            body = request.stream.read(limit) if limit else b""
         found = keys_in_texts(request_texts(request.environ, body), limit=MAX_KEYS)
         if not (refuse or found):
             return

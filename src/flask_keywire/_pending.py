@@ -81,6 +81,16 @@ class PendingRevocations:
     def __repr__(self) -> str:
         return f"PendingRevocations({str(self.path)!r})"
 
+    def close(self) -> None:
+        """Release the descriptor kept for change detection (only this process's own)."""
+        fd, self._fd = self._fd, None
+        if fd is not None and self._pid == os.getpid():
+            os.close(fd)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout)
         with conn:

@@ -174,6 +174,11 @@ class SQLiteKeyStore(KeyStore):
             for conn in pool:
                 conn.close()
 
+    def __del__(self) -> None:
+        # Pooled connections are closed explicitly, not left to the garbage collector.
+        with contextlib.suppress(Exception):
+            self.close()
+
     def get(self, key_id: str) -> KeyRecord | None:
         # The hot path of every authenticated request: one pooled connection, one indexed
         # SELECT, no transaction (a lone SELECT in autocommit sees the latest commit).
