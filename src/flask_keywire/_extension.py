@@ -134,6 +134,8 @@ class _State:
     store: KeyStore | None = None
     pending: PendingRevocations | None = None
     pending_for: tuple[object, object] | None = None
+    #: The peppers as bytes, with the configuration values they were made from.
+    peppers: tuple[object, list[bytes]] | None = None
     reconciler: Reconciler = field(default_factory=Reconciler)
     #: (id, digest) of keys seen over cleartext whose revocation could not even be journaled.
     burned: set[tuple[str, str]] = field(default_factory=set)
@@ -155,9 +157,10 @@ class _TrustedProxies:
         self._fixes: dict[int, ProxyFix] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        hops = _hops(self._config.get("KEYWIRE_TRUSTED_PROXIES", 0))
-        if hops == 0:
+        value = self._config.get("KEYWIRE_TRUSTED_PROXIES", 0)
+        if value == 0 and type(value) is int:  # the default, on every request: no work
             return self.wsgi_app(environ, start_response)
+        hops = _hops(value)
         fix = self._fixes.get(hops)
         if fix is None:
             fix = self._fixes.setdefault(hops, ProxyFix(self.wsgi_app, x_for=hops, x_proto=hops))
@@ -333,7 +336,16 @@ class KeyWire:
             return state.store
 
     def _peppers(self) -> list[bytes]:
-        return peppers_from(current_app.config)
+        config = current_app.config
+        state = self._state()
+        fallbacks = config["KEYWIRE_PEPPER_FALLBACKS"]
+        key = (
+            config["KEYWIRE_PEPPER"],
+            tuple(fallbacks) if isinstance(fallbacks, list) else fallbacks,
+        )
+        if state.peppers is None or state.peppers[0] != key:
+            state.peppers = (key, peppers_from(config))
+        return state.peppers[1]
 
     def _pending(self) -> PendingRevocations:
         """The journal of revocations the store has not taken yet (see ``_pending``)."""
@@ -427,14 +439,13 @@ class KeyWire:
 
     def _guard(self, scopes: frozenset[str] | None) -> None:
         """Apply the policy to the current request; ``scopes`` None means an open endpoint."""
-        config = current_app.config
-        presented = _presented()
         if not request.is_secure:
-            self._refuse_cleartext(presented, scopes)
+            self._refuse_cleartext(_presented(), scopes)
             return
         if scopes is None:
             return
-        realm = config["KEYWIRE_REALM"]
+        presented = _presented()
+        realm = current_app.config["KEYWIRE_REALM"]
         if presented.query_keys:
             raise KeyInQueryString(realm=realm)
         keys = set(presented.header_keys)
