@@ -317,3 +317,44 @@ def test_store_errors_in_commands_are_one_line(tmp_path):
         assert result.returncode == 1, result.stderr
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+
+
+def test_serve_dev_listens_on_loopback_only(app):
+    result = run(app, "serve-dev", "--host", "0.0.0.0")
+    assert result.exit_code == 2
+    assert "loopback only" in result.output
+
+
+def test_dev_certificate_is_made_once_and_its_ca_signs_nothing_else(tmp_path):
+    """serve-dev's throwaway CA: the files are reused while valid, the CA's private key is never
+    written, the server key is private, and a TLS client trusting ca.pem accepts 127.0.0.1."""
+    import os
+    import ssl
+
+    from flask import Flask
+
+    from flask_keywire import server_context
+    from flask_keywire._devserver import dev_certificate
+    from keywire.lab.server import LabServer
+
+    files = dev_certificate(tmp_path / "keywire-dev")
+    first = files.cert_file.read_bytes(), files.ca_file.read_bytes()
+    again = dev_certificate(tmp_path / "keywire-dev")
+    assert (again.cert_file.read_bytes(), again.ca_file.read_bytes()) == first
+    assert sorted(p.name for p in (tmp_path / "keywire-dev").iterdir()) == [
+        "ca.pem",
+        "cert.pem",
+        "key.pem",
+    ]
+    assert b"PRIVATE KEY" not in files.ca_file.read_bytes()
+    assert os.stat(files.key_file).st_mode & 0o077 == 0
+    app = Flask("devcert")
+    app.get("/")(lambda: {"ok": True})
+    import httpx
+
+    context = ssl.create_default_context(cafile=str(files.ca_file))
+    with (
+        LabServer(app, ssl_context=server_context(files.cert_file, files.key_file)) as server,
+        httpx.Client(verify=context, timeout=10) as client,
+    ):
+        assert client.get(server.url + "/").json() == {"ok": True}
