@@ -184,7 +184,7 @@ def test_rich_console_escapes_target_text(lab_api):
     text = console.render_rich(report, labels={report.targets[0].target: "[link=x]label[/link]"})
     assert "\x1b[" in text  # rich styled the report itself
     assert "[bold red]max-age=" in text  # the target's "markup" printed literally
-    assert "\ufffd[31m" in text  # the target's own escape sequence was neutralised
+    assert "max-age=\\x1b[31m" in text  # the target's own escape sequence is shown, inert
     plain = console.render_rich(report, color=False)
     assert "\x1b" not in plain
     assert "KW141" in plain
@@ -204,3 +204,61 @@ def test_secret_found_in_a_response_never_reaches_any_output(runner, lab_api, ca
     for text in [*texts, caplog.text]:
         assert stripe not in text
         assert stripe[8:] not in text
+
+
+def test_port_zero_is_a_usage_error(runner):
+    result = runner.invoke(main, ["scan", "http://127.0.0.1:0/"])
+    assert result.exit_code == 2
+    assert "port 0" in result.stderr
+
+
+def test_only_tls_on_an_http_target_without_https_side_is_a_usage_error(runner, lab_api):
+    api = lab_api(refuse_cleartext=False)
+    result = runner.invoke(main, ["scan", api.http.url + "/v1", "--only", "tls", "--timeout", "2"])
+    assert result.exit_code == 2
+    assert "no selected check applies" in result.stderr
+    assert "--https-port" in result.stderr
+    assert result.stdout == ""
+    assert api.behaviour.seen == []
+    # With the HTTPS side named, the same selection scans.
+    named = runner.invoke(
+        main,
+        [
+            "scan",
+            api.http.url + "/v1",
+            "--https-port",
+            str(api.https.port),
+            "--ca-file",
+            api.ca_file,
+            "--only",
+            "tls",
+            "--format",
+            "json",
+        ],
+    )
+    assert named.exit_code in (0, 1), named.stderr
+    assert json.loads(named.stdout)["targets"][0]["scanned"] is True
+
+
+def test_a_target_no_selected_check_applies_to_is_not_scanned_beside_others(runner, lab_api):
+    api = lab_api()
+    result = runner.invoke(
+        main,
+        [
+            *scan_args(api, "--only", "tls", "--format", "json"),
+            f"http://127.0.0.1:{api.http.port}/v1",
+        ],
+    )
+    document = json.loads(result.stdout)
+    by_url = {t["target"]: t for t in document["targets"]}
+    idle = by_url[f"http://127.0.0.1:{api.http.port}/v1"]
+    assert idle["scanned"] is False
+    assert idle["error"].startswith("no selected check applies: tls needs an HTTPS side")
+    assert by_url[api.https.url + "/v1/resource"]["scanned"] is True
+
+
+def test_an_empty_selection_is_a_usage_error(runner):
+    result = runner.invoke(main, ["scan", "http://127.0.0.1:9/", "--only", "spec"])
+    assert result.exit_code == 2
+    assert "no check is selected" in result.stderr
+    assert "--spec" in result.stderr

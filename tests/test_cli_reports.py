@@ -31,6 +31,7 @@ def args(api, *extra: str) -> list[str]:
 def test_several_formats_in_one_run(runner, lab_api, tmp_path):
     api = lab_api(hsts=None)
     out = tmp_path / "reports"
+    out.mkdir()  # keywire creates no directories
     result = runner.invoke(
         main,
         args(

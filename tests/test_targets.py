@@ -65,6 +65,8 @@ def test_explicit_counterpart_ports():
         ("https://", "has no host"),
         ("https://api.example.com:99999/", "not a valid URL"),
         ("https://user:pw@api.example.com/", "credentials in the URL are refused"),
+        ("http://api.example.com:0/", "port 0 is not a port"),
+        ("https://[::1]:0/v1", "port 0 is not a port"),
     ],
 )
 def test_errors(raw, message):

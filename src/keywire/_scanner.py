@@ -16,14 +16,16 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._version import __version__
 from .checks import FAMILIES, GROUPS, Family
 from .checks._base import CheckNotRun, ProbeContext, ScanSettings, new_canary
+from .net.headers import check_credential_header
 from .net.http import ClientSettings, FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
-from .redact import redact, redact_url
+from .redact import credential_parameters, redact, redact_url, scrub_result
 from .rules import RULES
 from .scoring import compute_score
 from .targets import Target, TargetError, parse_target
@@ -75,7 +77,16 @@ class ScanOptions:
             raise ValueError("per-host connections must be at least 1")
         if self.max_endpoints < 1:
             raise ValueError("--max-endpoints must be at least 1")
-        for name in self.headers:
+        if self.spec is not None and "://" in self.spec:
+            in_query = credential_parameters(urlsplit(self.spec).query)
+            if in_query:
+                raise ValueError(
+                    f"--spec {redact_url(self.spec)}: a credential in the query string "
+                    f"({', '.join(in_query)}) is refused; keywire fetches the description "
+                    "anonymously, give it a URL that needs no credential or a local file"
+                )
+        for name, value in self.headers.items():
+            check_credential_header(name, value)  # never quotes the value
             lowered = name.lower()
             if lowered not in CREDENTIAL_HEADER_ALLOWLIST and not lowered.startswith("x-"):
                 raise ValueError(
@@ -157,6 +168,7 @@ async def scan_async(
         else parse_target(t, http_port=options.http_port, https_port=options.https_port)
         for t in targets
     ]
+    idle = _nothing_applies(options, parsed)
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     deadline = started + options.scan_timeout
@@ -172,6 +184,8 @@ async def scan_async(
     in_flight = asyncio.Semaphore(MAX_TARGETS_IN_FLIGHT)
 
     async def one(target: Target) -> TargetResult:
+        if target.url in idle:
+            return TargetResult(target=target.url, scanned=False, error=idle[target.url])
         async with in_flight:
             return await _scan_target(target, http, options, canary, deadline, observer)
 
@@ -215,6 +229,29 @@ def scan(
     )
 
 
+def _nothing_applies(options: ScanOptions, targets: Sequence[Target]) -> dict[str, str]:
+    """Targets on which no selected family has anything to do, with why (known before traffic).
+
+    Raises :class:`TargetError` (a usage error) when that is every target, or when the selection
+    is empty: such a scan could only end in "nothing scanned".
+    """
+    families = options.selected()
+    if not families:
+        hint = " (the spec checks need --spec)" if SPEC_GROUP in options.only else ""
+        raise TargetError(f"no check is selected: --only/--skip leave nothing to run{hint}")
+    idle: dict[str, str] = {}
+    for target in targets:
+        reasons = [f.inapplicable(target) if f.inapplicable else None for f in families]
+        if all(reasons):
+            idle[target.url] = "no selected check applies: " + "; ".join(
+                sorted({r for r in reasons if r})
+            )
+    if targets and len(idle) == len({t.url for t in targets}):
+        url, why = next(iter(idle.items()))
+        raise TargetError(f"{redact_url(url)}: {why}")
+    return idle
+
+
 def _unique(targets: list[Target]) -> list[Target]:
     seen: dict[str, Target] = {}
     for target in targets:
@@ -234,6 +271,8 @@ async def _scan_target(
         observer.target_started(target.url)
     started = time.perf_counter()
     result = await _run_target(target, http, options, canary, deadline)
+    # A hostile server may echo the user's credential anywhere a check quotes it: hide it.
+    result = scrub_result(result, tuple(options.headers.values()))
     result = dataclasses.replace(
         result,
         duration_s=round(time.perf_counter() - started, 3),

@@ -5,14 +5,15 @@ stdout carries the report and nothing else; progress and messages go to stderr. 
 
 Options come from the command line, else from the configuration file (``keywire.toml`` or
 ``[tool.keywire]``, see :mod:`keywire.config`), else from the built-in defaults. Reports go to
-stdout in ``--format``, and to files with ``--output FILE`` (in ``--format``) or
-``--output FORMAT:FILE`` (repeatable, any format; ``-`` as FILE means stdout).
+stdout in ``--format``, and to files with ``--output FILE`` (in ``--format`` if given, else as
+FILE's extension says) or ``--output FORMAT:FILE`` (repeatable, any format; ``-`` as FILE means
+stdout); see :mod:`keywire.outputs`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
+import errno
 import os
 import ssl
 import sys
@@ -25,12 +26,15 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
+from . import outputs as outputs_module
+from ._display import visible
 from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
 from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
 from .checks import FAMILIES, GROUPS
 from .config import Config, ConfigError, discover, load_config
 from .gate import evaluate
+from .outputs import Output
 from .policy import apply_policy
 from .reporters import FORMATS
 from .rules import RULES, get_rule
@@ -40,10 +44,12 @@ from .tokens.report import FORMATS as TOKEN_FORMATS
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_NOTHING_SCANNED = 0, 1, 2, 3
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
 SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
+Label = str | tuple[str, ...]
+"""A console label under a target: one line, or several (each made visible by the console)."""
 
 
 def _fail_usage(message: str) -> NoReturn:
-    click.echo(f"keywire: error: {message}", err=True)
+    click.echo(f"keywire: error: {visible(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -54,8 +60,22 @@ def _parse_headers(values: Sequence[str]) -> dict[str, str]:
         name = name.strip()
         if not sep or not name or any(c.isspace() for c in name):
             _fail_usage("--header takes 'Name: value' (the value is never printed)")
-        headers[name] = content.strip()
+        headers[name] = _checked_header(f"--header {name}", name, content.strip(" \t"))
     return headers
+
+
+def _checked_header(option: str, name: str, value: str) -> str:
+    """``value`` if it can be sent as is; else a usage error that never shows it."""
+    from .net.headers import HeaderError, check_credential_header
+
+    try:
+        check_credential_header(name, value)
+    except HeaderError as exc:
+        text, prefix = str(exc), f"header {name}: "
+        if text.startswith(prefix):
+            _fail_usage(f"{option}: {text.removeprefix(prefix)}")
+        _fail_usage(f"{option.split()[0]}: {text}")  # an invalid name is not shown either
+    return value
 
 
 def _parse_header_env(values: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -71,23 +91,37 @@ def _parse_header_env(values: Sequence[str], environ: Mapping[str, str]) -> dict
             _fail_usage(
                 f"--header-env {name}={variable}: the environment variable {variable} is not set"
             )
-        headers[name] = content.strip()
+        # Only spaces and tabs are trimmed: a line break anywhere is refused, not silently cut.
+        value = content.strip(" \t")
+        headers[name] = _checked_header(f"--header-env {name}={variable}", name, value)
     return headers
 
 
-def _spec_labels(report: ScanReport) -> dict[str, str]:
-    """Console labels for a spec-driven scan: the operation each endpoint comes from."""
-    labels: dict[str, str] = {}
+_SKIPPED_SHOWN = 20
+
+
+def _spec_labels(report: ScanReport) -> dict[str, Label]:
+    """Console labels for a spec-driven scan: the operation each endpoint comes from, and which
+    operations were skipped and why."""
+    labels: dict[str, Label] = {}
     for target in report.targets:
         detail = target.details.get("openapi")
         if isinstance(detail, Mapping) and isinstance(detail.get("operation"), str):
             labels[target.target] = f"{detail['operation']} (from the spec)"
         elif isinstance(detail, Mapping) and "endpoints" in detail:
             probed = len(detail["endpoints"])
-            labels[target.target] = (
-                f"API description: {probed} endpoint(s) probed, "
-                f"{detail.get('skipped_total', 0)} operation(s) skipped"
-            )
+            total = detail.get("skipped_total", 0)
+            lines = [
+                f"API description: {probed} endpoint(s) probed, {total} operation(s) skipped"
+                + (":" if total else "")
+            ]
+            listed = [s for s in detail.get("skipped", ()) if isinstance(s, Mapping)]
+            for item in listed[:_SKIPPED_SHOWN]:
+                lines.append(f"  skipped {item.get('operation')}: {item.get('reason')}")
+            if total > min(len(listed), _SKIPPED_SHOWN):
+                shown = min(len(listed), _SKIPPED_SHOWN)
+                lines.append(f"  … and {total - shown} more (the JSON report lists them)")
+            labels[target.target] = tuple(lines)
     return labels
 
 
@@ -110,7 +144,7 @@ class _Progress:
 
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             console=Console(stderr=True),
             transient=True,
         )
@@ -124,71 +158,63 @@ class _Progress:
         self._progress.stop()
 
     def target_started(self, target: str) -> None:
-        self._progress.update(self._task, description=f"scanning {target}")
+        self._progress.update(self._task, description=f"scanning {visible(target)}")
 
     def target_finished(self, result: TargetResult) -> None:
         self._progress.advance(self._task)
 
 
-def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, str]) -> str:
+def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, Label]) -> str:
     if fmt != "console":
         from .reporters import render
 
         return render(report, fmt)
     from .reporters import console
 
+    width = console.report_width(terminal=to_terminal)  # COLUMNS, the terminal's, or 100
     if to_terminal and "NO_COLOR" not in os.environ:
-        return console.render_rich(report, labels=labels)
-    return console.render_plain(report, labels=labels)
+        return console.render_rich(report, labels=labels, width=width)
+    return console.render_plain(report, labels=labels, width=width)
 
 
-@dataclass(frozen=True)
-class Output:
-    fmt: str
-    path: str  # "-" is stdout
-
-
-def plan_outputs(fmt: str, values: Sequence[str], allowed: Sequence[str] = FORMATS) -> list[Output]:
-    """Where each report goes: ``FILE`` takes ``--format``; ``FORMAT:FILE`` names its format.
-
-    The ``--format`` report goes to stdout unless a plain ``--output FILE`` took it or some
-    output is ``-`` (stdout). At most one report may go to stdout. ``allowed`` are the formats
-    the command writes (``keywire tokens`` has fewer than ``keywire scan``).
-    """
-    outputs = []
-    plain = False
-    for value in values:
-        head, sep, tail = value.partition(":")
-        if sep and head in FORMATS:
-            if head not in allowed:
-                _fail_usage(
-                    f"--output {value!r}: this command writes {', '.join(allowed)}, not {head}"
-                )
-            if not tail:
-                _fail_usage(f"--output {value!r}: give a file after '{head}:' ('-' for stdout)")
-            outputs.append(Output(head, tail))
-        else:
-            plain = True
-            outputs.append(Output(fmt, value))
-    if not plain and not any(o.path == "-" for o in outputs):
-        outputs.insert(0, Output(fmt, "-"))
-    if sum(o.path == "-" for o in outputs) > 1:
-        _fail_usage("only one report can go to stdout ('-')")
+def plan_outputs(
+    fmt: str, values: Sequence[str], allowed: Sequence[str] = FORMATS, *, fmt_given: bool = False
+) -> list[Output]:
+    """Where each report goes, every file checked before anything is scanned (usage errors)."""
+    try:
+        outputs = outputs_module.plan_outputs(fmt, values, allowed, fmt_given=fmt_given)
+        for output in outputs:
+            outputs_module.check_output(output)
+    except outputs_module.OutputError as exc:
+        _fail_usage(str(exc))
     return outputs
 
 
 def _deliver(output: Output, text: str) -> None:
-    """Write one report to stdout or to its file (creating missing directories)."""
+    """Write one report to stdout or, atomically, to its file."""
     if output.path == "-":
-        click.echo(text, nl=False)
+        try:
+            click.echo(text, nl=False)
+        except OSError as exc:  # a full disk, a closed pipe: one line, not a traceback
+            _stdout_lost()
+            _fail_usage(f"cannot write the report to stdout: {exc.strerror or exc}")
         return
     try:
-        Path(output.path).parent.mkdir(parents=True, exist_ok=True)
-        with open(output.path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        outputs_module.write_atomically(output.path, text)
     except OSError as exc:
         _fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
     click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
+
+
+def _stdout_lost() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
@@ -204,7 +230,7 @@ def _emit(
     report: ScanReport,
     *,
     settings: Settings,
-    labels: Mapping[str, str] | None = None,
+    labels: Mapping[str, Label] | None = None,
     epilogue: str | None = None,
 ) -> NoReturn:
     if settings.config is not None:
@@ -217,9 +243,11 @@ def _emit(
         _deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))
     for target in report.targets:
         if not target.scanned:
-            click.echo(f"keywire: {target.target}: not scanned: {target.error}", err=True)
+            click.echo(
+                f"keywire: {visible(f'{target.target}: not scanned: {target.error}')}", err=True
+            )
     for notice in report.notices:
-        click.echo(f"keywire: warning: {notice}", err=True)
+        click.echo(f"keywire: warning: {visible(notice)}", err=True)
     if epilogue:
         click.echo(f"keywire: {epilogue}", err=True)
     code, message = _gate_exit(report)
@@ -294,7 +322,9 @@ def _settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         fail_under=values.get("fail_under"),
         new_only=bool(values.get("fail_on_new")),
     )
-    outputs = plan_outputs(values["fmt"], values.get("output") or ())
+    fmt_given = ctx.get_parameter_source("fmt") not in (ParameterSource.DEFAULT, None)
+    fmt_given = fmt_given or (config is not None and "format" in config.options)
+    outputs = plan_outputs(values["fmt"], values.get("output") or (), fmt_given=fmt_given)
     return Settings(config=config, outputs=outputs, gate=gate, baseline=baseline, values=values)
 
 
@@ -313,8 +343,10 @@ def _common_options(function: Any) -> Any:
             "-o",
             multiple=True,
             metavar="[FORMAT:]FILE",
-            help="Write the --format report to FILE, or a FORMAT report to FILE ('-' is stdout). "
-            "Repeat for several formats, e.g. -o sarif:keywire.sarif -o html:report.html.",
+            help="Write a report to FILE: in --format if given, else as FILE's extension says "
+            "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
+            "Repeat for several formats, e.g. -o keywire.sarif -o report.html. The directory must "
+            "exist; files are replaced atomically.",
         ),
         click.option(
             "--fail-on",
@@ -377,7 +409,20 @@ def _common_options(function: Any) -> Any:
     return function
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Keywire(click.Group):
+    """The command group; a stdout that cannot be written ends in one line and exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO):
+                raise
+            _stdout_lost()
+            _fail_usage(f"cannot write the output: {exc.strerror or exc}")
+
+
+@click.group(cls=_Keywire, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keywire")
 def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
@@ -454,6 +499,7 @@ def scan_command(
         _fail_usage("give at least one TARGET URL, or --spec FILE|URL")
     credentials = _parse_headers(headers)
     credentials.update(_parse_header_env(header_envs, os.environ))
+    _protect(credentials)
     try:
         options = ScanOptions(
             timeout=values["timeout"],
@@ -665,8 +711,9 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     "outputs",
     multiple=True,
     metavar="[FORMAT:]FILE",
-    help="Write the --format report to FILE, or a FORMAT report to FILE ('-' is stdout). "
-    "Repeat for several formats, e.g. -o json:tokens.json -o html:tokens.html.",
+    help="Write a report to FILE: in --format if given, else as FILE's extension says "
+    "(.json .html .txt); FORMAT:FILE names the format ('-' is stdout). "
+    "Repeat for several formats, e.g. -o tokens.json -o tokens.html.",
 )
 @click.option(
     "--fail-on",
@@ -725,7 +772,9 @@ def tokens_command(
     from .tokens.rules import findings as token_findings
 
     _logging(verbose)
-    planned = plan_outputs(fmt, outputs, allowed=TOKEN_FORMATS)
+    fmt_source = click.get_current_context().get_parameter_source("fmt")
+    fmt_given = fmt_source not in (ParameterSource.DEFAULT, None)
+    planned = plan_outputs(fmt, outputs, allowed=TOKEN_FORMATS, fmt_given=fmt_given)
     if (url is None) == (token_file is None):
         _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
     token_times: list[float] | None = None
@@ -744,7 +793,7 @@ def tokens_command(
             method=method,
             rate=_parse_rate(rate),
             max_time=max_time,
-            headers=_parse_headers(headers),
+            headers=_protect(_parse_headers(headers)),
             ca_file=ca_file,
             timeout=timeout,
         )
@@ -775,12 +824,12 @@ def tokens_command(
             time_window=time_window,
         )
     except NoTokens:
-        click.echo(f"keywire: no tokens to analyse from {target}", err=True)
+        click.echo(f"keywire: no tokens to analyse from {visible(target)}", err=True)
         sys.exit(EXIT_NOTHING_SCANNED)
     found = token_findings(analysis, target=target, source=source)
     for output in planned:
         _deliver(output, render(analysis, collection, found, output.fmt))
-    click.echo(f"keywire: {redact_url(target)}: {analysis.summary()}", err=True)
+    click.echo(f"keywire: {visible(f'{redact_url(target)}: {analysis.summary()}')}", err=True)
     if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
         sys.exit(EXIT_GATE)
     sys.exit(EXIT_OK)
@@ -853,7 +902,7 @@ def _collect_tokens(
     )
     if not collected.tokens:
         reason = collected.last_error or collected.stopped
-        click.echo(f"keywire: could not collect any token: {reason}", err=True)
+        click.echo(f"keywire: could not collect any token: {visible(reason)}", err=True)
         sys.exit(EXIT_NOTHING_SCANNED)
     collection = Collection(
         target=shown,
@@ -870,13 +919,18 @@ def _collect_tokens(
     return list(collected.tokens), list(collected.times), collection
 
 
+def _protect(credentials: dict[str, str]) -> dict[str, str]:
+    """Keep the user's credential values out of every log line."""
+    from ._logsafe import protect
+
+    protect(credentials.values())
+    return credentials
+
+
 def _logging(verbose: int) -> None:
-    if verbose:
-        logging.basicConfig(
-            stream=sys.stderr,
-            level=logging.DEBUG if verbose > 1 else logging.INFO,
-            format="keywire: %(levelname)s %(name)s: %(message)s",
-        )
+    from ._logsafe import configure
+
+    configure(verbose)  # redacted, one visible line per record, no raw wire data
 
 
 if __name__ == "__main__":  # python -m keywire.cli

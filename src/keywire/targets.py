@@ -15,6 +15,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from .redact import credential_parameters
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -72,28 +74,39 @@ def parse_target(
     if not text:
         raise TargetError("empty target")
     if "://" not in text:
-        raise TargetError(f"{raw!r} is not a URL: give it as http://host/path or https://host/path")
+        raise TargetError(
+            f"{_safe(raw)} is not a URL: give it as http://host/path or https://host/path"
+        )
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise TargetError(f"{raw!r} is not a valid URL: {exc}") from None
+        raise TargetError(f"{_safe(raw)} is not a valid URL: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise TargetError(f"{raw!r}: unsupported scheme {parts.scheme!r} (use http or https)")
+        raise TargetError(f"{_safe(raw)}: unsupported scheme {parts.scheme!r} (use http or https)")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise TargetError(f"{raw!r} has no host")
+        raise TargetError(f"{_safe(raw)} has no host")
     if parts.username is not None or parts.password is not None:
         raise TargetError(
             f"{_safe(raw)}: credentials in the URL are refused; pass them with --header"
         )
     if any(c.isspace() for c in host) or "%" in host:
-        raise TargetError(f"{raw!r}: invalid host {host!r}")
+        raise TargetError(f"{_safe(raw)}: invalid host {host!r}")
     try:
         host = host.encode("idna").decode("ascii").lower() if not _is_ip(host) else host
     except UnicodeError:
-        raise TargetError(f"{raw!r}: invalid host name {host!r}") from None
+        raise TargetError(f"{_safe(raw)}: invalid host name {host!r}") from None
+    if port == 0:
+        raise TargetError(f"{_safe(raw)}: port 0 is not a port a server listens on")
+    in_query = credential_parameters(parts.query)
+    if in_query:
+        raise TargetError(
+            f"{_safe(raw)}: a credential in the query string ({', '.join(in_query)}) is refused: "
+            "URLs end up in logs and reports, and the http:// side would carry it in cleartext; "
+            "pass it with --header (e.g. --header 'X-API-Key: ...') or --header-env"
+        )
     port = port or DEFAULT_PORTS[scheme]
     path = parts.path or "/"
     if parts.query:

@@ -46,6 +46,36 @@ def test_spec_scan_console_labels_endpoints(runner, spec_lab):
     assert result.exit_code == 0, result.stderr
     assert "GET /pets/{petId} (from the spec)" in result.stdout
     assert "API description: 5 endpoint(s) probed, 2 operation(s) skipped" in result.stdout
+    # which operations were skipped, and why
+    assert (
+        "skipped GET /owners/{ownerId}: path parameter `ownerId` has no example, default or "
+        "enum value" in result.stdout
+    )
+    assert "skipped POST /pets: POST is not sent (keywire only observes)" in result.stdout
+
+
+def test_spec_console_lists_at_most_twenty_skipped_operations(runner, spec_lab, tmp_path):
+    lab = spec_lab()
+    paths = {f"/w{i}": {"post": {"responses": {"200": {"description": "ok"}}}} for i in range(25)}
+    paths["/ok"] = {"get": {"responses": {"200": {"description": "ok"}}}}
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "t", "version": "1"},
+                "servers": [{"url": lab.https.url + "/v1"}],
+                "paths": paths,
+            }
+        )
+    )
+    result = runner.invoke(
+        main,
+        ["scan", "--spec", str(spec), "--http-port", str(lab.http.port), "--ca-file", lab.ca_file],
+    )
+    assert "25 operation(s) skipped:" in result.stdout, result.stderr
+    assert result.stdout.count("  skipped POST /w") == 20
+    assert "… and 5 more (the JSON report lists them)" in result.stdout
 
 
 def test_targets_replace_the_spec_servers(runner, spec_lab, tmp_path):

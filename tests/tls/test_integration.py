@@ -9,7 +9,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from keywire import OutcomeStatus, ScanOptions, StaticResolver, scan
+from keywire import OutcomeStatus, ScanOptions, StaticResolver, TargetError, scan
 from keywire.cli import main
 from keywire.lab.tlslab import profile
 from keywire.lab.tlsserver import SslLabServer, server_context
@@ -102,14 +102,24 @@ def test_http_target_gets_the_tls_scan_of_its_https_counterpart(tls_lab, tls_pki
     assert {f.rule_id for f in target.findings} == {"KW403", "KW404", "KW406", "KW416"}
 
 
-def test_http_target_without_https_side_is_not_applicable() -> None:
+def test_http_target_without_https_side_is_a_usage_error_with_only_tls() -> None:
+    """Nothing selected applies: a usage error before any traffic (issue 10 item 17)."""
+    with pytest.raises(TargetError, match="no selected check applies: tls needs an HTTPS side"):
+        scan(
+            "http://localhost:9/",
+            options=ScanOptions(only=("tls",), timeout=1),
+            resolver=StaticResolver(LAB_NAMES),
+        )
+
+
+def test_http_target_without_https_side_skips_tls_beside_other_checks() -> None:
     report = scan(
         "http://localhost:9/",
-        options=ScanOptions(only=("tls",), timeout=1),
+        options=ScanOptions(only=("tls", "cleartext"), timeout=1),
         resolver=StaticResolver(LAB_NAMES),
     )
-    (outcome,) = report.targets[0].outcomes
-    assert outcome.status is OutcomeStatus.SKIPPED
+    outcomes = {o.check: o for o in report.targets[0].outcomes}
+    assert outcomes["tls"].status is OutcomeStatus.SKIPPED
 
 
 def test_a_name_with_a_dead_first_address_is_scanned_on_the_live_one(tls_lab, tls_pki) -> None:

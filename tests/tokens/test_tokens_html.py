@@ -44,6 +44,7 @@ def _run(tmp_path: Path, tokens: list[str], *args: str) -> tuple[int, dict, str]
     source = tmp_path / "tokens.txt"
     source.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     page = tmp_path / "out" / "tokens.html"
+    page.parent.mkdir(exist_ok=True)  # keywire creates no directories
     result = CliRunner().invoke(
         main,
         ["tokens", "--file", str(source), "--format", "json", "-o", f"html:{page}", *args],

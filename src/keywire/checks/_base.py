@@ -178,6 +178,9 @@ class Family(Generic[ObsT]):
     check: Callable[[ObsT], Sequence[Finding]]
     details: Callable[[ObsT], Mapping[str, object]] | None = None
     categories: tuple[Category, ...] = field(default=())
+    #: Why the family has nothing to do on a target, known before any traffic (None: it may).
+    #: A scan whose selected families all say so is a usage error, not an empty scan.
+    inapplicable: Callable[[Target], str | None] | None = None
 
 
 def is_refusal(fetched: Fetched) -> bool:

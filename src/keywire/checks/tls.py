@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from .._models import Confidence, Finding, Rule
 from ..net.resolver import ResolutionError
+from ..targets import Target
 from ..tls._constants import Group, Version, group_label
 from ..tls.results import TlsScanResult
 from ..tls.suites import CipherSuite, by_code, ssl2_by_code
@@ -536,6 +537,13 @@ def details(obs: TlsObservation) -> Mapping[str, object]:
     }
 
 
+def inapplicable(target: Target) -> str | None:
+    """The TLS scan needs an HTTPS side; an http:// target on another port than 80 has none."""
+    if target.https_url is not None:
+        return None
+    return "tls needs an HTTPS side: give --https-port PORT, or scan the https:// URL"
+
+
 FAMILY: Family[TlsObservation] = Family(
     name="tls",
     title="TLS protocols, cipher suites, key exchange and certificates",
@@ -544,4 +552,5 @@ FAMILY: Family[TlsObservation] = Family(
     probe=probe,
     check=check,
     details=details,
+    inapplicable=inapplicable,
 )

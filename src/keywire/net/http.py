@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from .._version import __version__
+from ..redact import scrub
 from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
 
 if TYPE_CHECKING:  # httpx (and, through it, click and rich) loads on the first request only
@@ -345,6 +346,9 @@ class HttpClient:
             )
         except Exception as exc:
             kind, reason = classify(exc)
+            # Library errors quote what they choked on, which a hostile server can make the
+            # user's credential (echoed into a malformed status line, say).
+            reason = scrub(reason, self.settings.credentials.values())
             return FetchFailure(url=url, probe=probe, kind=kind, reason=reason)
 
     async def _exchange(

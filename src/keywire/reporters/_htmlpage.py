@@ -5,6 +5,11 @@ The scan report (:mod:`keywire.reporters.html`) and the token report
 (:mod:`keywire.tokens.html`) extend ``templates/_page.html.j2`` and show findings with the
 ``finding_block`` macro of ``templates/_finding.html.j2``. Autoescape is on for every template;
 the stylesheet is the only text marked safe, and it is ours.
+
+Every string a template prints is first made visible (:func:`keywire._display.visible`: control
+characters and newlines from the target become escapes), so a page never carries a raw control
+byte. Multi-line text keywire lays out itself (code, indented JSON) is passed as :func:`block`,
+which keeps its line breaks and makes everything else visible and escaped.
 """
 
 from __future__ import annotations
@@ -16,10 +21,24 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
+from .._display import visible, visible_block
 from .._models import Finding
 from ..rules import RULES
 from ._common import cwe_labels, docs_url, status_labels, title_of
+
+
+def _finalize(value: Any) -> Any:
+    """Applied to every ``{{ expression }}`` before autoescape: strings become visible text."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
+def block(text: str) -> Markup:
+    """Multi-line text for a ``<pre>``: line breaks kept, all else visible and HTML-escaped."""
+    return escape(visible_block(text))
 
 
 @cache
@@ -30,6 +49,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
 
 
@@ -56,6 +76,6 @@ def finding_view(finding: Finding) -> dict[str, Any]:
         "docs": docs_url(finding.rule_id),
         "labels": status_labels(finding),
         "remediation": rule.remediation if rule else "",
-        "flask_fix": rule.flask_fix.rstrip() if rule and rule.flask_fix else "",
+        "flask_fix": block(rule.flask_fix.rstrip()) if rule and rule.flask_fix else "",
         "owasp": rule.owasp_api if rule else "",
     }

@@ -1,15 +1,19 @@
 """The console report: rich colours and tables on a terminal, plain text everywhere else.
 
-Everything that came from the target (messages, evidence, URLs) goes through ``rich.text.Text`` or
-is printed as plain text, never as rich markup, so a hostile server cannot style or hide output.
+Everything that came from the target (messages, evidence, URLs, spec labels) is made visible
+(:func:`keywire._display.visible`: control characters, newlines included, become escapes) and goes
+through ``rich.text.Text`` or is printed as plain text, never as rich markup, so a hostile server
+can neither style, hide nor forge a line of the report.
 This module is imported by the CLI only: the library itself never imports rich.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.panel import Panel
@@ -17,6 +21,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from .._display import visible
 from .._models import Finding, OutcomeStatus, ScanReport, Severity, TargetResult
 from ..rules import RULES
 from ._common import status_labels, title_of
@@ -30,12 +35,41 @@ _STYLE = {
 }
 _GRADE_STYLE = {"A+": "bold green", "A": "bold green", "A-": "green", "B": "yellow", "C": "yellow"}
 
+DEFAULT_WIDTH = 100
+"""Columns when the output is not a terminal and ``COLUMNS`` is not set."""
+MIN_WIDTH = 40
+
+
+def report_width(*, terminal: bool, environ: Mapping[str, str] | None = None) -> int:
+    """How wide to draw the report: ``COLUMNS`` if set, else the terminal's width when writing
+    to one, else :data:`DEFAULT_WIDTH`; never under :data:`MIN_WIDTH`."""
+    environ = os.environ if environ is None else environ
+    columns = environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), MIN_WIDTH)
+    if terminal:
+        return max(shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, MIN_WIDTH)
+    return DEFAULT_WIDTH
+
+
+def _wrap(text: str, width: int, first: str, rest: str | None = None) -> list[str]:
+    """``text`` wrapped at ``width`` between words (a word longer than a line stays whole, so a
+    URL or a fingerprint is never broken), first line indented by ``first``, the others by
+    ``rest`` (default: as much as ``first``)."""
+    rest = " " * len(first) if rest is None else rest
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
+
 
 def _clean(text: str) -> str:
-    """Drop control characters a hostile server may have planted (escape sequences)."""
-    return "".join(
-        c if c.isprintable() or c in "\n\t" else "\N{REPLACEMENT CHARACTER}" for c in text
-    )
+    """Target text on one line, its control characters (newlines, ESC …) shown as escapes."""
+    return visible(text)
 
 
 def _headline(report: ScanReport) -> str:
@@ -57,8 +91,22 @@ def _target_line(target: TargetResult) -> str:
     return f"{_clean(target.target)}  (grade {target.score.grade}, score {target.score.score})"
 
 
-def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None) -> str:
-    """The report as plain text (no colour, no box drawing), for logs and pipes."""
+def _label_lines(label: str | Sequence[str]) -> list[str]:
+    """A target's label as lines: a label is one line of text, or a sequence of lines."""
+    return [label] if isinstance(label, str) else list(label)
+
+
+def render_plain(
+    report: ScanReport,
+    *,
+    labels: Mapping[str, str | Sequence[str]] | None = None,
+    width: int = DEFAULT_WIDTH,
+) -> str:
+    """The report as plain text (no colour, no box drawing), for logs and pipes.
+
+    Text is wrapped at ``width`` columns, each message under its finding; code (the Flask fixes)
+    is never wrapped: a code line longer than ``width`` stays one line.
+    """
     out: list[str] = [_headline(report), ""]
     if report.score is None:
         out.append("No target could be scanned.")
@@ -71,47 +119,57 @@ def render_plain(report: ScanReport, *, labels: Mapping[str, str] | None = None)
     if not report.complete:
         out.append("INCOMPLETE: some targets or checks could not be tested (see below).")
     for line in _extras(report):
-        out.append(_clean(line))
+        out += _wrap(_clean(line), width, "", "  ")
     for target in report.targets:
-        out += ["", _target_line(target)]
+        out += ["", *_wrap(_target_line(target), width, "", "  ")]
         if labels and target.target in labels:
-            out.append(f"  {labels[target.target]}")
+            for line in _label_lines(labels[target.target]):
+                text = _clean(line)
+                lead = " " * (len(text) - len(text.lstrip(" ")))
+                out += _wrap(text.lstrip(" "), width, f"  {lead}", f"  {lead}    ")
         if not target.scanned:
-            out.append(f"  NOT SCANNED: {_clean(target.error)}")
+            out += _wrap(f"NOT SCANNED: {_clean(target.error)}", width, "  ", "    ")
         if target.scanned and not target.findings:
             out.append("  no findings")
         for finding in target.findings:
-            out += _plain_finding(finding)
+            out += _plain_finding(finding, width)
         for line in _not_run(target):
-            out.append(f"  - {_clean(line)}")
+            out += _wrap(_clean(line), width, "  - ", "      ")
     fixes = _fixes(report)
     if fixes:
         out += ["", "How to fix"]
         for rule_id, text, snippet in fixes:
-            out += textwrap.wrap(
-                f"{rule_id}: {text}", width=96, initial_indent="  ", subsequent_indent="         "
-            )
+            out += _wrap(f"{rule_id}: {text}", width, "  ", " " * (len(rule_id) + 4))
             if snippet:
-                out += ["    " + line for line in snippet.rstrip().splitlines()]
-    return "\n".join(out) + "\n"
+                out += [("    " + line).rstrip() for line in snippet.rstrip().splitlines()]
+    # Every piece from the target was made visible above; this pass keeps any line keywire missed
+    # from carrying a control character (our own code snippets have none).
+    return "\n".join(visible(line) for line in out) + "\n"
 
 
-def _plain_finding(finding: Finding) -> list[str]:
+_MESSAGE_INDENT = " " * 11
+
+
+def _plain_finding(finding: Finding, width: int = DEFAULT_WIDTH) -> list[str]:
     rule = RULES.get(finding.rule_id)
     title = rule.title if rule else finding.rule_id
     cwe = ", ".join(f"CWE-{n}" for n in rule.cwe) if rule else ""
     tags = "".join(f" ({label})" for label in status_labels(finding))
-    lines = [f"  {finding.severity.value.upper():<8} {finding.rule_id} {title} [{cwe}]{tags}"]
-    lines += textwrap.wrap(
-        _clean(finding.message),
-        width=96,
-        initial_indent="           ",
-        subsequent_indent="           ",
-    )
-    for key, value in finding.evidence:
-        lines.append(f"           {_clean(key)}: {_clean(value)}")
+    head = f"{finding.severity.value.upper():<8} {finding.rule_id} {title} [{cwe}]{tags}"
+    lines = _wrap(head, width, "  ", _MESSAGE_INDENT)
+    lines += _wrap(_clean(finding.message), width, _MESSAGE_INDENT)
+    lines += _evidence_lines(finding, width)
+    return lines
+
+
+def _evidence_lines(finding: Finding, width: int) -> list[str]:
+    """Evidence and suppression, one ``key: value`` each, continuation lines indented deeper."""
+    pairs = [(_clean(key), _clean(value)) for key, value in finding.evidence]
     if finding.suppression is not None:
-        lines.append(f"           suppressed: {_clean(_suppressed_why(finding))}")
+        pairs.append(("suppressed", _clean(_suppressed_why(finding))))
+    lines: list[str] = []
+    for key, value in pairs:
+        lines += _wrap(f"{key}: {value}", width, _MESSAGE_INDENT, _MESSAGE_INDENT + "  ")
     return lines
 
 
@@ -174,11 +232,15 @@ def _fixes(report: ScanReport) -> list[tuple[str, str, str]]:
 def render_rich(
     report: ScanReport,
     *,
-    labels: Mapping[str, str] | None = None,
-    width: int = 110,
+    labels: Mapping[str, str | Sequence[str]] | None = None,
+    width: int = DEFAULT_WIDTH,
     color: bool = True,
 ) -> str:
-    """The report with colours and tables, as a string of terminal output."""
+    """The report with colours and tables, as a string of terminal output ``width`` columns wide.
+
+    Messages and evidence wrap under their finding between words; code is never wrapped, cropped
+    or padded to the width (a longer line is left to the terminal, and copies intact).
+    """
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -215,14 +277,20 @@ def render_rich(
             Text("Incomplete: some targets or checks could not be tested.", style="yellow")
         )
     for extra in _extras(report):
-        console.print(Text(_clean(extra), style="yellow" if extra.startswith("Note") else ""))
+        style = "yellow" if extra.startswith("Note") else ""
+        _print_lines(console, _wrap(_clean(extra), width, "", "  "), style)
     for target in report.targets:
         console.print()
-        console.print(Text(_target_line(target), style="bold underline"))
+        _print_lines(console, _wrap(_target_line(target), width, "", "  "), "bold underline")
         if labels and target.target in labels:
-            console.print(Text(f"  {labels[target.target]}", style="italic"))
+            for text in _label_lines(labels[target.target]):
+                text = _clean(text)
+                lead = " " * (len(text) - len(text.lstrip(" ")))
+                wrapped = _wrap(text.lstrip(" "), width, f"  {lead}", f"  {lead}    ")
+                _print_lines(console, wrapped, "italic")
         if not target.scanned:
-            console.print(Text(f"  not scanned: {_clean(target.error)}", style="red"))
+            wrapped = _wrap(f"not scanned: {_clean(target.error)}", width, "  ", "    ")
+            _print_lines(console, wrapped, "red")
         elif not target.findings:
             console.print(Text("  no findings", style="green"))
         for finding in target.findings:
@@ -231,25 +299,46 @@ def render_rich(
             line.append(f"{finding.severity.value.upper():<8}", style=_STYLE[finding.severity])
             line.append(f" {finding.rule_id} ", style="bold")
             line.append(rule.title if rule else "")
+            tail = Text()
             if rule:
-                line.append("  " + ", ".join(f"CWE-{n}" for n in rule.cwe), style="dim")
+                tail.append(", ".join(f"CWE-{n}" for n in rule.cwe), style="dim")
             for label in status_labels(finding):
-                line.append(f" {label}", style="bold cyan" if label == "new" else "dim")
-            console.print(line)
-            console.print(Text(_clean(finding.message)), style="", soft_wrap=False, overflow="fold")
-            for key, value in finding.evidence:
-                console.print(Text(f"    {_clean(key)}: {_clean(value)}", style="dim"))
-            if finding.suppression is not None:
-                why = _clean(_suppressed_why(finding))
-                console.print(Text(f"    suppressed: {why}", style="dim"))
+                tail.append(f" {label}", style="bold cyan" if label == "new" else "dim")
+            if len(line) + 2 + len(tail) > width:  # the CWEs go under the title, not at column 0
+                console.print(line, overflow="ignore", crop=False)
+                line = Text(_MESSAGE_INDENT)
+            elif len(tail):
+                line.append("  ")
+            console.print(line + tail, no_wrap=True, overflow="ignore", crop=False)
+            _print_lines(console, _wrap(_clean(finding.message), width, _MESSAGE_INDENT), "")
+            _print_lines(console, _evidence_lines(finding, width), "dim")
         for text in _not_run(target):
-            console.print(Text(f"  - {_clean(text)}", style="yellow"))
+            _print_lines(console, _wrap(_clean(text), width, "  - ", "      "), "yellow")
     fixes = _fixes(report)
     if fixes:
         console.print()
         console.print(Text("How to fix", style="bold"))
         for rule_id, remedy, snippet in fixes:
-            console.print(Text.assemble((f"  {rule_id} ", "bold"), remedy))
+            wrapped = _wrap(f"{rule_id} {remedy}", width, "  ", " " * (len(rule_id) + 3))
+            first = Text(wrapped[0])
+            first.stylize("bold", 0, len(rule_id) + 2)
+            console.print(first, no_wrap=True, overflow="ignore", crop=False)
+            _print_lines(console, wrapped[1:], "")
             if snippet:
-                console.print(Syntax(snippet.rstrip(), "python", theme="ansi_dark", padding=(0, 4)))
+                _print_code(console, snippet.rstrip())
     return buffer.getvalue()
+
+
+def _print_lines(console: Console, lines: Sequence[str], style: str) -> None:
+    """Lines already wrapped by :func:`_wrap`: rich must neither re-wrap nor crop them."""
+    for line in lines:
+        console.print(Text(line, style=style), no_wrap=True, overflow="ignore", crop=False)
+
+
+def _print_code(console: Console, code: str) -> None:
+    """Highlighted code, indented by 4, each line whole: never wrapped, cropped or padded."""
+    highlighted = Syntax(code, "python", theme="ansi_dark").highlight(code)
+    highlighted.rstrip()
+    for line in highlighted.split("\n"):
+        shown = Text("    ") + line if line.plain.strip() else Text()
+        console.print(shown, no_wrap=True, overflow="ignore", crop=False)

@@ -3,7 +3,8 @@
 Inline CSS and SVG only: no script, no web fonts, no images from anywhere. A Content-Security-Policy
 ``<meta>`` (``default-src 'none'``, the stylesheet allowed by its hash) makes the page inert even if
 something slipped through escaping. Everything that came from the target (URLs, messages,
-evidence, details) is escaped by Jinja's autoescape; target URLs are shown as text, never links.
+evidence, details) is made visible (control characters shown as escapes) and escaped by Jinja's
+autoescape; target URLs are shown as text, never links.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from .._models import BaselineState, ScanReport, Severity
 from ..gate import describe
 from ._common import by_severity, gate_of, gate_result, not_run, severity_counts
-from ._htmlpage import csp, environment, finding_view, stylesheet
+from ._htmlpage import block, csp, environment, finding_view, stylesheet
 from .json import _plain
 
 GRADE_COLOURS = {
@@ -78,9 +79,9 @@ def context(report: ScanReport) -> dict[str, Any]:
         "not_retested": [finding_view(f) for f in report.baseline.not_retested]
         if report.baseline
         else [],
-        "options": json.dumps(_plain(report.options), indent=2, ensure_ascii=False),
+        "options": block(json.dumps(_plain(report.options), indent=2, ensure_ascii=False)),
         "details": [
-            (t.target, json.dumps(_plain(t.details), indent=2, ensure_ascii=False))
+            (t.target, block(json.dumps(_plain(t.details), indent=2, ensure_ascii=False)))
             for t in report.targets
             if t.details
         ],

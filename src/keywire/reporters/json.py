@@ -2,6 +2,11 @@
 
 ``schema_version`` follows semantic versioning: a minor bump adds fields, a major bump changes or
 removes them. Consumers should ignore fields they do not know.
+
+Values from the target are kept exactly as captured (data, not display): a pipeline may match on
+them, and fingerprints and baselines depend on them. The document is still inert when printed:
+``json.dumps`` escapes control characters, and :func:`keywire._display.json_inert` escapes what it
+leaves raw (DEL, C1 controls, bidi and other format characters, lone surrogates).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from .._display import json_inert
 from .._models import Finding, Policy, ScanReport, Score, Severity, Suppression
 from ..rules import RULES
 from ._common import DOCS_BASE, gate_result
@@ -172,4 +178,6 @@ def _plain(value: object) -> Any:
 
 def render(report: ScanReport) -> str:
     """The report as one JSON document."""
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    # Values stay exactly as captured (a pipeline may match on them; fingerprints and baselines
+    # depend on them); json_inert writes the characters json.dumps leaves raw as \u escapes.
+    return json_inert(json.dumps(to_dict(report), indent=2, ensure_ascii=False)) + "\n"

@@ -9,7 +9,9 @@ target URL, ``name`` the rule ID and title):
 - suppressed findings, checks that could not run and targets that could not be scanned are
   ``<skipped>`` with the reason: they are neither passes nor failures of the gate.
 
-XML 1.0 cannot carry most control characters; any that came from the target become U+FFFD.
+Text from the target is made visible (control characters and newlines become escapes, see
+:mod:`keywire._display`) so a CI view shows no forged line; the non-characters XML 1.0 cannot carry
+become U+FFFD.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
+from .._display import visible
 from .._models import Finding, OutcomeStatus, ScanReport, TargetResult
 from ..checks import FAMILIES
 from ..gate import counts_for_gate, describe
@@ -27,17 +30,18 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 def _clean(value: str) -> str:
-    return _INVALID_XML.sub("\N{REPLACEMENT CHARACTER}", value)
+    """Target text on one line, safe in XML and visible in a CI view."""
+    return _INVALID_XML.sub("\N{REPLACEMENT CHARACTER}", visible(value))
 
 
 def _describe(findings: Iterable[Finding]) -> str:
     lines = []
     for f in findings:
         lines.append(
-            f"[{f.severity.value}] {f.message}" + (f" ({f.location})" if f.location else "")
+            _clean(f"[{f.severity.value}] {f.message}" + (f" ({f.location})" if f.location else ""))
         )
-        lines += [f"    {k}: {v}" for k, v in f.evidence]
-    return _clean("\n".join(lines))
+        lines += [f"    {_clean(k)}: {_clean(v)}" for k, v in f.evidence]
+    return "\n".join(lines)
 
 
 def _rules_for(target: TargetResult) -> list[str]:

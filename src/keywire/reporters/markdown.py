@@ -1,6 +1,7 @@
 """Markdown for pull-request comments (GitHub-flavoured): a summary table, then collapsible details.
 
-Text from the target is escaped for both Markdown and HTML: prose gets HTML entities for ``<>&"'``
+Text from the target is first made visible (control characters and newlines become escapes, see
+:mod:`keywire._display`), then escaped for both Markdown and HTML: prose gets HTML entities for ``<>&"'``
 and backslashes before Markdown punctuation; URLs and evidence go in code spans or fenced blocks,
 whose content is literal; ``<summary>`` lines are raw HTML and get HTML escaping. The comment is
 kept under GitHub's 65,536-character limit by dropping details past :data:`MAX_CHARS`.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 
+from .._display import visible, visible_block
 from .._models import Finding, ScanReport, TargetResult
 from ..gate import describe
 from ._common import (
@@ -34,15 +36,11 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"
 def text(value: str) -> str:
     """Escape target text for Markdown prose (one line)."""
     out = []
-    for char in value:
+    for char in visible(value):
         if char in _ENTITIES:
             out.append(_ENTITIES[char])
         elif char in _PUNCTUATION:
             out.append("\\" + char)
-        elif char in "\r\n\t":
-            out.append(" ")
-        elif not char.isprintable():
-            out.append("\N{REPLACEMENT CHARACTER}")
         else:
             out.append(char)
     return "".join(out)
@@ -50,7 +48,7 @@ def text(value: str) -> str:
 
 def code(value: str) -> str:
     """A code span holding ``value`` literally, safe inside a table cell."""
-    value = "".join(c if c.isprintable() else " " for c in value).replace("|", "\\|")
+    value = visible(value).replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") or not value.strip() else ""
@@ -59,9 +57,7 @@ def code(value: str) -> str:
 
 def fenced(value: str, language: str = "") -> list[str]:
     """A fenced code block holding ``value`` literally."""
-    value = "".join(
-        c if c.isprintable() or c == "\n" else "\N{REPLACEMENT CHARACTER}" for c in value
-    )
+    value = visible_block(value)
     longest = max((len(run) for run in re.findall(r"`{3,}|~{3,}", value)), default=2)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{language}", *value.splitlines(), fence]
@@ -69,7 +65,7 @@ def fenced(value: str, language: str = "") -> list[str]:
 
 def attr_html(value: str) -> str:
     """Escape for raw HTML lines (``<summary>``)."""
-    return html.escape("".join(c if c.isprintable() else " " for c in value), quote=True)
+    return html.escape(visible(value), quote=True)
 
 
 def _finding_details(finding: Finding) -> list[str]:

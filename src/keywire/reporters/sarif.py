@@ -21,6 +21,11 @@ URL, ``<host>[_<port>]/<path>`` (for example ``api.example.com/v1/users`` or
 ``127.0.0.1_8443/v1/resource``), with ``region.startLine`` 1, no query string and no fragment; the
 full URL is in the result's message, in ``logicalLocations`` (kind ``resource``) and in
 ``properties.target``. See docs/reports.md.
+
+**Text from the target.** Message texts and justifications are read by people in a viewer, so the
+target's text in them is made visible (control characters and newlines become escapes, see
+:mod:`keywire._display`); ``properties`` keep the data as captured, JSON-escaped, like the JSON
+report.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._display import json_inert, visible
 from .._models import BaselineState, Finding, OutcomeStatus, Rule, ScanReport, Severity
 from ..rules import RULES, family_of
 from ._common import DOCS_BASE, docs_url
@@ -136,7 +142,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "level": LEVEL[finding.severity],
-        "message": {"text": f"{finding.message}{location} [{finding.target}]"},
+        "message": {"text": visible(f"{finding.message}{location} [{finding.target}]")},
         "locations": [
             {
                 "physicalLocation": {
@@ -167,7 +173,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
             {
                 "kind": "external",
                 "status": "accepted",
-                "justification": justification,
+                "justification": visible(justification),
                 "properties": {"source": s.source, "target": s.target},
             }
         ]
@@ -187,7 +193,9 @@ def _notifications(report: ScanReport) -> list[dict[str, Any]]:
             out.append(
                 {
                     "level": "error",
-                    "message": {"text": f"{target.target} could not be scanned: {target.error}"},
+                    "message": {
+                        "text": visible(f"{target.target} could not be scanned: {target.error}")
+                    },
                     "descriptor": {"id": "target-not-scanned"},
                     "locations": where,
                 }
@@ -201,8 +209,10 @@ def _notifications(report: ScanReport) -> list[dict[str, Any]]:
                 {
                     "level": "error" if tested else "note",
                     "message": {
-                        "text": f"{outcome.check} {'not tested' if tested else 'not applicable'} "
-                        f"on {target.target}: {outcome.reason}"
+                        "text": visible(
+                            f"{outcome.check} {'not tested' if tested else 'not applicable'} "
+                            f"on {target.target}: {outcome.reason}"
+                        )
                     },
                     "descriptor": {"id": outcome.check},
                     "locations": where,
@@ -229,7 +239,7 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
         "endTimeUtc": _utc(datetime.fromtimestamp(end, timezone.utc)),
         "toolExecutionNotifications": _notifications(report),
         "toolConfigurationNotifications": [
-            {"level": "warning", "message": {"text": notice}} for notice in report.notices
+            {"level": "warning", "message": {"text": visible(notice)}} for notice in report.notices
         ],
         "properties": {"complete": report.complete},
     }
@@ -279,4 +289,4 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
 
 def render(report: ScanReport) -> str:
     """The report as a SARIF 2.1.0 JSON document."""
-    return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+    return json_inert(json.dumps(to_sarif(report), indent=2, ensure_ascii=False)) + "\n"

@@ -105,6 +105,33 @@ def find_secrets(
 ) -> list[SecretHit]:
     """Every secret of ``catalogue`` in ``text`` that passes its validator and entropy gate."""
     hits: list[SecretHit] = []
+    for secret_type, value in _secrets_in(text, catalogue):
+        facts = tuple(secret_type.describe(value).items()) if secret_type.describe else ()
+        hits.append(SecretHit(type=secret_type, redacted=redact(value), where=where, facts=facts))
+    return hits
+
+
+def redact_secrets(text: str, *, catalogue: Iterable[SecretType] = CATALOGUE) -> str:
+    """``text`` with every secret :func:`find_secrets` would report replaced by its redacted form.
+
+    For text keywire shows that quotes a response (a header value in a finding's message, a URL
+    in its evidence): the secret is reported once as its own finding, and shown nowhere raw.
+
+    >>> redact_secrets("max-age=sk_live_" + "0123456789abcdefABCDEFGH")
+    'max-age=sk_liv…EFGH (sha256:a3cdd5e8…)'
+    """
+    for value in secret_values(text, catalogue=catalogue):
+        text = text.replace(value, str(redact(value)))
+    return text
+
+
+def secret_values(text: str, *, catalogue: Iterable[SecretType] = CATALOGUE) -> list[str]:
+    """The raw value of each distinct secret :func:`find_secrets` would report in ``text``."""
+    return [value for _secret_type, value in _secrets_in(text, catalogue)]
+
+
+def _secrets_in(text: str, catalogue: Iterable[SecretType]) -> Iterator[tuple[SecretType, str]]:
+    """(type, raw value) of each distinct secret in ``text``, at most :data:`MAX_HITS`."""
     seen: set[str] = set()
     lowered = text.lower()
     occurrences = _Occurrences(text, lowered)
@@ -120,10 +147,6 @@ def find_secrets(
             if secret_type.validate is not None and not secret_type.validate(value):
                 continue
             seen.add(value)
-            facts = tuple(secret_type.describe(value).items()) if secret_type.describe else ()
-            hits.append(
-                SecretHit(type=secret_type, redacted=redact(value), where=where, facts=facts)
-            )
-            if len(hits) >= MAX_HITS:
-                return hits
-    return hits
+            yield secret_type, value
+            if len(seen) >= MAX_HITS:
+                return

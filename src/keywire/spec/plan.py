@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urljoin
 
+from ..redact import is_credential_parameter
 from ..targets import Target, TargetError, parse_target
 from .model import ApiSpec, Operation, Server
 
@@ -81,10 +82,15 @@ def fill_path(operation: Operation) -> tuple[str | None, str]:
 
 
 def _query(operation: Operation) -> str:
+    # A credential parameter (``api_key``…) is never filled from the spec's example: keywire
+    # sends no credential in a URL (see targets.py); KW120/KW902 look at query keys instead.
     pairs = [
         (p.name, p.value)
         for p in operation.parameters
-        if p.where == "query" and p.required and p.value is not None
+        if p.where == "query"
+        and p.required
+        and p.value is not None
+        and not is_credential_parameter(p.name)
     ]
     return urlencode(pairs)
 

@@ -4,7 +4,9 @@ HTML (:mod:`keywire.tokens.html`, with a chart of the entropy per position).
 All carry the same facts: how the tokens were collected, the verdict, every test with its
 p-value and the samples it needed, the entropy bounds and the effective entropy per position
 (``analysis.entropy_per_position``, the data for a chart), predictions and findings. Tokens
-appear only redacted. Renderers return strings and never print.
+appear only redacted. Renderers return strings and never print. Text that came from the target
+(token prefixes in redacted examples, field details, the source) is made visible in the text
+report (:func:`keywire._display.visible`); the JSON keeps data and is made inert.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
+from .._display import json_inert, visible
 from .._models import Finding
 from .._version import __version__
 from ._model import TokenAnalysis, Verdict
@@ -174,7 +177,8 @@ def to_dict(
 def render_json(
     analysis: TokenAnalysis, collection: Collection, findings: Sequence[Finding]
 ) -> str:
-    return json.dumps(to_dict(analysis, collection, findings), indent=2, ensure_ascii=False) + "\n"
+    document = json.dumps(to_dict(analysis, collection, findings), indent=2, ensure_ascii=False)
+    return json_inert(document) + "\n"
 
 
 def entropy_bars(analysis: TokenAnalysis) -> str:
@@ -245,7 +249,9 @@ def render_text(
         lines += ["", "Notes:"] + [f"  - {note}" for note in analysis.notes]
     if analysis.examples:
         lines += ["", "Examples (redacted): " + ", ".join(analysis.examples)]
-    return "\n".join(lines) + "\n"
+    # Every line may hold text from the target (a token's redacted prefix keeps its first
+    # characters): one pass at the boundary shows its control characters as escapes.
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def render(
