@@ -24,6 +24,7 @@ It follows the IETF HTTP API credential-protection BCP (draft-ietf-httpapi-priva
 The documentation is ``docs/flask_keywire.md``.
 """
 
+from ._config import DEFAULTS
 from ._errors import (
     CleartextRefused,
     ConfigurationError,
@@ -35,7 +36,7 @@ from ._errors import (
     KeyStoreUnavailable,
     KeyWireError,
 )
-from ._extension import DEFAULTS, KeyWire, current_key
+from ._extension import KeyWire, current_key
 from ._keys import MalformedKey, NewKey, ParsedKey, generate_key, looks_like_key, parse_key
 from ._logging import KeyRedactingFilter
 from ._sqlalchemy import SQLAlchemyKeyStore

@@ -17,7 +17,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ._extension import DEFAULT, MAX_DURATION, KeyWire, _Default, lifetime_from
+from ._config import DEFAULT, MAX_DURATION, Default, lifetime_from
+from ._extension import KeyWire
 from ._store import KeyRecord, ReadOnlyStoreError, hash_line
 from ._text import visible
 
@@ -67,8 +68,8 @@ def _duration(
 
 
 def _lifetime(
-    value: timedelta | str | None, default: timedelta | _Default | None
-) -> timedelta | _Default | None:
+    value: timedelta | str | None, default: timedelta | Default | None
+) -> timedelta | Default | None:
     """An option's value as a lifetime: ``default`` if not given, None for ``never``."""
     if value is None:
         return default

@@ -23,12 +23,11 @@ never lets it through.
 from __future__ import annotations
 
 import contextlib
-import enum
 import functools
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
@@ -36,11 +35,19 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from keywire.keyformat import find_keys
-
+from ._config import (
+    DEFAULT,
+    DEFAULTS,
+    Default,
+    body_limit,
+    check_config,
+    check_duration,
+    lifetime_from,
+    peppers_from,
+    proxy_hops,
+)
 from ._errors import (
     CleartextRefused,
-    ConfigurationError,
     InsufficientScope,
     InvalidKey,
     KeyInQueryString,
@@ -56,11 +63,11 @@ from ._keys import (
     generate_key,
     match_digest,
     parse_key,
-    pepper_bytes,
 )
-from ._logging import DEFAULT_QUERY_PARAMS, audit, install_filter
+from ._logging import audit, install_filter
 from ._pending import Pending, PendingRevocations, Reconciler, apply_pending, journal_path
-from ._scan import DEFAULT_BODY_LIMIT, MAX_KEYS, keys_in_texts, request_texts
+from ._request import Presented, credentials_presented, may_have_body
+from ._scan import MAX_KEYS, keys_in_texts, request_texts
 from ._sqlite import SQLiteKeyStore
 from ._store import KeyRecord, KeyStore, ReadOnlyStoreError, StaticKeyStore
 from ._text import check_name, check_scopes
@@ -74,46 +81,11 @@ R = TypeVar("R")
 log = logging.getLogger("flask_keywire")
 
 CLEARTEXT_REASON = "cleartext"
-HSTS_TWO_YEARS = "max-age=63072000; includeSubDomains"
-#: Lifetime of a new key unless one is given (``KEYWIRE_KEY_LIFETIME``).
-DEFAULT_KEY_LIFETIME = timedelta(days=90)
-#: The longest lifetime or overlap accepted: beyond it, say ``never`` (None).
-MAX_DURATION = timedelta(days=3650)
 #: How long a revocation over cleartext waits for the store's lock before it is journaled.
 REVOKE_WAIT_S = 1.0
 #: Loggers the redacting filter is installed on (with the application's own logger).
 FILTERED_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "flask_keywire")
 
-
-class _Default(enum.Enum):
-    DEFAULT = "default"
-
-
-#: ``expires_in`` not given: ``KEYWIRE_KEY_LIFETIME`` for a new key, the old key's for rotation.
-DEFAULT = _Default.DEFAULT
-
-#: Every configuration key, with its default (set with ``app.config.setdefault``).
-DEFAULTS: Mapping[str, Any] = {
-    "KEYWIRE_PEPPER": None,
-    "KEYWIRE_PEPPER_FALLBACKS": (),
-    "KEYWIRE_STORE": None,
-    "KEYWIRE_API_KEY_HASH": None,
-    "KEYWIRE_KEY_PREFIX": "kw_live",
-    "KEYWIRE_HEADER": "X-API-Key",
-    "KEYWIRE_QUERY_PARAMS": DEFAULT_QUERY_PARAMS,
-    "KEYWIRE_PROTECT_ALL": False,
-    "KEYWIRE_DEFAULT_SCOPES": (),
-    "KEYWIRE_REFUSE_CLEARTEXT": True,
-    "KEYWIRE_REVOKE_ON_CLEARTEXT": True,
-    "KEYWIRE_TRUSTED_PROXIES": 0,
-    "KEYWIRE_HSTS": HSTS_TWO_YEARS,
-    "KEYWIRE_REALM": "api",
-    "KEYWIRE_LOG_FILTER": True,
-    "KEYWIRE_LAST_USED_RESOLUTION": 60,
-    "KEYWIRE_KEY_LIFETIME": DEFAULT_KEY_LIFETIME,
-    "KEYWIRE_CLEARTEXT_BODY_LIMIT": DEFAULT_BODY_LIMIT,
-    "KEYWIRE_PENDING_REVOCATIONS": None,
-}
 
 _G_KEY = "_keywire_key"
 _SCOPES_ATTR = "_keywire_scopes"
@@ -160,89 +132,11 @@ class _TrustedProxies:
         value = self._config.get("KEYWIRE_TRUSTED_PROXIES", 0)
         if value == 0 and type(value) is int:  # the default, on every request: no work
             return self.wsgi_app(environ, start_response)
-        hops = _hops(value)
+        hops = proxy_hops(value)
         fix = self._fixes.get(hops)
         if fix is None:
             fix = self._fixes.setdefault(hops, ProxyFix(self.wsgi_app, x_for=hops, x_proto=hops))
         return fix(environ, start_response)
-
-
-def _hops(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(
-            "KEYWIRE_TRUSTED_PROXIES must be the number of proxies (an int >= 0)"
-        )
-    return value
-
-
-@dataclass(frozen=True)
-class _Presented:
-    """The credentials one request carries where clients are told to put them."""
-
-    header_keys: tuple[str, ...]  # values from Authorization: Bearer and the key header
-    query_keys: tuple[str, ...]  # values of key-like query parameters, or values holding a key
-    other: bool  # any other credential-bearing header (Basic, Token, Proxy-Authorization, ...)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.header_keys or self.query_keys or self.other)
-
-
-def _split(value: str) -> list[str]:
-    """The comma-separated parts of a header value: servers join repeated headers with commas."""
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _environ_key(header: str) -> str:
-    return "HTTP_" + header.upper().replace("-", "_")
-
-
-def _presented() -> _Presented:
-    config = current_app.config
-    # The WSGI environment holds one value per header name: every server joins repeated headers
-    # with commas (werkzeug, gunicorn: "KEY,KEY"), so every comma-separated part counts.
-    environ = request.environ
-    header_keys: list[str] = []
-    other = False
-    authorization = environ.get("HTTP_AUTHORIZATION")
-    if authorization is not None:
-        for part in _split(authorization) or [""]:
-            scheme, _, token = part.partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                header_keys.append(token.strip())
-            elif scheme and not token and "=" not in scheme:
-                header_keys.append(scheme)  # "Bearer K1,K2": K2 is a second key
-            else:
-                other = True
-    header_value = environ.get(_environ_key(config["KEYWIRE_HEADER"]))
-    if header_value is not None:
-        header_keys.extend(_split(header_value) or [header_value.strip()])
-    if "HTTP_PROXY_AUTHORIZATION" in environ:
-        other = True
-    query_keys: list[str] = []
-    if environ.get("QUERY_STRING"):
-        names = {n.lower() for n in config["KEYWIRE_QUERY_PARAMS"]}
-        query_keys = [
-            value
-            for name, value in request.args.items(multi=True)
-            if name.lower() in names or find_keys(value, limit=1) or find_keys(name, limit=1)
-        ]
-    return _Presented(header_keys=tuple(header_keys), query_keys=tuple(query_keys), other=other)
-
-
-def _body_limit(config: Mapping[str, Any]) -> int:
-    limit = config["KEYWIRE_CLEARTEXT_BODY_LIMIT"]
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise ConfigurationError(
-            "KEYWIRE_CLEARTEXT_BODY_LIMIT must be a number of bytes (int >= 0)"
-        )
-    return limit
-
-
-def _may_have_body() -> bool:
-    if request.content_length:
-        return True
-    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 class KeyWire:
@@ -440,11 +334,11 @@ class KeyWire:
     def _guard(self, scopes: frozenset[str] | None) -> None:
         """Apply the policy to the current request; ``scopes`` None means an open endpoint."""
         if not request.is_secure:
-            self._refuse_cleartext(_presented(), scopes)
+            self._refuse_cleartext(credentials_presented(), scopes)
             return
         if scopes is None:
             return
-        presented = _presented()
+        presented = credentials_presented()
         realm = current_app.config["KEYWIRE_REALM"]
         if presented.query_keys:
             raise KeyInQueryString(realm=realm)
@@ -456,21 +350,21 @@ class KeyWire:
         record = self._authenticate(keys.pop(), scopes)
         g.setdefault(_G_KEY, record)
 
-    def _refuse_cleartext(self, presented: _Presented, scopes: frozenset[str] | None) -> None:
+    def _refuse_cleartext(self, presented: Presented, scopes: frozenset[str] | None) -> None:
         """Over cleartext: refuse with the constant 403 (and revoke), or let an open request by.
 
         Every key the request carried anywhere is revoked if valid. The 403 does not depend on
         what was found, nor on whether revoking worked.
         """
         config = current_app.config
-        limit = _body_limit(config)
+        limit = body_limit(config)
         refuse = presented.any or scopes is not None or bool(config["KEYWIRE_REFUSE_CLEARTEXT"])
         body = b""
         try:
             if refuse:
                 # Refused anyway: read what the revocation scan needs, the rest stays unread.
-                body = request.stream.read(limit) if _may_have_body() and limit else b""
-            elif not _may_have_body():
+                body = request.stream.read(limit) if may_have_body() and limit else b""
+            elif not may_have_body():
                 pass
             elif request.content_length is not None and request.content_length <= limit:
                 body = request.get_data(cache=True)  # the view can still read it
@@ -683,7 +577,7 @@ class KeyWire:
         name: str,
         *,
         scopes: Iterable[str] = (),
-        expires_in: timedelta | _Default | None = DEFAULT,
+        expires_in: timedelta | Default | None = DEFAULT,
         prefix: str | None = None,
     ) -> tuple[str, KeyRecord]:
         """A new key and its record, *not stored* (see :meth:`create_key`)."""
@@ -713,7 +607,7 @@ class KeyWire:
         name: str,
         *,
         scopes: Iterable[str] = (),
-        expires_in: timedelta | _Default | None = DEFAULT,
+        expires_in: timedelta | Default | None = DEFAULT,
         prefix: str | None = None,
     ) -> tuple[str, KeyRecord]:
         """Create and store a key; return ``(key, record)``. Show the key once, keep the record.
@@ -741,7 +635,7 @@ class KeyWire:
         key_id: str,
         *,
         overlap: timedelta,
-        expires_in: timedelta | _Default | None = DEFAULT,
+        expires_in: timedelta | Default | None = DEFAULT,
     ) -> tuple[str, KeyRecord]:
         """Replace ``key_id`` with a new key; the old one keeps working for ``overlap``.
 
@@ -825,51 +719,3 @@ def _build_store(spec: object) -> KeyStore:
         "KEYWIRE_STORE must be a KeyStore, a database URL (sqlite:///path, postgresql://...), "
         "or None for the default SQLite file in the instance folder"
     )
-
-
-def peppers_from(config: Mapping[str, Any]) -> list[bytes]:
-    """``KEYWIRE_PEPPER`` then ``KEYWIRE_PEPPER_FALLBACKS`` as bytes (ConfigurationError if unusable)."""
-    peppers = [pepper_bytes(config.get("KEYWIRE_PEPPER"))]
-    fallbacks = config.get("KEYWIRE_PEPPER_FALLBACKS") or ()
-    if isinstance(fallbacks, (str, bytes)):
-        fallbacks = (fallbacks,)
-    peppers += [pepper_bytes(p, name="KEYWIRE_PEPPER_FALLBACKS") for p in fallbacks]
-    return peppers
-
-
-def check_duration(value: object, *, what: str) -> timedelta | None:
-    """``value`` if it is None or a timedelta of at most :data:`MAX_DURATION`; else an error."""
-    if value is None:
-        return None
-    if not isinstance(value, timedelta):
-        raise TypeError(f"the {what} must be a timedelta or None, not {type(value).__name__}")
-    if value > MAX_DURATION:
-        raise ValueError(
-            f"the {what} is too long: at most {MAX_DURATION.days} days (10 years); "
-            "use None (never) for a key that does not expire"
-        )
-    return value
-
-
-def lifetime_from(config: Mapping[str, Any]) -> timedelta | None:
-    """``KEYWIRE_KEY_LIFETIME``: the lifetime of a new key when none is given."""
-    try:
-        lifetime = check_duration(config.get("KEYWIRE_KEY_LIFETIME"), what="KEYWIRE_KEY_LIFETIME")
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(str(exc)) from None
-    if lifetime is not None and lifetime <= timedelta(0):
-        raise ConfigurationError("KEYWIRE_KEY_LIFETIME must be positive, or None for never")
-    return lifetime
-
-
-def check_config(config: Mapping[str, Any]) -> None:
-    """Refuse a configuration flask_keywire cannot work with (:class:`ConfigurationError`)."""
-    peppers_from(config)
-    _hops(config["KEYWIRE_TRUSTED_PROXIES"])
-    _body_limit(config)
-    lifetime_from(config)
-    try:
-        check_scopes(config["KEYWIRE_DEFAULT_SCOPES"], what="KEYWIRE_DEFAULT_SCOPES")
-        check_prefix(config["KEYWIRE_KEY_PREFIX"])
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(str(exc)) from None
