@@ -38,6 +38,11 @@ def render_rule_page(rule: Rule) -> str:
     ]
     if rule.grade_cap:
         lines.append(f"| Grade cap | at most {rule.grade_cap} |")
+    if rule.root_cause:
+        lines.append(
+            f"| Root cause | [{rule.root_cause}]({rule.root_cause}.md): counted once with it in "
+            "the overall score ([scoring](../scoring.md#one-root-cause-one-deduction)) |"
+        )
     if rule.retired:
         lines.append("| Status | retired: kept so the ID is never reused |")
     lines += [

@@ -1,7 +1,9 @@
 """The ``keywire`` command line.
 
-stdout carries the report and nothing else; progress and messages go to stderr. Exit codes:
-0 the gate passed, 1 the gate failed, 2 usage or configuration error, 3 nothing could be scanned.
+stdout carries the report and nothing else; progress and messages go to stderr. Exit codes
+(:data:`EXIT_CODES`): 0 the gate passed on a complete scan, 1 findings or the score failed the gate,
+2 usage or configuration error, 3 nothing could be scanned or the scan is incomplete (unless
+``--allow-incomplete``), 130 interrupted (Ctrl-C).
 
 Options come from the command line, else from the configuration file (``keywire.toml`` or
 ``[tool.keywire]``, see :mod:`keywire.config`), else from the built-in defaults. Reports go to
@@ -42,6 +44,19 @@ from .targets import TargetError
 from .tokens.report import FORMATS as TOKEN_FORMATS
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_NOTHING_SCANNED = 0, 1, 2, 3
+EXIT_INCOMPLETE = EXIT_NOTHING_SCANNED  # a half-dead API fails CI like a dead one
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_CODES_HELP = f"""\b
+Exit codes:
+  {EXIT_OK}    the gate passed and the scan is complete
+  {EXIT_GATE}    the gate failed: a finding at or above --fail-on, or a score
+       under --fail-under (whether or not the scan is complete)
+  {EXIT_USAGE}    usage or configuration error (bad URL, unreadable file, ...)
+  {EXIT_INCOMPLETE}    nothing could be scanned, or the scan is incomplete (a target
+       not scanned, a check not tested) and no finding failed the gate;
+       --allow-incomplete judges an incomplete scan on what was tested
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
+"""The exit codes of ``keywire scan`` and ``keywire demo`` (``--help`` shows this table)."""
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
 SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
 Label = str | tuple[str, ...]
@@ -218,11 +233,23 @@ def _stdout_lost() -> None:
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
+    """The exit code and the closing line, as :data:`EXIT_CODES_HELP` lays them out."""
     if not report.scanned_any:
         return EXIT_NOTHING_SCANNED, "nothing could be scanned"
     result = evaluate(report)
+    if result.findings_failed:
+        reasons = [r for r in result.reasons if not r.startswith("the scan is incomplete")]
+        message = "gate failed: " + "; ".join(reasons)
+        if result.incomplete:
+            message += f" (the scan is also incomplete: {result.incomplete})"
+        return EXIT_GATE, message
     if not result.passed:
-        return EXIT_GATE, "gate failed: " + "; ".join(result.reasons)
+        return EXIT_INCOMPLETE, (
+            f"incomplete scan: {result.incomplete}; nothing at or above the gate was found in "
+            "what was tested (exit 3; --allow-incomplete judges only what was tested)"
+        )
+    if result.incomplete:
+        return EXIT_OK, f"gate passed on an incomplete scan ({result.incomplete}; allowed)"
     return EXIT_OK, "gate passed"
 
 
@@ -272,6 +299,7 @@ _CONFIG_KEYS = {
     "fail_on": "fail-on",
     "fail_under": "fail-under",
     "fail_on_new": "fail-on-new",
+    "allow_incomplete": "allow-incomplete",
     "baseline": "baseline",
     "timeout": "timeout",
     "scan_timeout": "scan-timeout",
@@ -321,6 +349,7 @@ def _settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         fail_on=None if fail_on == "none" else Severity(fail_on),
         fail_under=values.get("fail_under"),
         new_only=bool(values.get("fail_on_new")),
+        allow_incomplete=bool(values.get("allow_incomplete")),
     )
     fmt_given = ctx.get_parameter_source("fmt") not in (ParameterSource.DEFAULT, None)
     fmt_given = fmt_given or (config is not None and "format" in config.options)
@@ -371,6 +400,12 @@ def _common_options(function: Any) -> Any:
             help="Apply --fail-on to findings that are new since --baseline only.",
         ),
         click.option(
+            "--allow-incomplete",
+            is_flag=True,
+            help="Judge an incomplete scan (a target not scanned, a check not tested) on what "
+            "was tested instead of exiting 3.",
+        ),
+        click.option(
             "--config",
             type=click.Path(dir_okay=False),
             help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
@@ -410,7 +445,8 @@ def _common_options(function: Any) -> Any:
 
 
 class _Keywire(click.Group):
-    """The command group; a stdout that cannot be written ends in one line and exit 2."""
+    """The command group: a stdout that cannot be written ends in one line and exit 2; Ctrl-C
+    anywhere ends with exit code 130, not click's "Aborted!" (1)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -421,6 +457,13 @@ class _Keywire(click.Group):
             _stdout_lost()
             _fail_usage(f"cannot write the output: {exc.strerror or exc}")
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nkeywire: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
 
 @click.group(cls=_Keywire, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keywire")
@@ -428,7 +471,7 @@ def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
 
 
-@main.command("scan")
+@main.command("scan", epilog=EXIT_CODES_HELP)
 @click.argument("targets", nargs=-1, required=False)
 @_common_options
 @click.option(
@@ -533,11 +576,15 @@ def scan_command(
     _emit(report, settings=settings, labels=labels)
 
 
-@main.command("demo")
+@main.command("demo", epilog=EXIT_CODES_HELP)
 @_common_options
 @click.pass_context
 def demo_command(ctx: click.Context, /, **params: Any) -> None:
-    """Scan the seed's vulnerable API and its flask_keywire fix on 127.0.0.1 (F → A, offline)."""
+    """Scan the seed's vulnerable API and its flask_keywire fix on 127.0.0.1 (F → A, offline).
+
+    It exits 1, as a CI job would on the seed: the seed's findings fail the default gate
+    (--fail-on high). With --fail-on none it exits 0.
+    """
     from .demo import DemoUnavailable, closing_line, run_demo
 
     settings = _settings(ctx, params)

@@ -36,6 +36,9 @@ class Target:
     http_url: str | None
     https_url: str | None
     counterpart_note: str = ""
+    #: The HTTPS side is only assumed (port 443 for an http:// target on port 80), not given: a
+    #: redirect from the API to HTTPS on another port of the same host takes precedence.
+    https_implied: bool = False
 
     @property
     def is_https(self) -> bool:
@@ -44,6 +47,10 @@ class Target:
     @property
     def origin(self) -> str:
         return _build(self.scheme, self.host, self.port, "/")[:-1]
+
+    def https_url_on(self, port: int) -> str:
+        """This target's path and query on ``https://`` at ``port`` of the same host."""
+        return _build("https", self.host, port, "/")[:-1] + self.path
 
 
 def _format_host(host: str) -> str:
@@ -118,6 +125,7 @@ def parse_target(
     http_url: str | None = None
     https_url: str | None = None
     note = ""
+    implied = False
     suffix = path
     if scheme == "https":
         https_url = url
@@ -133,6 +141,7 @@ def parse_target(
             https_url = _build("https", host, https_port, "/")[:-1] + suffix
         elif port == 80:
             https_url = _build("https", host, 443, "/")[:-1] + suffix
+            implied = True
         else:
             note = "HTTP on a non-default port: pass --https-port to check its HTTPS side"
     return Target(
@@ -144,6 +153,7 @@ def parse_target(
         http_url=http_url,
         https_url=https_url,
         counterpart_note=note,
+        https_implied=implied,
     )
 
 

@@ -16,9 +16,10 @@ import secrets
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from .._models import Category, Finding, OutcomeStatus, Rule
-from ..net.http import Chain, Fetched, FetchFailure, HttpClient, HttpResponse
+from ..net.http import Chain, FailureKind, Fetched, FetchFailure, HttpClient, HttpResponse
 from ..targets import Target
 
 ObsT = TypeVar("ObsT")
@@ -129,20 +130,55 @@ class ProbeContext:
             return None
         return await self.chain(self.target.http_url, probe="http-baseline")
 
+    async def https_side(self) -> str | None:
+        """The URL of the target's HTTPS side, or None when none is known.
+
+        An https:// target is its own HTTPS side, and ``--https-port`` names one. Otherwise the
+        API itself may name it: when the cleartext side redirects to ``https://`` on the same
+        host (any port), that is the HTTPS side, with the target's path, and every HTTPS check
+        (TLS and certificates included) runs there. Only then does the assumed port 443 of an
+        http:// target on port 80 apply. The user's credentials are not sent to a side found
+        this way (see :meth:`authenticated`).
+        """
+        target = self.target
+        if target.is_https or (target.https_url is not None and not target.https_implied):
+            return target.https_url
+
+        async def make() -> str | None:
+            named = redirected_https_port(await self.http_chain(), target.host)
+            return target.https_url_on(named) if named is not None else target.https_url
+
+        return await self.once(("https-side",), make)
+
     async def https_chain(self) -> Chain | None:
         """The HTTPS side's baseline, without credentials (None if no HTTPS URL is known)."""
-        if self.target.https_url is None:
+        url = await self.https_side()
+        if url is None:
             return None
-        return await self.chain(self.target.https_url, probe="https-baseline")
+        return await self.chain(url, probe="https-baseline")
 
     async def authenticated(self) -> Fetched | None:
         """The target requested with the user's credentials: only over verified HTTPS.
 
         Returns None when the user gave no credentials, and a policy failure (sent nowhere) when
-        the target has no HTTPS side.
+        the target has no HTTPS side, or only one that the API's redirect named: credentials go
+        where the user pointed them (the target, ``--https-port``), never where a cleartext
+        answer, which anyone on the path could forge, sends them.
         """
         if not self.settings.has_credentials:
             return None
+        side = await self.https_side()
+        if side is not None and side != self.target.https_url:
+            port = urlsplit(side).port or 443
+            return FetchFailure(
+                url=side,
+                probe="authenticated",
+                kind=FailureKind.POLICY,
+                reason=(
+                    "the HTTPS side was found through the API's redirect, not named by you; "
+                    f"pass --https-port {port} to send the credentials there"
+                ),
+            )
         url = self.target.https_url or self.target.url
 
         async def make() -> Fetched:
@@ -181,6 +217,24 @@ class Family(Generic[ObsT]):
     #: Why the family has nothing to do on a target, known before any traffic (None: it may).
     #: A scan whose selected families all say so is a usage error, not an empty scan.
     inapplicable: Callable[[Target], str | None] | None = None
+
+
+def redirected_https_port(chain: Chain | None, host: str) -> int | None:
+    """The port of the first ``https://`` URL on ``host`` that ``chain``'s redirects name."""
+    if chain is None:
+        return None
+    for hop in chain.hops:
+        location = hop.location if hop.is_redirect else None
+        if location is None:
+            continue
+        try:
+            parts = urlsplit(location)
+            port = parts.port or 443
+        except ValueError:
+            continue
+        if parts.scheme.lower() == "https" and (parts.hostname or "").lower() == host.lower():
+            return port
+    return None
 
 
 def is_refusal(fetched: Fetched) -> bool:

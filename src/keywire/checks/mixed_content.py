@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..net.http import HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable
+from ._base import Family, ProbeContext, not_applicable, not_tested
 
 _MAX_NODES = 20_000
 _MAX_DEPTH = 64
@@ -112,6 +112,8 @@ class MixedContentObservation:
     target: str
     https_responses: int
     links: tuple[LinkSeen, ...]
+    #: Why the HTTPS side gave no response, when it exists but failed (not when nothing listens).
+    https_failure: str = ""
 
 
 async def probe(ctx: ProbeContext) -> MixedContentObservation:
@@ -119,13 +121,24 @@ async def probe(ctx: ProbeContext) -> MixedContentObservation:
     links: list[LinkSeen] = []
     for response in responses:
         links.extend(find_cleartext_links(response))
+    https = await ctx.https_chain()
+    failure = https.failure if https is not None and not https.hops else None
     return MixedContentObservation(
-        target=ctx.target.url, https_responses=len(responses), links=tuple(links)
+        target=ctx.target.url,
+        https_responses=len(responses),
+        links=tuple(links),
+        https_failure=(
+            f"{redact_url(failure.url)}: {failure.reason}"
+            if failure is not None and not failure.is_refusal
+            else ""
+        ),
     )
 
 
 def check(obs: MixedContentObservation) -> Sequence[Finding]:
     if obs.https_responses == 0:
+        if obs.https_failure:
+            raise not_tested(f"no HTTPS response: {obs.https_failure}")
         raise not_applicable("no HTTPS response to examine")
     findings: dict[str, Finding] = {}
     for link in obs.links[:50]:

@@ -180,6 +180,10 @@ def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     import certifi
 
     context = ssl.create_default_context()
+    # Python 3.13 turns on VERIFY_X509_STRICT by default; OpenSSL itself, curl and the clients
+    # of most APIs do not. Trust is decided the way they decide it; what the strict profile
+    # would refuse is reported apart (KW613), and never withholds the user's credentials.
+    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
     context.load_verify_locations(cafile=certifi.where())
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
@@ -442,10 +446,16 @@ def classify(exc: BaseException) -> tuple[FailureKind, str]:
     import httpcore
     import httpx
 
+    from .transport import TlsHandshakeFailed, TlsHandshakeStalled
+
     chain = _chain_messages(exc)
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
             return FailureKind.CERTIFICATE, f"certificate did not verify: {item.verify_message}"
+    for item in chain:
+        # Before the connect timeout below: a stalled handshake is not a port that never answered.
+        if isinstance(item, TlsHandshakeStalled | TlsHandshakeFailed):
+            return FailureKind.TLS, str(item).splitlines()[0][:200]
     for item in chain:
         if isinstance(item, ResolutionError):
             return FailureKind.DNS, str(item)

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from .._display import visible
 from .._models import Finding, OutcomeStatus, ScanReport, Severity, TargetResult
+from ..gate import incompleteness
 from ..rules import RULES
 from ._common import status_labels, title_of
 
@@ -111,13 +112,17 @@ def render_plain(
     if report.score is None:
         out.append("No target could be scanned.")
     else:
-        out.append(f"Grade {report.score.grade} (score {report.score.score}/100)")
+        partial = ", incomplete scan" if not report.complete else ""
+        out.append(f"Grade {report.score.grade} (score {report.score.score}/100{partial})")
         for category in report.score.categories:
             out.append(f"  {category.category.title:<18} {category.grade:<3} {category.score:>3}")
         for cap in report.score.caps:
             out.append(f"  {cap}")
     if not report.complete:
-        out.append("INCOMPLETE: some targets or checks could not be tested (see below).")
+        out.append(
+            f"INCOMPLETE: {incompleteness(report)} (see below); the grade covers only what "
+            "was tested."
+        )
     for line in _extras(report):
         out += _wrap(_clean(line), width, "", "  ")
     for target in report.targets:
@@ -258,7 +263,8 @@ def render_rich(
         grade = Text(
             f" {score.grade} ", style=_GRADE_STYLE.get(score.grade, "bold red") + " reverse"
         )
-        summary = Text.assemble(grade, f"  score {score.score}/100")
+        partial = ", incomplete scan" if not report.complete else ""
+        summary = Text.assemble(grade, f"  score {score.score}/100{partial}")
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         table.add_column("Category")
         table.add_column("Grade")
@@ -274,7 +280,10 @@ def render_rich(
             console.print(Text(f"  {cap}", style="dim"))
     if not report.complete:
         console.print(
-            Text("Incomplete: some targets or checks could not be tested.", style="yellow")
+            Text(
+                f"Incomplete: {incompleteness(report)}; the grade covers only what was tested.",
+                style="yellow",
+            )
         )
     for extra in _extras(report):
         style = "yellow" if extra.startswith("Note") else ""

@@ -127,6 +127,8 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
             "fail_on": report.gate.fail_on.value if report.gate.fail_on else None,
             "fail_under": report.gate.fail_under,
             "new_only": report.gate.new_only,
+            "allow_incomplete": report.gate.allow_incomplete,
+            "incomplete": result.incomplete,
             "passed": result.passed,
             "reasons": list(result.reasons),
         }
