@@ -14,8 +14,8 @@ import zlib
 from collections import Counter
 
 from .. import _json
+from ..keyformat import base62_encode, key_checksum, key_checksum_ok
 
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 
@@ -26,14 +26,6 @@ def shannon_entropy(text: str) -> float:
     counts = Counter(text)
     n = len(text)
     return -sum(c / n * math.log2(c / n) for c in counts.values())
-
-
-def base62_encode(number: int, width: int) -> str:
-    digits = []
-    while number:
-        number, rest = divmod(number, 62)
-        digits.append(BASE62[rest])
-    return "".join(reversed(digits)).rjust(width, "0")
 
 
 def github_checksum_ok(token: str) -> bool:
@@ -187,9 +179,9 @@ def url_password_ok(password: str) -> bool:
 
 def keywire_key_checksum(body: str) -> str:
     """flask_keywire's checksum: base62(CRC32) of ``<prefix>_<id>_<secret>``, 6 characters."""
-    return base62_encode(zlib.crc32(body.encode()), 6)
+    return key_checksum(body)
 
 
 def keywire_key_checksum_ok(token: str) -> bool:
     """A flask_keywire key ends with the checksum of everything before it."""
-    return keywire_key_checksum(token[:-6]) == token[-6:]
+    return key_checksum_ok(token)
