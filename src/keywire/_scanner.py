@@ -60,7 +60,7 @@ class ScanOptions:
     https_port: int | None = None
     only: Collection[str] = ()
     skip: Collection[str] = ()
-    #: An OpenAPI 3.x / Swagger 2.0 description (path or URL) to drive the scan: see keywire.spec.
+    #: An OpenAPI 3.x / Swagger 2.0 description (path or URL) to drive the scan: see keywire.openapi.
     spec: str | None = None
     #: At most this many endpoints of the spec are probed.
     max_endpoints: int = 50
@@ -152,13 +152,13 @@ async def scan_async(
     Raises :class:`~keywire.TargetError` before any network traffic if a target is malformed.
     With ``options.spec``, the spec's GET/HEAD endpoints are scanned (``targets``, if any, are
     base URLs that replace the spec's servers); a spec that cannot be used raises
-    :class:`~keywire.spec.SpecError`.
+    :class:`~keywire.openapi.SpecError`.
     """
     if options is None and config is not None:
         options = config.scan_options()
     options = options or ScanOptions()
     if options.spec is not None:
-        from .spec.scan import scan_spec_async
+        from .openapi.scan import scan_spec_async
 
         return await scan_spec_async(targets, options=options, resolver=resolver, observer=observer)
     if not targets:

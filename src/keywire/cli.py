@@ -559,7 +559,7 @@ def scan_command(
         )
     except ValueError as exc:
         _fail_usage(str(exc))
-    from .spec.loader import SpecError
+    from .openapi.loader import SpecError
 
     try:
         if sys.stderr.isatty():

@@ -12,9 +12,9 @@ paths and symlinks that lead out are refused: what they hold would be sent to th
 A problem is a :class:`SpecError` naming the document and the JSON pointer.
 
 >>> import asyncio
->>> spec = asyncio.run(load_spec("tests/spec/fixtures/petstore-3.0.yaml"))  # doctest: +SKIP
+>>> spec = asyncio.run(load_spec("tests/openapi/fixtures/petstore-3.0.yaml"))  # doctest: +SKIP
 >>> spec.root.display  # doctest: +SKIP
-'tests/spec/fixtures/petstore-3.0.yaml'
+'tests/openapi/fixtures/petstore-3.0.yaml'
 """
 
 from __future__ import annotations

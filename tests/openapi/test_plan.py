@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from keywire.spec import build_model, load_spec, plan_endpoints
+from keywire.openapi import build_model, load_spec, plan_endpoints
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

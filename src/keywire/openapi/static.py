@@ -1,6 +1,6 @@
 """What an API description itself says about credential safety, before any request is sent.
 
-Pure functions from an :class:`~keywire.spec.model.ApiSpec` to findings; the evidence of each
+Pure functions from an :class:`~keywire.openapi.model.ApiSpec` to findings; the evidence of each
 finding is the spec location (document and JSON pointer) of what it is about.
 
 Rules: KW901 (server over http), KW902 (API key in the query string), KW903 (API key in a cookie

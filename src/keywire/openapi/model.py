@@ -1,9 +1,9 @@
 """What keywire needs from an API description, the same for Swagger 2.0 and OpenAPI 3.0/3.1.
 
-:func:`build_model` walks a loaded :class:`~keywire.spec.loader.SpecSet` and keeps, with the
+:func:`build_model` walks a loaded :class:`~keywire.openapi.loader.SpecSet` and keeps, with the
 document and JSON pointer each came from: the servers, the security schemes, the global security
 requirement and every operation with its effective servers, security and parameters. A value of
-the wrong type where keywire reads is a :class:`~keywire.spec.loader.SpecError` naming its pointer;
+the wrong type where keywire reads is a :class:`~keywire.openapi.loader.SpecError` naming its pointer;
 everything keywire does not read is left alone.
 """
 

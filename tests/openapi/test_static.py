@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from keywire import Severity
-from keywire.spec import build_model, load_spec, spec_findings
-from keywire.spec.static import is_loopback
+from keywire.openapi import build_model, load_spec, spec_findings
+from keywire.openapi.static import is_loopback
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from keywire.spec import SpecError, build_model, load_spec
-from keywire.spec.loader import MAX_DOCUMENTS, MAX_NODES, parse_document
+from keywire.openapi import SpecError, build_model, load_spec
+from keywire.openapi.loader import MAX_DOCUMENTS, MAX_NODES, parse_document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
