@@ -18,8 +18,7 @@ from keywire.net.http import ClientSettings, FailureKind, FetchFailure, HttpClie
 from keywire.openapi import SpecError
 from keywire.openapi.loader import load_spec
 from keywire.targets import origin_of, parse_target
-
-from .lab.apps import Behaviour, make_app
+from labs.apps import Behaviour, make_app
 
 SECRET = "user-secret-key-5e1d7c3b9a0f2e4d6c8b"
 PLANTED = "planted-value-from-outside-1f9e"

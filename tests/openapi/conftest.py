@@ -11,7 +11,7 @@ import pytest
 
 from keywire import ScanOptions, ScanReport, scan
 from keywire.lab import LabServer
-from keywire.lab.spec_api import SpecLabState, create_spec_app
+from labs.spec_api import SpecLabState, create_spec_app
 
 
 @dataclass

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from keywire.cli import main
-from keywire.lab.spec_api import LAB_KEY
 from keywire.reporters.json import schema
+from labs.spec_api import LAB_KEY
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

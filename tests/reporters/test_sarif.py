@@ -16,8 +16,7 @@ from keywire.baseline import compare_baseline, parse_baseline
 from keywire.reporters import json as json_reporter
 from keywire.reporters import sarif
 from keywire.rules import RULES
-
-from ..lab import raw
+from labs import raw
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "tests/schemas/sarif-schema-2.1.0.json").read_text(encoding="utf-8"))

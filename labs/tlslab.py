@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .tlspki import (
+from keywire.lab.tlspki import (
     ONE_DAY,
     Issued,
     make_ca,
@@ -25,6 +25,7 @@ from .tlspki import (
     sign_with_openssl,
     write_chain,
 )
+
 from .tlsserver import SslLabServer, server_context
 
 STRONG = "ECDHE+AESGCM:ECDHE+CHACHA20"

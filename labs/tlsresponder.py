@@ -17,7 +17,8 @@ import struct
 import time
 from dataclasses import dataclass
 
-from ..tls._suite_table import TLS_SUITES
+from keywire.tls._suite_table import TLS_SUITES
+
 from ._loopback import LoopbackServer
 
 _NAMES = dict(TLS_SUITES)
