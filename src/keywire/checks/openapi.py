@@ -211,7 +211,7 @@ def details(obs: OpenApiObservation) -> Mapping[str, object]:
 FAMILY: Family[OpenApiObservation] = Family(
     name="openapi",
     title="Spec contradictions",
-    group="spec",
+    group="openapi",
     rules=RULES,
     probe=probe,
     check=check,

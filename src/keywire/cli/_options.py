@@ -1,28 +1,82 @@
-"""The options every scanning command shares, and the configuration file filling them in."""
+"""The option table (:mod:`keywire.options`) as click options, and the configuration file filling
+in what the command line left.
+
+Commands take ``@table_options(COMMAND)``: every row of the table that lists the command becomes
+a click option, in the table's order. Nothing about an option is declared here.
+"""
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from .._models import Gate, Severity
 from ..baseline import Baseline, BaselineError, load_baseline
-from ..checks import FAMILIES, GROUPS
 from ..config import Config, ConfigError, discover, load_config
+from ..options import OPTION, OPTIONS, Option, options_for
 from ..outputs import Output
-from ..reporters import FORMATS
-from ._exit import (
-    fail_usage,
-)
+from ._exit import fail_usage
 from ._report import plan_outputs
 
-SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
-SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def table_options(command: str) -> Callable[[F], F]:
+    """Decorate ``command``'s function with its options from the table."""
+
+    def decorate(function: F) -> F:
+        for option in reversed(options_for(command)):
+            function = _click_option(option)(function)
+        return function
+
+    return decorate
+
+
+def _click_option(option: Option) -> Callable[[F], F]:
+    long = f"--{option.name}"
+    names = [f"{long}/--no-{option.name}" if option.negatable else long]
+    if option.short:
+        names.append(option.short)
+    names.append(option.param)
+    kwargs: dict[str, Any] = {"help": option.help, "show_default": option.show_default}
+    if option.metavar:
+        kwargs["metavar"] = option.metavar
+    if option.multiple:
+        kwargs["multiple"] = True
+    if option.kind == "flag":
+        kwargs["is_flag"] = not option.negatable
+    elif option.kind == "count":
+        kwargs["count"] = True
+    elif option.kind == "number":
+        kwargs["type"] = click.FloatRange(option.low, option.high)
+    elif option.kind == "integer":
+        low, high = option.low, option.high
+        kwargs["type"] = click.IntRange(
+            int(low) if low is not None else None, int(high) if high is not None else None
+        )
+    elif option.kind == "choice":
+        kwargs["type"] = click.Choice(option.allowed())
+    elif option.kind == "path":
+        kwargs["type"] = click.Path(dir_okay=False, allow_dash=option.dash)
+    if option.default is not None:
+        kwargs["default"] = option.default
+    decorator: Callable[[F], F] = click.option(*names, **kwargs)
+    return decorator
+
+
+def format_given(ctx: click.Context) -> bool:
+    """Whether ``--format`` was given (else it is the default)."""
+    return _given(ctx, OPTION["format"].param)
+
+
+def _given(ctx: click.Context, param: str) -> bool:
+    return ctx.get_parameter_source(param) not in (ParameterSource.DEFAULT, None)
 
 
 def check_ca_file(path: str | None) -> None:
@@ -37,7 +91,8 @@ def check_ca_file(path: str | None) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    """The common options after the configuration file filled in what the command line left."""
+    """The options after the configuration file filled in what the command line left, and what
+    finishes the report (:func:`keywire.finish_report`): the policy, the baseline, the gate."""
 
     config: Config | None
     outputs: list[Output]
@@ -46,27 +101,10 @@ class Settings:
     values: dict[str, Any]
 
 
-_CONFIG_KEYS = {
-    "fmt": "format",
-    "output": "output",
-    "fail_on": "fail-on",
-    "fail_under": "fail-under",
-    "fail_on_new": "fail-on-new",
-    "allow_incomplete": "allow-incomplete",
-    "baseline": "baseline",
-    "timeout": "timeout",
-    "scan_timeout": "scan-timeout",
-    "only": "only",
-    "skip": "skip",
-    "ca_file": "ca-file",
-    "http_port": "http-port",
-    "https_port": "https-port",
-    "per_host": "per-host",
-}
-"""Command-line parameter → configuration key, for every option a file may set."""
-
-
 def load_settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
+    """Read the configuration file, fill in the options the command line left at their
+    defaults, and check the gate, the baseline and the outputs (usage errors, before any
+    traffic)."""
     config = None
     if values.get("no_config") and values.get("config") is not None:
         fail_usage("--config and --no-config exclude each other")
@@ -84,11 +122,13 @@ def load_settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
     except ConfigError as exc:
         fail_usage(str(exc))
     if config is not None:
-        for param, key in _CONFIG_KEYS.items():
-            if param not in values or key not in config.options:
+        for option in OPTIONS:
+            if not option.config or option.param not in values:
                 continue
-            if ctx.get_parameter_source(param) in (ParameterSource.DEFAULT, None):
-                values[param] = config.options[key]
+            if option.name not in config.options:
+                continue
+            if not _given(ctx, option.param):
+                values[option.param] = config.options[option.name]
     if values.get("fail_on_new") and not values.get("baseline"):
         fail_usage("--fail-on-new needs --baseline (the report the new findings are new to)")
     baseline = None
@@ -104,97 +144,9 @@ def load_settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         new_only=bool(values.get("fail_on_new")),
         allow_incomplete=bool(values.get("allow_incomplete")),
     )
-    fmt_given = ctx.get_parameter_source("fmt") not in (ParameterSource.DEFAULT, None)
-    fmt_given = fmt_given or (config is not None and "format" in config.options)
+    fmt_given = format_given(ctx) or (config is not None and "format" in config.options)
     outputs = plan_outputs(values["fmt"], values.get("output") or (), fmt_given=fmt_given)
     return Settings(config=config, outputs=outputs, gate=gate, baseline=baseline, values=values)
-
-
-def common_options(function: Any) -> Any:
-    decorators = [
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(FORMATS),
-            default="console",
-            show_default=True,
-            help="Report format written to stdout (or --output).",
-        ),
-        click.option(
-            "--output",
-            "-o",
-            multiple=True,
-            metavar="[FORMAT:]FILE",
-            help="Write a report to FILE: in --format if given, else as FILE's extension says "
-            "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
-            "Repeat for several formats, e.g. -o keywire.sarif -o report.html. The directory must "
-            "exist; files are replaced atomically.",
-        ),
-        click.option(
-            "--fail-on",
-            type=click.Choice(SEVERITY_CHOICES),
-            default="high",
-            show_default=True,
-            help="Exit 1 if any finding is at least this severe ('none' disables).",
-        ),
-        click.option(
-            "--fail-under",
-            type=click.IntRange(0, 100),
-            help="Exit 1 if the overall score is below this.",
-        ),
-        click.option(
-            "--baseline",
-            type=click.Path(dir_okay=False),
-            help="A previous JSON report: mark findings new, unchanged or fixed.",
-        ),
-        click.option(
-            "--fail-on-new",
-            is_flag=True,
-            help="Apply --fail-on to findings that are new since --baseline only.",
-        ),
-        click.option(
-            "--allow-incomplete",
-            is_flag=True,
-            help="Judge an incomplete scan (a target not scanned, a check not tested) on what "
-            "was tested instead of exiting 3.",
-        ),
-        click.option(
-            "--config",
-            type=click.Path(dir_okay=False),
-            help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
-        ),
-        click.option("--no-config", is_flag=True, help="Do not read any configuration file."),
-        click.option(
-            "--only",
-            multiple=True,
-            type=click.Choice(SELECTABLE),
-            help="Run only these checks or groups.",
-        ),
-        click.option(
-            "--skip",
-            multiple=True,
-            type=click.Choice(SELECTABLE),
-            help="Skip these checks or groups.",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(0.1, 600),
-            default=10.0,
-            show_default=True,
-            help="Seconds per request.",
-        ),
-        click.option(
-            "--scan-timeout",
-            type=click.FloatRange(1, 86400),
-            default=300.0,
-            show_default=True,
-            help="Seconds for the whole scan.",
-        ),
-        click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug)."),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
 
 
 def configure_logging(verbose: int) -> None:

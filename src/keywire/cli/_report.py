@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -13,10 +12,8 @@ import click
 from .. import outputs as outputs_module
 from .._display import visible
 from .._models import ScanReport
-from ..baseline import compare_baseline
 from ..gate import evaluate
 from ..outputs import Output
-from ..policy import apply_policy
 from ..reporters import FORMATS
 from ._exit import (
     EXIT_GATE,
@@ -77,7 +74,8 @@ def deliver(output: Output, text: str) -> None:
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
-    """The exit code and the closing line, as :data:`EXIT_CODES_HELP` lays them out."""
+    """The exit code and the closing line, as :data:`~keywire.cli._exit.EXIT_CODES_HELP` lays
+    them out."""
     if not report.scanned_any:
         return EXIT_NOTHING_SCANNED, "nothing could be scanned"
     result = evaluate(report)
@@ -104,11 +102,9 @@ def emit(
     labels: Mapping[str, Label] | None = None,
     epilogue: str | None = None,
 ) -> NoReturn:
-    if settings.config is not None:
-        report = apply_policy(report, settings.config.policy)
-    if settings.baseline is not None:
-        report = compare_baseline(report, settings.baseline)
-    report = dataclasses.replace(report, gate=settings.gate)
+    """Write the finished report (the scan applied the policy, baseline and gate: see
+    :func:`keywire.finish_report`) everywhere it goes, say what the user must know on stderr,
+    and exit with the gate's code."""
     for output in settings.outputs:
         to_terminal = output.path == "-" and sys.stdout.isatty()
         deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))

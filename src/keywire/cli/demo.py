@@ -6,21 +6,14 @@ from typing import Any
 
 import click
 
-from .._scanner import ScanOptions
-from ._exit import (
-    EXIT_CODES_HELP,
-    fail_usage,
-)
-from ._options import (
-    common_options,
-    configure_logging,
-    load_settings,
-)
+from ..scanoptions import scan_options
+from ._exit import EXIT_CODES_HELP, fail_usage
+from ._options import configure_logging, load_settings, table_options
 from ._report import emit
 
 
 @click.command("demo", epilog=EXIT_CODES_HELP)
-@common_options
+@table_options("demo")
 @click.pass_context
 def demo_command(ctx: click.Context, /, **params: Any) -> None:
     """Scan the seed's vulnerable API and its flask_keywire fix on 127.0.0.1 (F → A, offline).
@@ -36,12 +29,10 @@ def demo_command(ctx: click.Context, /, **params: Any) -> None:
     click.echo("keywire: starting the demo lab on 127.0.0.1 …", err=True)
     try:
         report, labels = run_demo(
-            ScanOptions(
-                timeout=values["timeout"],
-                scan_timeout=values["scan_timeout"],
-                only=values["only"],
-                skip=values["skip"],
-            )
+            scan_options(values),
+            config=settings.config,
+            baseline=settings.baseline,
+            gate=settings.gate,
         )
     except DemoUnavailable as exc:
         fail_usage(str(exc))

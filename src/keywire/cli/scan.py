@@ -1,29 +1,31 @@
-"""``keywire scan``: scan URLs (or an API description's endpoints) and report."""
+"""``keywire scan``: scan URLs (or an API description's endpoints) and report.
+
+Options come from the command line, else from the configuration file, else from the table's
+defaults (:mod:`keywire.options`); the scan, policy, baseline and gate are the library's
+(:func:`keywire.scan`, :func:`keywire.finish_report`).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import click
 
 from .._display import visible
 from .._models import ScanReport, TargetResult
-from .._scanner import ScanOptions, scan
+from .._scanner import scan
+from ..scanoptions import scan_options
 from ..targets import TargetError
 from ._exit import (
     EXIT_CODES_HELP,
     fail_usage,
 )
 from ._headers import parse_header_env, parse_headers, protect_credentials
-from ._options import (
-    check_ca_file,
-    common_options,
-    configure_logging,
-    load_settings,
-)
+from ._options import check_ca_file, configure_logging, load_settings, table_options
 from ._report import Label, emit
 
 _SKIPPED_SHOWN = 20
@@ -85,101 +87,43 @@ class _Progress:
 
 @click.command("scan", epilog=EXIT_CODES_HELP)
 @click.argument("targets", nargs=-1, required=False)
-@common_options
-@click.option(
-    "--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM)."
-)
-@click.option(
-    "--header",
-    "-H",
-    "headers",
-    multiple=True,
-    help="'Name: value' credential header, sent only over verified HTTPS to the target host.",
-)
-@click.option(
-    "--header-env",
-    "header_envs",
-    multiple=True,
-    metavar="NAME=VAR",
-    help="Like --header, with the value read from environment variable VAR (not shell history).",
-)
-@click.option(
-    "--spec",
-    metavar="FILE|URL",
-    help="OpenAPI 3.x or Swagger 2.0 description (JSON or YAML) whose GET/HEAD endpoints to scan; "
-    "TARGETS, if given, replace its servers.",
-)
-@click.option(
-    "--max-endpoints",
-    type=click.IntRange(1, 10000),
-    default=50,
-    show_default=True,
-    help="At most this many endpoints of --spec are probed.",
-)
-@click.option(
-    "--http-port",
-    type=click.IntRange(1, 65535),
-    help="Port of the cleartext side of https:// targets.",
-)
-@click.option(
-    "--https-port", type=click.IntRange(1, 65535), help="Port of the HTTPS side of http:// targets."
-)
-@click.option(
-    "--per-host",
-    type=click.IntRange(1, 50),
-    default=5,
-    show_default=True,
-    help="Concurrent connections per host.",
-)
+@table_options("scan")
 @click.pass_context
-def scan_command(
-    ctx: click.Context,
-    /,
-    targets: tuple[str, ...],
-    headers: tuple[str, ...],
-    header_envs: tuple[str, ...],
-    spec: str | None,
-    max_endpoints: int,
-    **params: Any,
-) -> None:
+def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any) -> None:
     """Scan TARGETS (http:// or https:// URLs) and report what an observer on the wire could take.
 
     With --spec, the API description's endpoints are scanned too.
     """
+    from ..openapi.loader import SpecError
+
     settings = load_settings(ctx, params)
     values = settings.values
     configure_logging(values["verbose"])
     check_ca_file(values["ca_file"])
+    spec = values["spec"]
     if not targets and spec is None:
         fail_usage("give at least one TARGET URL, or --spec FILE|URL")
-    credentials = parse_headers(headers)
-    credentials.update(parse_header_env(header_envs, os.environ))
+    credentials = parse_headers(values["headers"])
+    credentials.update(parse_header_env(values["header_envs"], os.environ))
     protect_credentials(credentials)
     try:
-        options = ScanOptions(
-            timeout=values["timeout"],
-            scan_timeout=values["scan_timeout"],
-            ca_file=values["ca_file"],
-            headers=credentials,
-            spec=spec,
-            max_endpoints=max_endpoints,
-            http_port=values["http_port"],
-            https_port=values["https_port"],
-            only=values["only"],
-            skip=values["skip"],
-            per_host=values["per_host"],
-        )
+        options = scan_options(values, headers=credentials)
     except ValueError as exc:
         fail_usage(str(exc))
-    from ..openapi.loader import SpecError
-
     try:
-        if sys.stderr.isatty():
-            total = max_endpoints if spec is not None else len(targets)
-            with _Progress(total) as progress:
-                report = scan(list(targets), options=options, observer=progress)
-        else:
-            report = scan(list(targets), options=options)
+        with ExitStack() as stack:
+            progress = None
+            if sys.stderr.isatty():
+                total = options.max_endpoints if spec is not None else len(targets)
+                progress = stack.enter_context(_Progress(total))
+            report = scan(
+                list(targets),
+                options=options,
+                observer=progress,
+                config=settings.config,
+                baseline=settings.baseline,
+                gate=settings.gate,
+            )
     except TargetError as exc:
         fail_usage(str(exc))
     except SpecError as exc:

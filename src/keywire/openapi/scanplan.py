@@ -1,8 +1,12 @@
-"""A spec-driven scan: load the spec, report what it declares, then probe its endpoints.
+"""Planning a spec-driven scan: load the spec, report what it declares, plan its endpoints.
 
-The report has one entry for the spec itself (the static findings, KW901-KW907, and the list of
-endpoints probed and operations skipped) followed by one entry per endpoint, each examined by
-every selected check family exactly as a URL given on the command line would be. Rules deduct
+Only the plan is made here (:class:`~keywire._plan.ScanPlan`: each endpoint with the options it
+is scanned with, and the spec's own result); :func:`keywire.scan_async` runs it with the same
+runner, limits and deadline as any URL, and finishes the report once.
+
+The report has one entry for the spec itself (the static findings, KW901-KW907, and the list
+of endpoints probed and operations skipped) followed by one entry per endpoint, each examined
+by every selected check family exactly as a URL given on the command line would be. Rules deduct
 once per scan however many endpoints share a weakness (docs/scoring.md), so the score stays a
 score of the API, not of its number of routes.
 
@@ -16,27 +20,22 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from functools import partial
-from typing import TYPE_CHECKING
 
-from .._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
-from .._version import __version__
+from .._models import CheckOutcome, Finding, OutcomeStatus, TargetResult
+from .._plan import PlannedTarget, ScanPlan
 from ..checks import GROUPS
-from ..checks._base import new_canary
-from ..net.http import ChainEnd, ClientSettings, HttpClient
+from ..net.http import ChainEnd, HttpClient
 from ..net.resolver import Resolver
 from ..redact import redact_url
 from ..rules import RULES
+from ..scanoptions import ScanOptions
 from ..scoring import compute_score
 from ..targets import Target, TargetError, parse_target
 from .loader import MAX_DOCUMENT_BYTES, SpecError, load_spec
 from .model import ApiSpec, build_model
 from .plan import EndpointTarget, Plan, plan_endpoints
 from .static import spec_findings
-
-if TYPE_CHECKING:
-    from .._scanner import ScanObserver, ScanOptions
 
 #: Check groups that look at a host, not a URL: run once per origin.
 HOST_LEVEL_GROUPS = frozenset({"tls"})
@@ -61,23 +60,12 @@ async def fetch_document(http: HttpClient, url: str) -> tuple[bytes, str, str]:
     return last.body, last.header("content-type") or "", last.url
 
 
-def _client_settings(options: ScanOptions) -> ClientSettings:
-    return ClientSettings(
-        timeout=options.timeout,
-        body_cap=options.body_cap,
-        per_host=options.per_host,
-        max_hops=options.max_hops,
-        ca_file=options.ca_file,
-        credentials=dict(options.headers),
-    )
-
-
 async def load_model(
     source: str, *, options: ScanOptions, resolver: Resolver | None = None
 ) -> ApiSpec:
     """Load and model ``source``; a URL is fetched anonymously, bounded, never with credentials."""
     settings = dataclasses.replace(
-        _client_settings(options), body_cap=MAX_DOCUMENT_BYTES + 1, credentials={}
+        options.client_settings(), body_cap=MAX_DOCUMENT_BYTES + 1, credentials={}
     )
     async with HttpClient(settings, resolver=resolver) as http:
         spec_set = await load_spec(source, fetch=partial(fetch_document, http))
@@ -147,7 +135,7 @@ def credential_origins(
     return frozenset(origins)
 
 
-def _annotate(result: TargetResult, target: EndpointTarget) -> TargetResult:
+def _annotate(result: TargetResult, *, target: EndpointTarget) -> TargetResult:
     """Tie the core's findings to the spec: KW101 contradicts an https-only declaration."""
     endpoint = target.endpoint
     findings: dict[str, Finding] = {}
@@ -162,24 +150,22 @@ def _annotate(result: TargetResult, target: EndpointTarget) -> TargetResult:
     return dataclasses.replace(result, findings=tuple(findings.values()))
 
 
-async def scan_spec_async(
+async def plan_spec_scan(
     targets: Sequence[str | Target],
-    *,
     options: ScanOptions,
+    *,
     resolver: Resolver | None = None,
-    observer: ScanObserver | None = None,
-) -> ScanReport:
-    """The spec-driven scan behind :func:`keywire.scan_async` when ``options.spec`` is set."""
-    from .._scanner import _scan_target
-
+    deadline: float,
+) -> ScanPlan:
+    """Load ``options.spec`` (within ``deadline``), report what it declares and plan its
+    endpoints; :func:`keywire.scan_async` runs the plan like any other."""
     assert options.spec is not None
-    started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
-    deadline = started + options.scan_timeout
     bases = [(t if isinstance(t, Target) else parse_target(t)).url.split("?")[0] for t in targets]
     try:
         model = await asyncio.wait_for(
-            load_model(options.spec, options=options, resolver=resolver), options.scan_timeout
+            load_model(options.spec, options=options, resolver=resolver),
+            max(0.0, deadline - started),
         )
     except asyncio.TimeoutError:
         raise SpecError(
@@ -204,7 +190,7 @@ async def scan_spec_async(
     )
     withheld: set[str] = set()
     seen_origins: set[tuple[str, str, int]] = set()
-    per_target: list[tuple[EndpointTarget, ScanOptions]] = []
+    planned: list[PlannedTarget] = []
     for target in plan.targets:
         origin = (target.scheme, target.host, target.port)
         target_options = options
@@ -214,32 +200,13 @@ async def scan_spec_async(
             withheld.add(target.credentials_origin or target.origin)
             target_options = dataclasses.replace(target_options, headers={})
         seen_origins.add(origin)
-        per_target.append((target, target_options))
+        planned.append(
+            PlannedTarget(
+                target=target, options=target_options, annotate=partial(_annotate, target=target)
+            )
+        )
     if withheld:
         detail = spec_result.details["openapi"]
         assert isinstance(detail, dict)
         detail["credentials_withheld_from"] = sorted(withheld)
-
-    canary = new_canary()
-    async with HttpClient(_client_settings(options), resolver=resolver) as http:
-        results = await asyncio.gather(
-            *(
-                _scan_target(target, http, target_options, canary, deadline, observer)
-                for target, target_options in per_target
-            )
-        )
-    annotated = [_annotate(r, t) for r, (t, _) in zip(results, per_target, strict=True)]
-    annotated = [
-        dataclasses.replace(r, score=compute_score(r.findings, RULES)) if r.scanned else r
-        for r in annotated
-    ]
-    everything = [spec_result, *annotated]
-    findings = [f for r in everything for f in r.findings]
-    return ScanReport(
-        tool_version=__version__,
-        started_at=started_at,
-        duration_s=round(time.perf_counter() - started, 3),
-        targets=tuple(everything),
-        score=compute_score(findings, RULES),
-        options=options.public(),
-    )
+    return ScanPlan(targets=tuple(planned), leading=(spec_result,))
