@@ -30,9 +30,7 @@ def _max_iter(a: float) -> int:
 
 
 def _log1p_minus(d: float) -> float:
-    """log(1 + d) - d without the cancellation of the direct form for small ``d``."""
-    if abs(d) >= 0.1:
-        return math.log1p(d) - d
+    """log(1 + d) - d for |d| < 0.1, by its series (the direct form cancels there)."""
     # -d^2/2 + d^3/3 - d^4/4 ...: |d| < 0.1, so 30 terms are far below double precision.
     total, power = 0.0, d * d
     for k in range(2, 32):
@@ -55,8 +53,10 @@ def _log_prefix(a: float, x: float) -> float:
     if a < 10.0:
         return a * math.log(x) - x - math.lgamma(a)
     # a log x - x - lgamma(a) = a (log(x/a) - (x-a)/a) + (a log a - a - lgamma(a)); the first
-    # part is small near x = a and computed without cancellation, the second by Stirling.
-    return a * _log1p_minus((x - a) / a) + 0.5 * math.log(a) - _LOG_SQRT_2PI - _stirling_tail(a)
+    # part is small near x = a and computed there without cancellation, the second by Stirling.
+    d = (x - a) / a
+    near = a * _log1p_minus(d) if abs(d) < 0.1 else a * math.log(x / a) - (x - a)
+    return near + 0.5 * math.log(a) - _LOG_SQRT_2PI - _stirling_tail(a)
 
 
 def _gamma_series(a: float, x: float) -> float:
