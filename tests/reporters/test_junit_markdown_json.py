@@ -197,7 +197,7 @@ def test_json_validates_with_policy_baseline_and_gate(hostile_report):
     report = dataclasses.replace(report, gate=Gate(fail_on=Severity.HIGH, new_only=True))
     document = json.loads(json_reporter.render(report))
     jsonschema.validate(document, json_reporter.schema())
-    assert document["schema_version"] == "1.1"
+    assert document["schema_version"] == "1.2"
     assert document["summary"]["suppressed"] == 2
     assert [f["rule_id"] for f in document["baseline"]["fixed"]] == ["KW140"]
     assert document["baseline"]["unchanged"] == len(report.findings)
@@ -223,6 +223,31 @@ def test_json_1_0_documents_still_validate(hostile_report):
         del document[key]
     del document["summary"]["suppressed"]
     for finding in document["targets"][0]["findings"]:
-        for key in ("suppressed", "suppression", "baseline"):
+        for key in ("suppressed", "suppression", "baseline", "compliance"):
             del finding[key]
     jsonschema.validate(document, json_reporter.schema())
+
+
+def test_json_1_1_documents_still_validate_and_1_2_has_compliance(hostile_report):
+    document = json.loads(json_reporter.render(hostile_report))
+    jsonschema.validate(document, json_reporter.schema())
+    from keywire.compliance import mappings_for
+
+    findings = document["targets"][0]["findings"]
+    for finding in findings:
+        assert finding["compliance"] == [m.as_dict() for m in mappings_for(finding["rule_id"])]
+    assert any(c["framework"] == "asvs" for f in findings for c in f["compliance"])
+    document["schema_version"] = "1.1"
+    for finding in document["targets"][0]["findings"]:
+        del finding["compliance"]
+    jsonschema.validate(document, json_reporter.schema())
+    # A mapping must name a known framework.
+    document["targets"][0]["findings"][0]["compliance"] = [
+        {"framework": "iso", "id": "1", "title": "", "why": "", "citation": ""}
+    ]
+    try:
+        jsonschema.validate(document, json_reporter.schema())
+    except jsonschema.ValidationError:
+        pass
+    else:
+        raise AssertionError("an unknown framework validated")

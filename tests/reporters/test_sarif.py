@@ -14,6 +14,7 @@ import pytest
 from keywire import CheckOutcome, OutcomeStatus, Policy, Severity, Suppression, apply_policy
 from keywire._models import BaselineComparison
 from keywire.baseline import compare_baseline, parse_baseline
+from keywire.compliance import mappings_for
 from keywire.reporters import json as json_reporter
 from keywire.reporters import sarif
 from keywire.rules import RULES
@@ -66,10 +67,14 @@ def test_rules_have_help_severity_and_cwe_tags(hostile_report):
         tags = descriptor["properties"]["tags"]
         assert "security" in tags
         assert {f"external/cwe/cwe-{n}" for n in rule.cwe} <= set(tags)
+        mapped = mappings_for(rule.id)
+        assert {f"compliance/{m.framework}/{m.requirement.id}" for m in mapped} <= set(tags)
+        assert descriptor["properties"]["compliance"] == [m.as_dict() for m in mapped]
         value = descriptor["properties"]["security-severity"]
         assert isinstance(value, str) and re.fullmatch(r"\d+\.\d", value)
         low, high = GITHUB_BANDS[rule.severity.value]
         assert low <= float(value) <= high
+    assert any(mappings_for(r["id"]) for r in rules)
 
 
 def test_results_point_at_rules_and_carry_fingerprints(hostile_report):

@@ -18,6 +18,7 @@ import re
 
 from .._display import visible, visible_block
 from .._models import Finding, ScanReport, TargetResult
+from ..compliance import mappings_for
 from ..gate import describe
 from ._common import (
     by_severity,
@@ -26,6 +27,7 @@ from ._common import (
     gate_of,
     gate_result,
     not_run,
+    requirement_groups,
     rule_of,
     severity_counts,
     status_labels,
@@ -125,7 +127,12 @@ def _finding_details(finding: Finding) -> list[str]:
         lines += [f"**Fix:** {text(rule.remediation)}", ""]
         if rule.flask_fix:
             lines += [*fenced(rule.flask_fix.rstrip(), "python"), ""]
-    refs = ", ".join(cwe_labels(finding.rule_id))
+    refs = ", ".join(
+        [
+            *cwe_labels(finding.rule_id),
+            *(m.requirement.label for m in mappings_for(finding.rule_id)),
+        ]
+    )
     lines += [
         f"{refs} · [{finding.rule_id} documentation]({docs_url(finding.rule_id)})",
         "",
@@ -151,8 +158,28 @@ def _target_block(target: TargetResult) -> list[str]:
     return lines
 
 
-def render(report: ScanReport) -> str:
-    """The report as a GitHub-flavoured Markdown comment."""
+def _by_requirement(report: ScanReport, framework: str | None) -> list[str]:
+    grouped = requirement_groups(report, framework)
+    if grouped is None:
+        return []
+    lines = [f"### By {grouped.title} requirement", ""]
+    if not grouped.groups:
+        lines += [f"No finding maps to {grouped.title}.", ""]
+    for requirement, findings in grouped.groups:
+        lines.append(f"- **{requirement.id}** {text(requirement.title)}")
+        lines += [
+            f"  - {f.severity.value.upper()} {f.rule_id} {text(title_of(f.rule_id))} on {code(f.target)}"
+            + (f" ({text(f.location)})" if f.location else "")
+            for f in findings
+        ]
+    if grouped.unmapped:
+        ids = ", ".join(sorted({f.rule_id for f in grouped.unmapped}))
+        lines.append(f"- *Not mapped to {grouped.title}:* {len(grouped.unmapped)} ({ids})")
+    return [*lines, ""]
+
+
+def render(report: ScanReport, *, framework: str | None = None) -> str:
+    """The report as a GitHub-flavoured Markdown comment (``framework``: see ``--framework``)."""
     verdict = gate_result(report)
     gate = describe(gate_of(report))
     head = "keywire"
@@ -202,6 +229,7 @@ def render(report: ScanReport) -> str:
         )
         out += [cats, ""]
 
+    out += _by_requirement(report, framework)
     body: list[str] = []
     for target in report.targets:
         body += _target_block(target)

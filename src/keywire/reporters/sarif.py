@@ -8,8 +8,10 @@ What goes where:
   Declaring the whole catalogue made a two-target log 200 KB; code scanning closes an alert when
   its result is absent from the next analysis of the same category, and needs no descriptor for
   that. Each descriptor has ``helpUri`` to its doc page, Markdown ``help``,
-  ``properties.security-severity`` (GitHub's numeric convention) and the tags ``security`` and
-  ``external/cwe/cwe-N``;
+  ``properties.security-severity`` (GitHub's numeric convention), the tags ``security``,
+  ``external/cwe/cwe-N`` and ``compliance/<framework>/<requirement>`` (for example
+  ``compliance/pci-dss/4.2.1``, see :mod:`keywire.compliance`), and ``properties.compliance``
+  with each mapping's requirement title, reason and citation;
 - each finding is a ``result`` whose ``partialFingerprints`` carries the finding's fingerprint, so
   alerts stay matched across scans; suppressed findings carry ``suppressions``, and with a
   baseline each result has ``baselineState``;
@@ -44,6 +46,7 @@ from urllib.parse import urlsplit
 
 from .._display import json_inert, visible
 from .._models import BaselineState, Finding, OutcomeStatus, Rule, ScanReport, Severity
+from ..compliance import mappings_for, tags_for
 from ..rules import RULES
 from ._common import DOCS_BASE, docs_url
 
@@ -114,13 +117,22 @@ def _help_markdown(rule: Rule) -> str:
     ]
     if rule.flask_fix:
         lines += ["", "In Flask:", "", "```python", rule.flask_fix.rstrip(), "```"]
+    mapped = mappings_for(rule.id)
+    if mapped:
+        lines += ["", "Compliance:", ""]
+        lines += [f"- {m.requirement.label}: {m.requirement.title} ({m.why})" for m in mapped]
     lines += ["", "References:", ""] + [f"- <{ref}>" for ref in rule.references]
     lines += ["", f"[Rule documentation]({docs_url(rule.id)})"]
     return "\n".join(lines)
 
 
 def _descriptor(rule: Rule, severity: Severity, *, enabled: bool = True) -> dict[str, Any]:
-    tags = ["security", *(f"external/cwe/cwe-{n}" for n in rule.cwe), rule.category.value]
+    tags = [
+        "security",
+        *(f"external/cwe/cwe-{n}" for n in rule.cwe),
+        rule.category.value,
+        *tags_for(rule.id),
+    ]
     return {
         "id": rule.id,
         "name": _rule_name(rule),
@@ -138,6 +150,7 @@ def _descriptor(rule: Rule, severity: Severity, *, enabled: bool = True) -> dict
             ),
             "keywire-severity": severity.value,
             "owasp-api": rule.owasp_api,
+            "compliance": [m.as_dict() for m in mappings_for(rule.id)],
         },
     }
 
