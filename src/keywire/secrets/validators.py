@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import zlib
 from collections import Counter
 
+from .. import _json
 from ..keyformat import base62_encode, key_checksum, key_checksum_ok
 
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -37,7 +37,7 @@ def github_checksum_ok(token: str) -> bool:
 
 def b64url_json(segment: str) -> object:
     padded = segment + "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded))
+    return _json.loads(base64.urlsafe_b64decode(padded))
 
 
 def jwt_header(token: str) -> dict[str, object] | None:
