@@ -104,6 +104,12 @@ def token_formats() -> tuple[str, ...]:
     return tuple(FORMATS)
 
 
+def compliance_frameworks() -> tuple[str, ...]:
+    from .compliance import FRAMEWORKS
+
+    return tuple(sorted(FRAMEWORKS))
+
+
 def severity_choices() -> tuple[str, ...]:
     from ._models import Severity
 
@@ -414,6 +420,14 @@ OPTIONS: tuple[Option, ...] = (
                 "samples."
             }
         },
+    ),
+    Option(
+        name="framework",
+        kind="choice",
+        choices=compliance_frameworks,
+        commands=_BOTH,
+        help="Also group the console, Markdown and HTML reports by the requirements of this "
+        "compliance framework (JSON and SARIF always carry every mapping).",
     ),
     # The command itself.
     Option(

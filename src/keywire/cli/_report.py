@@ -31,17 +31,24 @@ Label = str | tuple[str, ...]
 """A console label under a target: one line, or several (each made visible by the console)."""
 
 
-def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, Label]) -> str:
+def _render(
+    report: ScanReport,
+    fmt: str,
+    *,
+    to_terminal: bool,
+    labels: Mapping[str, Label],
+    framework: str | None = None,
+) -> str:
     if fmt != "console":
         from ..reporters import render
 
-        return render(report, fmt)
+        return render(report, fmt, framework=framework)
     from ..reporters import console
 
     width = console.report_width(terminal=to_terminal)  # COLUMNS, the terminal's, or 100
     if to_terminal and "NO_COLOR" not in os.environ:
-        return console.render_rich(report, labels=labels, width=width)
-    return console.render_plain(report, labels=labels, width=width)
+        return console.render_rich(report, labels=labels, width=width, framework=framework)
+    return console.render_plain(report, labels=labels, width=width, framework=framework)
 
 
 def plan_outputs(
@@ -107,7 +114,14 @@ def emit(
     and exit with the gate's code."""
     for output in settings.outputs:
         to_terminal = output.path == "-" and sys.stdout.isatty()
-        deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))
+        text = _render(
+            report,
+            output.fmt,
+            to_terminal=to_terminal,
+            labels=labels or {},
+            framework=settings.values.get("framework"),
+        )
+        deliver(output, text)
     for target in report.targets:
         if not target.scanned:
             click.echo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..compliance import mappings_for
 from ..rules import RULES, get_rule
 from ._exit import (
     fail_usage,
@@ -18,9 +19,12 @@ def rules_command(rule_id: str | None) -> None:
         width = max(len(r.title) for r in RULES.values())
         for rule in RULES.values():
             cwe = ",".join(f"CWE-{n}" for n in rule.cwe)
+            listed = " ".join(f"{m.framework}:{m.requirement.id}" for m in mappings_for(rule.id))
             click.echo(
-                f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
-                f"{rule.title:<{width}}  {cwe}"
+                (
+                    f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
+                    f"{rule.title:<{width}}  {cwe:<16}  {listed}"
+                ).rstrip()
             )
         return
     try:
@@ -40,5 +44,12 @@ def rules_command(rule_id: str | None) -> None:
             "\nIn Flask:\n"
             + "\n".join("    " + line for line in rule.flask_fix.rstrip().splitlines())
         )
+    mapped = mappings_for(rule.id)
+    if mapped:
+        click.echo("\nCompliance:")
+        for m in mapped:
+            click.echo(f"  {m.requirement.label}: {m.requirement.title}")
+            click.echo(f"      why: {m.why}")
+            click.echo(f"      source: {m.citation}")
     click.echo("\nReferences:\n" + "\n".join(f"  {ref}" for ref in rule.references))
     click.echo(f"\nDocs: {rule.doc_path}")
