@@ -18,7 +18,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
+
+from keywire.lab.server import LoopbackServerBase
 
 SHIM_SOURCE = r"""
 #define _GNU_SOURCE
@@ -109,8 +110,10 @@ def _is_loopback(hex_address: str) -> bool:
     return hex_address == "00000000000000000000000001000000"
 
 
-class GnutlsServer:
+class GnutlsServer(LoopbackServerBase):
     """``gnutls-serv --http`` with ``priority`` on ``address``, confined to loopback."""
+
+    scheme = "https"
 
     def __init__(
         self,
@@ -124,11 +127,11 @@ class GnutlsServer:
     ) -> None:
         if not address.startswith("127."):
             raise ValueError("lab servers listen on loopback only")
+        super().__init__(host=address)
         binary = executable or shutil.which("gnutls-serv")
         if binary is None:
             raise GnutlsUnavailable("gnutls-serv is not installed (Debian: gnutls-bin)")
         shim = build_shim()
-        self.host = address
         self.port = _free_port(address)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -195,14 +198,3 @@ class GnutlsServer:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait(timeout=5)
         self._log.close()
-
-    def __enter__(self) -> GnutlsServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -14,58 +14,28 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from ._loopback import LoopbackServer
+
 Handler = Callable[[socket.socket, threading.Event], None]
 
 
-class RawServer:
+class RawServer(LoopbackServer):
+    """Run ``handler(conn, stop)`` for every connection, on 127.0.0.1, until closed."""
+
+    scheme = "http"
+
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
-        self._stop = threading.Event()
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
-        self._listener.settimeout(0.1)
-        self.port = self._listener.getsockname()[1]
-        self.connections = 0
-        self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._serve, daemon=True)
-        self._accept.start()
+        super().__init__()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _run(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError), conn:
             conn.settimeout(5)
-            self._handler(conn, self._stop)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._accept.join(timeout=2)
-        for thread in self._threads:
-            thread.join(timeout=2)
-
-    def __enter__(self) -> RawServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            self._handler(conn, self.stopping)
 
 
 def read_request(conn: socket.socket, limit: int = 65536) -> bytes:

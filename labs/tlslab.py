@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keywire.lab.tlspki import (
+from labs.tlspki import (
     ONE_DAY,
     Issued,
     make_ca,

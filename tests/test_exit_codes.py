@@ -20,8 +20,8 @@ import time
 import pytest
 
 from keywire.cli import main
-from keywire.lab.tlspki import make_ca, make_leaf, write_chain
 from labs.raw import RawServer, closed_port
+from labs.tlspki import make_ca, make_leaf, write_chain
 from labs.tlsserver import SslLabServer
 
 from .test_stalled_handshake import stall_silent
