@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from keywire.openapi import SpecError, build_model, load_spec
-from keywire.openapi.loader import MAX_DOCUMENTS, MAX_NODES, parse_document
+from keywire.openapi.documents import MAX_DOCUMENTS, MAX_NODES, parse_document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -4,8 +4,9 @@ findings and the plan of endpoints a spec-driven scan probes.
 The scan itself is :func:`keywire.scan` with ``ScanOptions(spec=...)``.
 """
 
+from .build import build_model
 from .loader import SpecError, SpecSet, load_spec
-from .model import ApiSpec, Operation, SecurityScheme, Server, build_model
+from .model import ApiSpec, Operation, SecurityScheme, Server
 from .plan import Endpoint, EndpointTarget, Plan, plan_endpoints
 from .static import STATIC_RULES, spec_findings
 

@@ -32,8 +32,10 @@ from ..rules import RULES
 from ..scanoptions import ScanOptions
 from ..scoring import compute_score
 from ..targets import Target, TargetError, parse_target
-from .loader import MAX_DOCUMENT_BYTES, SpecError, load_spec
-from .model import ApiSpec, build_model
+from .build import build_model
+from .documents import MAX_DOCUMENT_BYTES
+from .loader import SpecError, load_spec
+from .model import ApiSpec
 from .plan import EndpointTarget, Plan, plan_endpoints
 from .static import spec_findings
 
