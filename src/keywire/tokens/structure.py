@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from ._alphabet import Charset, Positional, strip_padding
 from ._counter import SEARCH_SAMPLE, find_counter
+from ._embedded import find_embedded_time
 from ._formats import (
     FormatMatch,
     TimeWindow,
-    find_embedded_time,
     iso,
     match_objectid,
     match_snowflake,
