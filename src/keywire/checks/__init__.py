@@ -21,6 +21,7 @@ from . import (
     proxy_headers,
     query_keys,
     redirects,
+    revocation,
     tls,
     tokens,
 )
@@ -40,6 +41,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     authenticated.FAMILY,
     openapi.FAMILY,
     tls.FAMILY,
+    revocation.FAMILY,
     tokens.FAMILY,
 )
 

@@ -72,6 +72,11 @@ def _is_ip(host: str) -> bool:
 
 
 async def probe(ctx: ProbeContext) -> TlsObservation:
+    """The TLS scan of the target's HTTPS side, run once per target (``revocation`` reads it too)."""
+    return await ctx.once(("tls-scan",), lambda: _scan(ctx))
+
+
+async def _scan(ctx: ProbeContext) -> TlsObservation:
     from ..tls.certs import analyse_chain, load_trust_store
     from ..tls.connection import Dialer, Endpoint, first_reachable
     from ..tls.scan import scan_endpoint
