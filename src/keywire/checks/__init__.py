@@ -11,6 +11,7 @@ from typing import Any
 from . import (
     auth_schemes,
     authenticated,
+    breach,
     cleartext,
     cookies,
     error_pages,
@@ -39,6 +40,7 @@ FAMILIES: tuple[Family[Any], ...] = (
     mixed_content.FAMILY,
     html_pages.FAMILY,
     exposure.FAMILY,
+    breach.FAMILY,
     error_pages.FAMILY,
     authenticated.FAMILY,
     openapi.FAMILY,
