@@ -8,9 +8,13 @@ loopback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
 from cryptography import x509
@@ -34,7 +38,8 @@ from keywire.lab.revocation import (
     build_revocation_lab,
     revocation_profile,
 )
-from keywire.lab.tlspki import ONE_DAY, make_ca, make_leaf, now
+from keywire.lab.tlspki import ONE_DAY, Issued, make_ca, make_leaf, new_key, now, write_chain
+from keywire.lab.tlsserver import SslLabServer, server_context
 from keywire.tls import revocation as rv
 
 from .conftest import LAB_NAMES, require_tool
@@ -508,3 +513,68 @@ def test_stapled_status_matches_sslyze(revocation_lab, tmp_path) -> None:
         keywire = {f.rule_id for f in result.findings}
         assert ("KW616" in keywire) is (verdicts[name][0] == "REVOKED")
         assert ("KW619" in keywire) is (verdicts[name] == (None, True))
+
+
+def _silent(conn: socket.socket, stop: threading.Event) -> None:
+    """Accept a request and never answer."""
+    conn.settimeout(5)
+    with contextlib.suppress(OSError):
+        conn.recv(65536)
+    stop.wait(30)
+
+
+def test_all_lookups_of_a_certificate_share_one_deadline(revocation_lab, tmp_path) -> None:
+    """Three silent responders and three silent CRL servers: not tested within the budget."""
+    from tests.lab.raw import RawServer
+
+    with RawServer(_silent) as silent:
+        base = f"http://127.0.0.1:{silent.port}"
+        ca = revocation_lab.ca
+        key = new_key()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - ONE_DAY)
+            .not_valid_after(NOW + 60 * ONE_DAY)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+            .add_extension(
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            x509.AuthorityInformationAccessOID.OCSP,
+                            x509.UniformResourceIdentifier(f"{base}/ocsp{i}"),
+                        )
+                        for i in range(3)
+                    ]
+                ),
+                False,
+            )
+            .add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            [x509.UniformResourceIdentifier(f"{base}/{i}.crl")], None, None, None
+                        )
+                        for i in range(3)
+                    ]
+                ),
+                False,
+            )
+            .sign(ca.key, hashes.SHA256())
+        )
+        cert_file, key_file = write_chain(tmp_path, "slow", Issued(cert, key))
+        with SslLabServer(server_context(cert_file, key_file), host="127.0.0.1") as server:
+            started = time.monotonic()
+            report = scan(
+                f"https://localhost:{server.port}/",
+                options=ScanOptions(only=("tls",), ca_file=str(revocation_lab.ca_file), timeout=1),
+                resolver=StaticResolver(LAB_NAMES),
+            )
+            elapsed = time.monotonic() - started
+    outcome = next(o for o in report.targets[0].outcomes if o.check == "revocation")
+    assert outcome.status is OutcomeStatus.ERROR
+    assert "took longer than 4s" in outcome.reason
+    assert elapsed < 12, elapsed  # six lookups of 2 s each would take longer

@@ -13,7 +13,8 @@ this certificate, signed by its issuer (or a responder the issuer delegated), an
 
 Steps 2 and 3 are the only requests keywire sends beyond the scanned hosts. They carry no
 credential (never the user's headers, no cookies), read at most 64 KiB (OCSP) or 10 MiB (CRL),
-follow no redirect, and are bounded by ``--timeout`` like every request. A certificate cannot
+follow no redirect, and are bounded by ``--timeout`` like every request (and all the lookups
+for one certificate together by four times ``--timeout``). A certificate cannot
 steer them into the scanner's own network: an address that is link-local (cloud metadata) is
 never fetched, a loopback one only when the target itself is on loopback, a private one only
 when the target is private or loopback. ``--offline`` turns them off: the stapled response is
@@ -28,6 +29,7 @@ nonsense), the check is *not tested*, never "not revoked".
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import os
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
 OCSP_CAP = 64 * 1024
 CRL_CAP = 10 * 1024 * 1024
 MAX_CHAINS = 4
+#: All the lookups for one certificate together take at most this many --timeout periods.
+LOOKUP_BUDGET_TIMEOUTS = 4
 
 _OWASP = "API8:2023"
 _RFC6960 = "https://www.rfc-editor.org/rfc/rfc6960"
@@ -171,7 +175,10 @@ class LeafRevocation:
             **({"unsupported_urls": list(self.unsupported)} if self.unsupported else {}),
             "must_staple": self.must_staple,
             "stapled": self.stapled,
-            "answers": [a.to_json() for a in self.answers],
+            "answers": [
+                {**a.to_json(), **({"url": redact_url(a.url)} if a.url else {})}
+                for a in self.answers
+            ],
             **({"skipped": self.skipped} if self.skipped else {}),
         }
 
@@ -265,14 +272,29 @@ async def _leaf_revocation(
         )
     if (answers and answers[-1].decisive) or ctx.settings.offline:
         return LeafRevocation(**facts, answers=tuple(answers))  # type: ignore[arg-type]
-    for url in where.ocsp_urls:
-        answers.append(await _ask_ocsp(ctx, url, leaf, issuer, now, address))
-        if answers[-1].decisive:
-            return LeafRevocation(**facts, answers=tuple(answers))  # type: ignore[arg-type]
-    for url in where.crl_urls:
-        answers.append(await _ask_crl(ctx, url, leaf, issuer, now, address))
-        if answers[-1].decisive:
-            break
+
+    async def ask_all() -> None:
+        for url in where.ocsp_urls:
+            answers.append(await _ask_ocsp(ctx, url, leaf, issuer, now, address))
+            if answers[-1].decisive:
+                return
+        for url in where.crl_urls:
+            answers.append(await _ask_crl(ctx, url, leaf, issuer, now, address))
+            if answers[-1].decisive:
+                return
+
+    # Each request has the client's bounds; the lookups of one certificate together get this.
+    budget = LOOKUP_BUDGET_TIMEOUTS * ctx.http.settings.timeout
+    try:
+        await asyncio.wait_for(ask_all(), budget)
+    except asyncio.TimeoutError:
+        answers.append(
+            rv.Answer(
+                source="revocation lookups",
+                status=rv.Status.UNAVAILABLE,
+                reason=f"they took longer than {budget:g}s together",
+            )
+        )
     return LeafRevocation(**facts, answers=tuple(answers))  # type: ignore[arg-type]
 
 
