@@ -93,18 +93,35 @@ _VALUE = r"[A-Za-z0-9+/_.=~-]{16,512}"
 _ASSIGNED = re.compile(
     rf"""["']?\b({_NAMES})\b["']?\s{{0,4}}[:=]\s{{0,4}}["']?({_VALUE})""", re.IGNORECASE
 )
-#: ``<input name="csrf_token" value="...">`` and ``<meta name="csrf-token" content="...">``,
-#: either attribute first.
+#: ``<input name="csrf_token" value="...">`` and ``<meta name="csrf-token" content="...">``:
+#: the tag is found, then its attributes read within :data:`_TAG_SPAN` characters (a regular
+#: expression spanning the whole tag backtracks badly on hostile markup).
+_TAG = re.compile(r"<(?:input|meta)\b", re.IGNORECASE)
+_TAG_SPAN = 600
+_MAX_TAGS = 2000
 _ATTRIBUTE = re.compile(
-    rf"""<(?:input|meta)\b[^>]{{0,300}}?\b(?:name|id)\s*=\s*["']?({_NAMES})["']?"""
-    rf"""[^>]{{0,300}}?\b(?:value|content)\s*=\s*["']?({_VALUE})""",
-    re.IGNORECASE,
+    r"""([\w:-]{1,40})\s*=\s*(?:"([^"]{0,512})"|'([^']{0,512})'|([^\s"'>]{1,512}))"""
 )
-_ATTRIBUTE_REVERSED = re.compile(
-    rf"""<(?:input|meta)\b[^>]{{0,300}}?\b(?:value|content)\s*=\s*["']?({_VALUE})["']?"""
-    rf"""[^>]{{0,300}}?\b(?:name|id)\s*=\s*["']?({_NAMES})\b""",
-    re.IGNORECASE,
-)
+_NAME = re.compile(rf"(?:{_NAMES})", re.IGNORECASE)
+_VALUE_ONLY = re.compile(_VALUE)
+
+
+def _tag_secrets(text: str) -> list[tuple[str, str]]:
+    """(name, value) of ``<input>``/``<meta>`` tags whose name is a secret's, bounded."""
+    found: list[tuple[str, str]] = []
+    for count, match in enumerate(_TAG.finditer(text)):
+        if count >= _MAX_TAGS:
+            break
+        stop = text.find(">", match.end(), match.end() + _TAG_SPAN)
+        inside = text[match.end() : stop if stop != -1 else match.end() + _TAG_SPAN]
+        attributes: dict[str, str] = {}
+        for key, *values in _ATTRIBUTE.findall(inside):
+            attributes.setdefault(key.lower(), next((v for v in values if v), ""))
+        name = attributes.get("name") or attributes.get("id") or ""
+        value = attributes.get("value") or attributes.get("content") or ""
+        if _NAME.fullmatch(name) and _VALUE_ONLY.fullmatch(value):
+            found.append((name, value))
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,23 +151,19 @@ def secret_shaped(text: str, *, ignore: Sequence[str] = ()) -> list[SecretSeen]:
     found: dict[str, SecretSeen] = {}
     for hit in find_secrets(text, where="body"):
         found.setdefault(hit.redacted.sha256, SecretSeen(name=hit.type.name, value=hit.redacted))
-    for pattern, name_group, value_group in (
-        (_ASSIGNED, 1, 2),
-        (_ATTRIBUTE, 1, 2),
-        (_ATTRIBUTE_REVERSED, 2, 1),
-    ):
-        for count, match in enumerate(pattern.finditer(text)):
-            if count >= 200 or len(found) >= MAX_SECRETS:
-                break
-            value = match.group(value_group)
-            if value.startswith(CANARY_PREFIX) or any(m in value for m in ignore):
-                continue
-            if not _random_enough(value):
-                continue
-            redacted = redact(value)
-            found.setdefault(
-                redacted.sha256, SecretSeen(name=match.group(name_group), value=redacted)
-            )
+    assigned = [
+        (match.group(1), match.group(2))
+        for _, match in zip(range(200), _ASSIGNED.finditer(text), strict=False)
+    ]
+    for name, value in [*assigned, *_tag_secrets(text)]:
+        if len(found) >= MAX_SECRETS:
+            break
+        if value.startswith(CANARY_PREFIX) or any(m in value for m in ignore):
+            continue
+        if not _random_enough(value):
+            continue
+        redacted = redact(value)
+        found.setdefault(redacted.sha256, SecretSeen(name=name, value=redacted))
     return list(found.values())[:MAX_SECRETS]
 
 
