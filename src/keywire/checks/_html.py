@@ -28,7 +28,9 @@ MAX_TAGS = 20_000
 MAX_SECONDS = 0.5
 MAX_URL = 2048
 MAX_ITEMS = 200
-_CHUNK = 64 * 1024
+#: Fed 4 KiB at a time, so the deadline is checked often even when each feed re-reads a
+#: pending construct.
+_CHUNK = 4 * 1024
 
 #: Field names that carry a credential (a password, an API key, a token or a client secret).
 _SENSITIVE_NAME = re.compile(
@@ -190,7 +192,12 @@ def parse_page(body: bytes, url: str) -> Page:
             collector.feed(text[start : start + _CHUNK])
             if time.monotonic() > collector.deadline:
                 raise _Stop(f"parsing took more than {MAX_SECONDS:g}s")
-        collector.close()
+        # The tokenizer keeps an unterminated construct ("</", "<?", "<!--" without its end)
+        # and all that follows; closing reads that back once per character, which is
+        # quadratic (minutes for a hostile megabyte). Browsers make text or a comment of it,
+        # never an element: only a short remainder is worth closing.
+        if len(collector.rawdata) <= _CHUNK:
+            collector.close()
     except _Stop as stop:
         cut = str(stop)
     except (AssertionError, ValueError) as exc:  # the tokenizer's own complaints
