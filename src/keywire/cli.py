@@ -34,6 +34,8 @@ from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
 from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
 from .checks import FAMILIES, GROUPS
+from .compliance import FRAMEWORKS as COMPLIANCE_FRAMEWORKS
+from .compliance import mappings_for
 from .config import Config, ConfigError, discover, load_config
 from .gate import evaluate
 from .outputs import Output
@@ -179,17 +181,24 @@ class _Progress:
         self._progress.advance(self._task)
 
 
-def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, Label]) -> str:
+def _render(
+    report: ScanReport,
+    fmt: str,
+    *,
+    to_terminal: bool,
+    labels: Mapping[str, Label],
+    framework: str | None = None,
+) -> str:
     if fmt != "console":
         from .reporters import render
 
-        return render(report, fmt)
+        return render(report, fmt, framework=framework)
     from .reporters import console
 
     width = console.report_width(terminal=to_terminal)  # COLUMNS, the terminal's, or 100
     if to_terminal and "NO_COLOR" not in os.environ:
-        return console.render_rich(report, labels=labels, width=width)
-    return console.render_plain(report, labels=labels, width=width)
+        return console.render_rich(report, labels=labels, width=width, framework=framework)
+    return console.render_plain(report, labels=labels, width=width, framework=framework)
 
 
 def plan_outputs(
@@ -267,7 +276,14 @@ def _emit(
     report = dataclasses.replace(report, gate=settings.gate)
     for output in settings.outputs:
         to_terminal = output.path == "-" and sys.stdout.isatty()
-        _deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))
+        text = _render(
+            report,
+            output.fmt,
+            to_terminal=to_terminal,
+            labels=labels or {},
+            framework=settings.values.get("framework"),
+        )
+        _deliver(output, text)
     for target in report.targets:
         if not target.scanned:
             click.echo(
@@ -437,6 +453,12 @@ def _common_options(function: Any) -> Any:
             default=300.0,
             show_default=True,
             help="Seconds for the whole scan.",
+        ),
+        click.option(
+            "--framework",
+            type=click.Choice(sorted(COMPLIANCE_FRAMEWORKS)),
+            help="Also group the console, Markdown and HTML reports by the requirements of "
+            "this compliance framework (JSON and SARIF always carry every mapping).",
         ),
         click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug)."),
     ]
@@ -621,9 +643,12 @@ def rules_command(rule_id: str | None) -> None:
         width = max(len(r.title) for r in RULES.values())
         for rule in RULES.values():
             cwe = ",".join(f"CWE-{n}" for n in rule.cwe)
+            listed = " ".join(f"{m.framework}:{m.requirement.id}" for m in mappings_for(rule.id))
             click.echo(
-                f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
-                f"{rule.title:<{width}}  {cwe}"
+                (
+                    f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
+                    f"{rule.title:<{width}}  {cwe:<16}  {listed}"
+                ).rstrip()
             )
         return
     try:
@@ -643,6 +668,13 @@ def rules_command(rule_id: str | None) -> None:
             "\nIn Flask:\n"
             + "\n".join("    " + line for line in rule.flask_fix.rstrip().splitlines())
         )
+    mapped = mappings_for(rule.id)
+    if mapped:
+        click.echo("\nCompliance:")
+        for m in mapped:
+            click.echo(f"  {m.requirement.label}: {m.requirement.title}")
+            click.echo(f"      why: {m.why}")
+            click.echo(f"      source: {m.citation}")
     click.echo("\nReferences:\n" + "\n".join(f"  {ref}" for ref in rule.references))
     click.echo(f"\nDocs: {rule.doc_path}")
 
@@ -698,6 +730,46 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     return lines, mtime
 
 
+def _token_lines(lines: list[str]) -> tuple[list[str], list[float] | None]:
+    """Tokens of a file, and each one's time when every line gives one (``TOKEN<TAB>TIME``,
+    Unix seconds or ISO 8601): the time it was issued, or received, as precisely as known."""
+    rows = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    if not any("\t" in line for _, line in rows):
+        return lines, None
+    tokens: list[str] = []
+    times: list[float] = []
+    for number, line in rows:
+        token, tab, when = line.partition("\t")
+        moment = _instant_or_none(when) if tab else None
+        if moment is None:
+            _fail_usage(
+                f"line {number}: with a time on any line, every line must be TOKEN<TAB>TIME "
+                "(Unix seconds or ISO 8601)"
+            )
+        tokens.append(token)
+        times.append(moment)
+    return tokens, times
+
+
+def _instant_or_none(text: str) -> float | None:
+    import math
+    from datetime import datetime, timezone
+
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        return value if math.isfinite(value) and value > 0 else None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 @main.command("tokens")
 @click.argument("url", required=False)
 @click.option(
@@ -709,9 +781,9 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
 @click.option(
     "--samples",
     type=click.IntRange(1, 100_000),
-    default=100,
-    show_default=True,
-    help="Tokens to collect (MT19937 recovery needs 625 for 32-bit tokens).",
+    default=None,
+    help="Tokens to collect. Default: what every test needs for the tokens seen (100 first, "
+    "then up to 2,000; e.g. 157 for 128-bit hex, 625 for 32-bit numbers).",
 )
 @click.option(
     "--method",
@@ -778,11 +850,16 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     help="Exit 1 if any weakness is at least this severe ('none' disables).",
 )
 @click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="Exit 0, not 3, when no weakness was found but some tests needed more samples.",
+)
+@click.option(
     "--header",
     "-H",
     "headers",
     multiple=True,
-    help="'Name: value' credential header, sent only over verified HTTPS to the URL's host.",
+    help="'Name: value' credential header, sent only over verified HTTPS to the URL's origin.",
 )
 @click.option(
     "--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM)."
@@ -798,7 +875,7 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
 def tokens_command(
     url: str | None,
     source_spec: str | None,
-    samples: int,
+    samples: int | None,
     method: str,
     rate: str,
     max_time: float,
@@ -809,6 +886,7 @@ def tokens_command(
     fmt: str,
     outputs: tuple[str, ...],
     fail_on: str,
+    allow_incomplete: bool,
     headers: tuple[str, ...],
     ca_file: str | None,
     timeout: float,
@@ -816,8 +894,10 @@ def tokens_command(
 ) -> None:
     """Collect tokens from URL (or read them from --file) and analyse their randomness.
 
-    Exit codes: 0 no weakness at or above --fail-on, 1 weakness, 2 usage error, 3 no tokens
-    could be collected.
+    Exit codes: 0 no weakness at or above --fail-on and every test ran, 1 weakness, 2 usage
+    error, 3 no tokens could be collected, or no weakness was found but some tests needed more
+    samples (--allow-incomplete makes that 0), 130 interrupted before any token was collected.
+    Ctrl-C during collection analyses the tokens collected so far.
     """
     import time
 
@@ -833,6 +913,9 @@ def tokens_command(
     if (url is None) == (token_file is None):
         _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
     token_times: list[float] | None = None
+    capture: dict[str, Any] = {}
+    if samples is not None and token_file is not None:
+        _fail_usage("--samples is for a URL; --file analyses every token in the file")
     if url is not None:
         if not source_spec:
             _fail_usage(
@@ -841,7 +924,7 @@ def tokens_command(
         if sampled_at is not None:
             _fail_usage("--sampled-at is for --file; live samples carry their own times")
         _check_ca_file(ca_file)
-        tokens, token_times, collection = _collect_tokens(
+        tokens, token_times, collection, capture = _collect_tokens(
             url,
             source_spec=source_spec,
             samples=samples,
@@ -858,8 +941,10 @@ def tokens_command(
         assert token_file is not None
         if source_spec or headers:
             _fail_usage("--from and --header apply to a URL, not to --file")
-        tokens, mtime = _read_token_file(token_file)
-        anchor = _parse_instant(sampled_at) if sampled_at else (mtime or time.time())
+        lines, mtime = _read_token_file(token_file)
+        tokens, token_times = _token_lines(lines)
+        first = token_times[0] if token_times else None
+        anchor = _parse_instant(sampled_at) if sampled_at else (first or mtime or time.time())
         from_stdin = token_file == "-"  # noqa: S105 (a path, not a password)
         target = "stdin" if from_stdin else f"file:{os.path.basename(token_file)}"
         source = "file"
@@ -877,6 +962,7 @@ def tokens_command(
             token_times=token_times,
             alpha=alpha,
             time_window=time_window,
+            **capture,
         )
     except NoTokens:
         click.echo(f"keywire: no tokens to analyse from {visible(target)}", err=True)
@@ -884,9 +970,13 @@ def tokens_command(
     found = token_findings(analysis, target=target, source=source)
     for output in planned:
         _deliver(output, render(analysis, collection, found, output.fmt))
-    click.echo(f"keywire: {visible(f'{redact_url(target)}: {analysis.summary()}')}", err=True)
+    rerun = f"; rerun with --samples {analysis.samples_wanted}" if not analysis.complete else ""
+    line = f"{redact_url(target)}: {analysis.summary()}{rerun}"
+    click.echo(f"keywire: {visible(line)}", err=True)
     if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
         sys.exit(EXIT_GATE)
+    if not analysis.complete and not allow_incomplete:
+        sys.exit(EXIT_INCOMPLETE)
     sys.exit(EXIT_OK)
 
 
@@ -894,14 +984,14 @@ def _collect_tokens(
     url: str,
     *,
     source_spec: str,
-    samples: int,
+    samples: int | None,
     method: str,
     rate: float,
     max_time: float,
     headers: Mapping[str, str],
     ca_file: str | None,
     timeout: float,
-) -> tuple[list[str], list[float], Any]:
+) -> tuple[list[str], list[float], Any, dict[str, Any]]:
     import asyncio
     import time
 
@@ -910,7 +1000,15 @@ def _collect_tokens(
     from .redact import redact_url
     from .targets import parse_target
     from .tokens.report import Collection
-    from .tokens.sampling import SamplingPlan, SourceError, collect, parse_source
+    from .tokens.sampling import (
+        AUTO_FIRST_BATCH,
+        AUTO_MAX_SAMPLES,
+        SamplingPlan,
+        SamplingState,
+        SourceError,
+        collect,
+        parse_source,
+    )
 
     try:
         target = parse_target(url)
@@ -927,11 +1025,13 @@ def _collect_tokens(
         plan = SamplingPlan(
             url=target.url,
             source=source,
-            samples=samples,
+            samples=samples or AUTO_FIRST_BATCH,
             method=method,
             rate=rate,
             max_time=max_time,
-            with_credentials_for=target.host if headers else None,
+            credentials_origin=target.credentials_origin if headers else None,
+            auto=samples is None,
+            max_samples=AUTO_MAX_SAMPLES if samples is None else samples,
         )
     except ValueError as exc:
         _fail_usage(str(exc))
@@ -939,17 +1039,37 @@ def _collect_tokens(
         timeout=timeout, body_cap=256 * 1024, per_host=1, ca_file=ca_file, credentials=headers
     )
     shown = redact_url(target.url)
-    click.echo(
-        f"keywire: collecting {samples} token(s) from {shown} ({source}) at up to {rate:g}/s",
-        err=True,
+    how_many = (
+        f"{samples} token(s)"
+        if samples is not None
+        else f"tokens (as many as the tests need, {AUTO_FIRST_BATCH} to {AUTO_MAX_SAMPLES})"
     )
+    click.echo(
+        f"keywire: collecting {how_many} from {shown} ({source}) at up to {rate:g}/s", err=True
+    )
+    state = SamplingState()
+    show = _ProgressLine() if sys.stderr.isatty() else None
 
     async def run() -> Any:
         async with HttpClient(settings) as client:
-            return await collect(plan, client)
+            return await collect(plan, client, state=state, progress=show)
 
     started = time.time()
-    collected = asyncio.run(run())
+    try:
+        collected = asyncio.run(run())
+    except KeyboardInterrupt:
+        collected = state.result("interrupted (Ctrl-C)")
+        if show is not None:
+            show.done()
+        if not collected.tokens:
+            click.echo("keywire: interrupted before any token was collected", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        click.echo(
+            f"keywire: interrupted: analysing the {len(collected.tokens)} token(s) collected",
+            err=True,
+        )
+    if show is not None:
+        show.done()
     click.echo(
         f"keywire: collected {len(collected.tokens)} token(s) in {collected.requests} "
         f"request(s), {collected.elapsed_s:g} s ({collected.stopped})",
@@ -962,7 +1082,7 @@ def _collect_tokens(
     collection = Collection(
         target=shown,
         source=str(source),
-        requested=samples,
+        requested=max(collected.target, len(collected.tokens)),
         collected=len(collected.tokens),
         requests=collected.requests,
         failures=collected.failures,
@@ -971,7 +1091,36 @@ def _collect_tokens(
         stopped=collected.stopped,
         sampled_at=started,
     )
-    return list(collected.tokens), list(collected.times), collection
+    capture = {"sent_times": collected.sent_times, "server_dates": collected.server_dates}
+    return list(collected.tokens), list(collected.times), collection, capture
+
+
+class _ProgressLine:
+    """``collected 123/157 token(s)`` on one terminal line, redrawn at most 5 times a second."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, state: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        self._shown = True
+        click.echo(
+            f"\rkeywire: collected {len(state.tokens)}/{state.target} token(s), "
+            f"{state.requests} request(s)\x1b[K",
+            err=True,
+            nl=False,
+        )
+
+    def done(self) -> None:
+        if self._shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self._shown = False
 
 
 def _protect(credentials: dict[str, str]) -> dict[str, str]:

@@ -12,18 +12,22 @@ look at (no HTTPS side, for example). Silence from a check that returned normall
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from .._models import Category, Finding, OutcomeStatus, Rule
+from .._tasks import spawn
 from ..net.http import Chain, FailureKind, Fetched, FetchFailure, HttpClient, HttpResponse
 from ..targets import Target
 
 ObsT = TypeVar("ObsT")
 T = TypeVar("T")
+log = logging.getLogger("keywire")
 
 CANARY_PREFIX = "kw_canary_"
 REFUSAL_STATUSES = frozenset({403, 421, 426})
@@ -56,6 +60,57 @@ def not_tested(reason: str, *, findings: Sequence[Finding] = ()) -> CheckNotRun:
 def not_applicable(reason: str) -> CheckNotRun:
     """The check has nothing to examine on this target (for example, no HTTPS side)."""
     return CheckNotRun(OutcomeStatus.SKIPPED, reason)
+
+
+class Isolation:
+    """Keeps one item's failure from losing the others: a probe that analyses many things it
+    captured (every response, every candidate secret) runs each under :meth:`item`.
+
+    A failure is logged and counted, never raised; the probe puts :attr:`errors` into its
+    observation as ``internal_errors``, and the scanner then reports the family as not tested
+    (internal error), keeping every finding the other items produced.
+
+    >>> isolation = Isolation()
+    >>> with isolation.item("parsing a body"):
+    ...     raise RecursionError("deep")
+    >>> isolation.errors
+    ('RecursionError while parsing a body',)
+    """
+
+    def __init__(self) -> None:
+        self._errors: list[str] = []
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return tuple(self._errors)
+
+    def record(self, what: str, exc: BaseException) -> None:
+        # The exception's text is never shown: it may quote what the target sent.
+        log.debug("internal error while %s", what, exc_info=exc)
+        self.add(f"{type(exc).__name__} while {what}")
+
+    def add(self, error: str) -> None:
+        """Record a failure already described (by a helper that isolated it itself)."""
+        self._errors.append(error)
+
+    @contextlib.contextmanager
+    def item(self, what: str) -> Iterator[None]:
+        """Run the block; an ``Exception`` in it is recorded (``what`` names the item)."""
+        try:
+            yield
+        except Exception as exc:
+            self.record(what, exc)
+
+
+def internal_error(problems: Sequence[str], *, kept: bool = True) -> str:
+    """The reason of a family that hit a bug in keywire. Never the exception's text: it may
+    quote what the target sent (or a credential)."""
+    distinct = list(dict.fromkeys(problems))
+    shown = "; ".join(distinct[:3]) + (
+        f" (and {len(distinct) - 3} more)" if len(distinct) > 3 else ""
+    )
+    kept_note = "; the findings it made are kept" if kept else ""
+    return f"internal error in keywire ({shown}){kept_note}"
 
 
 def new_canary() -> str:
@@ -101,7 +156,7 @@ class ProbeContext:
         """Run ``make()`` the first time ``key`` is asked for; later callers share its result."""
         future = self._memo.get(key)
         if future is None:
-            future = asyncio.ensure_future(make())
+            future = spawn(make())
             self._memo[key] = future
         result: T = await asyncio.shield(future)
         return result
@@ -182,11 +237,24 @@ class ProbeContext:
                 ),
             )
         url = self.target.https_url or self.target.url
+        # Exactly the origin the user named (or implied): an HTTPS side found any other way
+        # (a redirect, another port) does not draw the credentials.
+        origin = self.target.credentials_origin
 
         async def make() -> Fetched:
-            result = await self.http.fetch(
-                url, probe="authenticated", with_credentials_for=self.target.host
-            )
+            result: Fetched
+            if origin is None:
+                result = FetchFailure(
+                    url=url,
+                    probe="authenticated",
+                    kind=FailureKind.POLICY,
+                    reason="credentials are only sent over verified HTTPS, and no HTTPS side "
+                    "was named for this target (give an https:// URL or --https-port)",
+                )
+            else:
+                result = await self.http.fetch(
+                    url, probe="authenticated", credentials_origin=origin
+                )
             self.exchanges.append(result)
             return result
 
@@ -213,7 +281,7 @@ class Family(Generic[ObsT]):
     group: str
     rules: tuple[Rule, ...]
     probe: Callable[[ProbeContext], Awaitable[ObsT]]
-    check: Callable[[ObsT], Sequence[Finding]]
+    check: Callable[[ObsT], Iterable[Finding]]
     details: Callable[[ObsT], Mapping[str, object]] | None = None
     categories: tuple[Category, ...] = field(default=())
     #: Why the family has nothing to do on a target, known before any traffic (None: it may).

@@ -33,7 +33,7 @@ ROOT_CAUSE = "KW101"
 
 # The fix of KW101, shared (the console prints it once): one root cause, one fix.
 FLASK_REFUSE = """\
-# pip install 'keywire[flask]'
+# flask_keywire ships with keywire (not on PyPI yet); where keywire is installed: pip install 'flask>=3.0'
 from flask import Flask
 from flask_keywire import KeyWire
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .._tasks import TaskScope, spawn
 from . import suites as suite_table
 from ._constants import (
     ALERT_PROTOCOL_VERSION,
@@ -424,17 +425,30 @@ async def scan_endpoint(
     dialer: Dialer, endpoint: Endpoint, *, versions: Sequence[int] = ALL_VERSIONS
 ) -> TlsScanResult:
     """Run every TLS probe against ``endpoint`` and return the facts (see the module docstring)."""
+    # The probes run side by side; whatever happens to this coroutine (a scan deadline
+    # cancels it), none of them outlives it.
+    children = TaskScope()
+    try:
+        with children:
+            return await _scan_endpoint(dialer, endpoint, versions)
+    finally:
+        await children.close()
+
+
+async def _scan_endpoint(
+    dialer: Dialer, endpoint: Endpoint, versions: Sequence[int]
+) -> TlsScanResult:
     started = time.perf_counter()
     scan = _Scan(dialer, endpoint)
     protocol_tasks = {
-        v: asyncio.ensure_future(scan.protocol(v) if v != Version.SSL2 else scan.sslv2())
+        v: spawn(scan.protocol(v) if v != Version.SSL2 else scan.sslv2())
         for v in versions
         if v != Version.TLS13
     }
     tls13 = Version.TLS13 in versions
     if tls13:
-        protocol_tasks[Version.TLS13] = asyncio.ensure_future(scan.protocol(Version.TLS13))
-    groups13 = asyncio.ensure_future(scan.groups_tls13()) if tls13 else None
+        protocol_tasks[Version.TLS13] = spawn(scan.protocol(Version.TLS13))
+    groups13 = spawn(scan.groups_tls13()) if tls13 else None
 
     async def tls13_flight() -> Tls13Flight | None:
         # TLS 1.3 encrypts the certificate: decrypt its flight only when no older version
@@ -448,7 +462,7 @@ async def scan_endpoint(
             return None
         return await read_encrypted_flight(dialer, endpoint)
 
-    flight13 = asyncio.ensure_future(tls13_flight()) if tls13 else None
+    flight13 = spawn(tls13_flight()) if tls13 else None
     protocols = [await protocol_tasks[v] for v in sorted(protocol_tasks)]
     by_version = {p.version: p for p in protocols}
     probes: list[ProbeStatus] = [
@@ -460,7 +474,7 @@ async def scan_endpoint(
         for p in protocols
     ]
 
-    fallback_task = asyncio.ensure_future(scan.fallback(protocols))
+    fallback_task = spawn(scan.fallback(protocols))
 
     # Curves for ECDHE in TLS <= 1.2, at the newest such version with an ECDHE suite.
     ecdhe_protocols = [
