@@ -342,7 +342,7 @@ async def _fetch(
     refused = _address_refused(addresses, address)
     if refused:
         return None, f"not fetched: {refused}"
-    # No with_credentials_for: the user's headers are never attached to these requests.
+    # No credentials_origin: the user's headers are never attached to these requests.
     fetched = await ctx.http.fetch(
         url, probe=probe, method=method, content=content, headers=headers, body_cap=cap
     )
