@@ -22,13 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._models import Category, Finding, Rule, Severity
 from ..net.http import HttpResponse
 from ..redact import redact_url
 from ._base import Family, ProbeContext, not_applicable, not_tested
-from ._html import FormSeen, ResourceSeen, parse_page
+
+if TYPE_CHECKING:  # the parser loads html.parser: only when a page is read
+    from ._html import FormSeen, ResourceSeen
 
 MAX_PAGES = 10
 _MDN_MIXED = "https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content"
@@ -132,6 +135,8 @@ def is_html(response: HttpResponse) -> bool:
 
 
 async def probe(ctx: ProbeContext) -> HtmlObservation:
+    from ._html import parse_page
+
     responses = [r for r in await ctx.responses() if r.scheme == "https"]
     pages: list[PageSeen] = []
     seen: set[str] = set()
