@@ -3,8 +3,9 @@
 - the **OCSP responder** is ``openssl ocsp -index``: OpenSSL's own responder, reading a CA
   database (``index.txt``) in which some serials are revoked. It has no option to choose its
   listen address and binds every interface, so it runs under the same ``LD_PRELOAD`` shim as
-  ``gnutls-serv`` (:mod:`keywire.lab.gnutls`), which rewrites wildcard binds to loopback, and is
-  killed if anything listens beyond loopback;
+  ``gnutls-serv`` (:mod:`keywire.lab.gnutls`), which rewrites its wildcard bind to
+  127.0.0.1 (IPv4-mapped, on a dual-stack socket), and is killed if anything listens beyond
+  loopback;
 - the **CRL** is a DER file signed by the CA, served by a static WSGI app on 127.0.0.1;
 - **stapling** servers are ``openssl s_server -status_file``, which staples a fixed OCSP
   response (made here with ``cryptography``: good, revoked or stale) to every handshake.
@@ -37,6 +38,8 @@ from .gnutls import GnutlsUnavailable, _free_port, _is_loopback, _listeners, bui
 from .server import LabServer
 from .tlspki import ONE_DAY, Issued, make_ca, make_leaf, now, write_chain
 from .tlsserver import SslLabServer, server_context
+
+_IPV6_LOOPBACK = "00000000000000000000000001000000"
 
 
 class LabUnavailable(RuntimeError):
@@ -138,7 +141,7 @@ class _Process:
             if any(not _is_loopback(a) for a in listening):
                 raise LabUnavailable("a lab process listened beyond loopback")
             if listening and self._said(self._ready_marker):
-                return "[::1]" if len(listening[0]) == 32 else "127.0.0.1"
+                return "[::1]" if listening[0] == _IPV6_LOOPBACK else "127.0.0.1"
             time.sleep(0.05)
         raise LabUnavailable("a lab process did not start listening within 10s")
 
@@ -176,7 +179,7 @@ class OcspResponder(_Process):
         super().__init__(
             args,
             port=port,
-            env={"LD_PRELOAD": str(shim)},
+            env={"LD_PRELOAD": str(shim), "KEYWIRE_BIND6_MAPPED": "1"},
             ready_marker=b"waiting for OCSP client connections",
         )
 
