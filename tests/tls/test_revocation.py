@@ -565,7 +565,7 @@ def test_all_lookups_of_a_certificate_share_one_deadline(revocation_lab, tmp_pat
             )
             .sign(ca.key, hashes.SHA256())
         )
-        cert_file, key_file = write_chain(tmp_path, "slow", Issued(cert, key))
+        cert_file, key_file = write_chain(tmp_path, "slow", Issued(cert, key), ca)
         with SslLabServer(server_context(cert_file, key_file), host="127.0.0.1") as server:
             started = time.monotonic()
             report = scan(

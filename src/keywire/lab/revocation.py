@@ -7,6 +7,8 @@
   127.0.0.1 (IPv4-mapped, on a dual-stack socket), and is killed if anything listens beyond
   loopback;
 - the **CRL** is a DER file signed by the CA, served by a static WSGI app on 127.0.0.1;
+- the leaves are issued by an intermediate CA under the lab's root, and every server sends
+  that intermediate, as public servers do (testssl.sh queries OCSP only for such chains);
 - **stapling** servers are ``openssl s_server -status_file``, which staples a fixed OCSP
   response (made here with ``cryptography``: good, revoked or stale) to every handshake.
 
@@ -191,10 +193,14 @@ class OcspResponder(_Process):
 class StaplingServer(_Process):
     """``openssl s_server`` on 127.0.0.1 stapling the OCSP response in ``status_file``."""
 
-    def __init__(self, cert: Path, key: Path, status_file: Path | None) -> None:
+    def __init__(
+        self, cert: Path, key: Path, status_file: Path | None, chain: Path | None = None
+    ) -> None:
         port = _free_port("127.0.0.1")
         args = [_openssl(), "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert)]
         args += ["-key", str(key), "-www", "-quiet"]
+        if chain is not None:
+            args += ["-cert_chain", str(chain)]
         if status_file is not None:
             args += ["-status_file", str(status_file)]
         super().__init__(args, port=port)
@@ -227,6 +233,9 @@ class RevocationLab:
     """The CA, its leaves, the OCSP responder and CRL server, and the TLS servers started."""
 
     directory: Path
+    #: The trust anchor (``ca_file``) and the issuing CA below it, which signs the leaves, the
+    #: OCSP responses and the CRL, and which the servers send along with their leaf.
+    root: Issued
     ca: Issued
     leaves: dict[str, Issued]
     responder: OcspResponder
@@ -265,14 +274,16 @@ class RevocationLab:
 
     def serve(self, item: RevocationProfile) -> Any:
         """Start the TLS server of ``item`` on 127.0.0.1 (closed by :meth:`close`)."""
-        cert, key = write_chain(self.directory, item.leaf, self.leaves[item.leaf])
+        cert, key = write_chain(self.directory, item.leaf, self.leaves[item.leaf], self.ca)
         server: Any
         if item.staple is None:
             server = SslLabServer(server_context(cert, key), host="127.0.0.1")
         else:
             status_file = self.directory / f"{item.name}.ocsp.der"
             status_file.write_bytes(self.staple(item.leaf, item.staple))
-            server = StaplingServer(cert, key, status_file)
+            chain = self.directory / "issuing-ca.pem"
+            chain.write_bytes(self.ca.cert_pem())
+            server = StaplingServer(cert, key, status_file, chain)
         self.servers.append(server)
         return server
 
@@ -316,8 +327,9 @@ def _index_line(
 def build_revocation_lab(directory: Path | None = None) -> RevocationLab:
     """The CA and leaves of :data:`REVOCATION_PROFILES`, with the responder and CRL running."""
     root = directory or Path(tempfile.mkdtemp(prefix="keywire-revocation-"))
-    ca = make_ca("keywire revocation lab CA")
-    (root / "revocation-ca.pem").write_bytes(ca.cert_pem())
+    anchor = make_ca("keywire revocation lab root")
+    ca = make_ca("keywire revocation lab issuing CA", parent=anchor)
+    (root / "revocation-ca.pem").write_bytes(anchor.cert_pem())
     ca_cert, ca_key = root / "ca-cert.pem", root / "ca-key.pem"
     ca_cert.write_bytes(ca.cert_pem())
     ca_key.write_bytes(ca.key_pem())
@@ -369,6 +381,7 @@ def build_revocation_lab(directory: Path | None = None) -> RevocationLab:
         )
     return RevocationLab(
         directory=root,
+        root=anchor,
         ca=ca,
         leaves=leaves,
         responder=responder,
