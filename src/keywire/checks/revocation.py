@@ -448,7 +448,7 @@ def _leaf_findings(obs: RevocationObservation, leaf: LeafRevocation) -> tuple[li
         add(
             CERT_REVOKED,
             f"'{leaf.subject}' was revoked on {_when(revoked.revoked_at)}{why}, says the "
-            f"{revoked.label}.",
+            f"{redact_url(revoked.label)}.",
             f"{where}:revoked",
             {
                 "source": revoked.source,
@@ -464,7 +464,7 @@ def _leaf_findings(obs: RevocationObservation, leaf: LeafRevocation) -> tuple[li
     if unknown is not None:
         add(
             STATUS_UNKNOWN,
-            f"the {unknown.label} answers 'unknown' for '{leaf.subject}'.",
+            f"the {redact_url(unknown.label)} answers 'unknown' for '{leaf.subject}'.",
             f"{where}:unknown",
             {"source": unknown.source, "url": redact_url(unknown.url)},
         )
