@@ -62,6 +62,11 @@ _OWASP = "API8:2023"
 _RFC6960 = "https://www.rfc-editor.org/rfc/rfc6960"
 _RFC5280 = "https://www.rfc-editor.org/rfc/rfc5280#section-5"
 _CWE299 = "https://cwe.mitre.org/data/definitions/299.html"
+_FLASK_REPLACE = """\
+# A new key pair and a new certificate for it (e.g. certbot renew --force-renewal
+# --no-reuse-key), then reload the server with them:
+context.load_cert_chain("fullchain.pem", "privkey.pem")
+"""
 _FLASK_STAPLE = """\
 # Flask's own server cannot staple OCSP; the TLS terminator in front of it can, e.g. nginx:
 #   ssl_stapling on;
@@ -80,6 +85,7 @@ def _rule(
     *,
     cwe: tuple[int, ...] = (299,),
     grade_cap: str | None = None,
+    flask_fix: str = _FLASK_STAPLE,
 ) -> Rule:
     return Rule(
         id=rule_id,
@@ -91,7 +97,7 @@ def _rule(
         description=description,
         remediation=remediation,
         references=references,
-        flask_fix=_FLASK_STAPLE,
+        flask_fix=flask_fix,
         grade_cap=grade_cap,
     )
 
@@ -110,6 +116,7 @@ CERT_REVOKED = _rule(
     (_RFC6960, _RFC5280, _CWE299),
     cwe=(299, 295),
     grade_cap="C",
+    flask_fix=_FLASK_REPLACE,
 )
 STAPLE_INVALID = _rule(
     "KW617",
@@ -134,6 +141,7 @@ STATUS_UNKNOWN = _rule(
     "Check with the CA that the certificate is theirs and that its responder serves it; reissue "
     "the certificate if the CA cannot vouch for it.",
     (_RFC6960 + "#section-2.2", _CWE299),
+    flask_fix=_FLASK_REPLACE,
 )
 MUST_STAPLE_MISSING = _rule(
     "KW619",
