@@ -38,6 +38,7 @@ CONFIG_VALUES = {
     "ca-file": '"ca.pem"',
     "http-port": "8080",
     "https-port": "8443",
+    "offline": "true",
 }
 
 
