@@ -14,7 +14,6 @@ import os
 import subprocess
 
 import pytest
-
 from keywire.lab.tlslab import profile
 
 from .conftest import require_tool, rule_ids, scan_tls

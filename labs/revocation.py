@@ -3,7 +3,7 @@
 - the **OCSP responder** is ``openssl ocsp -index``: OpenSSL's own responder, reading a CA
   database (``index.txt``) in which some serials are revoked. It has no option to choose its
   listen address and binds every interface, so it runs under the same ``LD_PRELOAD`` shim as
-  ``gnutls-serv`` (:mod:`keywire.lab.gnutls`), which rewrites its wildcard bind to
+  ``gnutls-serv`` (:mod:`labs.gnutls`), which rewrites its wildcard bind to
   127.0.0.1 (IPv4-mapped, on a dual-stack socket), and is killed if anything listens beyond
   loopback;
 - the **CRL** is a DER file signed by the CA, served by a static WSGI app on 127.0.0.1;
@@ -36,10 +36,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from .gnutls import GnutlsUnavailable, _free_port, _is_loopback, _listeners, build_shim
-from .server import LabServer
-from .tlspki import ONE_DAY, Issued, make_ca, make_leaf, now, write_chain
-from .tlsserver import SslLabServer, server_context
+from keywire.lab.server import LabServer, LoopbackServerBase
+from labs.gnutls import GnutlsUnavailable, _free_port, _is_loopback, _listeners, build_shim
+from labs.tlspki import ONE_DAY, Issued, make_ca, make_leaf, now, write_chain
+from labs.tlsserver import SslLabServer, server_context
 
 _IPV6_LOOPBACK = "00000000000000000000000001000000"
 
@@ -103,7 +103,7 @@ def _openssl() -> str:
     return path
 
 
-class _Process:
+class _Process(LoopbackServerBase):
     """A lab process on loopback, killed (its whole process group) on close."""
 
     def __init__(
@@ -114,6 +114,7 @@ class _Process:
         env: Mapping[str, str] | None = None,
         ready_marker: bytes = b"",
     ):
+        super().__init__()
         self.port = port
         self.program = Path(args[0]).name
         self._ready_marker = ready_marker
