@@ -21,8 +21,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from keywire.lab.tlspki import ONE_DAY, Issued, make_ca, make_leaf, new_key, now, write_chain
-from keywire.lab.tlsserver import SslLabServer, server_context
 
 from keywire import OutcomeStatus, ScanOptions, StaticResolver, scan
 from keywire.checks._base import CheckNotRun
@@ -41,6 +39,8 @@ from labs.revocation import (
     build_revocation_lab,
     revocation_profile,
 )
+from labs.tlspki import ONE_DAY, Issued, make_ca, make_leaf, new_key, now, write_chain
+from labs.tlsserver import SslLabServer, server_context
 
 from .conftest import LAB_NAMES, require_tool
 
