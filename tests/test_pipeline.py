@@ -134,9 +134,8 @@ class _InFlight:
 def test_the_targets_in_flight_limit_applies_with_and_without_a_spec(
     monkeypatch, tmp_path, with_spec
 ):
-    monkeypatch.setattr(scanner_module, "MAX_TARGETS_IN_FLIGHT", 2)
     with raw.RawServer(_slow_ok) as server:
-        options = {"only": ("cleartext",), "timeout": 10, "scan_timeout": 120}
+        options = {"only": ("cleartext",), "timeout": 10, "scan_timeout": 120, "max_targets": 2}
         if with_spec:
             targets = [server.url]
             options["spec"] = _spec(tmp_path)

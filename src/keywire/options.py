@@ -121,6 +121,27 @@ _SCAN, _BOTH, _ALL = ("scan",), ("scan", "demo"), ("scan", "demo", "tokens")
 OPTIONS: tuple[Option, ...] = (
     # What to scan.
     Option(
+        name="input",
+        kind="path",
+        short="-i",
+        dest="inputs",
+        multiple=True,
+        dash=True,
+        metavar="FILE",
+        commands=_SCAN,
+        help="Scan the URLs in FILE too ('-' for stdin): one a line; blank lines and # comments "
+        "are ignored, a bad line is reported with its number and skipped, duplicates are "
+        "scanned once. Repeatable.",
+    ),
+    Option(
+        name="resume",
+        kind="path",
+        metavar="FILE.jsonl",
+        commands=_SCAN,
+        help="Resume an interrupted scan: skip the targets whose records FILE (a --format jsonl "
+        "stream) already holds, and append the others' records to it.",
+    ),
+    Option(
         name="spec",
         kind="text",
         commands=_SCAN,
@@ -297,6 +318,16 @@ OPTIONS: tuple[Option, ...] = (
         help="Port of the HTTPS side of http:// targets.",
     ),
     Option(
+        name="resolve",
+        kind="text",
+        multiple=True,
+        metavar="HOST:PORT:ADDRESS",
+        commands=_SCAN,
+        scan_field="resolve",
+        help="Reach HOST at ADDRESS instead of what DNS says (curl's convention), with HOST in "
+        "SNI, Host and certificate checks: staging, an origin behind a CDN, a lab. Repeatable.",
+    ),
+    Option(
         name="per-host",
         kind="integer",
         low=1,
@@ -306,7 +337,56 @@ OPTIONS: tuple[Option, ...] = (
         commands=_SCAN,
         config=True,
         scan_field="per_host",
-        help="Concurrent connections per host.",
+        help="Concurrent connections per server (resolved address and port), whatever names "
+        "lead to it.",
+    ),
+    Option(
+        name="max-connections",
+        kind="integer",
+        low=1,
+        high=10000,
+        default=64,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        scan_field="max_connections",
+        help="Connections open at once in the whole scan (shared by all workers).",
+    ),
+    Option(
+        name="max-targets",
+        kind="integer",
+        low=1,
+        high=10000,
+        default=16,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        scan_field="max_targets",
+        help="Targets scanned at once (shared by all workers).",
+    ),
+    Option(
+        name="retries",
+        kind="integer",
+        low=0,
+        high=10,
+        default=1,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        scan_field="retries",
+        help="Retries, with exponential backoff, of a request whose connection failed before "
+        "any answer (reset, closed, out of local ports); never of an answer.",
+    ),
+    Option(
+        name="workers",
+        kind="integer",
+        low=1,
+        high=256,
+        metavar="N",
+        commands=_SCAN,
+        config=True,
+        help="Processes that scan targets side by side (default: the CPU count; a small scan "
+        "uses fewer, a --spec scan one).",
     ),
     Option(
         name="offline",
@@ -331,7 +411,7 @@ OPTIONS: tuple[Option, ...] = (
         help="Seconds per request.",
     ),
     Option(
-        name="scan-timeout",
+        name="target-timeout",
         kind="number",
         low=1,
         high=86400,
@@ -339,8 +419,20 @@ OPTIONS: tuple[Option, ...] = (
         show_default=True,
         commands=_BOTH,
         config=True,
+        scan_field="target_timeout",
+        help="Seconds for each target, from when it starts; what is still running then is "
+        "reported as not tested, and the scan goes on.",
+    ),
+    Option(
+        name="scan-timeout",
+        kind="number",
+        low=1,
+        high=30 * 86400,
+        commands=_BOTH,
+        config=True,
         scan_field="scan_timeout",
-        help="Seconds for the whole scan.",
+        help="Seconds for the whole scan (default: no limit); targets not finished by then are "
+        "reported as not scanned or not tested.",
     ),
     # The report and the gate.
     Option(
@@ -460,6 +552,26 @@ OPTIONS: tuple[Option, ...] = (
         default=0,
         commands=_ALL,
         help="Log to stderr (-vv for debug).",
+    ),
+    Option(
+        name="quiet",
+        kind="flag",
+        short="-q",
+        default=False,
+        commands=_SCAN,
+        help="No progress on stderr (errors, warnings and the verdict are still said).",
+    ),
+    Option(
+        name="progress-every",
+        kind="number",
+        low=1,
+        high=3600,
+        default=10.0,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        help="Seconds between progress lines when stderr is not a terminal (CI logs); on a "
+        "terminal progress is one live line.",
     ),
 )
 """Every option of ``scan``, ``demo`` and ``tokens``, in the order ``--help`` lists them."""

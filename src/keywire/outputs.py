@@ -31,6 +31,8 @@ from .reporters import FORMATS
 #: File name endings and the format they mean, longest first.
 EXTENSIONS: tuple[tuple[str, str], ...] = (
     (".sarif.json", "sarif"),
+    (".ndjson", "jsonl"),
+    (".jsonl", "jsonl"),
     (".junit.xml", "junit"),
     (".markdown", "markdown"),
     (".sarif", "sarif"),

@@ -20,7 +20,7 @@ import http.cookiejar
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 from .._version import __version__
 from ..redact import scrub
 from ..targets import location_problem
+from .politeness import Politeness, RetryPolicy
 from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
 
 if TYPE_CHECKING:  # httpx (and, through it, click and rich) loads on the first request only
@@ -171,6 +172,8 @@ class ClientSettings:
     timeout: float = 10.0
     body_cap: int = DEFAULT_BODY_CAP
     per_host: int = 5
+    max_connections: int = 64
+    retries: int = 1
     max_hops: int = 10
     ca_file: str | None = None
     credentials: Mapping[str, str] = field(default_factory=dict)
@@ -212,7 +215,10 @@ class HttpClient:
         # Created on first use: a scan that sends no HTTP request (``--only tls``) never pays
         # for importing httpx and loading two CA bundles.
         self._clients: dict[bool, httpx.AsyncClient] = {}
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self.politeness = Politeness(
+            self.resolver, per_server=settings.per_host, max_connections=settings.max_connections
+        )
+        self._retry = RetryPolicy(retries=settings.retries)
         self.requests_sent = 0
 
     def _client(self, verify: bool) -> httpx.AsyncClient:
@@ -247,12 +253,13 @@ class HttpClient:
         for client in self._clients.values():
             await client.aclose()
 
-    @contextlib.asynccontextmanager
-    async def host_slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one of the ``per_host`` connection slots of ``host`` (shared with the TLS engine)."""
-        slot = self._slots.setdefault(host.lower(), asyncio.Semaphore(self.settings.per_host))
-        async with slot:
-            yield
+    def host_slot(
+        self, host: str, port: int, address: str | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold one of the ``per_host`` connection slots of the server behind ``host:port``
+        (its resolved address and port; shared with the TLS engine) and one of the scan's
+        (see :mod:`keywire.net.politeness`)."""
+        return self.politeness.slot(host, port, address)
 
     async def fetch(
         self,
@@ -296,8 +303,9 @@ class HttpClient:
             extra.update(self.settings.credentials)
             credentials = True
         body = _Body(content, body_cap or self.settings.body_cap)
-        async with self.host_slot(host):
-            result = await self._bounded(
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        async with self.host_slot(host, port):
+            result = await self._retrying(
                 url, probe, method, extra, body, verify=True, creds=credentials
             )
             if (
@@ -305,7 +313,7 @@ class HttpClient:
                 and result.kind is FailureKind.CERTIFICATE
                 and not credentials
             ):
-                retry = await self._bounded(
+                retry = await self._retrying(
                     url, probe, method, extra, body, verify=False, creds=False
                 )
                 if isinstance(retry, HttpResponse) and retry.tls is not None:
@@ -349,6 +357,33 @@ class HttpClient:
             seen.add(location)
             current = location
         return Chain(start=url, hops=tuple(hops), end=ChainEnd.TOO_MANY, next_url=current)
+
+    async def _retrying(
+        self,
+        url: str,
+        probe: str,
+        method: str,
+        headers: Mapping[str, str],
+        body: _Body,
+        *,
+        verify: bool,
+        creds: bool,
+    ) -> Fetched:
+        """:meth:`_bounded`, again after a backoff while the connection failed before any
+        answer (see :class:`~keywire.net.politeness.RetryPolicy`)."""
+        result = await self._bounded(url, probe, method, headers, body, verify=verify, creds=creds)
+        attempt = 0
+        while (
+            isinstance(result, FetchFailure)
+            and retryable(result.kind, result.reason)
+            and attempt < self._retry.retries
+        ):
+            attempt += 1
+            await self._retry.wait(attempt)
+            result = await self._bounded(
+                url, probe, method, headers, body, verify=verify, creds=creds
+            )
+        return result
 
     async def _bounded(
         self,
@@ -492,6 +527,23 @@ def _chain_messages(exc: BaseException) -> Sequence[BaseException]:
         seen.append(current)
         current = current.__cause__ or current.__context__
     return seen
+
+
+#: What the local machine says when it runs out of sockets or ports (transient: retried).
+_LOCAL_EXHAUSTION = (
+    "Cannot assign requested address",
+    "Too many open files",
+    "No buffer space available",
+)
+
+
+def retryable(kind: FailureKind, reason: str) -> bool:
+    """Whether a failure is the connection's, before any answer (see
+    :mod:`keywire.net.politeness`): a reset or a close before the response, or the local
+    machine out of sockets or ports."""
+    if kind is FailureKind.RESET:
+        return True
+    return kind is FailureKind.OTHER and any(text in reason for text in _LOCAL_EXHAUSTION)
 
 
 def classify(exc: BaseException) -> tuple[FailureKind, str]:
