@@ -100,7 +100,7 @@ async def scan_async(
         tool_version=__version__,
         started_at=started_at,
         duration_s=round(time.perf_counter() - started, 3),
-        targets=everything,
+        targets=tuple(everything),
         score=score,
         options=options.public(),
     )

@@ -3,6 +3,7 @@
 keywire looks in the current directory (``keywire.toml`` first, then a ``pyproject.toml`` that
 has a ``[tool.keywire]`` table) unless given a file. Example (docs/reports.md has the reference)::
 
+    targets = ["https://api.example.com/v1", "https://staging.example.com/v1"]
     fail-on = "medium"
     timeout = 5
     output = ["sarif:keywire.sarif"]
@@ -57,6 +58,9 @@ class Config:
     path: Path | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
+    #: ``targets = [...]``: URLs ``keywire scan`` scans when given none (checked at scan time:
+    #: a bad one is reported and skipped, like a bad line of a targets file).
+    targets: tuple[str, ...] = ()
 
     def scan_options(self) -> ScanOptions:
         """:class:`~keywire.ScanOptions` with this file's defaults (others stay built-in)."""
@@ -137,7 +141,7 @@ class _Reader:
             raise self.error((), "[tool.keywire] must be a table")
         options: dict[str, Any] = {}
         policy_keys = {"skip-rules", "severity", "suppress"}
-        known = set(_OPTIONS) | policy_keys
+        known = set(_OPTIONS) | policy_keys | {"targets"}
         for key, value in document.items():
             if key == "headers" or key == "header":
                 raise self.error(
@@ -155,7 +159,10 @@ class _Reader:
             suppressions=self._suppressions(document.get("suppress", [])),
             source=str(self.path),
         )
-        return Config(path=self.path, options=options, policy=policy)
+        targets = document.get("targets", [])
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise self.error(("targets",), "'targets' must be a list of URLs")
+        return Config(path=self.path, options=options, policy=policy, targets=tuple(targets))
 
     def _rule_id(self, where: tuple[str | int, ...], value: object) -> str:
         if not isinstance(value, str) or value.strip().upper() not in RULES:
