@@ -37,7 +37,6 @@ class Totals:
         #: Checks that could not run on scanned targets, and the distinct ones by first sight.
         self.errors = 0
         self.error_checks: dict[str, None] = {}
-        self._other_errors = False
         #: Findings that fail the gate's severity rule.
         self.failing = 0
         self._tally = ScoreTally(RULES)
@@ -73,14 +72,11 @@ class Totals:
             if counts_for_gate(finding, self.gate):
                 self.failing += 1
         self._tally.add(active)
-        for outcome in target.outcomes:
-            if outcome.status is not OutcomeStatus.ERROR:
-                continue
-            if target.scanned:
-                self.errors += 1
-                self.error_checks.setdefault(outcome.check)
-            else:
-                self._other_errors = True
+        if target.scanned:  # a target not scanned already makes the report incomplete
+            for outcome in target.outcomes:
+                if outcome.status is OutcomeStatus.ERROR:
+                    self.errors += 1
+                    self.error_checks.setdefault(outcome.check)
 
     @property
     def findings(self) -> int:
@@ -94,7 +90,7 @@ class Totals:
     @property
     def complete(self) -> bool:
         """False when any target could not be scanned or any check could not run."""
-        return self.scanned == self.targets and not self.errors and not self._other_errors
+        return self.scanned == self.targets and not self.errors
 
     def score(self) -> Score | None:
         """The overall score of the findings that count (None when nothing was scanned)."""

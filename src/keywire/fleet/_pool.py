@@ -22,7 +22,6 @@ import contextlib
 import ipaddress
 import sys
 import time
-import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,16 +42,20 @@ MAX_RECORD_BYTES = 256 * 1024 * 1024
 def shard(
     targets: Sequence[Target], workers: int, pins: Mapping[str, tuple[str, ...]]
 ) -> list[list[str]]:
-    """``targets``' URLs in ``workers`` shares, each server's targets in one share.
+    """``targets``' URLs in at most ``workers`` shares, each server's targets in one share.
 
-    A target's server is its address when the parent knows it without asking DNS (an IP
-    literal, a ``--resolve`` pin, ``localhost``), else its host name: two names that DNS sends
-    to one server may land in different shares (each then keeps the cap on its own).
+    The servers' groups go, largest first, to the share with the fewest targets so far, so the
+    shares are as even as the servers allow. A target's server is its address when the parent
+    knows it without asking DNS (an IP literal, a ``--resolve`` pin, ``localhost``), else its
+    host name: two names that DNS sends to one server may land in different shares (each then
+    keeps the cap on its own).
     """
-    shares: list[list[str]] = [[] for _ in range(workers)]
+    groups: dict[str, list[str]] = {}
     for target in targets:
-        key = server_key(target.host, pins)
-        shares[zlib.crc32(key.encode()) % workers].append(target.url)
+        groups.setdefault(server_key(target.host, pins), []).append(target.url)
+    shares: list[list[str]] = [[] for _ in range(max(1, workers))]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(shares, key=len).extend(group)
     return [s for s in shares if s]
 
 

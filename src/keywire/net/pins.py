@@ -34,11 +34,13 @@ class PinError(ValueError):
 def parse_pin(entry: str) -> tuple[str, int, tuple[str, ...]]:
     """``HOST:PORT:ADDRESS[,ADDRESS...]`` as (host, port, addresses); raises :class:`PinError`."""
     text = entry.strip().removeprefix("+")
+    if text.startswith("["):
+        raise PinError(f"--resolve {entry!r}: pin a host name (an address needs no pin)")
     host, sep1, rest = text.partition(":")
     port_text, sep2, addresses_text = rest.partition(":")
     if not (sep1 and sep2 and host and port_text and addresses_text):
         raise PinError(f"--resolve {entry!r}: expected HOST:PORT:ADDRESS (as curl takes it)")
-    if host.startswith("[") or "/" in host or "@" in host or " " in host:
+    if "/" in host or "@" in host or " " in host:
         raise PinError(f"--resolve {entry!r}: {host!r} is not a host name")
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise PinError(f"--resolve {entry!r}: {port_text!r} is not a port (1-65535)")
