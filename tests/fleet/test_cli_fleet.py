@@ -83,7 +83,7 @@ def test_jsonl_streams_each_record_the_moment_its_target_ends(fleet, tmp_path):
         assert server.requests["/slow"] >= 1
         record = json.loads(first)
         assert record["record"] == "target" and "/fast" in record["target"]
-        rest, err = process.communicate(timeout=60)
+        rest, _err = process.communicate(timeout=60)
     finally:
         ended(process)
     lines = [first, *rest.splitlines()]
