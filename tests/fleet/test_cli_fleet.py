@@ -297,3 +297,13 @@ def test_a_whole_run_deadline_still_reports_every_target(fleet):
     assert late and all(t["error"].startswith("the scan deadline was reached") for t in late)
     assert b"not scanned: the scan deadline was reached before it started" in err
     assert process.returncode == 3 and subprocess  # incomplete, said so
+
+
+def test_a_report_cannot_replace_the_resume_stream(runner, tmp_path):
+    stream = tmp_path / "results.jsonl"
+    result = runner.invoke(
+        main, ["scan", "--resume", str(stream), "-o", f"json:{stream}", "https://a.test/"]
+    )
+    assert result.exit_code == 2 and "would replace the --resume stream" in result.stderr
+    result = runner.invoke(main, ["scan", "--resume", str(tmp_path), "https://a.test/"])
+    assert result.exit_code == 2 and "--resume" in result.stderr

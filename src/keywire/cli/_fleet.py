@@ -21,7 +21,7 @@ from .._models import ScanReport, TargetResult
 from ..fleet import FleetRequest, FleetResult, Meter, ResumeState, read_resume, run_fleet
 from ..fleet.assemble import STREAMED, write_streamed
 from ..gate import evaluate_totals
-from ..outputs import STDOUT, Output, open_atomically
+from ..outputs import STDOUT, Output, OutputError, check_output, open_atomically
 from ..scanoptions import ScanOptions
 from ..targets import TargetError, parse_target
 from ..targetsfile import TargetsFileError, parse_targets, read_targets
@@ -125,7 +125,7 @@ def run_scan(
         try:
             resume = read_resume(values["resume"])
         except OSError as exc:
-            fail_usage(f"cannot read {values['resume']!r}: {exc.strerror or exc}")
+            fail_usage(f"--resume: cannot read {values['resume']!r}: {exc.strerror or exc}")
         _say_problems(resume.problems)
     spool_path, pending = _plan_streams(settings.outputs, values.get("resume"))
     live = [sys.stdout] if any(o.fmt == "jsonl" and o.path == STDOUT for o in pending) else []
@@ -169,6 +169,16 @@ def _plan_streams(outputs: Sequence[Output], resume: str | None) -> tuple[str | 
     is the spool, else the first JSONL file output is (written live)."""
     pending = list(outputs)
     if resume is not None:
+        for output in pending:
+            if output.fmt != "jsonl" and _same(output.path, resume):
+                fail_usage(
+                    f"--output {output.fmt}:{output.path} would replace the --resume stream; "
+                    "write that report to another file"
+                )
+        try:
+            check_output(Output("jsonl", resume))
+        except OutputError as exc:
+            fail_usage(f"--resume: {exc}")
         same = [o for o in pending if o.fmt == "jsonl" and _same(o.path, resume)]
         return resume, [o for o in pending if o not in same]
     for output in pending:

@@ -21,7 +21,6 @@ from ._exit import (
     EXIT_CODES_HELP,
     fail_usage,
 )
-from ._fleet import gather_targets, run_scan
 from ._headers import parse_header_env, parse_headers, protect_credentials
 from ._options import check_ca_file, configure_logging, load_settings, table_options
 from ._report import Label
@@ -65,6 +64,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     --resume, on every core). With --spec, the API description's endpoints are scanned too.
     """
     from ..openapi.loader import SpecError
+    from ._fleet import gather_targets, run_scan  # the run's machinery loads with a scan only
 
     settings = load_settings(ctx, params)
     values = settings.values
