@@ -9,16 +9,15 @@ from __future__ import annotations
 import inspect
 
 from ._models import Rule
-from .checks import FAMILIES
+from .checks import entry_of
 
 
 def _family_doc(rule: Rule) -> tuple[str, str]:
-    for family in FAMILIES:
-        if any(r.id == rule.id for r in family.rules):
-            module = inspect.getmodule(family.check)
-            doc = inspect.getdoc(module) or ""
-            return family.name, doc
-    return "", ""
+    entry = entry_of(rule.id)
+    if entry is None:
+        return "", ""
+    module = inspect.getmodule(entry.load().check)
+    return entry.name, inspect.getdoc(module) or ""
 
 
 def render_rule_page(rule: Rule) -> str:

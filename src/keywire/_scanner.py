@@ -21,8 +21,15 @@ from urllib.parse import urlsplit
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
-from .checks import FAMILIES, GROUPS, Family
-from .checks._base import CheckNotRun, ProbeContext, ScanSettings, internal_error, new_canary
+from .checks import SELECTABLE, select
+from .checks._base import (
+    CheckNotRun,
+    Family,
+    ProbeContext,
+    ScanSettings,
+    internal_error,
+    new_canary,
+)
 from .net.headers import check_credential_header
 from .net.http import ClientSettings, FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
@@ -66,11 +73,11 @@ class ScanOptions:
     max_endpoints: int = 50
 
     def __post_init__(self) -> None:
-        unknown = (set(self.only) | set(self.skip)) - GROUPS - {f.name for f in FAMILIES}
+        unknown = (set(self.only) | set(self.skip)) - set(SELECTABLE)
         if unknown:
             raise ValueError(
                 f"unknown check selection {', '.join(sorted(unknown))}; "
-                f"choose from {', '.join(sorted(GROUPS | {f.name for f in FAMILIES}))}"
+                f"choose from {', '.join(SELECTABLE)}"
             )
         if self.timeout <= 0 or self.scan_timeout <= 0:
             raise ValueError("timeouts must be positive")
@@ -95,17 +102,10 @@ class ScanOptions:
                 )
 
     def selected(self) -> tuple[Family[Any], ...]:
-        chosen = []
-        for family in FAMILIES:
-            keys = {family.name, family.group}
-            if self.only and not keys & set(self.only):
-                continue
-            if keys & set(self.skip):
-                continue
-            if family.group == SPEC_GROUP and self.spec is None:
-                continue  # compares answers with a spec: nothing to do without one
-            chosen.append(family)
-        return tuple(chosen)
+        """The families this scan runs, in report order; only their modules are imported."""
+        # The spec group compares answers with a spec: nothing to do without one.
+        excluded = () if self.spec is not None else (SPEC_GROUP,)
+        return tuple(e.load() for e in select(self.only, self.skip, exclude_groups=excluded))
 
     def public(self) -> dict[str, object]:
         """The options as they may appear in a report: header values redacted."""

@@ -33,7 +33,7 @@ from ._display import visible
 from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
 from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
-from .checks import FAMILIES, GROUPS
+from .checks import SELECTABLE
 from .config import Config, ConfigError, discover, load_config
 from .gate import evaluate
 from .outputs import Output
@@ -58,7 +58,6 @@ Exit codes:
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
 """The exit codes of ``keywire scan`` and ``keywire demo`` (``--help`` shows this table)."""
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
-SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
 Label = str | tuple[str, ...]
 """A console label under a target: one line, or several (each made visible by the console)."""
 

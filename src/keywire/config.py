@@ -35,7 +35,7 @@ from typing import Any
 
 from ._models import Policy, Severity, Suppression
 from ._scanner import ScanOptions
-from .checks import FAMILIES, GROUPS
+from .checks import SELECTABLE
 from .reporters import FORMATS
 from .rules import RULES
 
@@ -47,7 +47,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 CONFIG_NAMES = ("keywire.toml", "pyproject.toml")
 FORMAT_NAMES = FORMATS
 SEVERITY_NAMES = (*(s.value for s in Severity), "none")
-SELECTABLE = tuple(sorted(GROUPS | {f.name for f in FAMILIES}))
 MAX_CONFIG_BYTES = 1024 * 1024
 
 

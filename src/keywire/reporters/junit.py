@@ -22,7 +22,8 @@ from collections.abc import Iterable
 
 from .._display import visible
 from .._models import Finding, OutcomeStatus, ScanReport, TargetResult
-from ..checks import FAMILIES
+from ..checks import REGISTRY, entry_of
+from ..rules import RULES
 from ..gate import counts_for_gate, describe
 from ._common import docs_url, gate_of, title_of
 
@@ -46,7 +47,7 @@ def _describe(findings: Iterable[Finding]) -> str:
 
 def _rules_for(target: TargetResult) -> list[str]:
     ran = {o.check: o for o in target.outcomes}
-    ids = [r.id for family in FAMILIES if family.name in ran for r in family.rules if not r.retired]
+    ids = [r for e in REGISTRY if e.name in ran for r in e.rules if not RULES[r].retired]
     ids += [f.rule_id for f in target.findings if f.rule_id not in ids]
     return ids
 
@@ -70,7 +71,6 @@ def _suite(report: ScanReport, target: TargetResult) -> ET.Element:
         counts["tests"] += 1
         counts["skipped"] += 1
     outcomes = {o.check: o for o in target.outcomes}
-    family_of = {r.id: f.name for f in FAMILIES for r in f.rules}
     for rule_id in _rules_for(target) if target.scanned else []:
         findings = [f for f in target.findings if f.rule_id == rule_id]
         case = ET.SubElement(
@@ -82,7 +82,8 @@ def _suite(report: ScanReport, target: TargetResult) -> ET.Element:
         )
         counts["tests"] += 1
         failing = [f for f in findings if counts_for_gate(f, gate)]
-        outcome = outcomes.get(family_of.get(rule_id, ""))
+        entry = entry_of(rule_id)
+        outcome = outcomes.get(entry.name) if entry is not None else None
         if failing:
             worst = max(f.severity for f in failing)
             failure = ET.SubElement(
