@@ -65,7 +65,9 @@ class _Catalogue(Mapping[str, "Rule"]):
         return len(self._ids)
 
     def __contains__(self, rule_id: object) -> bool:
-        return isinstance(rule_id, str) and (rule_id in self._loaded or entry_of(rule_id) is not None)
+        return isinstance(rule_id, str) and (
+            rule_id in self._loaded or entry_of(rule_id) is not None
+        )
 
     def __repr__(self) -> str:
         return f"<keywire rule catalogue: {len(self._ids)} rules>"

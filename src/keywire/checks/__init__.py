@@ -40,7 +40,9 @@ class FamilyEntry:
 
 
 def _entry(name: str, group: str, rules: str) -> FamilyEntry:
-    return FamilyEntry(name=name, module=f"{__name__}.{name}", group=group, rules=tuple(rules.split()))
+    return FamilyEntry(
+        name=name, module=f"{__name__}.{name}", group=group, rules=tuple(rules.split())
+    )
 
 
 REGISTRY: tuple[FamilyEntry, ...] = (

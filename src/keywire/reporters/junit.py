@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from .._display import visible
 from .._models import Finding, OutcomeStatus, ScanReport, TargetResult
 from ..checks import REGISTRY, entry_of
-from ..rules import RULES
 from ..gate import counts_for_gate, describe
+from ..rules import RULES
 from ._common import docs_url, gate_of, title_of
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
