@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
-import ssl
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -142,11 +141,12 @@ def _spec_labels(report: ScanReport) -> dict[str, Label]:
 def _check_ca_file(path: str | None) -> None:
     if path is None:
         return
+    from .net.contexts import CaFileError, verifying_context
+
     try:
-        ssl.create_default_context().load_verify_locations(cafile=path)
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        _fail_usage(f"cannot use CA file {path!r}: {reason}")
+        verifying_context(path)  # built once per process: the scan's HTTPS requests reuse it
+    except CaFileError as exc:
+        _fail_usage(f"cannot use CA file {path!r}: {exc}")
 
 
 class _Progress:

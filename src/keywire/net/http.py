@@ -16,22 +16,38 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
-import http.cookiejar
+import logging
 import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
+
+import h11
 
 from .._version import __version__
 from ..redact import scrub
 from ..targets import location_problem
+from .contexts import unverifying_context, verifying_context
+from .h1 import (
+    ConnectFailed,
+    Connection,
+    ConnectionReset,
+    ConnectTimeout,
+    HttpError,
+    MalformedResponse,
+    Origin,
+    Pool,
+    ReadTimeout,
+    ServerDisconnected,
+    TlsHandshakeFailed,
+    TlsHandshakeStalled,
+    open_connection,
+)
 from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
 
-if TYPE_CHECKING:  # httpx (and, through it, click and rich) loads on the first request only
-    import httpx
+log = logging.getLogger("keywire.http")
 
 USER_AGENT = f"keywire/{__version__} (+https://github.com/keywire/keywire)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -176,66 +192,19 @@ class ClientSettings:
     credentials: Mapping[str, str] = field(default_factory=dict)
 
 
-def _no_cookies() -> http.cookiejar.CookieJar:
-    """A cookie jar that never stores anything."""
-    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-
-
-def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
-    """A client context that verifies against the system roots, certifi's and ``ca_file``."""
-    import certifi
-
-    context = ssl.create_default_context()
-    # Python 3.13 turns on VERIFY_X509_STRICT by default; OpenSSL itself, curl and the clients
-    # of most APIs do not. Trust is decided the way they decide it; what the strict profile
-    # would refuse is reported apart (KW613), and never withholds the user's credentials.
-    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
-    context.load_verify_locations(cafile=certifi.where())
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context
-
-
-def _unverifying_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class HttpClient:
-    """The scan-wide HTTP client. Use as an async context manager."""
+    """The scan-wide HTTP client. Use as an async context manager.
+
+    HTTP/1.1 on keywire's own connections (:mod:`keywire.net.h1`): idle keep-alive connections
+    are kept per origin, and no cookie is ever stored or sent but the user's own.
+    """
 
     def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.resolver = CachingResolver(resolver or SystemResolver(timeout=settings.timeout))
-        # Created on first use: a scan that sends no HTTP request (``--only tls``) never pays
-        # for importing httpx and loading two CA bundles.
-        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._pool = Pool()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self.requests_sent = 0
-
-    def _client(self, verify: bool) -> httpx.AsyncClient:
-        client = self._clients.get(verify)
-        if client is None:
-            import httpx
-
-            from .transport import ResolvingTransport
-
-            context = verifying_context(self.settings.ca_file) if verify else _unverifying_context()
-            client = httpx.AsyncClient(
-                event_hooks={"response": [_hide_location_from_httpx]},
-                transport=ResolvingTransport(resolver=self.resolver, ssl_context=context),
-                timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.timeout),
-                # Every exchange is anonymous: a cookie one response sets must not ride along on
-                # the next probe (or on a token sampler's next request).
-                cookies=_no_cookies(),
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-            )
-            self._clients[verify] = client
-        return client
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -244,8 +213,7 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
+        self._pool.close()
 
     @contextlib.asynccontextmanager
     async def host_slot(self, host: str) -> AsyncIterator[None]:
@@ -380,80 +348,175 @@ class HttpClient:
         verify: bool,
         creds: bool,
     ) -> HttpResponse:
-        client = self._client(verify)
         started = time.perf_counter()
-        request = client.build_request(method, url, headers=headers)
-        response = await client.send(request, stream=True)
+        origin, target, host_header = _request_line(url, verify)
+        sent = {"host": ("Host", host_header), **_DEFAULT_HEADERS}
+        sent.update((name.lower(), (name, value)) for name, value in headers.items())
+        request = list(sent.values())
+        timeout = self.settings.timeout
+        connection = self._pool.take(origin)
+        if connection is None:
+            connection = await self._connect(origin)
         try:
-            body, truncated = await _read_capped(response, self.settings.body_cap)
-            tls = _tls_info(response, verified=verify)
-        finally:
-            await response.aclose()
-        return HttpResponse(
+            try:
+                head = await _send(connection, method, target, request, timeout)
+            except (ServerDisconnected, ConnectionReset):
+                if not connection.reused:
+                    raise
+                # A kept-alive connection the server had closed meanwhile: once more, on a new one.
+                connection.close()
+                connection = await self._connect(origin)
+                head = await _send(connection, method, target, request, timeout)
+            raw_headers = tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers.raw_items()
+            )
+            body, truncated = await _read_capped(
+                connection, _encoding(raw_headers), self.settings.body_cap, timeout
+            )
+            tls = _tls_info(connection, verified=verify)
+        except BaseException:
+            connection.close()
+            raise
+        if not truncated and connection.reusable():
+            self._pool.give_back(origin, connection)
+        else:
+            connection.close()
+        response = HttpResponse(
             url=url,
             method=method,
             probe=probe,
-            status=response.status_code,
-            reason=response.reason_phrase,
-            headers=tuple(
-                (k.decode("latin-1"), v.decode("latin-1"))
-                for k, v in response.extensions.get(_RAW_HEADERS, response.headers.raw)
-            ),
+            status=head.status_code,
+            reason=head.reason.decode("latin-1"),
+            headers=raw_headers,
             body=body,
             body_truncated=truncated,
-            http_version=response.http_version,
+            http_version=f"HTTP/{head.http_version.decode('latin-1')}",
             elapsed_s=time.perf_counter() - started,
             tls=tls,
             sent_credentials=creds,
         )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                'HTTP Request: %s %s "%s %d"', method, url, response.http_version, head.status_code
+            )
+        return response
+
+    async def _connect(self, origin: Origin) -> Connection:
+        addresses = await self.resolver.resolve(origin.host)
+        context = None
+        if origin.scheme == "https":
+            context = (
+                verifying_context(self.settings.ca_file) if origin.verify else unverifying_context()
+            )
+        return await open_connection(
+            addresses[:_MAX_ADDRESSES_TRIED],
+            origin.port,
+            ssl_context=context,
+            server_hostname=origin.host,
+            timeout=self.settings.timeout,
+        )
 
 
-_RAW_HEADERS = "keywire_raw_headers"
+#: What every request carries (as httpx sent it), unless a probe's own header replaces it.
+_DEFAULT_HEADERS: dict[str, tuple[str, str]] = {
+    "accept": ("Accept", "*/*"),
+    "accept-encoding": ("Accept-Encoding", "identity"),
+    "connection": ("Connection", "keep-alive"),
+    "user-agent": ("User-Agent", USER_AGENT),
+}
+_MAX_ADDRESSES_TRIED = 4
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-async def _hide_location_from_httpx(response: httpx.Response) -> None:
-    """Keep httpx from parsing ``Location``.
+class InvalidUrl(HttpError):
+    """A URL keywire cannot send a request to (no host, a bad port, an unknown scheme)."""
 
-    httpx builds the next request from a redirect's ``Location`` even with redirects off, and
-    raises on one it cannot parse (``javascript:``, control characters, a bad port): the
-    response is lost and the whole target looks unreachable. keywire follows redirects itself
-    and judges the value (KW103), so the headers are kept as received and httpx sees none.
-    """
-    response.extensions[_RAW_HEADERS] = list(response.headers.raw)
-    if "location" in response.headers:
-        del response.headers["location"]
+
+def _request_line(url: str, verify: bool) -> tuple[Origin, str, str]:
+    """(origin, request target, Host header) of ``url``; raises :class:`InvalidUrl`."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidUrl(f"invalid URL: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidUrl(f"invalid URL: scheme {scheme!r} is not http or https")
+    if not host:
+        raise InvalidUrl("invalid URL: no host")
+    default = _DEFAULT_PORTS[scheme]
+    port = port if port is not None else default
+    target = parts.path or "/"
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    # Anything but visible ASCII is percent-encoded, as a browser (and httpx) would send it.
+    if not all("!" <= c <= "~" for c in target):
+        target = quote(target, safe=_VISIBLE_ASCII)
+    shown = f"[{host}]" if ":" in host else host
+    host_header = shown if port == default else f"{shown}:{port}"
+    return Origin(scheme, host, port, verify), target, host_header
+
+
+_VISIBLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+async def _send(
+    connection: Connection,
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    timeout: float,
+) -> h11.Response:
+    """Send the request and read the response head (1xx answers are skipped)."""
+    connection.send(method, target, headers)
+    while True:
+        event = await connection.next_event(timeout)
+        if isinstance(event, h11.Response):
+            return event
+        if not isinstance(event, h11.InformationalResponse):
+            raise ServerDisconnected("server closed the connection without a response")
+
+
+def _encoding(headers: Sequence[tuple[str, str]]) -> str:
+    for name, value in headers:
+        if name.lower() == "content-encoding":
+            return value.strip().lower()
+    return ""
 
 
 def _replace_tls(response: HttpResponse, tls: TlsInfo) -> HttpResponse:
     return dataclasses.replace(response, tls=tls)
 
 
-async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+async def _read_capped(
+    connection: Connection, encoding: str, cap: int, timeout: float
+) -> tuple[bytes, bool]:
     """Read at most ``cap`` bytes of body (decoded from gzip/deflate, also capped)."""
-    encoding = (response.headers.get("content-encoding") or "").strip().lower()
     decoder = None
     if encoding in ("gzip", "x-gzip"):
         decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
     elif encoding == "deflate":
         decoder = zlib.decompressobj()
     body = bytearray()
-    async for chunk in response.aiter_raw():
-        if decoder is not None:
-            try:
-                chunk = decoder.decompress(chunk, cap + 1 - len(body))
-            except zlib.error:
-                decoder = None
-        body += chunk
-        if len(body) > cap:
-            return bytes(body[:cap]), True
-    return bytes(body), False
+    while True:
+        event = await connection.next_event(timeout)
+        if isinstance(event, h11.Data):
+            chunk = bytes(event.data)
+            if decoder is not None:
+                try:
+                    chunk = decoder.decompress(chunk, cap + 1 - len(body))
+                except zlib.error:
+                    decoder = None
+            body += chunk
+            if len(body) > cap:
+                return bytes(body[:cap]), True
+        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            return bytes(body), False
 
 
-def _tls_info(response: httpx.Response, *, verified: bool) -> TlsInfo | None:
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    ssl_object = stream.get_extra_info("ssl_object")
+def _tls_info(connection: Connection, *, verified: bool) -> TlsInfo | None:
+    ssl_object = connection.ssl_object()
     if ssl_object is None:
         return None
     cipher = ssl_object.cipher()
@@ -474,12 +537,7 @@ def _chain_messages(exc: BaseException) -> Sequence[BaseException]:
 
 
 def classify(exc: BaseException) -> tuple[FailureKind, str]:
-    """Turn an exception from httpx/httpcore/ssl/OS into a failure kind and a one-line reason."""
-    import httpcore
-    import httpx
-
-    from .transport import TlsHandshakeFailed, TlsHandshakeStalled
-
+    """Turn an exception from the connection, TLS or h11 into a failure kind and a one-line reason."""
     chain = _chain_messages(exc)
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
@@ -495,24 +553,22 @@ def classify(exc: BaseException) -> tuple[FailureKind, str]:
         if isinstance(item, ConnectionRefusedError):
             return FailureKind.REFUSED, "connection refused"
     first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200] or type(exc).__name__
-    if isinstance(exc, httpcore.ConnectTimeout | httpx.ConnectTimeout):
+    if isinstance(exc, ConnectTimeout):
         return FailureKind.CONNECT_TIMEOUT, "connect timed out"
-    if isinstance(exc, httpcore.TimeoutException | httpx.TimeoutException):
+    if isinstance(exc, ReadTimeout):
         return FailureKind.TIMEOUT, "read timed out"
-    if isinstance(exc, httpcore.ConnectError | httpx.ConnectError):
-        if any(isinstance(item, ssl.SSLError) for item in chain) or "SSL" in first_line:
-            return FailureKind.TLS, f"TLS handshake failed: {first_line}"
+    if isinstance(exc, ConnectFailed):
         if "refused" in first_line.lower():
             return FailureKind.REFUSED, "connection refused"
         return FailureKind.OTHER, f"cannot connect: {first_line}"
-    if isinstance(exc, httpcore.RemoteProtocolError | httpx.RemoteProtocolError):
-        if "disconnected" in first_line.lower():
-            return FailureKind.RESET, "server closed the connection without a response"
-        return FailureKind.PROTOCOL, f"malformed HTTP response: {first_line}"
-    if isinstance(exc, httpcore.ReadError | httpx.ReadError | ConnectionError):
+    if isinstance(exc, ssl.SSLError):  # raised by the handshake (later ones reset the connection)
+        return FailureKind.TLS, f"TLS handshake failed: {first_line}"
+    if isinstance(exc, ServerDisconnected):
+        return FailureKind.RESET, "server closed the connection without a response"
+    if isinstance(exc, ConnectionReset | ConnectionError):
         return FailureKind.RESET, "connection reset by the server"
-    if isinstance(exc, ssl.SSLError):
-        return FailureKind.TLS, f"TLS error: {first_line}"
-    if isinstance(exc, UnicodeError | ValueError):
+    if isinstance(exc, MalformedResponse | UnicodeError):
         return FailureKind.PROTOCOL, f"malformed HTTP response: {first_line}"
+    if isinstance(exc, InvalidUrl):
+        return FailureKind.OTHER, first_line
     return FailureKind.OTHER, f"{type(exc).__name__}: {first_line}"
