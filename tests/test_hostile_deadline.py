@@ -92,8 +92,9 @@ def test_thousands_of_targets_end_near_the_deadline():
         started = time.monotonic()
         report = scan(targets, options=ScanOptions(scan_timeout=2.0, timeout=1.0))
         elapsed = time.monotonic() - started
-    # Measured: 2.3 s here, 9.4 s before (each queued target was started, then cancelled).
-    assert elapsed < 2.0 + 3.0, f"{elapsed:.1f} s for a 2 s scan of 6,000 targets"
+    # Measured: 2.3 s on an idle machine, 9.4 s before (each queued target was started, then
+    # cancelled); the slack leaves room for a loaded CI machine without hiding that regression.
+    assert elapsed < 2.0 + 5.0, f"{elapsed:.1f} s for a 2 s scan of 6,000 targets"
     last = report.targets[-1]
     assert not last.scanned
     assert last.error == "the scan deadline was reached before it started"

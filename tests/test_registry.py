@@ -21,6 +21,7 @@ def test_entry_matches_its_module(entry):
     family = importlib.import_module(entry.module).FAMILY
     assert family.name == entry.name
     assert family.group == entry.group
+    assert family.title == entry.title
     defined = tuple(r.id for r in family.rules)
     assert entry.rules == defined, (
         f"the registry line of {entry.name!r} in keywire/checks/__init__.py must list "

@@ -10,6 +10,7 @@ import inspect
 
 from ._models import Rule
 from .checks import entry_of
+from .compliance import FRAMEWORKS, mappings_for
 
 
 def _family_doc(rule: Rule) -> tuple[str, str]:
@@ -56,6 +57,21 @@ def render_rule_page(rule: Rule) -> str:
     ]
     if rule.flask_fix:
         lines += ["", "### In Flask", "", "```python", rule.flask_fix.rstrip(), "```"]
+    mapped = mappings_for(rule.id)
+    if mapped:
+        lines += [
+            "",
+            "## Compliance",
+            "",
+            "| Framework | Requirement | Why it applies | Source |",
+            "|---|---|---|---|",
+        ]
+        for m in mapped:
+            framework = FRAMEWORKS[m.framework]
+            lines.append(
+                f"| {framework.title} | {m.requirement.id}: {m.requirement.title} | {m.why} "
+                f"| <{m.requirement.source.split(' ')[0]}> |"
+            )
     if family_doc:
         lines += ["", "## How keywire checks it", "", family_doc]
     lines += ["", "## References", ""]

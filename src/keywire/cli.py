@@ -33,6 +33,8 @@ from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
 from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
 from .checks import SELECTABLE
+from .compliance import FRAMEWORKS as COMPLIANCE_FRAMEWORKS
+from .compliance import mappings_for
 from .config import Config, ConfigError, discover, load_config
 from .gate import evaluate
 from .outputs import Output
@@ -178,17 +180,24 @@ class _Progress:
         self._progress.advance(self._task)
 
 
-def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, Label]) -> str:
+def _render(
+    report: ScanReport,
+    fmt: str,
+    *,
+    to_terminal: bool,
+    labels: Mapping[str, Label],
+    framework: str | None = None,
+) -> str:
     if fmt != "console":
         from .reporters import render
 
-        return render(report, fmt)
+        return render(report, fmt, framework=framework)
     from .reporters import console
 
     width = console.report_width(terminal=to_terminal)  # COLUMNS, the terminal's, or 100
     if to_terminal and "NO_COLOR" not in os.environ:
-        return console.render_rich(report, labels=labels, width=width)
-    return console.render_plain(report, labels=labels, width=width)
+        return console.render_rich(report, labels=labels, width=width, framework=framework)
+    return console.render_plain(report, labels=labels, width=width, framework=framework)
 
 
 def plan_outputs(
@@ -266,7 +275,14 @@ def _emit(
     report = dataclasses.replace(report, gate=settings.gate)
     for output in settings.outputs:
         to_terminal = output.path == "-" and sys.stdout.isatty()
-        _deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))
+        text = _render(
+            report,
+            output.fmt,
+            to_terminal=to_terminal,
+            labels=labels or {},
+            framework=settings.values.get("framework"),
+        )
+        _deliver(output, text)
     for target in report.targets:
         if not target.scanned:
             click.echo(
@@ -435,6 +451,12 @@ def _common_options(function: Any) -> Any:
             default=300.0,
             show_default=True,
             help="Seconds for the whole scan.",
+        ),
+        click.option(
+            "--framework",
+            type=click.Choice(sorted(COMPLIANCE_FRAMEWORKS)),
+            help="Also group the console, Markdown and HTML reports by the requirements of "
+            "this compliance framework (JSON and SARIF always carry every mapping).",
         ),
         click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug)."),
     ]
@@ -612,9 +634,12 @@ def rules_command(rule_id: str | None) -> None:
         width = max(len(r.title) for r in RULES.values())
         for rule in RULES.values():
             cwe = ",".join(f"CWE-{n}" for n in rule.cwe)
+            listed = " ".join(f"{m.framework}:{m.requirement.id}" for m in mappings_for(rule.id))
             click.echo(
-                f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
-                f"{rule.title:<{width}}  {cwe}"
+                (
+                    f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
+                    f"{rule.title:<{width}}  {cwe:<16}  {listed}"
+                ).rstrip()
             )
         return
     try:
@@ -634,6 +659,13 @@ def rules_command(rule_id: str | None) -> None:
             "\nIn Flask:\n"
             + "\n".join("    " + line for line in rule.flask_fix.rstrip().splitlines())
         )
+    mapped = mappings_for(rule.id)
+    if mapped:
+        click.echo("\nCompliance:")
+        for m in mapped:
+            click.echo(f"  {m.requirement.label}: {m.requirement.title}")
+            click.echo(f"      why: {m.why}")
+            click.echo(f"      source: {m.citation}")
     click.echo("\nReferences:\n" + "\n".join(f"  {ref}" for ref in rule.references))
     click.echo(f"\nDocs: {rule.doc_path}")
 

@@ -1,7 +1,7 @@
 """The check families keywire runs, in report order.
 
 :data:`REGISTRY` is the registry: a family that is not listed here does not run. It is a static
-table (name, module, group, rule IDs), so that choosing families (``--only``/``--skip``), knowing
+table (name, module, group, title, rule IDs), so that choosing families (``--only``/``--skip``), knowing
 which family reports a rule, and validating a configuration import no family: a scan imports the
 modules of the families it runs and no others (``--only tls`` never loads the secret catalogue).
 ``tests/test_registry.py`` keeps the table in sync with the modules, and ``tests/test_rules.py``
@@ -31,6 +31,7 @@ class FamilyEntry:
     name: str
     module: str
     group: str
+    title: str
     rules: tuple[str, ...]
 
     def load(self) -> Family[Any]:
@@ -39,33 +40,44 @@ class FamilyEntry:
         return family
 
 
-def _entry(name: str, group: str, rules: str) -> FamilyEntry:
+def _entry(name: str, group: str, title: str, rules: str) -> FamilyEntry:
     return FamilyEntry(
-        name=name, module=f"{__name__}.{name}", group=group, rules=tuple(rules.split())
+        name=name, module=f"{__name__}.{name}", group=group, title=title, rules=tuple(rules.split())
     )
 
 
 REGISTRY: tuple[FamilyEntry, ...] = (
-    _entry("cleartext", "http", "KW101 KW102 KW110 KW111 KW112 KW113"),
-    _entry("redirects", "http", "KW103 KW104 KW105 KW106"),
-    _entry("proxy_headers", "http", "KW150"),
-    _entry("hsts", "http", "KW140 KW141 KW142 KW143 KW144 KW145"),
-    _entry("auth_schemes", "http", "KW130 KW131 KW132 KW133"),
-    _entry("query_keys", "http", "KW120"),
-    _entry("cookies", "http", "KW160 KW161 KW162"),
-    _entry("mixed_content", "http", "KW170"),
-    _entry("exposure", "http", "KW701 KW702 KW703 KW706 KW708"),
-    _entry("error_pages", "http", "KW707"),
-    _entry("authenticated", "http", "KW163 KW180 KW704 KW705"),
-    _entry("openapi", "spec", "KW901 KW902 KW903 KW904 KW905 KW906 KW907 KW910"),
+    _entry(
+        "cleartext",
+        "http",
+        "Cleartext transport and credentials over HTTP",
+        "KW101 KW102 KW110 KW111 KW112 KW113",
+    ),
+    _entry("redirects", "http", "Redirect chains", "KW103 KW104 KW105 KW106"),
+    _entry("proxy_headers", "http", "Spoofable proxy headers", "KW150"),
+    _entry("hsts", "http", "HTTP Strict Transport Security", "KW140 KW141 KW142 KW143 KW144 KW145"),
+    _entry("auth_schemes", "http", "Authentication schemes offered", "KW130 KW131 KW132 KW133"),
+    _entry("query_keys", "http", "Credentials in the query string", "KW120"),
+    _entry("cookies", "http", "Cookie attributes", "KW160 KW161 KW162"),
+    _entry("mixed_content", "http", "Cleartext links in HTTPS responses", "KW170"),
+    _entry("exposure", "http", "Secrets exposed in responses", "KW701 KW702 KW703 KW706 KW708"),
+    _entry("error_pages", "http", "Stack traces and debug pages", "KW707"),
+    _entry("authenticated", "http", "Authenticated responses", "KW163 KW180 KW704 KW705"),
+    _entry(
+        "openapi",
+        "spec",
+        "Spec contradictions",
+        "KW901 KW902 KW903 KW904 KW905 KW906 KW907 KW910",
+    ),
     _entry(
         "tls",
         "tls",
+        "TLS protocols, cipher suites, key exchange and certificates",
         "KW401 KW402 KW403 KW404 KW405 KW406 KW407 KW410 KW411 KW412 KW413 KW414 KW415 KW416 "
         "KW417 KW418 KW419 KW420 KW421 KW422 KW423 KW424 KW425 "
         "KW601 KW602 KW603 KW604 KW605 KW606 KW607 KW608 KW609 KW610 KW611 KW612 KW613",
     ),
-    _entry("tokens", "http", "KW801 KW802 KW803 KW804 KW805 KW806"),
+    _entry("tokens", "http", "Token randomness", "KW801 KW802 KW803 KW804 KW805 KW806"),
 )
 
 GROUPS: frozenset[str] = frozenset(e.group for e in REGISTRY)
