@@ -43,7 +43,8 @@ SERVER = r"""
 import asyncio, json, os, random, sys, time
 
 body_size = int(sys.argv[1])
-addresses = sys.argv[2:]
+everywhere = sys.argv[2] == "everywhere"
+addresses = sys.argv[3:]
 rng = random.Random(7)
 items = []
 size = 0
@@ -70,10 +71,12 @@ async def serve(reader, writer):
             count += 1
             first = b'{"request_id": "%s", "served_at": %d, "items":\n' % (
                 os.urandom(8).hex().encode(), time.time_ns())
-            body = first + tail
+            body, status = first + tail, b"200 OK"
+            if not everywhere and not head.split(b" ", 2)[1].startswith(b"/v1/items"):
+                body, status = first + b'"no such resource"}\n', b"404 Not Found"
             close = b"connection: close" in head.lower()
             writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"HTTP/1.1 %s\r\nContent-Type: application/json\r\n" % status +
                 b"Content-Length: %d\r\n%s\r\n" % (len(body), b"Connection: close\r\n" if close else b"")
             )
             writer.write(body)
@@ -98,10 +101,11 @@ asyncio.run(main())
 class Server:
     """The loopback server subprocess; ``urls`` are its targets, one per address."""
 
-    def __init__(self, body_size: int, count: int) -> None:
+    def __init__(self, body_size: int, count: int, *, everywhere: bool = False) -> None:
         addresses = [f"127.0.0.{i + 2}" for i in range(count)]
+        where = "everywhere" if everywhere else "api"
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(body_size), *addresses],
+            [sys.executable, "-c", SERVER, str(body_size), where, *addresses],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -246,12 +250,14 @@ def measure(cmd: Sequence[str]) -> tuple[float, float, float, int]:
     return float(wall), float(cpu), int(rss) / 1024, int(code)
 
 
-def bodies(runs: int, targets: int, body_mib: float) -> dict[str, list[tuple[float, float, float]]]:
+def bodies(
+    runs: int, targets: int, body_mib: float, everywhere: bool
+) -> dict[str, list[tuple[float, float, float]]]:
     results: dict[str, list[tuple[float, float, float]]] = {"small": [], "large": []}
     out = f"/tmp/keywire-http-bench-{secrets.token_hex(4)}.json"
     with (
-        Server(200, targets) as small,
-        Server(int(body_mib * 1024 * 1024), targets) as large,
+        Server(200, targets, everywhere=everywhere) as small,
+        Server(int(body_mib * 1024 * 1024), targets, everywhere=everywhere) as large,
     ):
         cases = {"small": small.urls, "large": large.urls}
         for run in range(runs + 1):
@@ -289,6 +295,11 @@ def main() -> int:
     )
     parser.add_argument("--targets", type=int, default=50)
     parser.add_argument("--body-mib", type=float, default=1.05)
+    parser.add_argument(
+        "--everywhere",
+        action="store_true",
+        help="the large body on every path (default: on the API's path; other paths get a 404)",
+    )
     args = parser.parse_args()
     import keywire
 
@@ -306,10 +317,11 @@ def main() -> int:
                     f"| {name} | {statistics.median(cpu):.3f} ms | {statistics.median(wall):.3f} ms |"
                 )
     if args.part in ("all", "bodies"):
-        found = bodies(args.runs, args.targets, args.body_mib)
+        found = bodies(args.runs, args.targets, args.body_mib, args.everywhere)
+        where = "every path" if args.everywhere else "the API path (other paths: a small 404)"
         print(
-            f"\n`keywire scan` of {args.targets} cleartext targets, whole process "
-            f"({args.runs} runs, medians):"
+            f"\n`keywire scan` of {args.targets} cleartext targets, whole process, large bodies on "
+            f"{where} ({args.runs} runs, medians):"
         )
         print("| bodies | wall | CPU | peak RSS |\n|---|---|---|---|")
         for name, rows in found.items():
