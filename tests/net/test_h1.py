@@ -112,3 +112,35 @@ def test_informational_answers_are_skipped():
     with RawServer(early_hints) as server:
         (response,) = _fetch_all([server.url])
     assert response.status == 401  # type: ignore[attr-defined]
+
+
+def test_a_request_body_and_a_cap_of_its_own():
+    """What the certificate probes need (an OCSP request, a CRL larger than an API answer)."""
+    received: list[bytes] = []
+
+    def echo_length(conn: socket.socket, stop: threading.Event) -> None:
+        request = read_request(conn)
+        head, _, body = request.partition(b"\r\n\r\n")
+        length = int(
+            next(
+                v
+                for k, v in (h.split(b": ", 1) for h in head.split(b"\r\n")[1:])
+                if k == b"Content-Length"
+            )
+        )
+        while len(body) < length:
+            body += conn.recv(4096)
+        received.append(head.split(b"\r\n")[0] + b" " + body)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + b"c" * 3000)
+
+    async def run(url: str) -> object:
+        async with HttpClient(ClientSettings(timeout=3, body_cap=100)) as client:
+            return await client.fetch(
+                url, probe="test", method="POST", content=b"\x30\x03req", body_cap=5000
+            )
+
+    with RawServer(echo_length) as server:
+        response = asyncio.run(run(server.url + "/ocsp"))
+    assert received == [b"POST /ocsp HTTP/1.1 \x30\x03req"]
+    assert isinstance(response, HttpResponse)
+    assert len(response.body) == 3000 and not response.body_truncated

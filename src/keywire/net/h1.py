@@ -146,6 +146,16 @@ def _expire(waiter: asyncio.Future[None]) -> None:
 
 
 @dataclass(frozen=True)
+class Request:
+    """One request as it goes on the wire (``headers`` in order, ``Host`` first)."""
+
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Origin:
     scheme: str
     host: str
@@ -176,10 +186,15 @@ class Connection:
         # reading must not keep the socket (or the scan) alive.
         self.transport.abort()
 
-    def send(self, method: str, target: str, headers: Sequence[tuple[str, str]]) -> None:
+    def send(self, request: Request) -> None:
         try:
-            data = self.h11.send(h11.Request(method=method, target=target, headers=list(headers)))
-            data = (data or b"") + (self.h11.send(h11.EndOfMessage()) or b"")
+            data = self.h11.send(
+                h11.Request(method=request.method, target=request.target, headers=request.headers)
+            )
+            data = data or b""
+            if request.content:
+                data += self.h11.send(h11.Data(data=request.content)) or b""
+            data += self.h11.send(h11.EndOfMessage()) or b""
         except h11.LocalProtocolError as exc:
             raise MalformedResponse(f"cannot send this request: {exc}") from exc
         self.transport.write(data)

@@ -22,6 +22,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
 import h11
@@ -40,6 +41,7 @@ from .h1 import (
     Origin,
     Pool,
     ReadTimeout,
+    Request,
     ServerDisconnected,
     TlsHandshakeFailed,
     TlsHandshakeStalled,
@@ -230,8 +232,13 @@ class HttpClient:
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
         credentials_origin: str | None = None,
+        content: bytes | None = None,
+        body_cap: int | None = None,
     ) -> Fetched:
         """Send one request and read its response within the deadline.
+
+        ``content`` is a request body (an OCSP request, say); ``body_cap`` replaces the client's
+        cap on the response body for this request (a CRL may be larger than an API answer).
 
         ``credentials_origin`` (``https://host:port``, see :func:`keywire.targets.origin_of`)
         names the origin the user's credentials belong to. They are added only if ``url`` is on
@@ -258,14 +265,19 @@ class HttpClient:
                 )
             extra.update(self.settings.credentials)
             credentials = True
+        body = _Body(content, body_cap or self.settings.body_cap)
         async with self.host_slot(host):
-            result = await self._bounded(url, probe, method, extra, verify=True, creds=credentials)
+            result = await self._bounded(
+                url, probe, method, extra, body, verify=True, creds=credentials
+            )
             if (
                 isinstance(result, FetchFailure)
                 and result.kind is FailureKind.CERTIFICATE
                 and not credentials
             ):
-                retry = await self._bounded(url, probe, method, extra, verify=False, creds=False)
+                retry = await self._bounded(
+                    url, probe, method, extra, body, verify=False, creds=False
+                )
                 if isinstance(retry, HttpResponse) and retry.tls is not None:
                     tls = TlsInfo(
                         version=retry.tls.version,
@@ -314,6 +326,7 @@ class HttpClient:
         probe: str,
         method: str,
         headers: Mapping[str, str],
+        body: _Body,
         *,
         verify: bool,
         creds: bool,
@@ -322,7 +335,8 @@ class HttpClient:
         self.requests_sent += 1
         try:
             return await asyncio.wait_for(
-                self._exchange(url, probe, method, headers, verify=verify, creds=creds), deadline
+                self._exchange(url, probe, method, headers, body, verify=verify, creds=creds),
+                deadline,
             )
         except asyncio.TimeoutError:
             return FetchFailure(
@@ -344,6 +358,7 @@ class HttpClient:
         probe: str,
         method: str,
         headers: Mapping[str, str],
+        body: _Body,
         *,
         verify: bool,
         creds: bool,
@@ -352,26 +367,28 @@ class HttpClient:
         origin, target, host_header = _request_line(url, verify)
         sent = {"host": ("Host", host_header), **_DEFAULT_HEADERS}
         sent.update((name.lower(), (name, value)) for name, value in headers.items())
-        request = list(sent.values())
+        if body.content is not None:
+            sent["content-length"] = ("Content-Length", str(len(body.content)))
+        request = Request(method, target, list(sent.values()), body.content)
         timeout = self.settings.timeout
         connection = self._pool.take(origin)
         if connection is None:
             connection = await self._connect(origin)
         try:
             try:
-                head = await _send(connection, method, target, request, timeout)
+                head = await _send(connection, request, timeout)
             except (ServerDisconnected, ConnectionReset):
                 if not connection.reused:
                     raise
                 # A kept-alive connection the server had closed meanwhile: once more, on a new one.
                 connection.close()
                 connection = await self._connect(origin)
-                head = await _send(connection, method, target, request, timeout)
+                head = await _send(connection, request, timeout)
             raw_headers = tuple(
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers.raw_items()
             )
-            body, truncated = await _read_capped(
-                connection, _encoding(raw_headers), self.settings.body_cap, timeout
+            content, truncated = await _read_capped(
+                connection, _encoding(raw_headers), body.cap, timeout
             )
             tls = _tls_info(connection, verified=verify)
         except BaseException:
@@ -388,7 +405,7 @@ class HttpClient:
             status=head.status_code,
             reason=head.reason.decode("latin-1"),
             headers=raw_headers,
-            body=body,
+            body=content,
             body_truncated=truncated,
             http_version=f"HTTP/{head.http_version.decode('latin-1')}",
             elapsed_s=time.perf_counter() - started,
@@ -461,15 +478,16 @@ def _request_line(url: str, verify: bool) -> tuple[Origin, str, str]:
 _VISIBLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
-async def _send(
-    connection: Connection,
-    method: str,
-    target: str,
-    headers: list[tuple[str, str]],
-    timeout: float,
-) -> h11.Response:
+class _Body(NamedTuple):
+    """What a request sends (``content``) and how much of the answer it reads (``cap``)."""
+
+    content: bytes | None
+    cap: int
+
+
+async def _send(connection: Connection, request: Request, timeout: float) -> h11.Response:
     """Send the request and read the response head (1xx answers are skipped)."""
-    connection.send(method, target, headers)
+    connection.send(request)
     while True:
         event = await connection.next_event(timeout)
         if isinstance(event, h11.Response):
