@@ -19,35 +19,19 @@ import enum
 import logging
 import ssl
 import time
-import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
-from urllib.parse import quote, urljoin, urlsplit
-
-import h11
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urljoin, urlsplit
 
 from .._version import __version__
 from ..redact import scrub
 from ..targets import location_problem
 from .contexts import unverifying_context, verifying_context
-from .h1 import (
-    ConnectFailed,
-    Connection,
-    ConnectionReset,
-    ConnectTimeout,
-    HttpError,
-    MalformedResponse,
-    Origin,
-    Pool,
-    ReadTimeout,
-    Request,
-    ServerDisconnected,
-    TlsHandshakeFailed,
-    TlsHandshakeStalled,
-    open_connection,
-)
 from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
+
+if TYPE_CHECKING:
+    from . import h1
 
 log = logging.getLogger("keywire.http")
 
@@ -204,7 +188,7 @@ class HttpClient:
     def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.resolver = CachingResolver(resolver or SystemResolver(timeout=settings.timeout))
-        self._pool = Pool()
+        self._pool: h1.Pool | None = None
         self._slots: dict[str, asyncio.Semaphore] = {}
         self.requests_sent = 0
 
@@ -215,7 +199,8 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        self._pool.close()
+        if self._pool is not None:
+            self._pool.close()
 
     @contextlib.asynccontextmanager
     async def host_slot(self, host: str) -> AsyncIterator[None]:
@@ -363,62 +348,39 @@ class HttpClient:
         verify: bool,
         creds: bool,
     ) -> HttpResponse:
+        from . import h1  # h11 loads with the first HTTP request: --only tls needs none
+
         started = time.perf_counter()
-        origin, target, host_header = _request_line(url, verify)
-        sent = {"host": ("Host", host_header), **_DEFAULT_HEADERS}
-        sent.update((name.lower(), (name, value)) for name, value in headers.items())
-        if body.content is not None:
-            sent["content-length"] = ("Content-Length", str(len(body.content)))
-        request = Request(method, target, list(sent.values()), body.content)
-        timeout = self.settings.timeout
-        connection = self._pool.take(origin)
-        if connection is None:
-            connection = await self._connect(origin)
-        try:
-            try:
-                head = await _send(connection, request, timeout)
-            except (ServerDisconnected, ConnectionReset):
-                if not connection.reused:
-                    raise
-                # A kept-alive connection the server had closed meanwhile: once more, on a new one.
-                connection.close()
-                connection = await self._connect(origin)
-                head = await _send(connection, request, timeout)
-            raw_headers = tuple(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers.raw_items()
-            )
-            content, truncated = await _read_capped(
-                connection, _encoding(raw_headers), body.cap, timeout
-            )
-            tls = _tls_info(connection, verified=verify)
-        except BaseException:
-            connection.close()
-            raise
-        if not truncated and connection.reusable():
-            self._pool.give_back(origin, connection)
-        else:
-            connection.close()
+        if self._pool is None:
+            self._pool = h1.Pool()
+        origin, request = h1.prepare(url, method, _DEFAULT_HEADERS, headers, body.content, verify)
+        answer = await h1.exchange(
+            self._pool, origin, request, self._connect, cap=body.cap, timeout=self.settings.timeout
+        )
+        tls = None
+        if answer.tls_version is not None:
+            tls = TlsInfo(version=answer.tls_version, cipher=answer.tls_cipher, verified=verify)
         response = HttpResponse(
             url=url,
             method=method,
             probe=probe,
-            status=head.status_code,
-            reason=head.reason.decode("latin-1"),
-            headers=raw_headers,
-            body=content,
-            body_truncated=truncated,
-            http_version=f"HTTP/{head.http_version.decode('latin-1')}",
+            status=answer.status,
+            reason=answer.reason,
+            headers=answer.headers,
+            body=answer.body,
+            body_truncated=answer.truncated,
+            http_version=answer.http_version,
             elapsed_s=time.perf_counter() - started,
             tls=tls,
             sent_credentials=creds,
         )
         if log.isEnabledFor(logging.INFO):
-            log.info(
-                'HTTP Request: %s %s "%s %d"', method, url, response.http_version, head.status_code
-            )
+            log.info('HTTP Request: %s %s "%s %d"', method, url, answer.http_version, answer.status)
         return response
 
-    async def _connect(self, origin: Origin) -> Connection:
+    async def _connect(self, origin: h1.Origin) -> h1.Connection:
+        from .h1 import open_connection
+
         addresses = await self.resolver.resolve(origin.host)
         context = None
         if origin.scheme == "https":
@@ -435,47 +397,13 @@ class HttpClient:
 
 
 #: What every request carries (as httpx sent it), unless a probe's own header replaces it.
-_DEFAULT_HEADERS: dict[str, tuple[str, str]] = {
-    "accept": ("Accept", "*/*"),
-    "accept-encoding": ("Accept-Encoding", "identity"),
-    "connection": ("Connection", "keep-alive"),
-    "user-agent": ("User-Agent", USER_AGENT),
-}
+_DEFAULT_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Accept", "*/*"),
+    ("Accept-Encoding", "identity"),
+    ("Connection", "keep-alive"),
+    ("User-Agent", USER_AGENT),
+)
 _MAX_ADDRESSES_TRIED = 4
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class InvalidUrl(HttpError):
-    """A URL keywire cannot send a request to (no host, a bad port, an unknown scheme)."""
-
-
-def _request_line(url: str, verify: bool) -> tuple[Origin, str, str]:
-    """(origin, request target, Host header) of ``url``; raises :class:`InvalidUrl`."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-        host = (parts.hostname or "").encode("idna").decode("ascii")
-    except (ValueError, UnicodeError) as exc:
-        raise InvalidUrl(f"invalid URL: {exc}") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise InvalidUrl(f"invalid URL: scheme {scheme!r} is not http or https")
-    if not host:
-        raise InvalidUrl("invalid URL: no host")
-    default = _DEFAULT_PORTS[scheme]
-    port = port if port is not None else default
-    target = parts.path or "/"
-    if parts.query:
-        target = f"{target}?{parts.query}"
-    # Anything but visible ASCII is percent-encoded, as a browser (and httpx) would send it.
-    if not all("!" <= c <= "~" for c in target):
-        target = quote(target, safe=_VISIBLE_ASCII)
-    shown = f"[{host}]" if ":" in host else host
-    host_header = shown if port == default else f"{shown}:{port}"
-    return Origin(scheme, host, port, verify), target, host_header
-
-
-_VISIBLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 class _Body(NamedTuple):
@@ -485,64 +413,8 @@ class _Body(NamedTuple):
     cap: int
 
 
-async def _send(connection: Connection, request: Request, timeout: float) -> h11.Response:
-    """Send the request and read the response head (1xx answers are skipped)."""
-    connection.send(request)
-    while True:
-        event = await connection.next_event(timeout)
-        if isinstance(event, h11.Response):
-            return event
-        if not isinstance(event, h11.InformationalResponse):
-            raise ServerDisconnected("server closed the connection without a response")
-
-
-def _encoding(headers: Sequence[tuple[str, str]]) -> str:
-    for name, value in headers:
-        if name.lower() == "content-encoding":
-            return value.strip().lower()
-    return ""
-
-
 def _replace_tls(response: HttpResponse, tls: TlsInfo) -> HttpResponse:
     return dataclasses.replace(response, tls=tls)
-
-
-async def _read_capped(
-    connection: Connection, encoding: str, cap: int, timeout: float
-) -> tuple[bytes, bool]:
-    """Read at most ``cap`` bytes of body (decoded from gzip/deflate, also capped)."""
-    decoder = None
-    if encoding in ("gzip", "x-gzip"):
-        decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    elif encoding == "deflate":
-        decoder = zlib.decompressobj()
-    body = bytearray()
-    while True:
-        event = await connection.next_event(timeout)
-        if isinstance(event, h11.Data):
-            chunk = bytes(event.data)
-            if decoder is not None:
-                try:
-                    chunk = decoder.decompress(chunk, cap + 1 - len(body))
-                except zlib.error:
-                    decoder = None
-            body += chunk
-            if len(body) > cap:
-                return bytes(body[:cap]), True
-        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-            return bytes(body), False
-
-
-def _tls_info(connection: Connection, *, verified: bool) -> TlsInfo | None:
-    ssl_object = connection.ssl_object()
-    if ssl_object is None:
-        return None
-    cipher = ssl_object.cipher()
-    return TlsInfo(
-        version=ssl_object.version() or "",
-        cipher=cipher[0] if cipher else "",
-        verified=verified,
-    )
 
 
 def _chain_messages(exc: BaseException) -> Sequence[BaseException]:
@@ -556,6 +428,18 @@ def _chain_messages(exc: BaseException) -> Sequence[BaseException]:
 
 def classify(exc: BaseException) -> tuple[FailureKind, str]:
     """Turn an exception from the connection, TLS or h11 into a failure kind and a one-line reason."""
+    from .h1 import (
+        ConnectFailed,
+        ConnectionReset,
+        ConnectTimeout,
+        InvalidUrl,
+        MalformedResponse,
+        ReadTimeout,
+        ServerDisconnected,
+        TlsHandshakeFailed,
+        TlsHandshakeStalled,
+    )
+
     chain = _chain_messages(exc)
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
