@@ -252,16 +252,21 @@ def measure(cmd: Sequence[str]) -> tuple[float, float, float, int]:
 
 def bodies(
     runs: int, targets: int, body_mib: float, everywhere: bool
-) -> dict[str, list[tuple[float, float, float]]]:
-    results: dict[str, list[tuple[float, float, float]]] = {"small": [], "large": []}
+) -> dict[str, list[tuple[float, float, float, int]]]:
+    """(wall, CPU, RSS, exchanges) per run of: one small target, all small, all large."""
+    results: dict[str, list[tuple[float, float, float, int]]] = {
+        "one": [],
+        "small": [],
+        "large": [],
+    }
     out = f"/tmp/keywire-http-bench-{secrets.token_hex(4)}.json"
     with (
         Server(200, targets, everywhere=everywhere) as small,
         Server(int(body_mib * 1024 * 1024), targets, everywhere=everywhere) as large,
     ):
-        cases = {"small": small.urls, "large": large.urls}
+        cases = {"one": small.urls[:1], "small": small.urls, "large": large.urls}
         for run in range(runs + 1):
-            order = ["small", "large"] if run % 2 else ["large", "small"]
+            order = ["one", "small", "large"] if run % 2 else ["large", "small", "one"]
             for name in order:
                 cmd = [
                     sys.executable, "-m", "keywire.cli", "scan", "--format", "json",
@@ -277,7 +282,7 @@ def bodies(
                     file=sys.stderr,
                 )
                 if run:  # the first round is a warm-up
-                    results[name].append((wall, cpu, rss))
+                    results[name].append((wall, cpu, rss, requests))
     os.unlink(out)
     return results
 
@@ -323,11 +328,24 @@ def main() -> int:
             f"\n`keywire scan` of {args.targets} cleartext targets, whole process, large bodies on "
             f"{where} ({args.runs} runs, medians):"
         )
-        print("| bodies | wall | CPU | peak RSS |\n|---|---|---|---|")
+        print("| targets | bodies | wall | CPU | peak RSS | exchanges |\n|---|---|---|---|---|---|")
         for name, rows in found.items():
             size = f"{args.body_mib:g} MiB" if name == "large" else "small (~300 B)"
+            count = 1 if name == "one" else args.targets
             wall, cpu, rss = (statistics.median(r[i] for r in rows) for i in range(3))
-            print(f"| {size} | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MiB |")
+            print(
+                f"| {count} | {size} | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MiB | {rows[0][3]} |"
+            )
+        one, many = found["one"], found["small"]
+        per_exchange = (
+            (statistics.median(r[1] for r in many) - statistics.median(r[1] for r in one))
+            / (many[0][3] - one[0][3])
+            * 1000
+        )
+        print(
+            f"\nCPU per HTTP exchange, every check's work included ({args.targets} small targets "
+            f"minus 1): {per_exchange:.2f} ms"
+        )
         ratio = statistics.median(r[0] for r in found["large"]) / statistics.median(
             r[0] for r in found["small"]
         )
