@@ -179,3 +179,50 @@ def test_comparing_the_differing_part_equals_comparing_whole_bodies(pieces, edit
         b"#", _compare._strip(a, CANARY, names)
     ) != _compare._VOLATILE.sub(b"#", _compare._strip(b, CANARY, names))
     assert bodies_differ(a, b, CANARY, names) == whole
+
+
+def test_a_body_read_to_a_cap_has_no_real_end():
+    """Identical up to 30 KiB, then a timestamp: the capped answer is not "shorter"."""
+    items = b",".join(b'{"id": %d, "name": "item"}' % n for n in range(6000))
+    a = b'{"items": [' + items + b"]}"
+    b = a
+    deep = a.index(b'"id": 1200,')
+    a = a[:deep] + b'"seen": 1700000001, ' + a[deep:]
+    b = b[:deep] + b'"seen": 1800000002, ' + b[deep:]
+    capped = b[: _compare.COMPARED_BYTES]
+    assert not bodies_differ(a, capped, CANARY, b_truncated=True)
+    assert bodies_differ(a, capped, CANARY), "read whole, a body that short would differ"
+    assert bodies_differ(a, capped.replace(b'"name"', b'"NAME"', 1), CANARY, b_truncated=True)
+
+
+def test_compared_probes_read_only_what_is_compared():
+    """The cleartext canaries download at most COMPARED_BYTES of a large answer."""
+    import asyncio
+
+    from keywire.checks._base import ProbeContext, ScanSettings, new_canary
+    from keywire.lab import LabServer
+    from keywire.net.http import ClientSettings, HttpClient
+    from keywire.targets import parse_target
+
+    flask = pytest.importorskip("flask")
+    app = flask.Flask("large_answers")
+    big = _big_body("0011223344556677", size=512 * 1024)
+
+    @app.get("/v1/items")
+    def items():  # type: ignore[no-untyped-def]
+        return big.replace(b"0011223344556677", new_canary()[-16:].encode(), 1)
+
+    async def run(url: str) -> cleartext.CleartextObservation:
+        async with HttpClient(ClientSettings(timeout=5)) as http:
+            ctx = ProbeContext(
+                target=parse_target(url), http=http, settings=ScanSettings(canary=CANARY)
+            )
+            return await cleartext.probe(ctx)
+
+    with LabServer(app) as server:
+        obs = asyncio.run(run(f"{server.url}/v1/items"))
+    assert isinstance(obs.baseline, type(resp())) and len(obs.baseline.body) == len(big)
+    assert [(len(r.body), r.body_truncated) for _, r in obs.canaries] == [
+        (_compare.COMPARED_BYTES, True)
+    ] * 2
+    assert ids(cleartext.check(obs)) == ["KW101"]

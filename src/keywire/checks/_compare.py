@@ -63,6 +63,9 @@ def strip_echo(text: str, canary: str, names: Sequence[str]) -> str:
 
 #: How much of the part where two bodies differ is compared (normalised).
 HEAD_BYTES = 64 * 1024
+#: What a probe whose answer is only compared reads of it (``ProbeContext.fetch(body_cap=...)``):
+#: nothing past :data:`HEAD_BYTES` is compared, so nothing past it is downloaded.
+COMPARED_BYTES = HEAD_BYTES
 #: Bytes that no normalised token contains (a number, a hex run, the canary, an echoed
 #: parameter): a body cut just after one normalises, piece by piece, as it does whole.
 _SAFE = frozenset(b" \t\r\n\"',:{}[]<>()")
@@ -122,7 +125,15 @@ def _end(data: bytes, at: int) -> int:
     return len(data)
 
 
-def bodies_differ(a: bytes, b: bytes, canary: str, names: Sequence[str] = ()) -> bool:
+def bodies_differ(
+    a: bytes,
+    b: bytes,
+    canary: str,
+    names: Sequence[str] = (),
+    *,
+    a_truncated: bool = False,
+    b_truncated: bool = False,
+) -> bool:
     """Whether two bodies differ beyond the echoed canary, numbers and long hex runs.
 
     Equal bytes are equal. Otherwise only the part where they differ is normalised: what both
@@ -150,7 +161,8 @@ def bodies_differ(a: bytes, b: bytes, canary: str, names: Sequence[str] = ()) ->
     tail = _common_suffix(a, b, min(len(a), len(b)) - shared)
     end_a = _end(a, len(a) - tail + margin) if tail > margin else len(a)
     end_b = end_a - len(a) + len(b) if end_a < len(a) else len(b)
-    cut_a, cut_b = end_a - start > HEAD_BYTES, end_b - start > HEAD_BYTES
+    cut_a = end_a - start > HEAD_BYTES or (a_truncated and end_a == len(a))
+    cut_b = end_b - start > HEAD_BYTES or (b_truncated and end_b == len(b))
     part_a = _normalized(a[start : min(end_a, start + HEAD_BYTES)], canary, keys)
     part_b = _normalized(b[start : min(end_b, start + HEAD_BYTES)], canary, keys)
     if not cut_a and not cut_b:
@@ -195,4 +207,18 @@ def answers_differ(
         return True
     if a.is_redirect and b.is_redirect:
         return False
-    return bodies_differ(a.body, b.body, canary, names)
+    return bodies_differ(
+        a.body,
+        b.body,
+        canary,
+        names,
+        a_truncated=a.body_truncated,
+        b_truncated=b.body_truncated,
+    )
+
+
+def size(response: HttpResponse) -> str:
+    """The body's size as evidence: "1234 bytes", or "more than 65536 bytes" when read to a cap."""
+    if response.body_truncated:
+        return f"more than {len(response.body)} bytes"
+    return f"{len(response.body)} bytes"

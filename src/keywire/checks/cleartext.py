@@ -36,7 +36,7 @@ from ._base import (
 from ._cleartext_demand import FLASK_REFUSE as _FLASK_REFUSE
 from ._cleartext_demand import RULES as DEMAND_RULES
 from ._cleartext_demand import demand_findings
-from ._compare import bodies_differ
+from ._compare import COMPARED_BYTES, bodies_differ, size
 
 _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
@@ -154,11 +154,14 @@ async def probe(ctx: ProbeContext) -> CleartextObservation:
     if isinstance(baseline, HttpResponse):
         for label, header, template in CANARY_HEADERS:
             response = await ctx.fetch(
-                url, probe=f"canary-{label}", headers={header: template.format(canary=ctx.canary)}
+                url,
+                probe=f"canary-{label}",
+                headers={header: template.format(canary=ctx.canary)},
+                body_cap=COMPARED_BYTES,
             )
             canaries.append((label, response))
         if any(_differs(baseline, r, ctx.canary) for _, r in canaries):
-            repeat = await ctx.fetch(url, probe="http-baseline-repeat")
+            repeat = await ctx.fetch(url, probe="http-baseline-repeat", body_cap=COMPARED_BYTES)
     return CleartextObservation(
         target=ctx.target.url,
         http_url=url,
@@ -261,7 +264,13 @@ def _differs(baseline: Fetched, other: Fetched, canary: str) -> bool:
     return (
         baseline.status != other.status
         or _challenge(baseline) != _challenge(other)
-        or bodies_differ(baseline.body, other.body, canary)
+        or bodies_differ(
+            baseline.body,
+            other.body,
+            canary,
+            a_truncated=baseline.body_truncated,
+            b_truncated=other.body_truncated,
+        )
     )
 
 
@@ -274,7 +283,7 @@ def _stable(baseline: HttpResponse, repeat: Fetched | None, canary: str) -> bool
 
 def _summary(response: HttpResponse) -> str:
     challenge = response.header("www-authenticate")
-    text = f"HTTP {response.status}, {len(response.body)} bytes"
+    text = f"HTTP {response.status}, {size(response)}"
     return f"{text}, WWW-Authenticate: {challenge}" if challenge else text
 
 
