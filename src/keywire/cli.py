@@ -324,6 +324,7 @@ _CONFIG_KEYS = {
     "http_port": "http-port",
     "https_port": "https-port",
     "per_host": "per-host",
+    "offline": "offline",
 }
 """Command-line parameter → configuration key, for every option a file may set."""
 
@@ -540,6 +541,12 @@ def main() -> None:
     show_default=True,
     help="Concurrent connections per host.",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Send nothing beyond the scanned hosts: no fetch from the OCSP responders or CRLs "
+    "that certificates name (revocation is then read from stapled OCSP responses only).",
+)
 @click.pass_context
 def scan_command(
     ctx: click.Context,
@@ -577,6 +584,7 @@ def scan_command(
             only=values["only"],
             skip=values["skip"],
             per_host=values["per_host"],
+            offline=values["offline"],
         )
     except ValueError as exc:
         _fail_usage(str(exc))

@@ -44,9 +44,13 @@ class FamilyEntry:
         return family
 
 
-def _entry(name: str, group: str, title: str, rules: str) -> FamilyEntry:
+def _entry(name: str, group: str, title: str, rules: str, *, module: str = "") -> FamilyEntry:
     return FamilyEntry(
-        name=name, module=f"{__name__}.{name}", group=group, title=title, rules=tuple(rules.split())
+        name=name,
+        module=f"{__name__}.{module or name}",
+        group=group,
+        title=title,
+        rules=tuple(rules.split()),
     )
 
 
@@ -64,7 +68,20 @@ REGISTRY: tuple[FamilyEntry, ...] = (
     _entry("query_keys", "http", "Credentials in the query string", "KW120"),
     _entry("cookies", "http", "Cookie attributes", "KW160 KW161 KW162"),
     _entry("mixed_content", "http", "Cleartext links in HTTPS responses", "KW170"),
+    _entry(
+        "html",
+        "http",
+        "HTML pages: cleartext forms and active mixed content",
+        "KW171 KW172 KW173",
+        module="html_pages",
+    ),
     _entry("exposure", "http", "Secrets exposed in responses", "KW701 KW702 KW703 KW706 KW708"),
+    _entry(
+        "breach",
+        "http",
+        "BREACH: compressed responses that reflect input next to a secret",
+        "KW709",
+    ),
     _entry("error_pages", "http", "Stack traces and debug pages", "KW707"),
     _entry("authenticated", "http", "Authenticated responses", "KW163 KW180 KW704 KW705"),
     _entry(
@@ -79,7 +96,14 @@ REGISTRY: tuple[FamilyEntry, ...] = (
         "TLS protocols, cipher suites, key exchange and certificates",
         "KW401 KW402 KW403 KW404 KW405 KW406 KW407 KW410 KW411 KW412 KW413 KW414 KW415 KW416 "
         "KW417 KW418 KW419 KW420 KW421 KW422 KW423 KW424 KW425 "
-        "KW601 KW602 KW603 KW604 KW605 KW606 KW607 KW608 KW609 KW610 KW611 KW612 KW613",
+        "KW601 KW602 KW603 KW604 KW605 KW606 KW607 KW608 KW609 KW610 KW611 KW612 KW613 "
+        "KW620 KW621 KW622 KW623 KW624 KW625",
+    ),
+    _entry(
+        "revocation",
+        "tls",
+        "Certificate revocation (stapled OCSP, OCSP responders, CRLs)",
+        "KW616 KW617 KW618 KW619",
     ),
     _entry("tokens", "http", "Token randomness", "KW801 KW802 KW803 KW804 KW805 KW806"),
 )
