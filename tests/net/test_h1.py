@@ -13,8 +13,7 @@ import socket
 import threading
 
 from keywire.net.http import ClientSettings, FailureKind, HttpClient, HttpResponse
-
-from ..lab.raw import RawServer, read_request
+from labs.raw import RawServer, read_request
 
 
 def _fetch_all(urls: list[str], **settings: object) -> list[object]:

@@ -86,7 +86,7 @@ REGISTRY: tuple[FamilyEntry, ...] = (
     _entry("authenticated", "http", "Authenticated responses", "KW163 KW180 KW704 KW705"),
     _entry(
         "openapi",
-        "spec",
+        "openapi",
         "Spec contradictions",
         "KW901 KW902 KW903 KW904 KW905 KW906 KW907 KW910",
     ),
@@ -152,6 +152,7 @@ __all__ = [
     "NAMES",
     "REGISTRY",
     "SELECTABLE",
+    "Family",
     "FamilyEntry",
     "entry_of",
     "select",

@@ -15,167 +15,52 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import enum
 import logging
-import ssl
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from .._version import __version__
 from ..redact import scrub
 from ..targets import location_problem
 from .contexts import unverifying_context, verifying_context
-from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
+from .failures import classify
+from .models import (
+    DEFAULT_BODY_CAP,
+    REDIRECT_STATUSES,
+    USER_AGENT,
+    Chain,
+    ChainEnd,
+    ClientSettings,
+    FailureKind,
+    Fetched,
+    FetchFailure,
+    HttpResponse,
+    TlsInfo,
+)
+from .resolver import CachingResolver, Resolver, SystemResolver
 
 if TYPE_CHECKING:
     from . import h1
 
 log = logging.getLogger("keywire.http")
 
-USER_AGENT = f"keywire/{__version__} (+https://github.com/keywire/keywire)"
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_BODY_CAP = 1024 * 1024
-
-
-class FailureKind(enum.Enum):
-    """Why an exchange produced no response."""
-
-    DNS = "dns"
-    REFUSED = "refused"
-    CONNECT_TIMEOUT = "connect_timeout"
-    TIMEOUT = "timeout"
-    CERTIFICATE = "certificate"
-    TLS = "tls"
-    RESET = "reset"
-    PROTOCOL = "protocol"
-    POLICY = "policy"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, kw_only=True)
-class TlsInfo:
-    version: str
-    cipher: str
-    verified: bool
-    verify_error: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class HttpResponse:
-    """One request and the response it got. ``body`` is capped and never serialized."""
-
-    url: str
-    method: str
-    probe: str
-    status: int
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = field(repr=False)
-    body_truncated: bool
-    http_version: str
-    elapsed_s: float
-    tls: TlsInfo | None = None
-    sent_credentials: bool = False
-
-    @property
-    def is_redirect(self) -> bool:
-        return self.status in REDIRECT_STATUSES and self.header("location") is not None
-
-    @property
-    def scheme(self) -> str:
-        return urlsplit(self.url).scheme
-
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name`` (case-insensitive), or None."""
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
-
-    def header_values(self, name: str) -> tuple[str, ...]:
-        lowered = name.lower()
-        return tuple(value for key, value in self.headers if key.lower() == lowered)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    @property
-    def location(self) -> str | None:
-        """The absolute URL of the ``Location`` header, if any."""
-        value = self.header("location")
-        if value is None:
-            return None
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            # As sent: urljoin would quietly drop some of them, and no client accepts any.
-            return value
-        try:
-            return urljoin(self.url, value.strip())
-        except ValueError:
-            return value.strip()
-
-
-@dataclass(frozen=True, kw_only=True)
-class FetchFailure:
-    """An exchange that produced no usable response."""
-
-    url: str
-    probe: str
-    kind: FailureKind
-    reason: str
-
-    @property
-    def is_refusal(self) -> bool:
-        """The server refused to talk at all (nothing listens, or the port is filtered)."""
-        return self.kind in (FailureKind.REFUSED, FailureKind.CONNECT_TIMEOUT)
-
-
-Fetched = HttpResponse | FetchFailure
-
-
-class ChainEnd(enum.Enum):
-    FINAL = "final"  # the last hop is not a redirect
-    OFF_HOST = "off_host"  # the next hop leaves the host; keywire does not follow
-    LOOP = "loop"
-    TOO_MANY = "too_many"
-    FAILED = "failed"  # the last request failed; see ``failure``
-    INVALID = "invalid_location"  # the Location is no URL a client can follow (``next_url``)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Chain:
-    """A request and the redirects keywire followed from it, hop by hop."""
-
-    start: str
-    hops: tuple[HttpResponse, ...]
-    end: ChainEnd
-    failure: FetchFailure | None = None
-    next_url: str = ""
-
-    @property
-    def first(self) -> Fetched:
-        if self.hops:
-            return self.hops[0]
-        assert self.failure is not None
-        return self.failure
-
-    @property
-    def last(self) -> HttpResponse | None:
-        return self.hops[-1] if self.hops else None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClientSettings:
-    timeout: float = 10.0
-    body_cap: int = DEFAULT_BODY_CAP
-    per_host: int = 5
-    max_hops: int = 10
-    ca_file: str | None = None
-    credentials: Mapping[str, str] = field(default_factory=dict)
+__all__ = [
+    "DEFAULT_BODY_CAP",
+    "REDIRECT_STATUSES",
+    "USER_AGENT",
+    "Chain",
+    "ChainEnd",
+    "ClientSettings",
+    "FailureKind",
+    "FetchFailure",
+    "Fetched",
+    "HttpClient",
+    "HttpResponse",
+    "TlsInfo",
+    "classify",
+    "verifying_context",
+]
 
 
 class HttpClient:
@@ -348,13 +233,15 @@ class HttpClient:
         verify: bool,
         creds: bool,
     ) -> HttpResponse:
-        from . import h1  # h11 loads with the first HTTP request: --only tls needs none
+        from . import exchange, h1  # h11 loads with the first HTTP request: --only tls needs none
 
         started = time.perf_counter()
         if self._pool is None:
             self._pool = h1.Pool()
-        origin, request = h1.prepare(url, method, _DEFAULT_HEADERS, headers, body.content, verify)
-        answer = await h1.exchange(
+        origin, request = exchange.prepare(
+            url, method, _DEFAULT_HEADERS, headers, body.content, verify
+        )
+        answer = await exchange.exchange(
             self._pool, origin, request, self._connect, cap=body.cap, timeout=self.settings.timeout
         )
         tls = None
@@ -415,62 +302,3 @@ class _Body(NamedTuple):
 
 def _replace_tls(response: HttpResponse, tls: TlsInfo) -> HttpResponse:
     return dataclasses.replace(response, tls=tls)
-
-
-def _chain_messages(exc: BaseException) -> Sequence[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 10:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def classify(exc: BaseException) -> tuple[FailureKind, str]:
-    """Turn an exception from the connection, TLS or h11 into a failure kind and a one-line reason."""
-    from .h1 import (
-        ConnectFailed,
-        ConnectionReset,
-        ConnectTimeout,
-        InvalidUrl,
-        MalformedResponse,
-        ReadTimeout,
-        ServerDisconnected,
-        TlsHandshakeFailed,
-        TlsHandshakeStalled,
-    )
-
-    chain = _chain_messages(exc)
-    for item in chain:
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return FailureKind.CERTIFICATE, f"certificate did not verify: {item.verify_message}"
-    for item in chain:
-        # Before the connect timeout below: a stalled handshake is not a port that never answered.
-        if isinstance(item, TlsHandshakeStalled | TlsHandshakeFailed):
-            return FailureKind.TLS, str(item).splitlines()[0][:200]
-    for item in chain:
-        if isinstance(item, ResolutionError):
-            return FailureKind.DNS, str(item)
-    for item in chain:
-        if isinstance(item, ConnectionRefusedError):
-            return FailureKind.REFUSED, "connection refused"
-    first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200] or type(exc).__name__
-    if isinstance(exc, ConnectTimeout):
-        return FailureKind.CONNECT_TIMEOUT, "connect timed out"
-    if isinstance(exc, ReadTimeout):
-        return FailureKind.TIMEOUT, "read timed out"
-    if isinstance(exc, ConnectFailed):
-        if "refused" in first_line.lower():
-            return FailureKind.REFUSED, "connection refused"
-        return FailureKind.OTHER, f"cannot connect: {first_line}"
-    if isinstance(exc, ssl.SSLError):  # raised by the handshake (later ones reset the connection)
-        return FailureKind.TLS, f"TLS handshake failed: {first_line}"
-    if isinstance(exc, ServerDisconnected):
-        return FailureKind.RESET, "server closed the connection without a response"
-    if isinstance(exc, ConnectionReset | ConnectionError):
-        return FailureKind.RESET, "connection reset by the server"
-    if isinstance(exc, MalformedResponse | UnicodeError):
-        return FailureKind.PROTOCOL, f"malformed HTTP response: {first_line}"
-    if isinstance(exc, InvalidUrl):
-        return FailureKind.OTHER, first_line
-    return FailureKind.OTHER, f"{type(exc).__name__}: {first_line}"
