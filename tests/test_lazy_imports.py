@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from keywire.checks import REGISTRY
 
@@ -21,7 +22,7 @@ TLS_FAMILIES = [e.name for e in REGISTRY if e.group == "tls"]
 FOREIGN_HTTP = {"httpx", "httpcore", "anyio", "sniffio"}
 
 
-def _modules_after(code: str) -> dict:
+def _modules_after(code: str) -> Any:
     """Run ``code`` in a fresh interpreter; it must print a JSON object as its last line."""
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
@@ -95,3 +96,31 @@ def test_rules_and_selection_need_no_family():
     assert found["before"] == []
     assert "keywire.checks.tls" in found["after"]
     assert not HTTP_FAMILIES & set(found["after"])
+
+
+def test_the_command_line_loads_no_scanner_until_a_command_runs():
+    """`import keywire.cli` (every `keywire` process) pays for click and the option table only."""
+    found = _modules_after("import json, sys, keywire.cli\nprint(json.dumps(sorted(sys.modules)))")
+    loaded = set(found)
+    heavy = {
+        "asyncio",
+        "ssl",
+        "h11",
+        "cryptography",
+        "jinja2",
+        "yaml",
+        "rich",
+        "tomllib",
+        "keywire._scanner",
+        "keywire.net.http",
+        "keywire.checks._base",
+        "keywire.tokens",
+        "keywire.secrets",
+        "keywire.openapi",
+        "keywire.compliance",
+        "keywire.baseline",
+    }
+    assert "keywire.cli.scan" in loaded
+    assert not heavy & loaded, sorted(heavy & loaded)
+    assert not {m for m in loaded if m.startswith("keywire.checks.")}
+    assert not FOREIGN_HTTP & {m.split(".")[0] for m in loaded}

@@ -38,10 +38,17 @@ from .options import OPTIONS, Option, report_formats
 from .rules import RULES
 from .scanoptions import ScanOptions
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+
+def _toml() -> Any:
+    """The TOML parser, loaded when a configuration file is read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    import tomli  # pragma: no cover - exercised on Python 3.10 only
+
+    return tomli  # pragma: no cover
+
 
 MAX_CONFIG_BYTES = 1024 * 1024
 
@@ -77,8 +84,8 @@ def discover(directory: str | Path = ".") -> Path | None:
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
         try:
-            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            document = _toml().loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, _toml().TOMLDecodeError):
             return pyproject  # let load() report the problem with its line
         if isinstance(document.get("tool"), dict) and "keywire" in document["tool"]:
             return pyproject
@@ -98,9 +105,10 @@ def load_config(path: str | Path) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    toml = _toml()
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        document = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         message = str(exc)
         where = re.search(r"\(at line (\d+), column (\d+)\)", message)
         if where:

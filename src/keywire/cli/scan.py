@@ -17,7 +17,6 @@ import click
 
 from .._display import visible
 from .._models import ScanReport, TargetResult
-from .._scanner import scan
 from ..scanoptions import scan_options
 from ..targets import TargetError
 from ._exit import (
@@ -94,7 +93,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
 
     With --spec, the API description's endpoints are scanned too.
     """
-    from ..openapi.loader import SpecError
+    from .._scanner import scan  # the scanner loads when a scan runs, not with the command line
 
     settings = load_settings(ctx, params)
     values = settings.values
@@ -110,6 +109,11 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         options = scan_options(values, headers=credentials)
     except ValueError as exc:
         fail_usage(str(exc))
+    spec_errors: tuple[type[Exception], ...] = ()
+    if spec is not None:  # only a spec scan can raise one: without it, no OpenAPI loader
+        from ..openapi.loader import SpecError
+
+        spec_errors = (SpecError,)
     try:
         with ExitStack() as stack:
             progress = None
@@ -126,7 +130,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
             )
     except TargetError as exc:
         fail_usage(str(exc))
-    except SpecError as exc:
+    except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")
     labels = _spec_labels(report) if spec is not None else None
     emit(report, settings=settings, labels=labels)
