@@ -13,7 +13,12 @@ import pytest
 
 from keywire.cli import main
 from keywire.net import contexts
-from keywire.net.contexts import CaFileError, unverifying_context, verifying_context
+from keywire.net.contexts import (
+    CaFileError,
+    check_ca_file,
+    unverifying_context,
+    verifying_context,
+)
 
 
 @pytest.fixture
@@ -59,14 +64,20 @@ def test_the_unverifying_context_loads_no_bundle():
 def test_a_bad_ca_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "ca.pem"
     bad.write_text("not a certificate")
-    with pytest.raises(CaFileError):
-        verifying_context(str(bad))
-    with pytest.raises(CaFileError, match="No such file"):
-        verifying_context(str(tmp_path / "missing.pem"))
+    for check in (verifying_context, check_ca_file):
+        with pytest.raises(CaFileError):
+            check(str(bad))
+        with pytest.raises(CaFileError, match="No such file"):
+            check(str(tmp_path / "missing.pem"))
+
+
+def test_checking_a_ca_file_loads_no_bundle(counted, ca_file):
+    check_ca_file(ca_file)
+    assert counted == [Path(ca_file).name]
 
 
 def test_a_scan_loads_each_bundle_once(counted, runner, lab_api):
-    """``--ca-file`` is checked with the context the scan's HTTPS requests then use."""
+    """Checking ``--ca-file`` loads no bundle; the scan's HTTPS requests share one context."""
     api = lab_api()
     result = runner.invoke(
         main,
@@ -85,4 +96,16 @@ def test_a_scan_loads_each_bundle_once(counted, runner, lab_api):
     )
     assert result.exit_code in (0, 1), result.stderr
     assert counted.count("system") == 1, counted
-    assert counted.count(Path(api.ca_file).name) == 1, counted
+    assert counted.count("cacert.pem") == 1, counted  # certifi's
+    assert counted.count(Path(api.ca_file).name) == 2, counted  # checked, then loaded once
+
+
+def test_a_tls_only_scan_loads_no_bundle_into_openssl(counted, runner, lab_api):
+    """The TLS checks verify with their own store: no HTTPS request, no verifying context."""
+    api = lab_api()
+    result = runner.invoke(
+        main,
+        ["scan", api.https.url, "--only", "tls", "--ca-file", api.ca_file, "--format", "json"],
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    assert "system" not in counted and "cacert.pem" not in counted, counted

@@ -108,11 +108,11 @@ def _given(ctx: click.Context, param: str) -> bool:
 def check_ca_file(path: str | None) -> None:
     if path is None:
         return
-    from ..net.contexts import CaFileError, verifying_context
+    from ..net import contexts
 
     try:
-        verifying_context(path)  # built once per process: the scan's HTTPS requests reuse it
-    except CaFileError as exc:
+        contexts.check_ca_file(path)  # the file alone: no CA bundle is loaded for this
+    except contexts.CaFileError as exc:
         fail_usage(f"cannot use CA file {path!r}: {exc}")
 
 

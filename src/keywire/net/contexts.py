@@ -1,10 +1,11 @@
 """The TLS client contexts of HTTP probes: one verifying context per CA file, one that does not verify.
 
 Loading a CA bundle costs tens of milliseconds (the system's and certifi's each hold well over a
-hundred roots), so the verifying context is built once per process and ``--ca-file`` and shared by
-every connection, and ``keywire scan`` checks ``--ca-file`` by building it (the work is then
-already done when the first HTTPS request goes out). The context that does not verify, for
-anonymous probes of a server whose certificate failed, loads no bundle at all.
+hundred roots), so the verifying context is built once per process and ``--ca-file``, when the
+first HTTPS request needs it, and shared by every connection; a scan that sends none (``--only
+tls``) never builds it. ``--ca-file`` is checked before the scan with :func:`check_ca_file`,
+which reads that file alone. The context that does not verify, for anonymous probes of a server
+whose certificate failed, loads no bundle at all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ ALPN = ["http/1.1"]
 
 class CaFileError(ValueError):
     """``--ca-file`` cannot be used (the message says why; it names the file, nothing else)."""
+
+
+def check_ca_file(ca_file: str) -> None:
+    """Raise :class:`CaFileError` unless ``ca_file`` holds a certificate OpenSSL can load.
+
+    Only the file is read (no CA bundle): the scan's verifying context loads it again when an
+    HTTPS request needs it, which costs a fraction of a millisecond.
+    """
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CaFileError(reason) from exc
 
 
 def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
