@@ -175,17 +175,23 @@ def check_sslyze(out: Path, expected: int) -> str:
     return ""
 
 
-def import_cost(runs: int = 9) -> dict[str, tuple[float, float]]:
-    """Medians (wall s, CPU s) of start-up commands, alternating."""
-    commands = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "python -c 'import keywire.cli'": [sys.executable, "-c", "import keywire.cli"],
-        "python -c 'import keywire'": [sys.executable, "-c", "import keywire"],
+def import_cost(runs: int = 9, before: str = "") -> dict[str, tuple[float, float]]:
+    """Medians (wall s, CPU s) of start-up commands, alternating (and of ``before``'s tree)."""
+    commands: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "python -c pass": ([sys.executable, "-c", "pass"], None),
+        "python -c 'import keywire.cli'": ([sys.executable, "-c", "import keywire.cli"], None),
+        "python -c 'import keywire'": ([sys.executable, "-c", "import keywire"], None),
     }
+    if before:
+        env = _before_env(before)
+        commands["before: python -c 'import keywire.cli'"] = (
+            [sys.executable, "-c", "import keywire.cli"],
+            env,
+        )
     found: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
-        for name, cmd in commands.items():
-            wall, _rss, _code, cpu = measure(cmd)
+        for name, (cmd, env) in commands.items():
+            wall, _rss, _code, cpu = measure(cmd, env=env)
             found[name].append((wall, cpu))
     return {
         name: (statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows))
@@ -195,6 +201,12 @@ def import_cost(runs: int = 9) -> dict[str, tuple[float, float]]:
 
 KEYWIRE_TLS = "keywire --only tls"
 KEYWIRE_FULL = "keywire (every check family)"
+BEFORE = "before: "
+
+
+def _before_env(tree: str) -> dict[str, str]:
+    """The environment that runs keywire from another source tree (``--before``)."""
+    return {**os.environ, "PYTHONPATH": tree}
 
 
 def table(results: dict[str, dict[str, Sample]]) -> str:
@@ -213,7 +225,8 @@ def table(results: dict[str, dict[str, Sample]]) -> str:
             cpu = statistics.median(sample.cpu)
             rss = statistics.median(sample.rss_mib)
             ratios = ["", "", ""]
-            if tool.startswith("keywire") and reference is not None and reference.wall:
+            keywire = tool.removeprefix(BEFORE).startswith("keywire")
+            if keywire and reference is not None and reference.wall:
                 ratios = [
                     f"{statistics.median(reference.wall) / wall:.1f}x",
                     f"{statistics.median(reference.cpu) / cpu:.1f}x",
@@ -243,6 +256,12 @@ def main() -> int:
         "--testssl-batch", action="store_true", help="also run testssl.sh on the batch (slow)"
     )
     parser.add_argument("--no-batch", action="store_true", help="one target only (quicker)")
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="SRC",
+        help="also run keywire from this source tree (its src/ directory), alternating",
+    )
     parser.add_argument("--write", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args()
 
@@ -284,6 +303,10 @@ def main() -> int:
             },
             batch_name: {KEYWIRE_TLS: Sample(), "sslyze": Sample(), "testssl.sh --fast": Sample()},
         }
+        if args.before:
+            for scenario in results.values():
+                for tool in [t for t in scenario if t.startswith("keywire")]:
+                    scenario[BEFORE + tool] = Sample()
         single, batch = results["1 target"], results[batch_name]
         for run in range(args.runs):
             for scenario, sample, chosen_urls, chosen_targets in (
@@ -294,15 +317,17 @@ def main() -> int:
                 order = tools if run % 2 == 0 else tools[::-1]
                 for tool in order:
                     out = work / f"{tool.split()[0]}-{len(tool)}-{scenario}-{run}.json"
-                    if tool.startswith("keywire"):
+                    name = tool.removeprefix(BEFORE)
+                    env = _before_env(args.before) if tool.startswith(BEFORE) else None
+                    if name.startswith("keywire"):
                         cmd = keywire_command(
-                            chosen_urls, pki.ca_file, out, only_tls=tool == KEYWIRE_TLS
+                            chosen_urls, pki.ca_file, out, only_tls=name == KEYWIRE_TLS
                         )
                     else:
                         cmd = sslyze_command(sslyze, chosen_targets, pki.ca_file, out)
-                    wall, rss, code, cpu = measure(cmd)
+                    wall, rss, code, cpu = measure(cmd, env=env)
                     sample[tool].add(wall, rss, cpu)
-                    check = check_keywire if tool.startswith("keywire") else check_sslyze
+                    check = check_keywire if name.startswith("keywire") else check_sslyze
                     problem = f"exit {code}" if code else check(out, len(chosen_urls))
                     if problem:
                         sample[tool].failures.append(problem)
@@ -325,7 +350,7 @@ def main() -> int:
                     _, rss, _, cpu = measure(testssl_command(testssl, host, url), env=env)
                     peak, cpu_total = max(peak, rss), cpu_total + cpu
                 batch["testssl.sh --fast"].add(time.perf_counter() - started, peak, cpu_total)
-        start_up = import_cost()
+        start_up = import_cost(before=args.before)
     finally:
         if gnutls is not None:
             gnutls.close()
