@@ -378,8 +378,13 @@ def main() -> int:
         head, _, rest = content.partition(MARK_BEGIN)
         _, _, tail = rest.partition(MARK_END)
         stamp = time.strftime("%Y-%m-%d")
+        before_note = (
+            " (rows marked before: the same rounds with keywire from SRC, the tree before the work)"
+            if args.before
+            else ""
+        )
         readme.write_text(
-            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs}`:\n\n{summary}{MARK_END}{tail}",
+            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs}{' --before SRC' if args.before else ''}`{before_note}:\n\n{summary}{MARK_END}{tail}",
             encoding="utf-8",
         )
     return 1 if failures else 0
