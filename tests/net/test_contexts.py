@@ -23,7 +23,8 @@ from keywire.net.contexts import (
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Count the CA bundles loaded (``load_default_certs`` and ``load_verify_locations``)."""
+    """Count what goes into OpenSSL's stores: the system's default bundle, a CA file by name,
+    and the certificates handed over in memory ("N roots")."""
     contexts._verifying.cache_clear()
     loads: list[str] = []
     real_default, real_locations = (
@@ -35,9 +36,15 @@ def counted(monkeypatch):
         loads.append("system")
         return real_default(self, *args, **kwargs)
 
-    def load_verify_locations(self, cafile=None, *args, **kwargs):
-        loads.append(Path(cafile).name if cafile else "other")
-        return real_locations(self, cafile, *args, **kwargs)
+    def load_verify_locations(self, cafile=None, capath=None, cadata=None):
+        if cafile:
+            loads.append(Path(cafile).name)
+        if cadata:
+            before = self.cert_store_stats()["x509"]
+            real_locations(self, cadata=cadata)
+            loads.append(f"{self.cert_store_stats()['x509'] - before} roots")
+        if cafile or capath:
+            real_locations(self, cafile, capath)
 
     monkeypatch.setattr(ssl.SSLContext, "load_default_certs", load_default_certs)
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", load_verify_locations)
@@ -53,6 +60,18 @@ def test_the_verifying_context_is_built_once_per_ca_file(counted, ca_file):
     assert counted.count(Path(ca_file).name) == 1
     assert first.verify_mode is ssl.CERT_REQUIRED and first.check_hostname
     assert not first.verify_flags & ssl.VERIFY_X509_STRICT
+
+
+def test_the_roots_are_the_system_bundle_and_certifi_without_repeats():
+    """The same trust anchors as OpenSSL's defaults plus certifi, loaded the cheap way."""
+    import certifi
+
+    reference = ssl.create_default_context()
+    reference.load_verify_locations(cafile=certifi.where())
+    assert verifying_context().cert_store_stats() == reference.cert_store_stats()
+    assert verifying_context().get_ca_certs(binary_form=True) == reference.get_ca_certs(
+        binary_form=True
+    )
 
 
 def test_the_unverifying_context_loads_no_bundle():
@@ -95,9 +114,12 @@ def test_a_scan_loads_each_bundle_once(counted, runner, lab_api):
         ],
     )
     assert result.exit_code in (0, 1), result.stderr
-    assert counted.count("system") == 1, counted
-    assert counted.count("cacert.pem") == 1, counted  # certifi's
-    assert counted.count(Path(api.ca_file).name) == 2, counted  # checked, then loaded once
+    # One context: the system's and certifi's roots once each (in memory, repeats dropped),
+    # the CA file checked and then loaded.
+    roots = [load for load in counted if load.endswith(" roots")]
+    assert len(roots) == 1 and int(roots[0].split()[0]) > 50, counted
+    assert "system" not in counted and "cacert.pem" not in counted, counted
+    assert counted.count(Path(api.ca_file).name) == 2, counted
 
 
 def test_a_tls_only_scan_loads_no_bundle_into_openssl(counted, runner, lab_api):
@@ -108,4 +130,4 @@ def test_a_tls_only_scan_loads_no_bundle_into_openssl(counted, runner, lab_api):
         ["scan", api.https.url, "--only", "tls", "--ca-file", api.ca_file, "--format", "json"],
     )
     assert result.exit_code in (0, 1), result.stderr
-    assert "system" not in counted and "cacert.pem" not in counted, counted
+    assert counted == [Path(api.ca_file).name], counted  # checked, nothing more
