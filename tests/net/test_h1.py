@@ -143,3 +143,22 @@ def test_a_request_body_and_a_cap_of_its_own():
     assert received == [b"POST /ocsp HTTP/1.1 \x30\x03req"]
     assert isinstance(response, HttpResponse)
     assert len(response.body) == 3000 and not response.body_truncated
+
+
+def test_a_server_that_answers_twice_gets_a_new_connection_for_the_next_request():
+    """A response sent before it was asked for must not become the next request's answer."""
+
+    def answers_twice(conn: socket.socket, stop: threading.Event) -> None:
+        for _ in range(3):
+            if not read_request(conn):
+                return
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+                b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\nforged"
+            )
+
+    with RawServer(answers_twice) as server:
+        responses = _fetch_all([server.url, server.url])
+        connections = server.connections
+    assert [(r.status, r.body) for r in responses] == [(200, b"first")] * 2  # type: ignore[union-attr]
+    assert connections == 2

@@ -126,6 +126,11 @@ class _Stream(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    @property
+    def pending(self) -> bool:
+        """Whether bytes arrived that nobody has read yet."""
+        return bool(self._buffer)
+
     async def read(self, timeout: float) -> bytes:
         """What arrived since the last read; ``b""`` once the peer closed and all was read."""
         if not self._buffer and not self.closed:
@@ -223,11 +228,17 @@ class Connection:
                 raise MalformedResponse(str(exc)) from exc
 
     def reusable(self) -> bool:
-        """After a complete exchange: can the next request use this connection?"""
-        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE and self.alive:
-            self.h11.start_next_cycle()
-            return True
-        return False
+        """After a complete exchange: can the next request use this connection?
+
+        Not if the server sent more than the response (a body after a HEAD, a second response):
+        the next request must read its own answer, not one sent before it was asked.
+        """
+        if not (self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE):
+            return False
+        if not self.alive or self.stream.pending or self.h11.trailing_data[0]:
+            return False
+        self.h11.start_next_cycle()
+        return True
 
 
 async def open_connection(
