@@ -269,6 +269,8 @@ def _grade_text(t: TargetDiff) -> str:
     after = t.after.grade if t.after.answered else "did not answer"
     if t.before is None:
         return f"first scan, grade {after or '-'}"
+    if not t.before.answered and not t.after.answered:
+        return "did not answer, nor at the scan before"
     before = t.before.grade if t.before.answered else "did not answer"
     score = ""
     if t.before.score is not None and t.after.score is not None:
