@@ -8,7 +8,7 @@ from pathlib import Path
 import keywire
 
 SRC = Path(keywire.__file__).parent
-CLI_ONLY = {"cli.py", "reporters/console.py"}
+CLI_ONLY = {"cli.py", "_cli_store.py", "reporters/console.py"}
 
 
 def _isort_key(name: str) -> tuple[int, str]:

@@ -29,6 +29,8 @@ from click.core import ParameterSource
 
 from . import __version__
 from . import outputs as outputs_module
+from ._cli_store import COMMANDS as STORE_COMMANDS
+from ._cli_store import STORE_HELP, record_scan, store_for_scan
 from ._display import visible
 from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
@@ -541,6 +543,8 @@ def main() -> None:
     show_default=True,
     help="Concurrent connections per host.",
 )
+@click.option("--store", type=click.Path(dir_okay=False), metavar="FILE", help=STORE_HELP)
+@click.option("--no-store", is_flag=True, help="Do not record the scan in the history store.")
 @click.pass_context
 def scan_command(
     ctx: click.Context,
@@ -550,6 +554,8 @@ def scan_command(
     header_envs: tuple[str, ...],
     spec: str | None,
     max_endpoints: int,
+    store: str | None,
+    no_store: bool,
     **params: Any,
 ) -> None:
     """Scan TARGETS (http:// or https:// URLs) and report what an observer on the wire could take.
@@ -583,6 +589,7 @@ def scan_command(
         _fail_usage(str(exc))
     from .spec.loader import SpecError
 
+    history = store_for_scan(store, no_store)
     try:
         if sys.stderr.isatty():
             total = max_endpoints if spec is not None else len(targets)
@@ -595,6 +602,10 @@ def scan_command(
     except SpecError as exc:
         _fail_usage(f"cannot use the API description: {exc}")
     labels = _spec_labels(report) if spec is not None else None
+    if history is not None:
+        policy = settings.config.policy if settings.config is not None else None
+        with history:
+            report = record_scan(history, report, policy=policy, verbose=bool(values["verbose"]))
     _emit(report, settings=settings, labels=labels)
 
 
@@ -1127,6 +1138,10 @@ def _logging(verbose: int) -> None:
     from ._logsafe import configure
 
     configure(verbose)  # redacted, one visible line per record, no raw wire data
+
+
+for _command in STORE_COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # python -m keywire.cli

@@ -25,7 +25,16 @@ def hostile_store(path: Path) -> Path:
             at = NOW - timedelta(days=4 - day)
             with store.transaction(write=True) as tx:
                 sid = tx.begin_scan(started_at=at, tool_version="t", source="scan")
-                tx.record(sid, snap(grade="A", score=96, at=at, target=GOOD, certs=(cert("good", days=80 - day, at=at),)))
+                tx.record(
+                    sid,
+                    snap(
+                        grade="A",
+                        score=96,
+                        at=at,
+                        target=GOOD,
+                        certs=(cert("good", days=80 - day, at=at),),
+                    ),
+                )
                 findings = [fact("KW144", Severity.LOW, target=BAD)]
                 if day == 4:
                     findings += [
@@ -39,11 +48,25 @@ def hostile_store(path: Path) -> Path:
                 )
                 tx.record(
                     sid,
-                    snap(*findings, grade="C" if day == 4 else "A-", score=55 if day == 4 else 91, at=at, target=BAD, certs=(leaf,)),
+                    snap(
+                        *findings,
+                        grade="C" if day == 4 else "A-",
+                        score=55 if day == 4 else 91,
+                        at=at,
+                        target=BAD,
+                        certs=(leaf,),
+                    ),
                 )
                 tx.record(
                     sid,
-                    snap(answered=day < 3, at=at, target=DOWN, grade="B", score=85, error=f"refused {PAYLOAD}"),
+                    snap(
+                        answered=day < 3,
+                        at=at,
+                        target=DOWN,
+                        grade="B",
+                        score=85,
+                        error=f"refused {PAYLOAD}",
+                    ),
                 )
                 tx.finish_scan(sid, finished_at=at)
     return path

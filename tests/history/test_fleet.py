@@ -7,9 +7,11 @@ import json
 import re
 from html import unescape
 
+import jsonschema
 import pytest
 
 from keywire.history.fleet import build_fleet, render_fleet, sparkline
+from keywire.history.render import schema
 from keywire.store import Store
 
 from ..htmlcheck import IMG, SCRIPT
@@ -38,6 +40,7 @@ def test_overview_content(fleet):
 
 def test_json_form(fleet):
     document = json.loads(render_fleet(fleet, "json"))
+    jsonschema.validate(document, schema("fleet"))
     assert document["schema_version"] == "1.0" and document["kind"] == "keywire-fleet"
     by_target = {t["target"]: t for t in document["targets"]}
     assert by_target[DOWN]["answered"] is False
@@ -64,7 +67,9 @@ def test_sparkline_has_gaps_where_the_target_did_not_answer():
 def test_html_is_inert_and_self_contained(fleet):
     page = render_fleet(fleet, "html")
     parsed = parse_html(page)
-    assert not {"script", "img", "link", "iframe", "object", "embed", "base", "form"} & set(parsed.tags)
+    assert not {"script", "img", "link", "iframe", "object", "embed", "base", "form"} & set(
+        parsed.tags
+    )
     assert not [name for name, _ in parsed.attrs if name.startswith("on")]
     assert not re.search(r"<\s*script", page, re.I)
     text = "".join(parsed.text)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import jsonschema
 import pytest
 
 from keywire.history.diff import DiffError, select
-from keywire.history.render import TargetHistory, render_diff, render_history
+from keywire.history.render import TargetHistory, render_diff, render_history, schema
 from keywire.store import Store
 
 from ..htmlcheck import SCRIPT
@@ -25,7 +26,10 @@ def histories(store, *targets, limit=20):
     with store.transaction() as tx:
         urls = targets or [t.url for t in tx.targets()]
         counts = {t.url: t.results for t in tx.targets()}
-        return [TargetHistory(target=u, results=tuple(tx.history(u, limit=limit)), total=counts[u]) for u in urls]
+        return [
+            TargetHistory(target=u, results=tuple(tx.history(u, limit=limit)), total=counts[u])
+            for u in urls
+        ]
 
 
 def test_default_diff_compares_each_targets_last_two_results(store):
@@ -62,6 +66,8 @@ def test_diff_text(store):
 def test_diff_json(store):
     with store.transaction() as tx:
         document = json.loads(render_diff(select(tx, []), "json"))
+        jsonschema.validate(json.loads(render_diff(select(tx, [1, 5]), "json")), schema("diff"))
+    jsonschema.validate(document, schema("diff"))
     assert document["schema_version"] == "1.0" and document["kind"] == "keywire-diff"
     assert document["summary"]["new"] == 2 and document["summary"]["grade_dropped"] == 1
     bad = next(t for t in document["targets"] if t["target"] == BAD)
@@ -77,7 +83,9 @@ def test_diff_markdown_is_inert(store):
     prose = re.sub(r"(`+).*?\1", "", text)  # code spans are literal text on GitHub
     assert "<script>" not in prose and "<img" not in prose
     assert "&lt;script&gt;" in text
-    assert "| `https://bad.example.test/api` | grade A- → C (dropped), score 91 → 55 | 2 | 0 |" in text
+    assert (
+        "| `https://bad.example.test/api` | grade A- → C (dropped), score 91 → 55 | 2 | 0 |" in text
+    )
     assert "| `https://down.example.test/` | did not answer, nor at the scan before |" in text
     assert "<details>" in text and "**HIGH** KW101" in text
 
@@ -95,6 +103,10 @@ def test_history_one_target_in_detail_and_all_targets_in_one_line_each(store):
 
 def test_history_json_and_markdown(store):
     document = json.loads(render_history(histories(store, DOWN), "json", detailed=True))
+    jsonschema.validate(document, schema("history"))
+    jsonschema.validate(
+        json.loads(render_history(histories(store), "json", detailed=False)), schema("history")
+    )
     [target] = document["targets"]
     assert target["results_total"] == 5
     assert [r["answered"] for r in target["results"]] == [False, False, True, True, True]

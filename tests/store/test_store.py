@@ -186,6 +186,28 @@ def test_a_failing_migration_leaves_the_store_at_its_version(tmp_path):
     assert "extra" not in tables
 
 
+def test_a_second_store_in_one_process_keeps_the_first_ones_locks(tmp_path):
+    """Regression: reading the file's header with open()/close() dropped the POSIX locks of the
+    process's other connections; another process then deleted the write-ahead log under them,
+    and the watch's writes (its webhook thread opens a second store) vanished."""
+    path = tmp_path / "kw.db"
+    with Store.open(path) as first:
+        with first.transaction(write=True) as tx:
+            tx.record(_scan(tx), snap(grade="B"))
+        Store.open(path, create=False, check=False).close()  # as the webhook thread does
+        peek = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM scans').fetchall(); c.close()"
+        subprocess.run([sys.executable, "-c", peek, str(path)], check=True, timeout=60)
+        with first.transaction(write=True) as tx:
+            tx.record(_scan(tx), snap(grade="C"))
+        assert Path(f"{path}-wal").exists()
+        reader = sqlite3.connect(path)
+        assert reader.execute("SELECT grade FROM results ORDER BY id").fetchall() == [
+            ("B",),
+            ("C",),
+        ]
+        reader.close()
+
+
 WRITER = textwrap.dedent(
     """
     import sys

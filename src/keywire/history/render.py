@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _json
 from .._display import json_inert, visible
 from .._models import Severity
 from ..rules import RULES
@@ -24,6 +25,16 @@ from .snapshot import CertFact, FindingFact, Snapshot, format_time
 FORMATS: tuple[str, ...] = ("console", "json", "markdown")
 HISTORY_SCHEMA_VERSION = "1.0"
 DIFF_SCHEMA_VERSION = "1.0"
+
+
+def schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of the ``history``, ``diff`` or ``fleet`` document."""
+    from importlib import resources
+
+    text = resources.files("keywire").joinpath(f"schemas/{kind}-1.schema.json").read_text("utf-8")
+    loaded = _json.loads(text)
+    assert isinstance(loaded, dict)
+    return loaded
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,8 +2,9 @@
 
 Opening never damages a file: a path that is not a SQLite database, another program's database, a
 store written by a newer keywire or a corrupt one is refused with :class:`StoreError` before
-anything is written (the file's header and ``application_id`` are read first; a store opened for
-writing passes SQLite's ``quick_check``). Several processes may write one store at once (a
+anything is written (SQLite reads the header and ``application_id`` first; a store opened for
+writing passes SQLite's ``quick_check``). The file is only ever opened through SQLite: a plain
+``open()`` and ``close()`` of it would drop the locks of the process's other connections. Several processes may write one store at once (a
 ``keywire scan`` beside a ``keywire watch``): it is in write-ahead-log mode, waits up to
 :data:`BUSY_TIMEOUT_S` for a lock, and every write is one short ``BEGIN IMMEDIATE`` transaction
 (one target's result, its alerts and its alert state together).
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import _json
 from .._models import Confidence, Severity
 from ..history.snapshot import CertFact, FindingFact, Snapshot, format_time, parse_time
 from ._schema import APPLICATION_ID, MIGRATIONS
@@ -31,7 +33,6 @@ from ._schema import APPLICATION_ID, MIGRATIONS
 BUSY_TIMEOUT_S = 30.0
 #: Evidence of one finding is cut to this many characters of JSON in the store.
 MAX_EVIDENCE_CHARS = 16 * 1024
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _SCANS = (
     "SELECT s.id, s.started_at, s.finished_at, s.tool_version, s.source, "
     "(SELECT COUNT(*) FROM results r WHERE r.scan_id = s.id) FROM scans s "
@@ -390,7 +391,7 @@ class Transaction:
         if row is None:
             return None
         try:
-            state = json.loads(row[0])
+            state = _json.loads(row[0])
         except ValueError:
             return None
         return state if isinstance(state, dict) else None
@@ -535,7 +536,7 @@ def _evidence_json(evidence: Sequence[tuple[str, str]]) -> str:
 
 def _evidence(text: object) -> tuple[tuple[str, str], ...]:
     try:
-        items = json.loads(str(text))
+        items = _json.loads(str(text))
     except ValueError:
         return ()
     if not isinstance(items, list):
@@ -593,6 +594,11 @@ class Store:
             store._prepare(migrations, check=check and exists)
         except sqlite3.Error as exc:
             connection.close()
+            if "not a database" in str(exc).lower():
+                raise StoreError(
+                    f"{str(path)!r} is not a keywire store (not a SQLite database: corrupt, or "
+                    "another file); it was left as it is: give --store another file"
+                ) from None
             raise _classify(exc, path) from None
         except StoreError:
             connection.close()
@@ -633,6 +639,7 @@ class Store:
                 "may not support it); give --store a file on a local disk"
             )
         db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
         if version < newest:
             self._migrate(migrations)
 
@@ -708,7 +715,7 @@ def _statements(script: str) -> list[str]:
 
 
 def _inspect_file(path: Path, *, create: bool) -> bool:
-    """Whether a store file exists at ``path``; refuses what is no SQLite file, without writing."""
+    """Whether a store file exists at ``path``; refuses a directory or a special file."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -724,16 +731,7 @@ def _inspect_file(path: Path, *, create: bool) -> bool:
         raise StoreError(f"the store {str(path)!r} is a directory; give --store a file")
     if not stat.S_ISREG(info.st_mode):
         raise StoreError(f"the store {str(path)!r} is not a regular file")
-    if info.st_size == 0:
-        return True
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(f"cannot read the store {str(path)!r}: {exc.strerror or exc}") from None
-    if header != _SQLITE_HEADER:
-        raise StoreError(
-            f"{str(path)!r} is not a keywire store (not a SQLite database: corrupt, or another "
-            "file); it was left as it is: give --store another file"
-        )
+    # The header is left to SQLite: opening and closing the file here would drop the POSIX locks
+    # of every connection this process already has to it, and another process would then delete
+    # the write-ahead log under them (SQLite's "multiple file descriptors" hazard).
     return True

@@ -122,6 +122,7 @@ class Watch:
                 self._retry_outbox(store)
                 self._deliverer = Deliverer(self.store_path, settings.webhook, say=self.say)
                 self._deliverer.start()
+            drain = 0.0  # interrupted (Ctrl-C, an error): stop at once, the outbox keeps the rest
             try:
                 while not self._stop:
                     if not self._cycle(store):
@@ -132,9 +133,10 @@ class Watch:
                         and self.summary.cycles >= settings.max_cycles
                     ):
                         break
+                drain = settings.drain
             finally:
                 if self._deliverer is not None:
-                    self._deliverer.stop(drain=settings.drain)
+                    self._deliverer.stop(drain=drain)
                     self.summary.delivered = self._deliverer.delivered
                 with store.transaction() as tx:
                     self.summary.pending = tx.pending() if settings.webhook is not None else 0

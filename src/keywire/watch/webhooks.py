@@ -16,7 +16,7 @@ slack`` a Slack incoming-webhook message (``{"text", "blocks"}``), signed the sa
 
 Delivery never loses an alert: alerts wait in the store's outbox until a receiver answered 2xx.
 A failed attempt (no connection, a timeout, a 5xx, a 429, any non-2xx; redirects are not
-followed) is retried with exponential backoff (1 s, 2 s, 4 s... up to ``max_delay``, with jitter,
+followed) is retried with exponential backoff (1 s, 2 s, 4 s... up to ``max_delay``, a minute by default, with jitter,
 or the receiver's ``Retry-After``). While the receiver is down the outbox waits as a whole; a
 receiver that refuses one alert (another 4xx) does not hold up the others. A 410 Gone stops
 delivery for the rest of the run (the alerts stay in the outbox). Delivery runs in its own
@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .. import _json
 from .._display import visible
 from .._version import __version__
 
@@ -132,7 +133,9 @@ def slack_message(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def body_of(payload_json: str, fmt: str) -> bytes:
     """The bytes sent for an alert stored as ``payload_json``, in ``fmt`` (compact JSON)."""
-    payload = json.loads(payload_json)
+    payload = _json.loads(payload_json)
+    if not isinstance(payload, dict):
+        raise ValueError("an alert's payload is a JSON object")
     document = slack_message(payload) if fmt == "slack" else payload
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -158,7 +161,7 @@ class Webhook:
     fmt: str = "standard"
     timeout: float = 15.0
     base_delay: float = 1.0
-    max_delay: float = 300.0
+    max_delay: float = 60.0
 
     def __post_init__(self) -> None:
         try:
@@ -261,7 +264,10 @@ def attempt(
     """POST one alert to the receiver once (``client``: an ``httpx.Client``)."""
     import httpx
 
-    body = body_of(payload_json, webhook.fmt)
+    try:
+        body = body_of(payload_json, webhook.fmt)
+    except ValueError:
+        return Attempt(delivered=False, error="the stored alert is not a JSON object")
     try:
         response = client.post(
             webhook.url,
