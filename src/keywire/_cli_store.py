@@ -458,6 +458,11 @@ def _webhook(
     show_default=True,
     help="Seconds for each batch of targets.",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Send nothing beyond the scanned hosts (no OCSP or CRL fetches).",
+)
 @click.option("--only", multiple=True, help="Run only these checks or groups.")
 @click.option("--skip", multiple=True, help="Skip these checks or groups.")
 @click.option(

@@ -64,6 +64,8 @@ class ScanOptions:
     spec: str | None = None
     #: At most this many endpoints of the spec are probed.
     max_endpoints: int = 50
+    #: Send nothing beyond the scanned hosts: no OCSP responder, no CRL (``--offline``).
+    offline: bool = False
 
     def __post_init__(self) -> None:
         unknown = (set(self.only) | set(self.skip)) - GROUPS - {f.name for f in FAMILIES}
@@ -121,6 +123,7 @@ class ScanOptions:
             "https_port": self.https_port,
             "only": sorted(self.only),
             "skip": sorted(self.skip),
+            "offline": self.offline,
             **(
                 {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
                 if self.spec is not None
@@ -309,7 +312,11 @@ async def _run_target(
             ctx = ProbeContext(
                 target=target,
                 http=http,
-                settings=ScanSettings(canary=canary, has_credentials=bool(options.headers)),
+                settings=ScanSettings(
+                    canary=canary,
+                    has_credentials=bool(options.headers),
+                    offline=options.offline,
+                ),
             )
             tasks = {family.name: spawn(family.probe(ctx)) for family in families}
         remaining = max(0.0, deadline - time.perf_counter())

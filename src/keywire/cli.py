@@ -327,6 +327,7 @@ _CONFIG_KEYS = {
     "http_port": "http-port",
     "https_port": "https-port",
     "per_host": "per-host",
+    "offline": "offline",
 }
 """Command-line parameter → configuration key, for every option a file may set."""
 
@@ -543,6 +544,12 @@ def main() -> None:
     show_default=True,
     help="Concurrent connections per host.",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Send nothing beyond the scanned hosts: no fetch from the OCSP responders or CRLs "
+    "that certificates name (revocation is then read from stapled OCSP responses only).",
+)
 @click.option("--store", type=click.Path(dir_okay=False), metavar="FILE", help=STORE_HELP)
 @click.option("--no-store", is_flag=True, help="Do not record the scan in the history store.")
 @click.pass_context
@@ -584,6 +591,7 @@ def scan_command(
             only=values["only"],
             skip=values["skip"],
             per_host=values["per_host"],
+            offline=values["offline"],
         )
     except ValueError as exc:
         _fail_usage(str(exc))

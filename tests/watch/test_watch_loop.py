@@ -65,6 +65,7 @@ def test_changes_between_cycles_alert_once_each_through_a_flaky_receiver(tmp_pat
         [first] = receiver.accepted()
         assert first.payload["type"] == A.CERTIFICATE_EXPIRING
         assert first.payload["data"]["threshold_days"] == 14
+        assert first.payload["data"]["rule_id"] == "KW620"  # the single-scan rule it stands for
 
         # The servers change: a new certificate, HSTS dropped, a cleartext port that answers.
         api.swap_certificate(90)
@@ -94,7 +95,9 @@ def test_changes_between_cycles_alert_once_each_through_a_flaky_receiver(tmp_pat
 
     with Store.open(db) as store, store.transaction() as tx:
         history = tx.history(api.url)
-        assert [s.grade for s in history][-1] == "A" and history[1].grade == "F"
+        # KW620 (expires within 30 days, medium) caps the first scan at B
+        assert [s.grade for s in history][-1] == "B" and history[1].grade == "F"
+        assert "KW620" in {f.rule_id for f in history[-1].findings}
         assert {"KW630", "KW631"} <= {f.rule_id for f in history[1].findings}
         diff = select(tx, [history[2].scan_id, history[1].scan_id])
     [change] = diff.targets

@@ -1,7 +1,8 @@
 """A throwaway certificate authority for the lab's HTTPS servers.
 
 ``keywire demo`` and the tests need HTTPS on loopback with certificates that pass strict RFC 5280
-validation: a CA and an EC P-256 leaf for localhost/127.0.0.1/::1, valid for a day, built with the
+validation: a CA and an EC P-256 leaf for localhost/127.0.0.1/::1, valid for 90 days (so that no
+expiry warning, KW620, shows in a scan of the lab), built with the
 TLS lab's certificate builders (:mod:`keywire.lab.tlspki`) in a directory the caller removes.
 """
 
@@ -29,9 +30,9 @@ class LabPki:
 
 
 def make_lab_pki(directory: str | None = None) -> LabPki:
-    """Create a CA and a server certificate for localhost/127.0.0.1/::1 (valid for one day)."""
+    """Create a CA and a server certificate for localhost/127.0.0.1/::1 (valid for 90 days)."""
     root = Path(directory or tempfile.mkdtemp(prefix="keywire-lab-"))
-    start, end = now() - ONE_DAY / 288, now() + ONE_DAY
+    start, end = now() - ONE_DAY / 288, now() + 90 * ONE_DAY
     ca = make_ca("keywire lab CA", not_before=start, not_after=end)
     leaf = make_leaf(
         ca, names=("localhost",), ips=("127.0.0.1", "::1"), not_before=start, not_after=end
