@@ -235,7 +235,7 @@ def diff_command(
     wanted = [_normalised(t) for t in targets]
     with open_store(store, create=False) as opened, opened.transaction() as tx:
         try:
-            diff = select(tx, scans, targets=wanted)
+            diff = select(tx, scans, targets=wanted, evidence=fmt == "json")
         except DiffError as exc:
             fail(str(exc))
     write(render_diff(diff, fmt), output, "diff")

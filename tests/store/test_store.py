@@ -38,6 +38,9 @@ def test_round_trip_of_a_result(tmp_path):
             [back] = tx.history(original.target)
     assert recorded.result_id == back.result_id and back.scan_id == recorded.scan_id
     assert back.findings == original.findings
+    with Store.open(tmp_path / "kw.db") as store, store.transaction() as tx:
+        [bare] = tx.history(original.target, evidence=False)
+    assert bare.findings[0].evidence == () and bare.findings[0].message == finding.message
     assert back.certificates == original.certificates
     assert dict(back.checks) == dict(original.checks)
     assert (back.grade, back.score, back.answered, back.scanned_at) == ("B", 85, True, T0)
@@ -64,6 +67,14 @@ def test_history_queries(tmp_path):
             assert [t.results for t in tx.targets()] == [3, 3]
             assert [s.id for s in tx.scans()] == [3, 2, 1]
             assert tx.scanned_in(3) == {"https://api.example.test/v1", "https://other.test/"}
+            newest = tx.newest(per_target=2)
+            assert {url: [s.grade for s in found] for url, found in newest.items()} == {
+                "https://api.example.test/v1": ["C", "B"],
+                "https://other.test/": ["A", "A"],
+            }
+            series = tx.score_series_all(limit=2)
+            assert [score for _, score in series["https://api.example.test/v1"]] == [80, 70]
+            assert tx.scan_count() == 3
 
 
 def test_recording_a_target_again_in_the_same_scan_replaces_it(tmp_path):

@@ -122,10 +122,13 @@ def diff_snapshots(before: Snapshot | None, after: Snapshot) -> TargetDiff:
     )
 
 
-def select(tx: Transaction, scans: Sequence[int], *, targets: Sequence[str] = ()) -> Diff:
+def select(
+    tx: Transaction, scans: Sequence[int], *, targets: Sequence[str] = (), evidence: bool = True
+) -> Diff:
     """The comparison ``keywire diff [SCAN] [SCAN]`` shows (see the module documentation).
 
-    ``targets`` limits it to those target URLs. Raises :class:`DiffError` for an unknown scan.
+    ``targets`` limits it to those target URLs; ``evidence=False`` leaves the findings' evidence
+    out (faster). Raises :class:`DiffError` for an unknown scan.
     """
     wanted = set(targets)
 
@@ -139,17 +142,16 @@ def select(tx: Transaction, scans: Sequence[int], *, targets: Sequence[str] = ()
             )
     if not scans:
         pairs: list[TargetDiff] = []
-        for row in tx.targets():
-            if not keep(row.url):
-                continue
-            latest = tx.history(row.url, limit=2)
-            if latest:
+        for url, latest in tx.newest(per_target=2, evidence=evidence).items():
+            if keep(url):
                 pairs.append(diff_snapshots(latest[1] if len(latest) > 1 else None, latest[0]))
         return Diff(description="the last two scans of each target", targets=tuple(pairs))
     if len(scans) == 1:
         pairs = [
-            diff_snapshots(tx.latest(result.target, before=result.result_id), result)
-            for result in tx.results_of_scan(scans[0])
+            diff_snapshots(
+                tx.latest(result.target, before=result.result_id, evidence=evidence), result
+            )
+            for result in tx.results_of_scan(scans[0], evidence=evidence)
             if keep(result.target)
         ]
         return Diff(
@@ -159,8 +161,8 @@ def select(tx: Transaction, scans: Sequence[int], *, targets: Sequence[str] = ()
     if len(scans) != 2:
         raise DiffError("diff compares at most two scans")
     first, second = scans
-    earlier = {r.target: r for r in tx.results_of_scan(first) if keep(r.target)}
-    later = [r for r in tx.results_of_scan(second) if keep(r.target)]
+    earlier = {r.target: r for r in tx.results_of_scan(first, evidence=evidence) if keep(r.target)}
+    later = [r for r in tx.results_of_scan(second, evidence=evidence) if keep(r.target)]
     pairs = [diff_snapshots(earlier.get(r.target), r) for r in later]
     seen = {r.target for r in later}
     return Diff(

@@ -91,37 +91,32 @@ def build_fleet(
     rows: list[FleetRow] = []
     certs: list[ExpiringCertificate] = []
     found: list[Regression] = []
-    for target in tx.targets():
-        latest = tx.history(target.url, limit=2)
-        if not latest:
-            continue
+    counts = {t.url: t.results for t in tx.targets()}
+    scores = tx.score_series_all(limit=series)
+    for url, latest in tx.newest(per_target=2, evidence=False).items():
         newest = latest[0]
         rows.append(
             FleetRow(
-                target=target.url,
+                target=url,
                 latest=newest,
-                series=tuple(tx.score_series(target.url, limit=series)),
-                results=target.results,
+                series=tuple(scores.get(url, ())),
+                results=counts.get(url, len(latest)),
             )
         )
         if newest.answered:
             for leaf in newest.leaves:
                 certs.append(
-                    ExpiringCertificate(
-                        target=target.url, certificate=leaf, days_left=leaf.days_left(now)
-                    )
+                    ExpiringCertificate(target=url, certificate=leaf, days_left=leaf.days_left(now))
                 )
         if len(latest) == 2:
             change = diff_snapshots(latest[1], newest)
             for finding in change.new:
                 if finding.severity >= REGRESSION_SEVERITY:
-                    found.append(
-                        Regression(target=target.url, at=newest.scanned_at, finding=finding)
-                    )
+                    found.append(Regression(target=url, at=newest.scanned_at, finding=finding))
             if change.grade_change == "dropped":
                 found.append(
                     Regression(
-                        target=target.url,
+                        target=url,
                         at=newest.scanned_at,
                         previous_grade=latest[1].grade,
                         grade=newest.grade,
@@ -141,7 +136,7 @@ def build_fleet(
         rows=tuple(sorted(rows, key=_row_key)),
         expiring=tuple(certs[:expiring]),
         regressions=tuple(found[:regressions]),
-        scans=len(tx.scans(limit=1_000_000)),
+        scans=tx.scan_count(),
     )
 
 

@@ -171,6 +171,9 @@ class Transaction:
             )
         return rows
 
+    def scan_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM scans").fetchone()[0])
+
     def targets(self) -> list[TargetRow]:
         query = (
             "SELECT t.url, t.first_seen, COUNT(r.id) FROM targets t "
@@ -276,19 +279,52 @@ class Transaction:
         self._db.execute("UPDATE alerts SET result_id = NULL WHERE result_id = ?", (result_id,))
         self._db.execute("DELETE FROM results WHERE id = ?", (result_id,))
 
-    def history(self, target: str, *, limit: int = 50, before: int | None = None) -> list[Snapshot]:
-        """The target's results, newest first (only those older than result ``before``)."""
+    def history(
+        self, target: str, *, limit: int = 50, before: int | None = None, evidence: bool = True
+    ) -> list[Snapshot]:
+        """The target's results, newest first (only those older than result ``before``).
+        ``evidence=False`` leaves the findings' evidence out (faster, for comparisons)."""
         condition = "t.url = ?" + (" AND r.id < ?" if before is not None else "")
         args: tuple[object, ...] = (target, before) if before is not None else (target,)
-        return self._snapshots(f"WHERE {condition} ORDER BY r.id DESC LIMIT ?", (*args, limit))
+        return self._snapshots(
+            f"WHERE {condition} ORDER BY r.id DESC LIMIT ?", (*args, limit), evidence=evidence
+        )
 
-    def latest(self, target: str, *, before: int | None = None) -> Snapshot | None:
+    def latest(
+        self, target: str, *, before: int | None = None, evidence: bool = True
+    ) -> Snapshot | None:
         """The target's newest result (older than result ``before``), or None."""
-        found = self.history(target, limit=1, before=before)
+        found = self.history(target, limit=1, before=before, evidence=evidence)
         return found[0] if found else None
 
-    def results_of_scan(self, scan_id: int) -> list[Snapshot]:
-        return self._snapshots("WHERE r.scan_id = ? ORDER BY t.url", (scan_id,))
+    def newest(self, *, per_target: int = 2, evidence: bool = True) -> dict[str, list[Snapshot]]:
+        """Every target's ``per_target`` newest results (newest first), by URL, in a few queries."""
+        tail = (
+            "JOIN (SELECT id AS newest_id, ROW_NUMBER() OVER (PARTITION BY target_id ORDER BY id "
+            "DESC) AS n FROM results) ranked ON ranked.newest_id = r.id WHERE ranked.n <= ? "
+            "ORDER BY t.url, r.id DESC"
+        )
+        grouped: dict[str, list[Snapshot]] = {}
+        for snapshot in self._snapshots(tail, (per_target,), evidence=evidence):
+            grouped.setdefault(snapshot.target, []).append(snapshot)
+        return grouped
+
+    def score_series_all(self, *, limit: int = 30) -> dict[str, list[tuple[datetime, int | None]]]:
+        """Every target's :meth:`score_series`, by URL."""
+        query = (
+            "SELECT url, scanned_at, score FROM (SELECT t.url, r.id, r.scanned_at, r.score, "
+            "ROW_NUMBER() OVER (PARTITION BY r.target_id ORDER BY r.id DESC) AS n FROM results r "
+            "JOIN targets t ON t.id = r.target_id) WHERE n <= ? ORDER BY url, id"
+        )
+        series: dict[str, list[tuple[datetime, int | None]]] = {}
+        for url, at, score in self._db.execute(query, (limit,)):
+            series.setdefault(str(url), []).append(
+                (_time(at), None if score is None else int(score))
+            )
+        return series
+
+    def results_of_scan(self, scan_id: int, *, evidence: bool = True) -> list[Snapshot]:
+        return self._snapshots("WHERE r.scan_id = ? ORDER BY t.url", (scan_id,), evidence=evidence)
 
     def latest_results(self) -> list[Snapshot]:
         """Every target's newest result, by URL."""
@@ -306,80 +342,91 @@ class Transaction:
         rows = self._db.execute(query, (target, limit)).fetchall()
         return [(_time(at), None if score is None else int(score)) for at, score in rows][::-1]
 
-    def _snapshots(self, tail: str, args: Sequence[object]) -> list[Snapshot]:
+    def _snapshots(
+        self, tail: str, args: Sequence[object], *, evidence: bool = True
+    ) -> list[Snapshot]:
         query = (
             "SELECT r.id, r.scan_id, t.url, r.scanned_at, r.answered, r.error, r.score, r.grade "
             "FROM results r JOIN targets t ON t.id = r.target_id " + tail
         )
         rows = self._db.execute(query, tuple(args)).fetchall()
-        snapshots = []
-        for result_id, scan_id, url, at, answered, error, score, grade in rows:
-            snapshots.append(
-                Snapshot(
-                    target=str(url),
-                    scanned_at=_time(at),
-                    answered=bool(answered),
-                    error=str(error),
-                    score=None if score is None else int(score),
-                    grade=None if grade is None else str(grade),
-                    findings=self._findings(int(result_id)),
-                    checks=self._checks(int(result_id)),
-                    certificates=self._certificates(int(result_id)),
-                    scan_id=int(scan_id),
-                    result_id=int(result_id),
-                )
+        ids = [int(row[0]) for row in rows]
+        findings = self._findings(ids, evidence=evidence)
+        checks = self._checks(ids)
+        certificates = self._certificates(ids)
+        return [
+            Snapshot(
+                target=str(url),
+                scanned_at=_time(at),
+                answered=bool(answered),
+                error=str(error),
+                score=None if score is None else int(score),
+                grade=None if grade is None else str(grade),
+                findings=tuple(findings.get(int(result_id), ())),
+                checks=checks.get(int(result_id), {}),
+                certificates=tuple(certificates.get(int(result_id), ())),
+                scan_id=int(scan_id),
+                result_id=int(result_id),
             )
-        return snapshots
+            for result_id, scan_id, url, at, answered, error, score, grade in rows
+        ]
 
-    def _findings(self, result_id: int) -> tuple[FindingFact, ...]:
-        query = (
-            "SELECT fingerprint, rule_id, severity, confidence, message, location, evidence, "
-            "suppressed FROM findings WHERE result_id = ?"
+    def _children(self, columns: str, table: str, ids: Sequence[int], order: str) -> Iterator[Any]:
+        """Rows of ``table`` for the results ``ids``, ``result_id`` first, in chunks of 500."""
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT result_id, {columns} FROM {table} WHERE result_id IN ({marks}) ORDER BY result_id, {order}"  # noqa: S608 (our names; values bound)
+            yield from self._db.execute(query, chunk)
+
+    def _findings(self, ids: Sequence[int], *, evidence: bool) -> dict[int, list[FindingFact]]:
+        columns = "fingerprint, rule_id, severity, confidence, message, location, suppressed, " + (
+            "evidence" if evidence else "''"
         )
-        facts = []
-        for row in self._db.execute(query, (result_id,)):
-            fingerprint, rule_id, severity, confidence, message, location, evidence, suppressed = (
-                row
-            )
-            facts.append(
+        found: dict[int, list[FindingFact]] = {}
+        for row in self._children(columns, "findings", ids, "fingerprint"):
+            result_id, fingerprint, rule_id, severity, confidence, message, location = row[:7]
+            suppressed, text = row[7], row[8]
+            found.setdefault(int(result_id), []).append(
                 FindingFact(
                     fingerprint=str(fingerprint),
                     rule_id=str(rule_id),
-                    severity=_enum(Severity, severity, Severity.INFO),
-                    confidence=_enum(Confidence, confidence, Confidence.HIGH),
+                    severity=_SEVERITIES.get(severity, Severity.INFO),
+                    confidence=_CONFIDENCES.get(confidence, Confidence.HIGH),
                     message=str(message),
                     location=str(location),
-                    evidence=_evidence(evidence),
+                    evidence=_evidence(text) if text else (),
                     suppressed=bool(suppressed),
                 )
             )
-        facts.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.location))
-        return tuple(facts)
+        for facts in found.values():
+            facts.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.location))
+        return found
 
-    def _checks(self, result_id: int) -> dict[str, str]:
-        query = "SELECT name, status FROM checks WHERE result_id = ? ORDER BY name"
-        return {str(name): str(status) for name, status in self._db.execute(query, (result_id,))}
+    def _checks(self, ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        checks: dict[int, dict[str, str]] = {}
+        for result_id, name, status in self._children("name, status", "checks", ids, "name"):
+            checks.setdefault(int(result_id), {})[str(name)] = str(status)
+        return checks
 
-    def _certificates(self, result_id: int) -> tuple[CertFact, ...]:
-        query = (
-            "SELECT chain, position, sha256, subject, issuer, serial, not_before, not_after "
-            "FROM certificates WHERE result_id = ? ORDER BY chain, position"
-        )
-        return tuple(
-            CertFact(
-                chain=int(chain),
-                position=int(position),
-                sha256=str(sha256),
-                subject=str(subject),
-                issuer=str(issuer),
-                serial=str(serial),
-                not_before=_time(start),
-                not_after=_time(end),
+    def _certificates(self, ids: Sequence[int]) -> dict[int, list[CertFact]]:
+        columns = "chain, position, sha256, subject, issuer, serial, not_before, not_after"
+        certs: dict[int, list[CertFact]] = {}
+        for row in self._children(columns, "certificates", ids, "chain, position"):
+            result_id, chain, position, sha256, subject, issuer, serial, start, end = row
+            certs.setdefault(int(result_id), []).append(
+                CertFact(
+                    chain=int(chain),
+                    position=int(position),
+                    sha256=str(sha256),
+                    subject=str(subject),
+                    issuer=str(issuer),
+                    serial=str(serial),
+                    not_before=_time(start),
+                    not_after=_time(end),
+                )
             )
-            for chain, position, sha256, subject, issuer, serial, start, end in self._db.execute(
-                query, (result_id,)
-            )
-        )
+        return certs
 
     # -- alerts -----------------------------------------------------------------------------
 
@@ -514,11 +561,8 @@ def _time(text: object) -> datetime:
     return moment
 
 
-def _enum(kind: Any, value: object, default: Any) -> Any:
-    try:
-        return kind(value)
-    except ValueError:
-        return default
+_SEVERITIES = {s.value: s for s in Severity}
+_CONFIDENCES = {c.value: c for c in Confidence}
 
 
 def _evidence_json(evidence: Sequence[tuple[str, str]]) -> str:
