@@ -29,6 +29,8 @@ from .._models import Confidence, Severity
 from ..history.snapshot import CertFact, FindingFact, Snapshot, format_time, parse_time
 from ._schema import APPLICATION_ID, MIGRATIONS
 
+#: Window functions (3.25) read every target's newest results in one query.
+MIN_SQLITE = (3, 25, 0)
 #: How long a writer waits for another one to finish before giving up.
 BUSY_TIMEOUT_S = 30.0
 #: Evidence of one finding is cut to this many characters of JSON in the store.
@@ -618,6 +620,11 @@ class Store:
         before anything is written to it). Raises :class:`StoreError`.
         """
         path = Path(path)
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StoreError(
+                f"the history store needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later "
+                f"(window functions); this Python has {sqlite3.sqlite_version}"
+            )
         exists = _inspect_file(path, create=create)
         if not exists:
             try:
