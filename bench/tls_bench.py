@@ -38,9 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # the shared test and bench lab: labs/
 
-from keywire.lab.gnutls import GnutlsServer, GnutlsUnavailable  # noqa: E402
-from keywire.lab.tlslab import TlsLab, build_pki, profile  # noqa: E402
+from labs.gnutls import GnutlsServer, GnutlsUnavailable  # noqa: E402
+from labs.tlslab import TlsLab, build_pki, profile  # noqa: E402
 
 PROFILES = (
     "modern",

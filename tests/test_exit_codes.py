@@ -20,10 +20,10 @@ import time
 import pytest
 
 from keywire.cli import main
-from keywire.lab.tlspki import make_ca, make_leaf, write_chain
-from keywire.lab.tlsserver import SslLabServer
+from labs.raw import RawServer, closed_port
+from labs.tlspki import make_ca, make_leaf, write_chain
+from labs.tlsserver import SslLabServer
 
-from .lab.raw import RawServer, closed_port
 from .test_stalled_handshake import stall_silent
 
 

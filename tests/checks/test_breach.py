@@ -1,7 +1,7 @@
 """Issue 13 item 6: BREACH exposure (compressed + reflected + secret in one HTTPS response).
 
 The secret-shape detector and the check are pure; the lab profiles
-(:mod:`keywire.lab.webpages`) serve gzip, deflate and br answers and the three near misses.
+(:mod:`labs.webpages`) serve gzip, deflate and br answers and the three near misses.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from keywire import Confidence, OutcomeStatus, ScanOptions, scan
 from keywire.checks._base import CheckNotRun
 from keywire.checks.breach import BreachObservation, SecretSeen, check, secret_shaped
 from keywire.lab import LabServer
-from keywire.lab.webpages import PAGE_PROFILES, brotli_stored, make_page_app, page_profile
 from keywire.redact import redact
+from labs.webpages import PAGE_PROFILES, brotli_stored, make_page_app, page_profile
 
 TOKEN = "Zq3xT9vLk2Pw8RbN4mYc7HsJ"  # random-looking, not a real credential
 

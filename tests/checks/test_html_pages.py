@@ -1,7 +1,7 @@
 """Issue 13 item 8: cleartext forms and active mixed content in the HTML an API host serves.
 
 The parser (bounded, stdlib tokenizer), the pure check, and the lab pages
-(:mod:`keywire.lab.webpages`) each with its near miss.
+(:mod:`labs.webpages`) each with its near miss.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from keywire.checks._base import CheckNotRun
 from keywire.checks._html import parse_page
 from keywire.checks.html_pages import HtmlObservation, PageSeen, check, is_html
 from keywire.lab import LabServer
-from keywire.lab.webpages import PAGE_PROFILES, make_page_app, page_profile
 from keywire.net.http import HttpResponse
+from labs.webpages import PAGE_PROFILES, make_page_app, page_profile
 
 PAGE = "https://api.test/docs/index.html"
 

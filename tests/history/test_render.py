@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 
 from keywire.history.diff import DiffError, select
-from keywire.history.render import TargetHistory, render_diff, render_history, schema
+from keywire.history.render import TargetHistory, render_history, schema
+from keywire.history.render_diff import render_diff
 from keywire.store import Store
 
 from ..htmlcheck import SCRIPT

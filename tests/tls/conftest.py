@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from keywire import OutcomeStatus, ScanOptions, StaticResolver, TargetResult, scan
-from keywire.lab.tlslab import LabPki, TlsLab, build_pki
+from labs.tlslab import LabPki, TlsLab, build_pki
 
 LAB_NAMES = {"localhost": ["127.0.0.1"], "api.lab.test": ["127.0.0.1"]}
 

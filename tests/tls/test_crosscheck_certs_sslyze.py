@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from keywire.lab.tlslab import profile
+from labs.tlslab import profile
 
 from .conftest import require_tool, rule_ids, scan_tls
 

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from keywire import OutcomeStatus, ScanOptions, StaticResolver, TargetError, scan
 from keywire.cli import main
-from keywire.lab.tlslab import profile
-from keywire.lab.tlsserver import SslLabServer, server_context
 from keywire.net.http import HttpClient
+from labs.tlslab import profile
+from labs.tlsserver import SslLabServer, server_context
 
 from .conftest import LAB_NAMES, scan_tls
 

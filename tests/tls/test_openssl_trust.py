@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from keywire.cli import main
 from keywire.lab import LabServer
-from keywire.lab.tlsserver import SslLabServer
 from keywire.net.http import verifying_context
 from keywire.tls.certs import TrustStore, analyse_chain, in_words
+from labs.apps import Behaviour, make_app
+from labs.tlsserver import SslLabServer
 
-from ..lab.apps import Behaviour, make_app
 from .conftest import require_tool
 
 SAN = "subjectAltName=DNS:localhost,IP:127.0.0.1\n"

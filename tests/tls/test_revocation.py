@@ -1,7 +1,7 @@
 """Issue 13 item 5: revocation from stapled OCSP, OCSP responders and CRLs.
 
 The judges are tested on responses built with ``cryptography``; the family against the
-revocation lab (:mod:`keywire.lab.revocation`): OpenSSL's own OCSP responder
+revocation lab (:mod:`labs.revocation`): OpenSSL's own OCSP responder
 (``openssl ocsp -index``), a CRL on a static server and ``openssl s_server -status_file``, all on
 loopback.
 """
@@ -31,16 +31,16 @@ from keywire.checks.revocation import (
     check,
 )
 from keywire.cli import main
-from keywire.lab.revocation import (
+from keywire.tls import revocation as rv
+from labs.revocation import (
     REVOCATION_PROFILES,
     LabUnavailable,
     RevocationProfile,
     build_revocation_lab,
     revocation_profile,
 )
-from keywire.lab.tlspki import ONE_DAY, Issued, make_ca, make_leaf, new_key, now, write_chain
-from keywire.lab.tlsserver import SslLabServer, server_context
-from keywire.tls import revocation as rv
+from labs.tlspki import ONE_DAY, Issued, make_ca, make_leaf, new_key, now, write_chain
+from labs.tlsserver import SslLabServer, server_context
 
 from .conftest import LAB_NAMES, require_tool
 
@@ -525,7 +525,7 @@ def _silent(conn: socket.socket, stop: threading.Event) -> None:
 
 def test_all_lookups_of_a_certificate_share_one_deadline(revocation_lab, tmp_path) -> None:
     """Three silent responders and three silent CRL servers: not tested within the budget."""
-    from tests.lab.raw import RawServer
+    from labs.raw import RawServer
 
     with RawServer(_silent) as silent:
         base = f"http://127.0.0.1:{silent.port}"

@@ -16,9 +16,8 @@ import pytest
 from keywire.cli import main
 from keywire.store import Store, StoreError
 from keywire.watch import alerts as A
-
-from .lab import ChangingApi
-from .receiver import Receiver
+from labs.changing_api import ChangingApi
+from labs.webhooks import WebhookServer as Receiver
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 

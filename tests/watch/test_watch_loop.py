@@ -16,9 +16,8 @@ from keywire.store import Store
 from keywire.watch import alerts as A
 from keywire.watch.loop import Watch, WatchSettings
 from keywire.watch.webhooks import Webhook, parse_secret
-
-from .lab import ChangingApi, free_port
-from .receiver import Receiver
+from labs.changing_api import ChangingApi, free_port
+from labs.webhooks import WebhookServer as Receiver
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 

@@ -14,8 +14,8 @@ import pytest
 from standardwebhooks import Webhook as Verifier
 
 from keywire.store import Store
+from keywire.watch.delivery import Deliverer
 from keywire.watch.webhooks import (
-    Deliverer,
     Webhook,
     WebhookError,
     backoff,
@@ -25,8 +25,7 @@ from keywire.watch.webhooks import (
     sign,
     slack_message,
 )
-
-from .receiver import Receiver
+from labs.webhooks import WebhookServer as Receiver
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 8 + secrets.token_bytes(24)).decode()
 

@@ -22,15 +22,8 @@ from pathlib import Path
 
 from .._models import ScanReport
 from ..history.snapshot import Snapshot, snapshot_of
-from ._db import (
-    BUSY_TIMEOUT_S,
-    OutboxAlert,
-    ScanRow,
-    Store,
-    StoreError,
-    TargetRow,
-    Transaction,
-)
+from ._db import BUSY_TIMEOUT_S, Store, StoreError, Transaction
+from ._rows import OutboxAlert, ScanRow, TargetRow
 from ._schema import SCHEMA_VERSION
 
 #: The environment variable that names the store when ``--store`` does not.

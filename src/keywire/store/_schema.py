@@ -87,10 +87,6 @@ CREATE TABLE alerts (
     last_error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX alerts_outbox ON alerts(next_attempt_at) WHERE deliver = 1 AND delivered_at IS NULL;
-CREATE TABLE meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
 """
 
 #: Every migration, in order: ``MIGRATIONS[n - 1]`` takes a store to version ``n``.

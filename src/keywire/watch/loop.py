@@ -30,7 +30,8 @@ from ..history.record import annotate_result
 from ..history.snapshot import snapshot_of
 from ..store import ScanRow, Store, StoreError
 from .alerts import AlertPolicy, describe, evaluate
-from .webhooks import Deliverer, Webhook, new_alert_id
+from .delivery import Deliverer
+from .webhooks import Webhook, new_alert_id
 
 SOURCE = "watch"
 
