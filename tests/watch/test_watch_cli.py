@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -43,11 +44,13 @@ def base_args(api, db: Path) -> list[str]:
     ]
 
 
-def start(args: list[str], **env: str) -> subprocess.Popen[str]:
+def start(args: list[str], *, log: IO[str] | None = None, **env: str) -> subprocess.Popen[str]:
+    """The watch in a process of its own; with ``log``, stderr goes to that file (a pipe nobody
+    reads would fill up and block a verbose watch)."""
     return subprocess.Popen(
         [sys.executable, "-m", "keywire.cli", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log if log is not None else subprocess.PIPE,
         text=True,
         env={**os.environ, **env},
     )
@@ -61,11 +64,15 @@ def wait_for(
         if condition():
             return
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"the watch ended: {process.communicate()[1][-2000:]}")
+            raise AssertionError(
+                f"the watch ended: {(process.communicate()[1] or 'see the log')[-2000:]}"
+            )
         time.sleep(0.1)
     if process is not None:
         process.kill()
-        raise AssertionError(f"timed out waiting: {process.communicate()[1][-2000:]}")
+        raise AssertionError(
+            f"timed out waiting: {(process.communicate()[1] or 'see the log')[-2000:]}"
+        )
     raise AssertionError("timed out waiting")
 
 
@@ -96,7 +103,7 @@ def test_once_with_a_targets_file_reports_bad_lines_by_number(runner, api, tmp_p
     ("extra", "env", "message"),
     [
         (["--every", "soon"], {}, "--every takes a duration"),
-        (["--every", "0s"], {}, "between 1 second and 30 days"),
+        (["--every", "0s"], {}, "between 0.1 second and 30 days"),
         (["--expiry-days", "30,x"], {}, "--expiry-days takes days"),
         (["--webhook", "http://127.0.0.1:9/h"], {}, "Standard Webhooks are signed"),
         (
@@ -172,7 +179,7 @@ def test_sigterm_ends_cleanly_after_the_current_target_and_a_restart_resumes(api
 
 def test_a_running_watch_delivers_every_alert_once_through_an_outage(api, tmp_path):
     db = tmp_path / "kw.db"
-    with Receiver(SECRET) as receiver:
+    with Receiver(SECRET) as receiver, (tmp_path / "watch.log").open("w") as log:
         receiver.down()
         process = start(
             [
@@ -184,7 +191,9 @@ def test_a_running_watch_delivers_every_alert_once_through_an_outage(api, tmp_pa
                 receiver.url,
                 "--webhook-secret-env",
                 "KW_TEST_SECRET",
+                "-v",  # httpx logs each request's URL: the path's token must not show
             ],
+            log=log,
             KW_TEST_SECRET=SECRET,
         )
         try:
@@ -208,18 +217,20 @@ def test_a_running_watch_delivers_every_alert_once_through_an_outage(api, tmp_pa
             )
             wait_for(lambda: _all_delivered(db), timeout=90)
             process.send_signal(signal.SIGTERM)
-            _, err = process.communicate(timeout=60)
+            process.communicate(timeout=60)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.communicate()
-        assert process.returncode == 0, err
+        err = (tmp_path / "watch.log").read_text()
+        assert process.returncode == 0, err[-3000:]
         with Store.open(db) as store, store.transaction() as tx:
             stored = tx.alerts(limit=1000)
         assert receiver.ids() == {a.id: 1 for a in stored}  # each alert exactly once by ID
         assert all(r.verified for r in receiver.requests)
         types = {r.payload["type"] for r in receiver.accepted()}
     assert {A.FINDINGS_NEW, A.GRADE_DROPPED, A.CERTIFICATE_EXPIRING, A.FINDINGS_FIXED} <= types
+    assert "HTTP Request: POST http://127.0.0.1" in err  # the -v log is there
     assert SECRET.removeprefix("whsec_") not in err and "t0k3n-in-the-path" not in err
 
 

@@ -29,7 +29,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_every(text: str) -> float:
-    """``90``, ``90s``, ``30m``, ``6h``, ``1d`` → seconds (at least 1 s, at most 30 days).
+    """``90``, ``90s``, ``30m``, ``6h``, ``1d`` → seconds (at least 0.1 s, at most 30 days).
 
     >>> parse_every("6h"), parse_every("90s"), parse_every("1.5m")
     (21600.0, 90.0, 90.0)
@@ -38,8 +38,8 @@ def parse_every(text: str) -> float:
     if match is None:
         raise ValueError(f"--every takes a duration like 90s, 30m, 6h or 1d, not {text!r}")
     seconds = float(match[1]) * _UNITS[match[2].lower()]
-    if not 1 <= seconds <= 30 * 86400:
-        raise ValueError("--every must be between 1 second and 30 days")
+    if not 0.1 <= seconds <= 30 * 86400:
+        raise ValueError("--every must be between 0.1 second and 30 days")
     return seconds
 
 
@@ -108,11 +108,26 @@ def _webhook(
         webhook = Webhook(url=url, secret=secret, fmt=fmt, timeout=timeout)
     except WebhookError as exc:
         fail_usage(str(exc))
+    _keep_out_of_logs(url, environ.get(secret_env or "") if secret_env else None)
     if webhook.cleartext_remote:
         say(
             "warning: --webhook is http:// to another machine: alerts cross the network in cleartext"
         )
     return webhook
+
+
+def _keep_out_of_logs(url: str, secret: str | None) -> None:
+    """The secret, and the webhook URL's path and query (Slack's and others' hold a token),
+    are scrubbed from every ``-v`` log line (httpx logs each request's URL)."""
+    from urllib.parse import urlsplit
+
+    from .._logsafe import protect
+
+    parts = urlsplit(url)
+    hidden = [parts.path + (f"?{parts.query}" if parts.query else "")]
+    if secret:
+        hidden += [secret.strip(), secret.strip().removeprefix("whsec_")]
+    protect(h for h in hidden if len(h) > 1)
 
 
 @click.command("watch")
