@@ -136,6 +136,7 @@ def test_a_bad_store_is_exit_2_before_any_traffic_and_untouched(runner, lab_api,
         ["history", "--store", str(db)],
         ["diff", "--store", str(db)],
         ["report", "--store", str(db)],
+        ["watch", api.https.url + "/v1/resource", "--store", str(db), "--once"],
     ):
         result = runner.invoke(main, args)
         assert result.exit_code == 2, (args, result.stderr)
