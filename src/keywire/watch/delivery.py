@@ -62,17 +62,24 @@ class Deliverer:
         self.wake()
 
     def stop(self, *, drain: float = 0.0) -> None:
-        """Stop after waiting up to ``drain`` seconds for every due alert to be delivered."""
+        """Stop after waiting up to ``drain`` seconds for every due alert to be delivered (not at
+        all while the receiver is down or gone: those alerts wait in the store for the next run).
+
+        An attempt in flight is not waited for beyond a second: the thread is a daemon, and an
+        alert it was sending stays undelivered in the store, to be sent again with its ID.
+        """
         if self._thread is None:
             return
         deadline = time.monotonic() + drain
         self.wake()
         while drain > 0 and time.monotonic() < deadline and self._thread.is_alive():
+            if self.gone or self._paused_until > self.clock():
+                break
             if self._idle.wait(timeout=min(0.1, max(0.0, deadline - time.monotonic()))):
                 break
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=self.webhook.timeout + 5)
+        self._thread.join(timeout=1.0)
 
     def _run(self) -> None:
         import httpx

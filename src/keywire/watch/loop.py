@@ -50,8 +50,9 @@ class WatchSettings:
     once: bool = False
     #: Targets scanned at the same time (the most a SIGTERM waits for).
     batch: int = 4
-    #: Seconds to wait for the outbox to empty when the watch stops.
-    drain: float = 10.0
+    #: Seconds to wait for the outbox to empty when the watch stops (not while the receiver is
+    #: down: those alerts wait in the store).
+    drain: float = 5.0
     #: Stop after this many cycles (tests; None: forever).
     max_cycles: int | None = None
 
@@ -222,7 +223,7 @@ class Watch:
         settings = self.settings
         deliver = settings.webhook is not None
         with store.transaction(write=True) as tx:
-            previous = tx.latest(result.target)
+            previous = tx.latest(result.target, evidence=False)
             annotated = annotate_result(
                 result, previous, scanned_at=now, started_at=now, policy=settings.policy
             )
