@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -88,10 +89,15 @@ def test_recording_a_target_again_in_the_same_scan_replaces_it(tmp_path):
             assert only.grade == "A" and only.findings == ()
 
 
-def test_new_store_is_versioned_and_in_wal_mode(tmp_path):
+def test_new_store_is_versioned_private_and_in_wal_mode(tmp_path):
     path = tmp_path / "deep" / "dir" / "kw.db"
     with Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION
+        with store.transaction(write=True) as tx:
+            tx.record(_scan(tx), snap())
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it lists every API's weaknesses
+        assert stat.S_IMODE(Path(f"{path}-wal").stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA application_id").fetchone()[0] == 0x4B575354

@@ -96,13 +96,7 @@ class Store:
             )
         exists = _inspect_file(path, create=create)
         if not exists:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot create the store's directory {str(path.parent)!r}: "
-                    f"{exc.strerror or exc}"
-                ) from None
+            _create_private(path)
         try:
             connection = sqlite3.connect(
                 str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=True
@@ -232,6 +226,24 @@ class Store:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _create_private(path: Path) -> None:
+    """Create the store's directory (0700) and an empty store file (0600): it lists every API's
+    weaknesses. SQLite gives the write-ahead log the file's permissions. (No connection to the
+    file exists yet, so opening it here drops no lock.)"""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store's directory {str(path.parent)!r}: {exc.strerror or exc}"
+        ) from None
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process created it meanwhile: SQLite takes it from here
+    except OSError as exc:
+        raise StoreError(f"cannot create the store {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def _inspect_file(path: Path, *, create: bool) -> bool:
