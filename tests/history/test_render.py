@@ -7,6 +7,7 @@ import re
 
 import jsonschema
 import pytest
+from markdown_it import MarkdownIt
 
 from keywire.history.diff import DiffError, select
 from keywire.history.render import TargetHistory, render_history, schema
@@ -80,6 +81,9 @@ def test_diff_json(store):
 def test_diff_markdown_is_inert(store):
     with store.transaction() as tx:
         text = render_diff(select(tx, []), "markdown")
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert "<script" not in rendered.lower() and "<img" not in rendered.lower()
+    assert "&lt;script&gt;" in rendered and "<details>" in rendered and "<table>" in rendered
     assert text.startswith("## keywire diff: the last two scans of each target")
     prose = re.sub(r"(`+).*?\1", "", text)  # code spans are literal text on GitHub
     assert "<script>" not in prose and "<img" not in prose
@@ -113,5 +117,7 @@ def test_history_json_and_markdown(store):
     assert [r["answered"] for r in target["results"]] == [False, False, True, True, True]
     assert SCRIPT in target["results"][0]["error"]
     text = render_history(histories(store), "markdown", detailed=False)
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert "<script" not in rendered.lower() and "<table>" in rendered
     assert "<script>" not in text and "| `https://good.example.test/v1` | A | 96 |" in text
     assert render_history([], "console", detailed=False).startswith("The store holds no scans")
