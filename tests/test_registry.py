@@ -60,9 +60,21 @@ def test_lookups_by_rule_and_selection():
 def test_rule_catalogue_is_the_families_rules():
     from keywire.checks import FAMILIES
 
-    assert list(RULES) == sorted(r.id for f in FAMILIES for r in f.rules)
+    from keywire.rules import HISTORY_RULE_IDS
+
+    assert list(RULES) == sorted([*(r.id for f in FAMILIES for r in f.rules), *HISTORY_RULE_IDS])
     assert len(RULES) == len(list(RULES.values()))
     assert "KW101" in RULES
     assert "KW999" not in RULES
     with pytest.raises(KeyError):
         RULES["KW999"]
+
+
+def test_history_rules_are_known_without_importing_them():
+    from keywire.history import rules as history_rules
+    from keywire.rules import HISTORY, HISTORY_RULE_IDS
+
+    assert set(HISTORY_RULE_IDS) == history_rules.RULE_IDS
+    assert HISTORY == history_rules.FAMILY
+    assert all(family_of(rule_id) == HISTORY for rule_id in HISTORY_RULE_IDS)
+    assert all(RULES[rule_id].id == rule_id for rule_id in HISTORY_RULE_IDS)

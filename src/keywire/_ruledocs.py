@@ -17,10 +17,14 @@ from .compliance import FRAMEWORKS, mappings_for
 
 def _family_doc(rule: Rule) -> tuple[str, str]:
     entry = entry_of(rule.id)
-    if entry is None:
-        return "", ""
-    module = inspect.getmodule(entry.load().check)
-    return entry.name, inspect.getdoc(module) or ""
+    if entry is not None:
+        module = inspect.getmodule(entry.load().check)
+        return entry.name, inspect.getdoc(module) or ""
+    from .history import rules as history_rules
+
+    if rule.id in history_rules.RULE_IDS:
+        return history_rules.FAMILY, inspect.getdoc(history_rules) or ""
+    return "", ""
 
 
 def module_path(module: str) -> str:

@@ -9,7 +9,8 @@ defines it (the registry knows which, see :data:`keywire.checks.REGISTRY`), so s
 with ``--only tls`` never loads the other families. Iterating over it loads them all.
 
 ID ranges: KW1xx transport and credentials, KW4xx-6xx TLS, KW7xx data exposure, KW8xx randomness,
-KW9xx API descriptions.
+KW9xx API descriptions. The rules only time can show (KW630, KW631: a result compared with the
+previous one in the store) live in :mod:`keywire.history.rules`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from ._models import Rule
 
 RETIRED: tuple[Rule, ...] = ()
+#: The rules of :mod:`keywire.history.rules` (no check family reports them), known without
+#: importing it; ``tests/test_registry.py`` keeps this in step.
+HISTORY_RULE_IDS: tuple[str, ...] = ("KW630", "KW631")
+HISTORY = "history"
 
 
 class _Catalogue(Mapping[str, "Rule"]):
@@ -31,14 +36,20 @@ class _Catalogue(Mapping[str, "Rule"]):
     def __init__(self) -> None:
         self._loaded: dict[str, Rule] = {r.id: r for r in RETIRED}
         self._families: set[str] = set()
-        self._ids = sorted({r for e in REGISTRY for r in e.rules} | {r.id for r in RETIRED})
+        ids = {r for e in REGISTRY for r in e.rules} | set(HISTORY_RULE_IDS)
+        self._ids = sorted(ids | {r.id for r in RETIRED})
 
     def _load(self, name: str) -> None:
         if name in self._families:
             return
-        entry = next(e for e in REGISTRY if e.name == name)
-        family = entry.load()
-        for rule in family.rules:
+        rules: tuple[Rule, ...]
+        if name == HISTORY:
+            from .history import rules as history_rules
+
+            rules = history_rules.RULES
+        else:
+            rules = next(e for e in REGISTRY if e.name == name).load().rules
+        for rule in rules:
             defined = self._loaded.setdefault(rule.id, rule)
             if defined is not rule:
                 raise RuntimeError(f"rule ID {rule.id} is defined twice")
@@ -47,10 +58,10 @@ class _Catalogue(Mapping[str, "Rule"]):
     def __getitem__(self, rule_id: str) -> Rule:
         rule = self._loaded.get(rule_id)
         if rule is None:
-            entry = entry_of(rule_id)
-            if entry is None:
+            family = family_of(rule_id)
+            if not family:
                 raise KeyError(rule_id)
-            self._load(entry.name)
+            self._load(family)
             rule = self._loaded.get(rule_id)
             if rule is None:  # the registry names a rule its family does not define
                 raise KeyError(rule_id)
@@ -59,15 +70,14 @@ class _Catalogue(Mapping[str, "Rule"]):
     def __iter__(self) -> Iterator[str]:
         for entry in REGISTRY:
             self._load(entry.name)
+        self._load(HISTORY)
         return iter(self._ids)
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def __contains__(self, rule_id: object) -> bool:
-        return isinstance(rule_id, str) and (
-            rule_id in self._loaded or entry_of(rule_id) is not None
-        )
+        return isinstance(rule_id, str) and (rule_id in self._loaded or bool(family_of(rule_id)))
 
     def __repr__(self) -> str:
         return f"<keywire rule catalogue: {len(self._ids)} rules>"
@@ -82,6 +92,11 @@ def get_rule(rule_id: str) -> Rule:
 
 
 def family_of(rule_id: str) -> str:
-    """The name of the family that reports ``rule_id`` ("" if none does); imports nothing."""
+    """The name of the family that reports ``rule_id`` ("" if none does); imports nothing.
+
+    The history rules (:data:`HISTORY_RULE_IDS`) belong to ``"history"``.
+    """
     entry = entry_of(rule_id)
-    return entry.name if entry is not None else ""
+    if entry is not None:
+        return entry.name
+    return HISTORY if rule_id in HISTORY_RULE_IDS else ""
