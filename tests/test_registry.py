@@ -59,7 +59,6 @@ def test_lookups_by_rule_and_selection():
 
 def test_rule_catalogue_is_the_families_rules():
     from keywire.checks import FAMILIES
-
     from keywire.rules import HISTORY_RULE_IDS
 
     assert list(RULES) == sorted([*(r.id for f in FAMILIES for r in f.rules), *HISTORY_RULE_IDS])
