@@ -451,6 +451,14 @@ OPTIONS: tuple[Option, ...] = (
         commands=_ALL,
         help="Log to stderr (-vv for debug).",
     ),
+    Option(
+        name="quiet",
+        kind="flag",
+        short="-q",
+        commands=_ALL,
+        help="Print nothing on stderr but errors and warnings (no progress, no closing line "
+        "when the gate passes).",
+    ),
 )
 """Every option of ``scan``, ``demo`` and ``tokens``, in the order ``--help`` lists them."""
 
