@@ -164,7 +164,9 @@ class _Reader:
         if "mcp" in document:
             from .mcp_server.policy import read_mcp_table
 
-            mcp = read_mcp_table(document["mcp"], lambda where, msg: self.error(("mcp", *where), msg))
+            mcp = read_mcp_table(
+                document["mcp"], lambda where, msg: self.error(("mcp", *where), msg)
+            )
         return Config(path=self.path, options=options, policy=policy, mcp=mcp)
 
     def _rule_id(self, where: tuple[str | int, ...], value: object) -> str:

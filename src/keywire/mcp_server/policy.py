@@ -97,9 +97,9 @@ def normalise_url(raw: str, *, what: str = "URL") -> tuple[NormalUrl, str]:
         raise PolicyError(f"{what}: no valid host")
     if port == 0:
         raise PolicyError(f"{what}: port 0 is not a port")
-    return NormalUrl(scheme, _host(host, what), port or _DEFAULT_PORTS[scheme], _path(parts.path)), (
-        parts.query
-    )
+    return NormalUrl(
+        scheme, _host(host, what), port or _DEFAULT_PORTS[scheme], _path(parts.path)
+    ), (parts.query)
 
 
 def _host(host: str, what: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -20,6 +21,7 @@ from . import tools
 from .tools import McpContext, ToolError
 
 _T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 INSTRUCTIONS = (
     "keywire checks whether an HTTP API's credentials can be stolen on the wire (TLS, cleartext "
@@ -60,16 +62,25 @@ PathArg = Annotated[
 
 
 def _sdk() -> tuple[Callable[..., Any], type[Exception]]:
-    """The SDK's high-level server class and its tool-error exception."""
+    """The SDK's high-level server class and its tool-error exception (mcp 2.x, else 1.x)."""
     try:
-        from mcp.server.mcpserver import MCPServer
-        from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
-    except ImportError:  # mcp 1.x
-        from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef]
-        from mcp.server.fastmcp.exceptions import (  # type: ignore[no-redef]
-            ToolError as SdkToolError,
-        )
-    return MCPServer, SdkToolError
+        server = importlib.import_module("mcp.server.mcpserver")
+        exceptions = importlib.import_module("mcp.server.mcpserver.exceptions")
+        return server.MCPServer, exceptions.ToolError
+    except ImportError:
+        server = importlib.import_module("mcp.server.fastmcp")
+        exceptions = importlib.import_module("mcp.server.fastmcp.exceptions")
+        return server.FastMCP, exceptions.ToolError
+
+
+def _tool(server: Any, name: str, description: str) -> Callable[[_F], _F]:
+    decorator: Callable[[_F], _F] = server.tool(name=name, description=description)
+    return decorator
+
+
+def _resource(server: Any, uri: str, **kwargs: str) -> Callable[[_F], _F]:
+    decorator: Callable[[_F], _F] = server.resource(uri, **kwargs)
+    return decorator
 
 
 def build_server(ctx: McpContext) -> Any:
@@ -83,7 +94,8 @@ def build_server(ctx: McpContext) -> Any:
         except ToolError as exc:
             raise sdk_tool_error(str(exc)) from None
 
-    @server.tool(
+    @_tool(
+        server,
         name="scan_api",
         description="Scan an HTTP API for ways its credentials and data can be read or replayed "
         "on the network path (TLS, cleartext HTTP, HSTS, cookies, auth schemes, exposed "
@@ -104,7 +116,8 @@ def build_server(ctx: McpContext) -> Any:
             with_credentials=with_credentials,
         )
 
-    @server.tool(
+    @_tool(
+        server,
         name="explain_rule",
         description="Explain a keywire rule (e.g. KW101): what it finds, why it matters, the "
         "fix, CWE and compliance requirements.",
@@ -112,7 +125,8 @@ def build_server(ctx: McpContext) -> Any:
     async def explain_rule(rule_id: RuleArg) -> str:
         return await call(tools.explain_rule, rule_id)
 
-    @server.tool(
+    @_tool(
+        server,
         name="flask_fix",
         description="The fix for a finding's rule in a Flask API: the remediation and the "
         "flask_keywire code to add.",
@@ -120,7 +134,8 @@ def build_server(ctx: McpContext) -> Any:
     async def flask_fix(rule_id: RuleArg) -> str:
         return await call(tools.flask_fix, rule_id)
 
-    @server.tool(
+    @_tool(
+        server,
         name="analyse_tokens",
         description="Judge the randomness of issued tokens (API keys, session IDs) read from a "
         "file in the workspace: structure, statistical tests, predictable generators.",
@@ -128,7 +143,8 @@ def build_server(ctx: McpContext) -> Any:
     async def analyse_tokens(path: PathArg) -> str:
         return await call(tools.analyse_tokens, ctx, path)
 
-    @server.tool(
+    @_tool(
+        server,
         name="allowed_targets",
         description="The URL prefixes the user allows scans of, the credentials configured for "
         "them (names only) and the scan rate cap.",
@@ -136,7 +152,8 @@ def build_server(ctx: McpContext) -> Any:
     async def allowed_targets() -> str:
         return await call(tools.allowed_targets, ctx)
 
-    @server.resource(
+    @_resource(
+        server,
         "keywire://rules",
         name="rules",
         description="keywire's rule catalogue (JSON): ID, title, severity, category, CWE.",
@@ -146,7 +163,8 @@ def build_server(ctx: McpContext) -> Any:
         return tools.catalogue()
 
     for rule_id in tools.rule_ids():
-        server.resource(
+        _resource(
+            server,
             f"keywire://rules/{rule_id}",
             name=rule_id,
             description=f"keywire rule {rule_id} in full",

@@ -141,7 +141,15 @@ def check_target(
     return normal, query
 
 
-def scan_options(ctx: McpContext, headers: Mapping[str, str], **ports: int | None) -> ScanOptions:
+def scan_options(
+    ctx: McpContext,
+    headers: Mapping[str, str],
+    *,
+    http_port: int | None = None,
+    https_port: int | None = None,
+) -> ScanOptions:
+    """The configuration's scan options (if any), with the user's headers, the other side's
+    port and at most :data:`MCP_SCAN_TIMEOUT` seconds."""
     from ..scanoptions import ScanOptions
 
     base = ctx.config.scan_options() if ctx.config is not None else ScanOptions()
@@ -149,7 +157,8 @@ def scan_options(ctx: McpContext, headers: Mapping[str, str], **ports: int | Non
         base,
         headers=dict(headers),
         scan_timeout=min(base.scan_timeout, MCP_SCAN_TIMEOUT),
-        **ports,
+        http_port=http_port,
+        https_port=https_port,
     )
 
 
