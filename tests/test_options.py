@@ -42,7 +42,7 @@ CONFIG_VALUES = {
 
 
 def test_every_command_takes_exactly_its_rows():
-    for name in ("scan", "demo", "tokens"):
+    for name in ("scan", "demo", "tokens", "mcp"):
         command = main.commands[name]
         declared = {
             p.opts[0].removeprefix("--") for p in command.params if isinstance(p, click.Option)

@@ -29,7 +29,7 @@ Kind = Literal["number", "integer", "flag", "choice", "text", "path", "count"]
 Choices = tuple[str, ...] | Callable[[], Sequence[str]]
 
 #: The commands that take table options.
-COMMANDS = ("scan", "demo", "tokens")
+COMMANDS = ("scan", "demo", "tokens", "mcp", "lint-spec")
 #: The check group that only runs on spec-driven scans (``spec`` is its former name, still taken).
 OPENAPI_GROUP = "openapi"
 GROUP_ALIASES: Mapping[str, str] = MappingProxyType({"spec": OPENAPI_GROUP})
@@ -433,14 +433,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         name="config",
         kind="path",
-        commands=_BOTH,
+        commands=(*_BOTH, "mcp", "lint-spec"),
         help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
     ),
     Option(
         name="no-config",
         kind="flag",
         default=False,
-        commands=_BOTH,
+        commands=(*_BOTH, "mcp", "lint-spec"),
         help="Do not read any configuration file.",
     ),
     Option(
@@ -452,10 +452,18 @@ OPTIONS: tuple[Option, ...] = (
         help="Log to stderr (-vv for debug).",
     ),
     Option(
+        name="workspace",
+        kind="text",
+        commands=("mcp",),
+        metavar="DIR",
+        help="The directory analyse_tokens may read token files from (default: the current "
+        "directory).",
+    ),
+    Option(
         name="quiet",
         kind="flag",
         short="-q",
-        commands=_ALL,
+        commands=(*_ALL, "mcp", "lint-spec"),
         help="Print nothing on stderr but errors and warnings (no progress, no closing line "
         "when the gate passes).",
     ),

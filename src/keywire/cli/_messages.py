@@ -7,13 +7,9 @@ incomplete gate stay (the exit code alone does not say why).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 import click
 
 _QUIET = "keywire.quiet"
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def set_quiet(quiet: bool) -> None:
@@ -32,22 +28,3 @@ def info(message: str) -> None:
     """An informational line on stderr, unless ``-q``."""
     if not is_quiet():
         click.echo(message, err=True)
-
-
-def _remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    ctx.meta[_QUIET] = bool(value)
-    return value
-
-
-def quiet_option(function: F) -> F:
-    """``-q/--quiet`` for a command outside the option table."""
-    decorator: Callable[[F], F] = click.option(
-        "-q",
-        "--quiet",
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
-        callback=_remember,
-        help="Print nothing on stderr but errors and warnings.",
-    )
-    return decorator(function)

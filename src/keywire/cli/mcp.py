@@ -9,33 +9,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
 from .._display import visible
 from ._exit import fail_usage
-from ._messages import info, quiet_option
+from ._messages import info, set_quiet
+from ._options import table_options
 
 
-@click.command(
-    "mcp",
-    short_help="Serve scans, rules and fixes to AI assistants (MCP, stdio).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Configuration file with the [mcp] table (default: keywire.toml or pyproject.toml "
-    "in the current directory).",
-)
-@click.option("--no-config", is_flag=True, help="Ignore configuration files.")
-@click.option(
-    "--workspace",
-    type=click.Path(file_okay=False, exists=True),
-    help="The directory analyse_tokens may read files from (default: the current directory).",
-)
-@quiet_option
-def mcp_command(config_path: str | None, no_config: bool, workspace: str | None) -> None:
+@click.command("mcp", short_help="Serve scans, rules and fixes to AI assistants (MCP, stdio).")
+@table_options("mcp")
+def mcp_command(**values: Any) -> None:
     """Serve keywire over the Model Context Protocol on stdio, for AI coding assistants.
 
     Tools: scan_api, explain_rule, flask_fix, analyse_tokens, allowed_targets; resources: the
@@ -48,15 +34,24 @@ def mcp_command(config_path: str | None, no_config: bool, workspace: str | None)
     from ..config import ConfigError, discover, load_config
     from ..mcp_server.policy import PolicyError, describe, load_policy
 
-    if config_path is not None and no_config:
+    set_quiet(values["quiet"])
+    if values["config"] is not None and values["no_config"]:
         fail_usage("--config and --no-config exclude each other")
+    workspace = Path(values["workspace"] or Path.cwd())
+    if not workspace.is_dir():
+        fail_usage(f"--workspace {values['workspace']!r} is not a directory")
     try:
         import mcp  # noqa: F401
     except ImportError:
         fail_usage("keywire mcp needs the MCP SDK: pip install 'keywire[mcp]'")
     config = None
     try:
-        path = None if no_config else Path(config_path) if config_path else discover(Path.cwd())
+        if values["no_config"]:
+            path = None
+        elif values["config"] is not None:
+            path = Path(values["config"])
+        else:
+            path = discover(Path.cwd())
         if path is not None:
             config = load_config(path)
             info(f"keywire mcp: using configuration {path}")
@@ -68,5 +63,4 @@ def mcp_command(config_path: str | None, no_config: bool, workspace: str | None)
     from ..mcp_server.server import serve
     from ..mcp_server.tools import McpContext
 
-    root = Path(workspace) if workspace else Path.cwd()
-    serve(McpContext(policy=policy, config=config, workspace=root))
+    serve(McpContext(policy=policy, config=config, workspace=workspace))
