@@ -340,7 +340,7 @@ OPTIONS: tuple[Option, ...] = (
         dest="fmt",
         default="console",
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "lint-spec"),
         config=True,
         help="Report format written to stdout (or --output).",
         overrides={"tokens": {"choices": token_formats}},
@@ -351,7 +351,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-o",
         multiple=True,
         metavar="[FORMAT:]FILE",
-        commands=_ALL,
+        commands=(*_ALL, "lint-spec"),
         config=True,
         help="Write a report to FILE: in --format if given, else as FILE's extension says "
         "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
@@ -372,14 +372,16 @@ OPTIONS: tuple[Option, ...] = (
         choices=severity_choices,
         default="high",
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "lint-spec"),
         config=True,
         help="Exit 1 if any finding is at least this severe ('none' disables).",
         overrides={
             "tokens": {
                 "default": "low",
                 "help": "Exit 1 if any weakness is at least this severe ('none' disables).",
-            }
+            },
+            # A linter in a pre-commit hook: what a spec declares is fixed before it ships.
+            "lint-spec": {"default": "medium"},
         },
     ),
     Option(

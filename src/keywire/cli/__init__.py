@@ -22,6 +22,7 @@ import click
 from .. import __version__
 from ._exit import EXIT_INTERRUPTED, fail_usage, stdout_lost
 from .demo import demo_command
+from .lint_spec import lint_spec_command
 from .mcp import mcp_command
 from .rules import rules_command
 from .scan import scan_command
@@ -55,7 +56,14 @@ def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
 
 
-for _command in (scan_command, demo_command, rules_command, tokens_command, mcp_command):
+for _command in (
+    scan_command,
+    demo_command,
+    rules_command,
+    tokens_command,
+    lint_spec_command,
+    mcp_command,
+):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -24,6 +24,8 @@ from ._exit import (
     stdout_lost,
 )
 
+from ._messages import info
+
 if TYPE_CHECKING:
     from ._options import Settings
 
@@ -77,7 +79,7 @@ def deliver(output: Output, text: str) -> None:
         outputs_module.write_atomically(output.path, text)
     except OSError as exc:
         fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
-    click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
+    info(f"keywire: {output.fmt} report written to {output.path}")
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
