@@ -122,8 +122,15 @@ def test_pre_commit_hook_with_try_repo(tmp_path):
     def try_repo(*files: str) -> subprocess.CompletedProcess[str]:
         selection = ["--files", *files] if files else ["--all-files"]
         return subprocess.run(
-            [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "keywire-lint-spec"]
-            + selection,
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "try-repo",
+                str(ROOT),
+                "keywire-lint-spec",
+                *selection,
+            ],
             cwd=repo,
             env=env,
             capture_output=True,

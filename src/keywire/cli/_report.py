@@ -23,7 +23,6 @@ from ._exit import (
     fail_usage,
     stdout_lost,
 )
-
 from ._messages import info
 
 if TYPE_CHECKING:

@@ -30,9 +30,7 @@ def render_lines(report: ScanReport) -> str:
                 continue
             where = dict(finding.evidence).get("spec") or target.target
             lines.append(
-                visible(
-                    f"{where}: {finding.rule_id} {finding.severity.value}: {finding.message}"
-                )
+                visible(f"{where}: {finding.rule_id} {finding.severity.value}: {finding.message}")
             )
     return "\n".join(lines) + ("\n" if lines else "")
 
