@@ -21,6 +21,7 @@ import click
 
 from .. import __version__
 from ._exit import EXIT_INTERRUPTED, fail_usage, stdout_lost
+from .completion import completion_command
 from .demo import demo_command
 from .lint_spec import lint_spec_command
 from .mcp import mcp_command
@@ -63,6 +64,7 @@ for _command in (
     tokens_command,
     lint_spec_command,
     mcp_command,
+    completion_command,
 ):
     main.add_command(_command)
 
