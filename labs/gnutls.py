@@ -30,7 +30,8 @@ SHIM_SOURCE = r"""
 #include <string.h>
 #include <sys/socket.h>
 
-/* Rewrite binds to the wildcard address into binds to loopback (or KEYWIRE_BIND_ADDR). */
+/* Rewrite binds to the wildcard address into binds to loopback (or KEYWIRE_BIND_ADDR); with
+   KEYWIRE_BIND6_MAPPED, an IPv6 wildcard becomes the IPv4-mapped 127.0.0.1. */
 int bind(int fd, const struct sockaddr *addr, socklen_t len) {
     static int (*real_bind)(int, const struct sockaddr *, socklen_t);
     if (!real_bind) real_bind = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
@@ -47,7 +48,14 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len) {
         struct sockaddr_in6 copy;
         memcpy(&copy, addr, sizeof copy);
         if (memcmp(&copy.sin6_addr, &in6addr_any, sizeof in6addr_any) == 0) {
-            copy.sin6_addr = in6addr_loopback;
+            if (getenv("KEYWIRE_BIND6_MAPPED")) {
+                /* A dual-stack socket on ::ffff:127.0.0.1 answers on 127.0.0.1 (IPv4). */
+                int off = 0;
+                setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+                inet_pton(AF_INET6, "::ffff:127.0.0.1", &copy.sin6_addr);
+            } else {
+                copy.sin6_addr = in6addr_loopback;
+            }
             return real_bind(fd, (const struct sockaddr *)&copy, sizeof copy);
         }
     }
@@ -107,6 +115,8 @@ def _listeners(port: int) -> list[str]:
 def _is_loopback(hex_address: str) -> bool:
     if len(hex_address) == 8:
         return bytes.fromhex(hex_address)[::-1][0] == 127
+    if hex_address.upper().startswith("0000000000000000FFFF0000"):  # ::ffff:a.b.c.d
+        return _is_loopback(hex_address[24:])
     return hex_address == "00000000000000000000000001000000"
 
 

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
 from labs.tlspki import (
     ONE_DAY,
     Issued,
@@ -157,8 +159,23 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
         leaf="md5",
         near_miss="sha256-signed",
     ),
-    _profile("expired", ["KW601"], leaf="expired", near_miss="expires-soon"),
-    _profile("expires-soon", leaf="expires-soon"),
+    _profile("expired", ["KW601"], leaf="expired", near_miss="expires-in-40-days"),
+    _profile("expires-soon", ["KW620"], leaf="expires-soon", near_miss="expires-in-40-days"),
+    _profile("expires-in-20-days", ["KW620"], leaf="expires-20", near_miss="expires-in-40-days"),
+    _profile("expires-in-40-days", leaf="expires-40"),
+    _profile(
+        "outlives-issuer",
+        ["KW621"],
+        leaf="outlives-issuer",
+        chain=("short-intermediate",),
+        near_miss="within-issuer",
+    ),
+    _profile("within-issuer", leaf="within-issuer", chain=("short-intermediate",)),
+    _profile("eku-client-only", ["KW622"], leaf="eku-client", near_miss="modern"),
+    _profile("no-eku", ["KW623"], leaf="no-eku", near_miss="modern"),
+    _profile("cn-only", ["KW624"], leaf="cn-only", near_miss="modern"),
+    _profile("huge-chain", ["KW625"], leaf="san-10000", near_miss="large-chain"),
+    _profile("large-chain", leaf="san-1000"),
     _profile("not-yet-valid", ["KW602"], leaf="not-yet-valid", near_miss="just-valid"),
     _profile("just-valid", leaf="just-valid"),
     _profile("self-signed", ["KW603"], leaf="self-signed", near_miss="self-signed-pinned"),
@@ -197,6 +214,7 @@ class LabPki:
     intermediate: Issued
     other_root: Issued
     rsa_root: Issued
+    short_intermediate: Issued
     leaves: dict[str, Issued] = field(default_factory=dict)
 
     @property
@@ -206,6 +224,7 @@ class LabPki:
     def files(self, leaf: str, chain: Sequence[str] = ()) -> tuple[Path, Path]:
         extra = {
             "intermediate": self.intermediate,
+            "short-intermediate": self.short_intermediate,
             "other-root": self.other_root,
             "root": self.root,
         }
@@ -221,17 +240,19 @@ def build_pki(directory: Path | None = None) -> LabPki:
     other = make_ca("keywire untrusted root")
     # ECDSA has no MD5 variant: the MD5-signed leaf needs an RSA issuer.
     rsa_root = make_ca("keywire lab RSA root", key=new_key("rsa", 2048))
+    t = now()
+    short = make_ca("keywire lab short intermediate", parent=root, not_after=t + 60 * ONE_DAY)
     pki = LabPki(
         directory=root_dir,
         root=root,
         intermediate=intermediate,
         other_root=other,
         rsa_root=rsa_root,
+        short_intermediate=short,
     )
     pki.ca_file.write_bytes(root.cert_pem() + rsa_root.cert_pem())
     ips = LAB_ADDRESSES
     names = ("localhost",)
-    t = now()
     rsa2048 = new_key("rsa", 2048)
     leaves = {
         "good": make_leaf(root, names=names, ips=ips),
@@ -246,6 +267,19 @@ def build_pki(directory: Path | None = None) -> LabPki:
         "expires-soon": make_leaf(
             root, names=names, ips=ips, not_before=t - 300 * ONE_DAY, not_after=t + ONE_DAY
         ),
+        "expires-20": make_leaf(
+            root, names=names, ips=ips, not_before=t - 70 * ONE_DAY, not_after=t + 20 * ONE_DAY
+        ),
+        "expires-40": make_leaf(
+            root, names=names, ips=ips, not_before=t - 50 * ONE_DAY, not_after=t + 40 * ONE_DAY
+        ),
+        "outlives-issuer": make_leaf(short, names=names, ips=ips, not_after=t + 90 * ONE_DAY),
+        "within-issuer": make_leaf(short, names=names, ips=ips, not_after=t + 50 * ONE_DAY),
+        "eku-client": make_leaf(root, names=names, ips=ips, eku=(ExtendedKeyUsageOID.CLIENT_AUTH,)),
+        "no-eku": make_leaf(root, names=names, ips=ips, eku=None),
+        "cn-only": make_leaf(root, names=names, ips=(), san=False),
+        "san-10000": make_leaf(root, names=_many_names(10000), ips=ips),
+        "san-1000": make_leaf(root, names=_many_names(1000), ips=ips),
         "not-yet-valid": make_leaf(
             root, names=names, ips=ips, not_before=t + 2 * ONE_DAY, not_after=t + 90 * ONE_DAY
         ),
@@ -281,6 +315,14 @@ def build_pki(directory: Path | None = None) -> LabPki:
         root.cert_pem() + rsa_root.cert_pem() + leaves["self-signed-pinned"].cert_pem()
     )
     return pki
+
+
+def _many_names(count: int) -> tuple[str, ...]:
+    """``localhost`` and ``count`` more names: 10,000 make a ~470 KB Certificate message."""
+    return (
+        "localhost",
+        *(f"name-{i:05d}.a-rather-longer-label.example.test" for i in range(count)),
+    )
 
 
 def dh_params(directory: Path, bits: str) -> Path:

@@ -93,7 +93,7 @@ def make_ca(
     """A root CA (self-signed) or, with ``parent``, an intermediate CA."""
     key = key or new_key()
     start = not_before or now() - ONE_DAY
-    end = not_after or now() + 30 * ONE_DAY
+    end = not_after or now() + 3650 * ONE_DAY
     issuer_name = parent.cert.subject if parent else _name(name)
     signer = parent.key if parent else key
     builder = (
@@ -131,11 +131,20 @@ def make_leaf(
     not_before: datetime.datetime | None = None,
     not_after: datetime.datetime | None = None,
     ca_issuers_url: str | None = None,
+    ocsp_url: str | None = None,
+    crl_url: str | None = None,
+    must_staple: bool = False,
+    eku: Sequence[x509.ObjectIdentifier] | None = (ExtendedKeyUsageOID.SERVER_AUTH,),
+    san: bool = True,
+    serial: int | None = None,
 ) -> Issued:
     """A server certificate for ``names``/``ips``; ``issuer=None`` makes it self-signed.
 
     ``ca_issuers_url`` adds an Authority Information Access entry naming where the issuer's
-    certificate can be fetched, as publicly trusted leaves carry.
+    certificate can be fetched, as publicly trusted leaves carry; ``ocsp_url`` one naming its
+    OCSP responder, and ``crl_url`` a CRL distribution point. ``must_staple`` adds the TLS
+    feature extension (status_request). ``eku=None`` leaves the extended key usage out,
+    ``san=False`` the subjectAltName (the names then live in the common name only).
     """
     key = key or new_key()
     start = not_before or now() - ONE_DAY
@@ -146,26 +155,38 @@ def make_leaf(
         .subject_name(subject)
         .issuer_name(issuer.cert.subject if issuer else subject)
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial or x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(end)
-        .add_extension(_sans(names, ips), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(ca=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
-    if ca_issuers_url is not None:
+    if san:
+        builder = builder.add_extension(_sans(names, ips), critical=False)
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+    access = [
+        x509.AccessDescription(method, x509.UniformResourceIdentifier(url))
+        for method, url in (
+            (AuthorityInformationAccessOID.OCSP, ocsp_url),
+            (AuthorityInformationAccessOID.CA_ISSUERS, ca_issuers_url),
+        )
+        if url is not None
+    ]
+    if access:
+        builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
+    if crl_url is not None:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=None,
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    if must_staple:
         builder = builder.add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(ca_issuers_url),
-                    )
-                ]
-            ),
-            critical=False,
+            x509.TLSFeature([x509.TLSFeatureType.status_request]), critical=False
         )
     signer = issuer.key if issuer else key
     builder = builder.add_extension(
@@ -181,7 +202,7 @@ def sign_with_openssl(
     names: Sequence[str] = ("localhost",),
     ips: Sequence[str] = ("127.0.0.1",),
     key: PrivateKey | None = None,
-    days: int = 30,
+    days: int = 90,
 ) -> Issued:
     """A leaf signed by ``issuer`` with ``digest`` (e.g. sha1), made by the openssl CLI."""
     key = key or new_key("rsa", 2048)

@@ -43,3 +43,15 @@ def test_every_lab_server_shares_the_loopback_base():
     for cls in servers:
         assert issubclass(cls, LoopbackServerBase), cls
         assert isinstance(getattr(cls, "url", None), property), cls
+
+
+def test_former_names_of_moved_lab_modules_import_in_a_checkout():
+    import importlib
+
+    import labs.tlsserver
+
+    moved = importlib.import_module("keywire.lab.tlsserver")
+    assert moved is labs.tlsserver
+    assert importlib.import_module("keywire.lab.seed").__file__.startswith(
+        str(Path(keywire.lab.__file__).parent)
+    )

@@ -38,6 +38,7 @@ CONFIG_VALUES = {
     "ca-file": '"ca.pem"',
     "http-port": "8080",
     "https-port": "8443",
+    "offline": "true",
 }
 
 
@@ -122,3 +123,24 @@ def test_no_option_is_declared_outside_the_table():
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
     assert OPTION["timeout"].commands == ("scan", "demo", "tokens")
+
+
+def test_a_negatable_flag_row_makes_an_on_off_option():
+    from click.testing import CliRunner
+
+    from keywire.cli._options import _click_option
+    from keywire.options import Option
+
+    row = Option(
+        name="probes", kind="flag", negatable=True, default=True, commands=("scan",), help="x"
+    )
+
+    @click.command()
+    @_click_option(row)
+    def command(probes: bool) -> None:
+        click.echo(repr(probes))
+
+    runner = CliRunner()
+    assert runner.invoke(command, []).output == "True\n"
+    assert runner.invoke(command, ["--no-probes"]).output == "False\n"
+    assert runner.invoke(command, ["--probes"]).output == "True\n"

@@ -210,7 +210,11 @@ async def _run_target(
             ctx = ProbeContext(
                 target=target,
                 http=http,
-                settings=ScanSettings(canary=canary, has_credentials=bool(options.headers)),
+                settings=ScanSettings(
+                    canary=canary,
+                    has_credentials=bool(options.headers),
+                    offline=options.offline,
+                ),
             )
             tasks = {family.name: spawn(family.probe(ctx)) for family in families}
         remaining = max(0.0, deadline - time.perf_counter())

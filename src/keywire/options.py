@@ -309,6 +309,16 @@ OPTIONS: tuple[Option, ...] = (
         help="Concurrent connections per host.",
     ),
     Option(
+        name="offline",
+        kind="flag",
+        default=False,
+        commands=_SCAN,
+        config=True,
+        scan_field="offline",
+        help="Send nothing beyond the scanned hosts: no fetch from the OCSP responders or CRLs "
+        "that certificates name (revocation is then read from stapled OCSP responses only).",
+    ),
+    Option(
         name="timeout",
         kind="number",
         low=0.1,

@@ -49,6 +49,8 @@ class ScanOptions:
     spec: str | None = None
     #: At most this many endpoints of the spec are probed.
     max_endpoints: int = _default("max-endpoints")
+    #: Send nothing beyond the scanned hosts: no OCSP responder, no CRL (``--offline``).
+    offline: bool = _default("offline")
 
     def __post_init__(self) -> None:
         known = set(selectable())
@@ -119,6 +121,7 @@ class ScanOptions:
             "https_port": self.https_port,
             "only": sorted(self.only),
             "skip": sorted(self.skip),
+            "offline": self.offline,
             **(
                 {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
                 if self.spec is not None

@@ -111,6 +111,17 @@ def test_spec_group_can_be_skipped(spec_lab):
     assert "KW101" in {f.rule_id for f in report.findings}
 
 
+def test_only_host_level_checks_probe_each_origin_once(spec_lab):
+    """With --only tls, an origin's other endpoints have nothing to run: they are not planned
+    (they were reported "not scanned", which made the scan incomplete)."""
+    report = spec_lab().scan(only=("tls",))
+    assert [t.target for t in report.targets if not t.scanned] == []
+    assert report.complete
+    detail = report.targets[0].details["openapi"]
+    assert len(detail["covered_by_their_origin"]) == len(detail["endpoints"]) - 1
+    assert len(report.targets) == 2  # the spec and the origin's first endpoint
+
+
 def test_spec_family_does_not_run_without_a_spec(lab_api):
     report = lab_api().scan()
     assert not any(o.check == "openapi" for o in report.outcomes)

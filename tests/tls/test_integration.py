@@ -66,7 +66,11 @@ def test_cli_only_tls_writes_the_tls_details(tls_lab, tls_pki) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     (target,) = report["targets"]
-    assert [o["check"] for o in target["outcomes"]] == ["tls"]
+    # --only tls is the tls group: the TLS scan and the revocation check (nothing to ask here).
+    assert [(o["check"], o["status"]) for o in target["outcomes"]] == [
+        ("tls", "completed"),
+        ("revocation", "skipped"),
+    ]
     tls = target["details"]["tls"]
     assert tls["protocols"]["TLSv1.0"]["status"] == "offered"
     assert tls["protocols"]["TLSv1.3"]["status"] == "not offered"

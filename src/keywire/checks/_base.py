@@ -125,6 +125,8 @@ class ScanSettings:
     canary: str
     has_credentials: bool = False
     deep: bool = False
+    #: No request beyond the scanned hosts (OCSP responders, CRLs): ``--offline``.
+    offline: bool = False
 
 
 class ProbeContext:

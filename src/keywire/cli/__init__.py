@@ -1,12 +1,14 @@
 """The ``keywire`` command line.
 
-stdout carries the report and nothing else; progress and messages go to stderr. Exit codes
-(:data:`EXIT_CODES`): 0 the gate passed on a complete scan, 1 findings or the score failed the gate,
+One module per command (``scan``, ``demo``, ``rules``, ``tokens``); each parses its options and
+calls the library. stdout carries the report and nothing else; progress and messages go to
+stderr. Exit codes (:mod:`keywire.cli._exit`): 0 the gate passed on a complete scan, 1 findings or the score failed the gate,
 2 usage or configuration error, 3 nothing could be scanned or the scan is incomplete (unless
 ``--allow-incomplete``), 130 interrupted (Ctrl-C).
 
 Options come from the command line, else from the configuration file (``keywire.toml`` or
-``[tool.keywire]``, see :mod:`keywire.config`), else from the built-in defaults. Reports go to
+``[tool.keywire]``, see :mod:`keywire.config`), else from the defaults of the option table
+(:mod:`keywire.options`, the one place an option is declared). Reports go to
 stdout in ``--format``, and to files with ``--output FILE`` (in ``--format`` if given, else as
 FILE's extension says) or ``--output FORMAT:FILE`` (repeatable, any format; ``-`` as FILE means
 stdout); see :mod:`keywire.outputs`.

@@ -51,7 +51,7 @@ def _click_option(option: Option) -> Callable[[F], F]:
     if option.multiple:
         kwargs["multiple"] = True
     if option.kind == "flag":
-        kwargs["is_flag"] = not option.negatable
+        kwargs["is_flag"] = True
     elif option.kind == "count":
         kwargs["count"] = True
     elif option.kind == "number":

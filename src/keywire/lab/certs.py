@@ -2,9 +2,9 @@
 
 ``keywire demo`` (and the tests, through the same function) needs HTTPS on loopback with
 certificates that pass strict RFC 5280 validation: a CA and an EC P-256 leaf for
-localhost/127.0.0.1/::1, valid for a day, written to a directory the caller removes. The TLS
-lab's general certificate factory (chains, odd keys and signatures) is the repository's
-``labs/tlspki.py``, not shipped.
+localhost/127.0.0.1/::1, valid for 90 days (so that no expiry warning, KW620, shows in a scan of
+the lab), written to a directory the caller removes. The TLS lab's general certificate factory
+(chains, odd keys and signatures) is the repository's ``labs/tlspki.py``, not shipped.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ class LabPki:
 
 
 def make_lab_pki(directory: str | None = None) -> LabPki:
-    """Create a CA and a server certificate for localhost/127.0.0.1/::1 (valid for one day)."""
+    """Create a CA and a server certificate for localhost/127.0.0.1/::1 (valid for 90 days)."""
     root = Path(directory or tempfile.mkdtemp(prefix="keywire-lab-"))
-    start, end = now() - ONE_DAY / 288, now() + ONE_DAY
+    start, end = now() - ONE_DAY / 288, now() + 90 * ONE_DAY
     ca = make_ca("keywire lab CA", not_before=start, not_after=end)
     leaf = make_leaf(
         ca, names=("localhost",), ips=("127.0.0.1", "::1"), not_before=start, not_after=end

@@ -193,11 +193,16 @@ async def plan_spec_scan(
     withheld: set[str] = set()
     seen_origins: set[tuple[str, str, int]] = set()
     planned: list[PlannedTarget] = []
+    covered: list[str] = []
     for target in plan.targets:
         origin = (target.scheme, target.host, target.port)
         target_options = options
         if origin in seen_origins and host_level:
             target_options = dataclasses.replace(target_options, skip=(*options.skip, *host_level))
+            if not target_options.selected():
+                # Only host-level checks are selected: they ran on this origin's first endpoint.
+                covered.append(redact_url(target.url))
+                continue
         if options.headers and target.credentials_origin not in allowed:
             withheld.add(target.credentials_origin or target.origin)
             target_options = dataclasses.replace(target_options, headers={})
@@ -207,8 +212,10 @@ async def plan_spec_scan(
                 target=target, options=target_options, annotate=partial(_annotate, target=target)
             )
         )
+    detail = spec_result.details["openapi"]
+    assert isinstance(detail, dict)
     if withheld:
-        detail = spec_result.details["openapi"]
-        assert isinstance(detail, dict)
         detail["credentials_withheld_from"] = sorted(withheld)
+    if covered:
+        detail["covered_by_their_origin"] = covered
     return ScanPlan(targets=tuple(planned), leading=(spec_result,))
