@@ -29,7 +29,7 @@ def mcp_command(**values: Any) -> None:
     configuration's [mcp] table (allow = [...]) or KEYWIRE_MCP_ALLOW (comma-separated);
     nothing is allowed by default, loopback included. Credentials come only from environment
     variables the configuration names ([[mcp.credentials]]), never from the model. Needs
-    pip install 'keywire[mcp]'.
+    the MCP SDK (pip install mcp; the 'mcp' extra of keywire).
     """
     from ..config import ConfigError, discover, load_config
     from ..mcp_server.policy import PolicyError, describe, load_policy
@@ -43,7 +43,10 @@ def mcp_command(**values: Any) -> None:
     try:
         import mcp  # noqa: F401
     except ImportError:
-        fail_usage("keywire mcp needs the MCP SDK: pip install 'keywire[mcp]'")
+        fail_usage(
+            "keywire mcp needs the MCP SDK: pip install mcp (or keywire's 'mcp' extra, "
+            "pip install '.[mcp]' in its checkout)"
+        )
     config = None
     try:
         if values["no_config"]:

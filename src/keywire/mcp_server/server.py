@@ -1,6 +1,6 @@
 """The MCP server: keywire's tools and rule catalogue on the official ``mcp`` SDK, over stdio.
 
-Only this module imports the SDK (``pip install 'keywire[mcp]'``). It works with the SDK's
+Only this module imports the SDK (``pip install mcp``, keywire's ``mcp`` extra). It works with the SDK's
 high-level server of either major version (``MCPServer`` in mcp 2, ``FastMCP`` in mcp 1): both
 take the same decorators. Tools run keywire's blocking work in a worker thread, so the server
 keeps answering (pings, cancellations) during a scan. What each tool does and how its answer is
