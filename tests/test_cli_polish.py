@@ -191,3 +191,18 @@ def test_quiet_demo_and_tokens(runner, tmp_path):
     tokens = runner.invoke(main, ["tokens", "-q", "--file", str(tokens_file)])
     assert tokens.stderr == "", tokens.stderr
     assert tokens.exit_code in (0, 3)
+
+
+def test_the_command_line_loads_no_integration_until_its_command_runs():
+    """``import keywire.cli`` (every command's start-up) loads neither the MCP SDK, pydantic,
+    pytest nor keywire's MCP server, test fixture or spec linter."""
+    code = (
+        "import sys, keywire.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'pydantic', 'pytest')"
+        " or m.startswith(('keywire.mcp_server', 'keywire.testing', 'keywire.openapi.lint',"
+        " 'keywire.pytest_plugin'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env()
+    ).stdout
+    assert out.strip() == "[]"
