@@ -16,6 +16,7 @@ imported the first time a test uses it.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import textwrap
 from collections.abc import Sequence
@@ -60,52 +61,52 @@ class Grade(str):
     def explain(self, expected: object) -> list[str]:
         """The lines pytest shows when ``grade == expected`` fails."""
         result = self.result
-        score = f", score {result.score}/100" if result.score is not None else ""
+        score = f", score {result.points}/100" if result.points is not None else ""
         lines = [f"keywire graded {result.label} {self!s}{score}, not {expected!s}"]
-        if result.findings:
+        if result.counted:
             lines += ["findings:", *result.describe().splitlines()]
         if not result.complete:
             lines += ["not tested:", *_untested(result).splitlines()]
         return lines
 
 
-@dataclass(frozen=True)
-class ScanResult:
-    """A finished scan of an app, with the questions a test asks of it."""
+@dataclass(frozen=True, kw_only=True, repr=False)
+class ScanResult(ScanReport):
+    """The report of a scan of an app (a :class:`~keywire.ScanReport`, so every reporter takes
+    it), with the questions a test asks of it."""
 
-    report: ScanReport
     label: str = "the app"
+
+    @classmethod
+    def of(cls, report: ScanReport, label: str = "the app") -> ScanResult:
+        fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+        return cls(**fields, label=label)
 
     @property
     def grade(self) -> Grade:
         """A to F, or ``"?"`` when nothing could be scanned (a ``str``)."""
-        score = self.report.score
-        return Grade(score.grade if score is not None and self.report.scanned_any else "?", self)
+        score = self.score
+        return Grade(score.grade if score is not None and self.scanned_any else "?", self)
 
     @property
-    def score(self) -> int | None:
-        score = self.report.score
-        return score.score if score is not None and self.report.scanned_any else None
+    def points(self) -> int | None:
+        """The overall score, 0 to 100 (None when nothing could be scanned)."""
+        return self.score.score if self.score is not None and self.scanned_any else None
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
+    def counted(self) -> tuple[Finding, ...]:
         """The findings that count (suppressed ones do not), worst first."""
-        return tuple(
-            sorted(self.report.active_findings, key=lambda f: (-f.severity.rank, f.rule_id))
-        )
+        return tuple(sorted(self.active_findings, key=lambda f: (-f.severity.rank, f.rule_id)))
 
     @property
     def rule_ids(self) -> set[str]:
-        return {f.rule_id for f in self.findings}
-
-    @property
-    def complete(self) -> bool:
-        return self.report.complete
+        """The rule IDs of the findings that count."""
+        return {f.rule_id for f in self.counted}
 
     def at_or_above(self, severity: str | Severity) -> tuple[Finding, ...]:
-        """The findings of ``severity`` or worse."""
+        """The findings (that count) of ``severity`` or worse."""
         floor = _severity(severity)
-        return tuple(f for f in self.findings if f.severity >= floor)
+        return tuple(f for f in self.counted if f.severity >= floor)
 
     def assert_no_findings(
         self, at_or_above: str | Severity = "low", *, allow_incomplete: bool = False
@@ -116,10 +117,11 @@ class ScanResult:
         assert_no_findings(self, at_or_above=at_or_above, allow_incomplete=allow_incomplete)
 
     def describe(self, findings: Sequence[Finding] | None = None) -> str:
-        """The findings (all, or those given) as lines a person reads in a test failure."""
+        """The findings (those that count, or those given) as lines a person reads in a test
+        failure."""
         from .rules import RULES
 
-        shown = self.findings if findings is None else findings
+        shown = self.counted if findings is None else findings
         lines = []
         for finding in shown:
             rule = RULES.get(finding.rule_id)
@@ -132,8 +134,9 @@ class ScanResult:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        listed = ", ".join(f"{f.rule_id} {f.severity.value}" for f in self.findings[:12])
-        more = f", … {len(self.findings) - 12} more" if len(self.findings) > 12 else ""
+        counted = self.counted
+        listed = ", ".join(f"{f.rule_id} {f.severity.value}" for f in counted[:12])
+        more = f", … {len(counted) - 12} more" if len(counted) > 12 else ""
         return f"<keywire scan of {self.label}: grade {self.grade}, findings [{listed}{more}]>"
 
 
@@ -146,13 +149,13 @@ def assert_no_findings(
     """Raise ``AssertionError`` listing every finding at or above ``at_or_above`` (and the
     checks that did not run, unless ``allow_incomplete``)."""
     __tracebackhide__ = True
-    if isinstance(result, ScanReport):
-        result = ScanResult(result)
+    if not isinstance(result, ScanResult):
+        result = ScanResult.of(result)
     floor = _severity(at_or_above)
     failing = result.at_or_above(floor)
     problems = []
     if failing:
-        score = f", score {result.score}/100" if result.score is not None else ""
+        score = f", score {result.points}/100" if result.points is not None else ""
         problems.append(
             f"keywire found {len(failing)} finding(s) at or above {floor.value} in "
             f"{result.label} (grade {result.grade}{score}):\n{result.describe(failing)}"
@@ -165,10 +168,10 @@ def assert_no_findings(
 
 def _untested(result: ScanResult) -> str:
     lines = []
-    for target in result.report.targets:
+    for target in result.targets:
         if not target.scanned:
             lines.append(f"  not scanned: {visible(target.error)}")
-    for outcome in result.report.outcomes:
+    for outcome in result.outcomes:
         if outcome.status.value == "error":
             lines.append(f"  {outcome.check} not tested: {visible(outcome.reason)}")
     return "\n".join(lines)
@@ -234,7 +237,7 @@ class AppScanner:
             http = servers.enter_context(LabServer(app))
             target = parse_target(https.url + path, http_port=http.port)
             report = scan([target], options=scan_options)
-        return ScanResult(report, label=label or _name(app))
+        return ScanResult.of(report, label=label or _name(app))
 
     def close(self) -> None:
         if self._owned is not None:
