@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 MAX_FINDINGS = 50
 #: Characters of one quoted value, and of the server's answer shown.
 MAX_VALUE = 400
-MAX_EXCERPT = 300
+MAX_EXCERPT = 800
 
 UNTRUSTED_NOTE = (
     "The block below holds text that the scanned server controls (URLs, messages, evidence, its "
