@@ -120,7 +120,7 @@ _SCAN, _BOTH, _ALL = ("scan",), ("scan", "demo"), ("scan", "demo", "tokens")
 #: ``keywire watch`` scans like ``keywire scan``: it takes scan's options for reaching targets.
 _SCANNING = ("scan", "watch")
 #: The commands that read or keep the history store.
-_STORE = ("scan", "watch", "history", "diff", "report")
+_STORE = ("scan", "watch", "history", "diff", "report", "mcp")
 
 OPTIONS: tuple[Option, ...] = (
     # What to scan.
@@ -360,7 +360,7 @@ OPTIONS: tuple[Option, ...] = (
         name="no-store",
         kind="flag",
         default=False,
-        commands=_SCAN,
+        commands=(*_SCAN, "mcp"),
         help="Do not record the scan in the history store.",
     ),
     Option(

@@ -48,6 +48,8 @@ def run_client(
 ) -> Any:
     """Start ``keywire mcp`` in ``cwd``, run ``work`` with an initialised session, stop it."""
 
+    env = {"KEYWIRE_STORE": str(cwd / "history.db"), **env}  # never the user's own store
+
     async def main() -> Any:
         params = StdioServerParameters(
             command=sys.executable,
@@ -105,6 +107,7 @@ def test_tools_resources_and_a_lab_scan(tmp_path):
         "explain_rule",
         "flask_fix",
         "analyse_tokens",
+        "diff_scans",
         "allowed_targets",
     }
     tool = got["tools"]["scan_api"]
@@ -284,3 +287,33 @@ def test_token_files_only_from_the_workspace(tmp_path):
     for refused in (up, absolute):
         assert is_error(refused) and "outside the workspace" in text_of(refused)
         assert "do-not-read" not in text_of(refused)
+
+
+def test_scans_are_recorded_and_two_stored_scans_diffed(tmp_path):
+    """scan_api records each scan in the history store; diff_scans compares the last two, for
+    targets on the allowlist only, the target's text quoted."""
+    behaviour = Behaviour(refuse_cleartext=False)
+    with LabServer(make_app(behaviour)) as lab:
+
+        async def work(session: ClientSession) -> list[Any]:
+            url = f"{lab.url}/v1/resource"
+            first = await session.call_tool("scan_api", {"url": url})
+            behaviour.refuse_cleartext = True  # the fix lands between the two scans
+            second = await session.call_tool("scan_api", {"url": url})
+            diff = await session.call_tool("diff_scans", {})
+            off_list = await session.call_tool("diff_scans", {"target": "http://10.0.0.1/"})
+            return [first, second, diff, off_list]
+
+        first, second, diff, off_list = run_client(
+            work, cwd=tmp_path, env=_env(KEYWIRE_MCP_ALLOW=lab.url)
+        )
+    assert "Recorded in the history store as scan 1" in text_of(first)
+    assert "Recorded in the history store as scan 2" in text_of(second)
+    assert (tmp_path / "history.db").is_file()
+    text = text_of(diff)
+    assert not is_error(diff), text
+    assert text.startswith("keywire compared 1 target(s): 0 new finding(s), 4 fixed")
+    block = _BLOCK.search(text)
+    assert block is not None and "KW101" in block.group(2) and lab.url in block.group(2)
+    assert lab.url not in outside_blocks(text)
+    assert is_error(off_list) and "not on the allowlist" in text_of(off_list)

@@ -24,8 +24,8 @@ from ._options import table_options
 def mcp_command(**values: Any) -> None:
     """Serve keywire over the Model Context Protocol on stdio, for AI coding assistants.
 
-    Tools: scan_api, explain_rule, flask_fix, analyse_tokens, allowed_targets; resources: the
-    rule catalogue (keywire://rules). Scans only URLs under the prefixes the user allows, in the
+    Tools: scan_api, explain_rule, flask_fix, analyse_tokens, diff_scans, allowed_targets; resources:
+    the rule catalogue (keywire://rules). Scans are recorded in the history store. Scans only URLs under the prefixes the user allows, in the
     configuration's [mcp] table (allow = [...]) or KEYWIRE_MCP_ALLOW (comma-separated);
     nothing is allowed by default, loopback included. Credentials come only from environment
     variables the configuration names ([[mcp.credentials]]), never from the model. Needs
@@ -66,4 +66,13 @@ def mcp_command(**values: Any) -> None:
     from ..mcp_server.server import serve
     from ..mcp_server.tools import McpContext
 
-    serve(McpContext(policy=policy, config=config, workspace=workspace))
+    store = Path(values["store"]).expanduser() if values.get("store") else None
+    serve(
+        McpContext(
+            policy=policy,
+            config=config,
+            workspace=workspace,
+            store=store,
+            record=not values["no_store"],
+        )
+    )

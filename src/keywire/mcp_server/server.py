@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import Field
 
-from . import tools
+from . import _history, tools
 from .tools import McpContext, ToolError
 
 _T = TypeVar("_T")
@@ -50,6 +50,13 @@ CredentialsArg = Annotated[
         description="Send the credential headers the user configured for this URL (values come "
         "from the user's environment, over verified HTTPS only). You never pass a credential.",
     ),
+]
+ScanArg = Annotated[
+    int | None,
+    Field(default=None, description="A scan number from the history store (scan_api says it)."),
+]
+TargetArg = Annotated[
+    str | None, Field(default=None, description="Only this target URL (on the allowlist).")
 ]
 RuleArg = Annotated[str, Field(description="A keywire rule ID, e.g. KW101.")]
 PathArg = Annotated[
@@ -142,6 +149,18 @@ def build_server(ctx: McpContext) -> Any:
     )
     async def analyse_tokens(path: PathArg) -> str:
         return await call(tools.analyse_tokens, ctx, path)
+
+    @_tool(
+        server,
+        name="diff_scans",
+        description="Compare two stored scans (keywire diff): new, fixed and unchanged findings "
+        "and grade changes. No scan numbers: each target's last two scans; scan_api records "
+        "every scan and says its number. Only targets on the allowlist are shown.",
+    )
+    async def diff_scans(
+        before: ScanArg = None, after: ScanArg = None, target: TargetArg = None
+    ) -> str:
+        return await call(_history.diff_scans, ctx, before, after, target)
 
     @_tool(
         server,

@@ -47,6 +47,10 @@ class McpContext:
     workspace: Path = field(default_factory=Path.cwd)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     resolver: Resolver | None = None
+    #: The history store scans are recorded in and diffs read (None: the default location).
+    store: Path | None = None
+    #: Record each scan in the store (``keywire scan`` does too), so that diff_scans has them.
+    record: bool = True
     limiter: RateLimiter = field(init=False)
     scan_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -161,9 +165,13 @@ def scan_api(
         )
         report = scan([target], options=options, resolver=resolver, config=ctx.config)
         excerpt = asyncio.run(_answer(target.url, options, resolver))
+        from ._history import record  # it imports this module
+
+        recorded = record(ctx, report)
     finally:
         ctx.scan_lock.release()
-    return render_scan(report, excerpt=excerpt, credentials=sorted(headers))
+    text = render_scan(report, excerpt=excerpt, credentials=sorted(headers))
+    return text + (f"\n{recorded}\n" if recorded else "")
 
 
 async def _answer(url: str, options: ScanOptions, resolver: Resolver) -> Answer | str:
