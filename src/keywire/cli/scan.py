@@ -24,6 +24,7 @@ from ._exit import (
     fail_usage,
 )
 from ._headers import parse_header_env, parse_headers, protect_credentials
+from ._messages import color_wanted, set_quiet
 from ._options import check_ca_file, configure_logging, load_settings, table_options
 from ._report import Label, emit
 from ._store import record_scan, store_for_scan
@@ -66,7 +67,7 @@ class _Progress:
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),
-            console=Console(stderr=True),
+            console=Console(stderr=True, no_color=not color_wanted(True)),
             transient=True,
         )
         self._task = self._progress.add_task(f"scanning {total} target(s)", total=total)
@@ -85,7 +86,11 @@ class _Progress:
         self._progress.advance(self._task)
 
 
-@click.command("scan", epilog=EXIT_CODES_HELP)
+@click.command(
+    "scan",
+    epilog=EXIT_CODES_HELP,
+    short_help="Scan API URLs (or an OpenAPI spec's endpoints) and grade them.",
+)
 @click.argument("targets", nargs=-1, required=False)
 @table_options("scan")
 @click.pass_context
@@ -96,6 +101,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     """
     from .._scanner import scan  # the scanner loads when a scan runs, not with the command line
 
+    set_quiet(params["quiet"], params["verbose"])
     settings = load_settings(ctx, params)
     values = settings.values
     configure_logging(values["verbose"])
@@ -119,7 +125,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     try:
         with ExitStack() as stack:
             progress = None
-            if sys.stderr.isatty():
+            if sys.stderr.isatty() and not values["quiet"]:
                 total = options.max_endpoints if spec is not None else len(targets)
                 progress = stack.enter_context(_Progress(total))
             report = scan(
