@@ -118,7 +118,7 @@ class Run:
 
 
 def measure(cmd: list[str], *, timeout: float = 7200) -> Run:
-    done = subprocess.run(  # noqa: S603 - our launcher, our commands
+    done = subprocess.run(
         [sys.executable, "-c", LAUNCHER, *cmd],
         stdin=subprocess.DEVNULL,
         capture_output=True,

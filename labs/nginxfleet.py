@@ -94,12 +94,14 @@ class NginxFleet(LoopbackServerBase):
         protocols, ciphers = _TLS[name]
         leaf = self._leaf(where, rsa=name == "rsa")
         cert, key = write_chain(self.dir, f"leaf-{index}", leaf, self.ca)
-        hsts = "" if name in ("legacy", "rsa") else (
-            'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;'
+        hsts = (
+            ""
+            if name in ("legacy", "rsa")
+            else (
+                'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;'
+            )
         )
-        cleartext = (
-            f"return 301 https://{where}$request_uri;" if hsts else _ANSWER
-        )
+        cleartext = f"return 301 https://{where}$request_uri;" if hsts else _ANSWER
         return (
             f"  server {{ listen {where}:443 ssl; ssl_certificate {cert}; "
             f"ssl_certificate_key {key}; ssl_protocols {protocols}; ssl_ciphers {ciphers}; "

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from keywire import Gate, ScanOptions, Severity, TargetResult, finish_report, load_config, scan
-from keywire import _scanner as scanner_module
 from keywire import finish as finish_module
 from labs import raw
 

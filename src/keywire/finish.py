@@ -13,6 +13,7 @@ from JSON; finishing twice would apply the policy twice, so the pipeline never d
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from ._models import Gate, Policy, ScanReport, TargetResult
 from ._totals import Totals
@@ -54,19 +55,28 @@ class Finisher:
         policy: Policy | None = None,
         baseline: Baseline | None = None,
         gate: Gate | None = None,
+        annotate: Callable[[TargetResult], TargetResult] | None = None,
     ) -> None:
+        self._annotate = annotate
         self._policy = PolicyApplier(policy, report.started_at.date()) if policy else None
         self._baseline = BaselineComparer(baseline) if baseline else None
         self.gate = gate if gate is not None else report.gate
         self.totals = Totals(self.gate)
         self._started = report.started_at
 
-    def target(self, result: TargetResult) -> TargetResult:
-        """``result`` finished (policy, then baseline), and counted."""
+    def target(self, result: TargetResult, *, finished: bool = False) -> TargetResult:
+        """``result`` finished (policy, then baseline, then ``annotate``: the history store's
+        time rules, see :mod:`keywire.history.record`), and counted.
+
+        ``finished``: a result finished by an earlier run (``--resume``): the policy and the
+        baseline are applied again (they change nothing twice, and the notices and what the
+        baseline lost need to see it), ``annotate`` is not."""
         if self._policy is not None:
             result = self._policy.target(result)
         if self._baseline is not None:
             result = self._baseline.target(result)
+        if self._annotate is not None and not finished:
+            result = self._annotate(result)
         self.totals.add(result)
         return result
 

@@ -29,7 +29,7 @@ Kind = Literal["number", "integer", "flag", "choice", "text", "path", "count"]
 Choices = tuple[str, ...] | Callable[[], Sequence[str]]
 
 #: The commands that take table options.
-COMMANDS = ("scan", "demo", "tokens")
+COMMANDS = ("scan", "demo", "tokens", "watch", "history", "diff", "report", "mcp", "lint-spec")
 #: The check group that only runs on spec-driven scans (``spec`` is its former name, still taken).
 OPENAPI_GROUP = "openapi"
 GROUP_ALIASES: Mapping[str, str] = MappingProxyType({"spec": OPENAPI_GROUP})
@@ -87,9 +87,9 @@ class Option:
 
 def selectable() -> tuple[str, ...]:
     """Check families and groups ``--only`` and ``--skip`` take (aliases included)."""
-    from .checks import FAMILIES, GROUPS
+    from .checks import SELECTABLE  # the registry's static table: no family is imported
 
-    return tuple(sorted(GROUPS | {f.name for f in FAMILIES} | set(GROUP_ALIASES)))
+    return tuple(sorted({*SELECTABLE, *GROUP_ALIASES}))
 
 
 def report_formats() -> tuple[str, ...]:
@@ -117,22 +117,13 @@ def severity_choices() -> tuple[str, ...]:
 
 
 _SCAN, _BOTH, _ALL = ("scan",), ("scan", "demo"), ("scan", "demo", "tokens")
+#: ``keywire watch`` scans like ``keywire scan``: it takes scan's options for reaching targets.
+_SCANNING = ("scan", "watch")
+#: The commands that read or keep the history store.
+_STORE = ("scan", "watch", "history", "diff", "report", "mcp")
 
 OPTIONS: tuple[Option, ...] = (
     # What to scan.
-    Option(
-        name="input",
-        kind="path",
-        short="-i",
-        dest="inputs",
-        multiple=True,
-        dash=True,
-        metavar="FILE",
-        commands=_SCAN,
-        help="Scan the URLs in FILE too ('-' for stdin): one a line; blank lines and # comments "
-        "are ignored, a bad line is reported with its number and skipped, duplicates are "
-        "scanned once. Repeatable.",
-    ),
     Option(
         name="resume",
         kind="path",
@@ -247,7 +238,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=selectable,
         multiple=True,
         default=(),
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         config=True,
         scan_field="only",
         help="Run only these checks or groups.",
@@ -258,7 +249,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=selectable,
         multiple=True,
         default=(),
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         config=True,
         scan_field="skip",
         help="Skip these checks or groups.",
@@ -270,7 +261,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-H",
         dest="headers",
         multiple=True,
-        commands=("scan", "tokens"),
+        commands=("scan", "tokens", "watch"),
         help="'Name: value' credential header, sent only over verified HTTPS to the target host.",
         overrides={
             "tokens": {
@@ -285,14 +276,14 @@ OPTIONS: tuple[Option, ...] = (
         dest="header_envs",
         multiple=True,
         metavar="NAME=VAR",
-        commands=_SCAN,
+        commands=_SCANNING,
         help="Like --header, with the value read from environment variable VAR (not shell "
         "history).",
     ),
     Option(
         name="ca-file",
         kind="path",
-        commands=("scan", "tokens"),
+        commands=("scan", "tokens", "watch"),
         config=True,
         scan_field="ca_file",
         help="Extra trusted CA certificates (PEM).",
@@ -302,7 +293,7 @@ OPTIONS: tuple[Option, ...] = (
         kind="integer",
         low=1,
         high=65535,
-        commands=_SCAN,
+        commands=_SCANNING,
         config=True,
         scan_field="http_port",
         help="Port of the cleartext side of https:// targets.",
@@ -312,10 +303,23 @@ OPTIONS: tuple[Option, ...] = (
         kind="integer",
         low=1,
         high=65535,
-        commands=_SCAN,
+        commands=_SCANNING,
         config=True,
         scan_field="https_port",
         help="Port of the HTTPS side of http:// targets.",
+    ),
+    Option(
+        name="per-host",
+        kind="integer",
+        low=1,
+        high=50,
+        default=5,
+        show_default=True,
+        commands=_SCANNING,
+        config=True,
+        scan_field="per_host",
+        help="Concurrent connections per server (resolved address and port), whatever names "
+        "lead to it.",
     ),
     Option(
         name="resolve",
@@ -326,19 +330,6 @@ OPTIONS: tuple[Option, ...] = (
         scan_field="resolve",
         help="Reach HOST at ADDRESS instead of what DNS says (curl's convention), with HOST in "
         "SNI, Host and certificate checks: staging, an origin behind a CDN, a lab. Repeatable.",
-    ),
-    Option(
-        name="per-host",
-        kind="integer",
-        low=1,
-        high=50,
-        default=5,
-        show_default=True,
-        commands=_SCAN,
-        config=True,
-        scan_field="per_host",
-        help="Concurrent connections per server (resolved address and port), whatever names "
-        "lead to it.",
     ),
     Option(
         name="max-connections",
@@ -392,7 +383,7 @@ OPTIONS: tuple[Option, ...] = (
         name="offline",
         kind="flag",
         default=False,
-        commands=_SCAN,
+        commands=_SCANNING,
         config=True,
         scan_field="offline",
         help="Send nothing beyond the scanned hosts: no fetch from the OCSP responders or CRLs "
@@ -405,7 +396,7 @@ OPTIONS: tuple[Option, ...] = (
         high=600,
         default=10.0,
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "watch"),
         config=True,
         scan_field="timeout",
         help="Seconds per request.",
@@ -417,7 +408,7 @@ OPTIONS: tuple[Option, ...] = (
         high=86400,
         default=300.0,
         show_default=True,
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         config=True,
         scan_field="target_timeout",
         help="Seconds for each target, from when it starts; what is still running then is "
@@ -428,11 +419,141 @@ OPTIONS: tuple[Option, ...] = (
         kind="number",
         low=1,
         high=30 * 86400,
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         config=True,
         scan_field="scan_timeout",
         help="Seconds for the whole scan (default: no limit); targets not finished by then are "
         "reported as not scanned or not tested.",
+        overrides={
+            "watch": {
+                "help": "Seconds for each batch of targets (see --batch).",
+                "default": 300.0,
+                "show_default": True,
+            }
+        },
+    ),
+    # The history store and the watch (docs/history.md).
+    Option(
+        name="store",
+        kind="path",
+        metavar="FILE",
+        commands=_STORE,
+        help="The history store (SQLite). Default: $KEYWIRE_STORE, else "
+        "$XDG_DATA_HOME/keywire/keywire.db (~/.local/share/keywire/keywire.db).",
+    ),
+    Option(
+        name="no-store",
+        kind="flag",
+        default=False,
+        commands=(*_SCAN, "mcp"),
+        help="Do not record the scan in the history store.",
+    ),
+    Option(
+        name="input",
+        kind="path",
+        short="-i",
+        dest="inputs",
+        dash=True,
+        multiple=True,
+        metavar="FILE",
+        commands=_SCANNING,
+        help="A targets file: one URL per line, blank lines and # comments ignored ('-' reads "
+        "stdin); a bad line is reported with its number and skipped, duplicates are scanned "
+        "once. Repeatable.",
+    ),
+    Option(
+        name="every",
+        kind="text",
+        default="6h",
+        show_default=True,
+        commands=("watch",),
+        help="Time between cycles: 90s, 30m, 6h, 1d.",
+    ),
+    Option(
+        name="once",
+        kind="flag",
+        default=False,
+        commands=("watch",),
+        help="Run one cycle (or finish an interrupted one) and exit.",
+    ),
+    Option(
+        name="batch",
+        kind="integer",
+        low=1,
+        high=64,
+        default=4,
+        show_default=True,
+        commands=("watch",),
+        help="Targets scanned at once (what SIGTERM waits for).",
+    ),
+    Option(
+        name="alert-on",
+        kind="choice",
+        choices=lambda: severity_choices()[:-1],
+        default="medium",
+        show_default=True,
+        commands=("watch",),
+        help="New findings at least this severe raise an alert.",
+    ),
+    Option(
+        name="expiry-days",
+        kind="text",
+        default="30,14,7",
+        show_default=True,
+        commands=("watch",),
+        help="Certificate expiry thresholds in days; each raises one alert.",
+    ),
+    Option(
+        name="webhook",
+        kind="text",
+        metavar="URL",
+        commands=("watch",),
+        help="Send each alert to URL, signed as Standard Webhooks say.",
+    ),
+    Option(
+        name="webhook-secret-env",
+        kind="text",
+        metavar="VAR",
+        commands=("watch",),
+        help="The environment variable holding the signing secret (whsec_...); never printed.",
+    ),
+    Option(
+        name="webhook-format",
+        kind="choice",
+        choices=("standard", "slack"),
+        default="standard",
+        show_default=True,
+        commands=("watch",),
+        help="slack: a Slack incoming-webhook message.",
+    ),
+    Option(
+        name="webhook-timeout",
+        kind="number",
+        low=1,
+        high=120,
+        default=15.0,
+        show_default=True,
+        commands=("watch",),
+        help="Seconds a receiver has to answer.",
+    ),
+    Option(
+        name="limit",
+        kind="integer",
+        low=1,
+        high=100_000,
+        default=20,
+        show_default=True,
+        commands=("history",),
+        help="Results shown per target, newest first.",
+    ),
+    Option(
+        name="target",
+        kind="text",
+        dest="targets",
+        multiple=True,
+        metavar="URL",
+        commands=("diff",),
+        help="Only this target (repeatable).",
     ),
     # The report and the gate.
     Option(
@@ -442,10 +563,19 @@ OPTIONS: tuple[Option, ...] = (
         dest="fmt",
         default="console",
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "history", "diff", "report", "lint-spec"),
         config=True,
         help="Report format written to stdout (or --output).",
-        overrides={"tokens": {"choices": token_formats}},
+        overrides={
+            "tokens": {"choices": token_formats},
+            "history": {"choices": ("console", "json", "markdown")},
+            "diff": {
+                "choices": ("console", "json", "markdown"),
+                "help": "Format written to stdout (or --output); markdown is for a pull-request "
+                "comment.",
+            },
+            "report": {"choices": ("html", "json"), "default": "html"},
+        },
     ),
     Option(
         name="output",
@@ -453,7 +583,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-o",
         multiple=True,
         metavar="[FORMAT:]FILE",
-        commands=_ALL,
+        commands=(*_ALL, "history", "diff", "report", "lint-spec"),
         config=True,
         help="Write a report to FILE: in --format if given, else as FILE's extension says "
         "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
@@ -465,7 +595,15 @@ OPTIONS: tuple[Option, ...] = (
                 "help": "Write a report to FILE: in --format if given, else as FILE's extension "
                 "says (.json .html .txt); FORMAT:FILE names the format ('-' is stdout). Repeat "
                 "for several formats, e.g. -o tokens.json -o tokens.html.",
-            }
+            },
+            **{
+                command: {
+                    "multiple": False,
+                    "metavar": "FILE",
+                    "help": "Write to FILE (replaced atomically) instead of stdout.",
+                }
+                for command in ("history", "diff", "report")
+            },
         },
     ),
     Option(
@@ -474,14 +612,20 @@ OPTIONS: tuple[Option, ...] = (
         choices=severity_choices,
         default="high",
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "diff", "lint-spec"),
         config=True,
         help="Exit 1 if any finding is at least this severe ('none' disables).",
         overrides={
             "tokens": {
                 "default": "low",
                 "help": "Exit 1 if any weakness is at least this severe ('none' disables).",
-            }
+            },
+            "diff": {
+                "default": "none",
+                "help": "Exit 1 if a new finding is at least this severe ('none': never).",
+            },
+            # A linter in a pre-commit hook: what a spec declares is fixed before it ships.
+            "lint-spec": {"default": "medium"},
         },
     ),
     Option(
@@ -535,14 +679,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         name="config",
         kind="path",
-        commands=_BOTH,
+        commands=(*_BOTH, "watch", "mcp", "lint-spec"),
         help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
     ),
     Option(
         name="no-config",
         kind="flag",
         default=False,
-        commands=_BOTH,
+        commands=(*_BOTH, "watch", "mcp", "lint-spec"),
         help="Do not read any configuration file.",
     ),
     Option(
@@ -550,16 +694,8 @@ OPTIONS: tuple[Option, ...] = (
         kind="count",
         short="-v",
         default=0,
-        commands=_ALL,
+        commands=(*_ALL, "watch"),
         help="Log to stderr (-vv for debug).",
-    ),
-    Option(
-        name="quiet",
-        kind="flag",
-        short="-q",
-        default=False,
-        commands=_SCAN,
-        help="No progress on stderr (errors, warnings and the verdict are still said).",
     ),
     Option(
         name="progress-every",
@@ -573,8 +709,24 @@ OPTIONS: tuple[Option, ...] = (
         help="Seconds between progress lines when stderr is not a terminal (CI logs); on a "
         "terminal progress is one live line.",
     ),
+    Option(
+        name="workspace",
+        kind="text",
+        commands=("mcp",),
+        metavar="DIR",
+        help="The directory analyse_tokens may read token files from (default: the current "
+        "directory).",
+    ),
+    Option(
+        name="quiet",
+        kind="flag",
+        short="-q",
+        commands=(*_ALL, "mcp", "lint-spec"),
+        help="Print nothing on stderr but errors and warnings (no progress, no closing line "
+        "when the gate passes).",
+    ),
 )
-"""Every option of ``scan``, ``demo`` and ``tokens``, in the order ``--help`` lists them."""
+"""Every option of every command, in the order ``--help`` lists them."""
 
 OPTION: Mapping[str, Option] = MappingProxyType({o.name: o for o in OPTIONS})
 """The table by option name."""

@@ -8,26 +8,33 @@ command line says, shows progress, and delivers the reports.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from .._display import visible
-from .._models import ScanReport, TargetResult
+from .._models import Policy, ScanReport, TargetResult
 from ..fleet import FleetRequest, FleetResult, Meter, ResumeState, read_resume, run_fleet
+from ..fleet._records import result_from_record
 from ..fleet.assemble import STREAMED, write_streamed
 from ..gate import evaluate_totals
 from ..outputs import STDOUT, Output, OutputError, check_output, open_atomically
 from ..scanoptions import ScanOptions
 from ..targets import TargetError, parse_target
 from ..targetsfile import TargetsFileError, parse_targets, read_targets
-from ._exit import fail_usage, stdout_lost
+from ._exit import EXIT_OK, fail_usage, stdout_lost
+from ._messages import color_wanted, info
 from ._options import Settings
 from ._report import Label, deliver, gate_exit, render_for
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 def gather_targets(
@@ -51,9 +58,8 @@ def gather_targets(
         for url in parsed.targets:
             urls.setdefault(url)
         if parsed.duplicates and not quiet:
-            click.echo(
-                f"keywire: {visible(parsed.source)}: {parsed.duplicates} duplicate(s) scanned once",
-                err=True,
+            info(
+                f"keywire: {visible(parsed.source)}: {parsed.duplicates} duplicate(s) scanned once"
             )
     config = settings.config
     if not arguments and not inputs and config is not None and config.targets:
@@ -117,8 +123,10 @@ def run_scan(
     settings: Settings,
     *,
     labels: Any = None,
+    history: Store | None = None,
 ) -> NoReturn:
-    """Scan, deliver every report, say what the user must know, exit with the gate's code."""
+    """Scan, record the scan in ``history`` (the store), deliver every report, say what the user
+    must know, exit with the gate's code."""
     values = settings.values
     resume: ResumeState | None = None
     if values.get("resume"):
@@ -133,10 +141,14 @@ def run_scan(
     observer = None
     if not quiet:
         observer = Progress(every=values["progress_every"], terminal=sys.stderr.isatty())
+    policy = settings.config.policy if settings.config is not None else None
+    started_at = datetime.now(timezone.utc)
     request = FleetRequest(
         targets=targets,
         options=options,
-        policy=settings.config.policy if settings.config is not None else None,
+        started_at=started_at,
+        annotate=_time_rules(history, policy, started_at) if history is not None else None,
+        policy=policy,
         baseline=settings.baseline,
         gate=settings.gate,
         workers=values.get("workers"),
@@ -146,22 +158,69 @@ def run_scan(
         observer=observer,
         verbose=values.get("verbose") or 0,
     )
-    try:
-        result = asyncio.run(run_fleet(request))
-    except BrokenPipeError:
-        stdout_lost()
-        fail_usage("cannot write the report to stdout: the pipe was closed")
-    try:
-        _deliver(
-            result,
-            [o for o in pending if not (o.fmt == "jsonl" and o.path == STDOUT)],
-            settings,
-            labels,
-            quiet=quiet,
-        )
-    finally:
-        result.spool.discard()
+    with history if history is not None else contextlib.nullcontext():
+        try:
+            result = asyncio.run(run_fleet(request))
+        except BrokenPipeError:
+            stdout_lost()
+            fail_usage("cannot write the report to stdout: the pipe was closed")
+        try:
+            if history is not None:
+                _record(history, result, verbose=bool(values.get("verbose")))
+            remaining = [o for o in pending if not (o.fmt == "jsonl" and o.path == STDOUT)]
+            _deliver(result, remaining, settings, labels)
+        finally:
+            result.spool.discard()
     _close(result)
+
+
+def _time_rules(
+    store: Store, policy: Policy | None, started_at: datetime
+) -> Callable[[TargetResult], TargetResult]:
+    """Each result with the findings only time can show (against the target's previous result
+    in the store), as ``keywire scan`` records them (:mod:`keywire.history.record`)."""
+    from ..history.record import annotate_result
+
+    def annotate(result: TargetResult) -> TargetResult:
+        with store.transaction() as tx:
+            previous = tx.latest(result.target, evidence=False)
+        return annotate_result(
+            result,
+            previous,
+            scanned_at=datetime.now(timezone.utc),
+            started_at=started_at,
+            policy=policy,
+        )
+
+    return annotate
+
+
+def _record(store: Store, result: FleetResult, *, verbose: bool) -> None:
+    """Record the run in the store, one target at a time from the spool (as
+    :func:`keywire.store.record_report` records a report in memory)."""
+    from ..history.snapshot import snapshot_of
+    from ..store import StoreError
+
+    envelope = result.envelope
+    finished = datetime.now(timezone.utc)
+    try:
+        with store.transaction(write=True) as tx:
+            scan_id = tx.begin_scan(
+                started_at=envelope.started_at,
+                tool_version=envelope.tool_version,
+                source="scan",
+                options=envelope.options,
+            )
+        for record in result.spool.records(result.position):
+            snapshot = snapshot_of(result_from_record(record), scanned_at=finished)
+            with store.transaction(write=True) as tx:
+                tx.record(scan_id, snapshot)
+        with store.transaction(write=True) as tx:
+            tx.finish_scan(scan_id, finished_at=finished)
+    except StoreError as exc:
+        fail_usage(f"{exc}; the report was not written")
+    if verbose:
+        info(f"keywire: scan {scan_id} recorded in {store.path}")
 
 
 def _plan_streams(outputs: Sequence[Output], resume: str | None) -> tuple[str | None, list[Output]]:
@@ -192,12 +251,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def _deliver(
-    result: FleetResult,
-    outputs: Sequence[Output],
-    settings: Settings,
-    labels: Any,
-    *,
-    quiet: bool,
+    result: FleetResult, outputs: Sequence[Output], settings: Settings, labels: Any
 ) -> None:
     report: ScanReport | None = None
     for output in outputs:
@@ -211,19 +265,20 @@ def _deliver(
                     write_streamed(result, output.fmt, handle)
             except OSError as exc:
                 fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
-            click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
+            info(f"keywire: {output.fmt} report written to {output.path}")
             continue
         if report is None:
             report = result.report()
         chosen: Mapping[str, Label] = labels(report) if callable(labels) else {}
+        to_terminal = output.path == STDOUT and sys.stdout.isatty()
         text = render_for(
             report,
             output.fmt,
-            to_terminal=output.path == STDOUT and sys.stdout.isatty(),
+            to_terminal=to_terminal,
             labels=chosen,
             framework=settings.values.get("framework"),
         )
-        deliver(output, text)
+        deliver(output, text, color=output.fmt == "console" and color_wanted(to_terminal))
 
 
 def _close(result: FleetResult) -> NoReturn:
@@ -240,5 +295,8 @@ def _close(result: FleetResult) -> NoReturn:
         click.echo(f"keywire: warning: {visible(notice)}", err=True)
     verdict = evaluate_totals(totals, result.envelope.score)
     code, message = gate_exit(verdict, scanned_any=totals.scanned_any)
-    click.echo(f"keywire: {message}", err=True)
+    if code == EXIT_OK:
+        info(f"keywire: {message}")
+    else:  # why it failed is kept under -q: the exit code alone does not say
+        click.echo(f"keywire: {message}", err=True)
     sys.exit(code)

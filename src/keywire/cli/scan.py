@@ -2,8 +2,8 @@
 
 Options come from the command line, else from the configuration file, else from the table's
 defaults (:mod:`keywire.options`); the scan, policy, baseline and gate are the library's
-(:func:`keywire.fleet.run_fleet`, the one runner and :class:`keywire.finish.Finisher`); the
-reports are assembled from the run's stream (:mod:`keywire.cli._fleet`).
+(:func:`keywire.fleet.run_fleet`: the one runner, :class:`keywire.finish.Finisher`); the reports
+are assembled from the run's stream (:mod:`keywire.cli._fleet`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from ._exit import (
     fail_usage,
 )
 from ._headers import parse_header_env, parse_headers, protect_credentials
+from ._messages import set_quiet
 from ._options import check_ca_file, configure_logging, load_settings, table_options
 from ._report import Label
+from ._store import store_for_scan
 
 _SKIPPED_SHOWN = 20
 
@@ -53,7 +55,11 @@ def _spec_labels(report: ScanReport) -> dict[str, Label]:
     return labels
 
 
-@click.command("scan", epilog=EXIT_CODES_HELP)
+@click.command(
+    "scan",
+    epilog=EXIT_CODES_HELP,
+    short_help="Scan API URLs (or an OpenAPI spec's endpoints) and grade them.",
+)
 @click.argument("targets", nargs=-1, required=False)
 @table_options("scan")
 @click.pass_context
@@ -63,19 +69,18 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     With -i FILE, the URLs in FILE too (a fleet: streamed with --format jsonl, resumable with
     --resume, on every core). With --spec, the API description's endpoints are scanned too.
     """
-    from ..openapi.loader import SpecError
     from ._fleet import gather_targets, run_scan  # the run's machinery loads with a scan only
 
+    set_quiet(params["quiet"], params["verbose"])
     settings = load_settings(ctx, params)
     values = settings.values
     configure_logging(values["verbose"])
     check_ca_file(values["ca_file"])
     spec = values["spec"]
-    quiet = bool(values["quiet"])
     if spec is not None:
         urls = list(targets)  # base URLs replacing the spec's servers: the spec planner's
     else:
-        urls = gather_targets(targets, values["inputs"], settings, quiet=quiet)
+        urls = gather_targets(targets, values["inputs"], settings, quiet=bool(values["quiet"]))
     if not urls and spec is None:
         if values["inputs"]:
             fail_usage("the targets file(s) hold no target URL")
@@ -87,9 +92,21 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         options = scan_options(values, headers=credentials)
     except ValueError as exc:
         fail_usage(str(exc))
+    spec_errors: tuple[type[Exception], ...] = ()
+    if spec is not None:  # only a spec scan can raise one: without it, no OpenAPI loader
+        from ..openapi.loader import SpecError
+
+        spec_errors = (SpecError,)
+    history = store_for_scan(values["store"], values["no_store"])  # refused before any traffic
     try:
-        run_scan(urls, options, settings, labels=_spec_labels if spec is not None else None)
+        run_scan(
+            urls,
+            options,
+            settings,
+            labels=_spec_labels if spec is not None else None,
+            history=history,
+        )
     except TargetError as exc:
         fail_usage(str(exc))
-    except SpecError as exc:
+    except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")

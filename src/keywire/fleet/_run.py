@@ -21,7 +21,7 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING
@@ -68,6 +68,11 @@ class FleetRequest:
     observer: FleetObserver | None = None
     resolver: Resolver | None = None
     verbose: int = 0
+    #: Applied to each result after the policy and the baseline, before it is counted and
+    #: written (the history store's time rules).
+    annotate: Callable[[TargetResult], TargetResult] | None = None
+    #: When the scan started (default: when :func:`run_fleet` is called).
+    started_at: datetime | None = None
 
 
 @dataclass
@@ -96,7 +101,7 @@ async def run_fleet(request: FleetRequest) -> FleetResult:
     """Run ``request`` (see the module docstring). Raises TargetError, SpecError before any
     traffic; cancelling it stops every worker and leaves the spool as far as it got."""
     options = request.options
-    started_at = datetime.now(timezone.utc)
+    started_at = request.started_at or datetime.now(timezone.utc)
     started = time.perf_counter()
     run_deadline = started + options.scan_timeout if options.scan_timeout is not None else None
     resolver = with_pins(request.resolver, options)
@@ -118,7 +123,11 @@ async def run_fleet(request: FleetRequest) -> FleetResult:
         options=options.public(),
     )
     finisher = Finisher(
-        envelope, policy=request.policy, baseline=request.baseline, gate=request.gate
+        envelope,
+        policy=request.policy,
+        baseline=request.baseline,
+        gate=request.gate,
+        annotate=request.annotate,
     )
     spool = Spool(request.spool_path, resume=resume)
     try:
@@ -130,7 +139,7 @@ async def run_fleet(request: FleetRequest) -> FleetResult:
         ):
             if record["target"] in again:
                 continue  # lost with its worker last time: scanned again now
-            old = finisher.target(result_from_record(record))
+            old = finisher.target(result_from_record(record), finished=True)
             meter.total += 1
             meter.done += 1
             meter.resumed += 1
