@@ -6,8 +6,9 @@ did: requests by path, connections open at once per listener and in total (the p
 caps), the TLS server names (SNI) and ``Host`` headers it received. A path can be made slow
 (``delay``), can stall (never answer), or can reset its first connections (``flaky``).
 
-Every answer is a small JSON 200 with ``Connection: close`` (or, with ``hsts``, HSTS too), so a
-scan has something real to judge and nothing to wait for.
+Every answer is a small JSON 200 with ``Connection: close`` (``keep_alive``: the connection is
+kept for more requests; ``hsts``: HSTS too), so a scan has something real to judge and nothing
+to wait for.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class FleetServer(LoopbackServerBase):
         delay: Callable[[str], float | None] | None = None,
         flaky: int = 0,
         hsts: bool = False,
+        keep_alive: bool = False,
     ) -> None:
         super().__init__(host=host)
         self.scheme = "https" if tls is not None else "http"
@@ -51,6 +53,7 @@ class FleetServer(LoopbackServerBase):
         self._delay = delay
         self._flaky = flaky
         self._hsts = hsts
+        self._keep_alive = keep_alive
         self.requests: collections.Counter[str] = collections.Counter()
         self.host_headers: collections.Counter[str] = collections.Counter()
         self.server_names: collections.Counter[str] = collections.Counter()
@@ -120,7 +123,8 @@ class FleetServer(LoopbackServerBase):
             self.total_now += 1
             self.total_peak = max(self.total_peak, self.total_now)
         try:
-            await self._answer(reader, writer)
+            while await self._answer(reader, writer) and self._keep_alive:
+                pass
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
         finally:
@@ -130,10 +134,11 @@ class FleetServer(LoopbackServerBase):
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; whether the connection may carry another."""
         head = await reader.readuntil(b"\r\n\r\n")
         if len(head) > _HEAD_LIMIT:
-            return
+            return False
         request_line, *header_lines = head.decode("latin-1").split("\r\n")
         parts = request_line.split(" ")
         path = parts[1] if len(parts) > 1 else "/"
@@ -152,22 +157,26 @@ class FleetServer(LoopbackServerBase):
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
-            return
+            return False
         wait = self._delay(base) if self._delay is not None else 0.0
         assert self._stop is not None
         if wait is None:
             await self._stop.wait()
-            return
+            return False
         if wait:
             await asyncio.sleep(wait)
         body = b'{"status": "ok"}'
         extra = b"Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n"
+        connection = b"keep-alive" if self._keep_alive else b"close"
         writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: "
+            + connection
+            + b"\r\n"
             + (extra if self._hsts else b"")
             + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
         )
         await writer.drain()
+        return True
 
     def close(self) -> None:
         async def shutdown() -> None:
