@@ -141,8 +141,16 @@ class ScoreTally:
     """
 
     def __init__(self, rules: Mapping[str, Rule]) -> None:
+        from .rules import ROOT_RULE_IDS, RULES
+
         self._rules = rules
-        self._roots = {r.root_cause for r in rules.values() if r.root_cause is not None}
+        # The catalogue knows its roots without loading every family (``--only tls`` scores
+        # without the HTTP families); any other rule table is asked.
+        self._roots = (
+            ROOT_RULE_IDS
+            if rules is RULES
+            else {r.root_cause for r in rules.values() if r.root_cause is not None}
+        )
         self._worst: dict[str, Severity] = {}
         self._worst_once: dict[str, Severity] = {}
         self._rooted: dict[tuple[str, str], Severity] = {}

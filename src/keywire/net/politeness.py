@@ -37,6 +37,9 @@ class Politeness:
         self._resolver = resolver
         self._per_server = per_server
         self._servers: dict[tuple[str, int], asyncio.Semaphore] = {}
+        #: Each name's server address, once resolved (the resolver caches too, but asynchronously;
+        #: a slot is taken for every connection).
+        self._addresses: dict[str, str] = {}
         self._global = asyncio.Semaphore(max_connections)
         self.max_connections = max_connections
         #: The most connections seen at once (for tests and benchmarks).
@@ -46,11 +49,15 @@ class Politeness:
     async def server_of(self, host: str, port: int) -> tuple[str, int]:
         """The server a connection to ``host:port`` reaches (its first address and the port);
         an unresolvable name stands for itself (its connection will fail soon enough)."""
-        try:
-            addresses = await self._resolver.resolve(host)
-        except ResolutionError:
-            return host.lower(), port
-        return (addresses[0] if addresses else host.lower()), port
+        name = host.lower()
+        address = self._addresses.get(name)
+        if address is None:
+            try:
+                addresses = await self._resolver.resolve(host)
+            except ResolutionError:
+                return name, port
+            address = self._addresses[name] = addresses[0] if addresses else name
+        return address, port
 
     @contextlib.asynccontextmanager
     async def slot(self, host: str, port: int, address: str | None = None) -> AsyncIterator[None]:
