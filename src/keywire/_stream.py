@@ -91,6 +91,40 @@ async def stream(
             await cancel_and_wait(list(pending))
 
 
+class _Failed:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+async def merge(*sources: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Every item of every source, as each comes. An error in a source is raised here; closing
+    the merge early cancels every source (each one's cleanup runs)."""
+    queue: asyncio.Queue[T | _Failed | None] = asyncio.Queue(maxsize=64)
+
+    async def pump(source: AsyncIterator[T]) -> None:
+        try:
+            async for item in source:
+                await queue.put(item)
+        except Exception as exc:
+            await queue.put(_Failed(exc))
+            return
+        await queue.put(None)  # (a cancelled pump says nothing: the merge is closing)
+
+    tasks = [asyncio.ensure_future(pump(source)) for source in sources]
+    running = len(tasks)
+    try:
+        while running:
+            item = await queue.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, _Failed):
+                raise item.error
+            else:
+                yield item
+    finally:
+        await cancel_and_wait(tasks)
+
+
 async def collect(results: AsyncIterator[tuple[int, Any]]) -> list[Any]:
     """Every result of a stream, in plan order (for callers that want them all)."""
     ordered = [pair async for pair in results]

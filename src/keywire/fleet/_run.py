@@ -21,13 +21,14 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING
 
 from .._models import Gate, Policy, ScanReport, TargetResult
 from .._plan import ScanPlan, plan_scan, plan_urls
+from .._stream import merge
 from .._version import __version__
 from ..finish import Finisher
 from ..net.pins import parse_pins, with_pins
@@ -210,7 +211,7 @@ async def _plan(
 
 
 def _workers(request: FleetRequest, plan: ScanPlan) -> int:
-    """How many worker processes this plan is worth (0: scan in this process)."""
+    """How many processes this plan is worth, this one included (0 or 1: this one alone)."""
     if request.options.spec is not None or request.resolver is not None:
         return 0  # a spec plan, or a resolver object, lives in this process only
     wanted = request.workers or os.cpu_count() or 1
@@ -227,33 +228,49 @@ async def _results(
     run_deadline: float | None,
     pool: PoolReport,
 ) -> AsyncGenerator[TargetResult, None]:
-    options = request.options
-    if not workers:
-        from .._scanner import stream_plan
+    """Every result of ``plan``: from this process alone, or, with ``workers`` processes, from
+    this one (its share) and ``workers - 1`` worker processes (theirs), merged as they come."""
+    from .._scanner import stream_plan
 
+    options = request.options
+    shares = shard([p.target for p in plan.targets], max(1, workers), parse_pins(options.resolve))
+    if len(shares) > 1:
+        each = {
+            "max_targets": max(1, options.max_targets // len(shares)),
+            "max_connections": max(1, options.max_connections // len(shares)),
+        }
+        mine = set(shares[-1])
+        local_plan = ScanPlan(
+            targets=tuple(p for p in plan.targets if p.target.url in mine), leading=plan.leading
+        )
+        local_options = dataclasses.replace(
+            options, max_targets=each["max_targets"], max_connections=each["max_connections"]
+        )
+    else:
+        local_plan, local_options = plan, options
+
+    async def local() -> AsyncIterator[TargetResult]:
         async for _index, result in stream_plan(
-            plan, options, resolver=resolver, observer=None, deadline=run_deadline
+            local_plan, local_options, resolver=resolver, observer=None, deadline=run_deadline
         ):
+            yield result
+
+    if len(shares) <= 1:
+        async for result in local():
             yield result
         return
     from ._worker import options_to_job
 
-    shares = shard([p.target for p in plan.targets], workers, parse_pins(options.resolve))
-    each = {
-        "max_targets": max(1, options.max_targets // len(shares)),
-        "max_connections": max(1, options.max_connections // len(shares)),
-    }
     remaining = run_deadline - time.perf_counter() if run_deadline is not None else None
     job = {
         "options": {**options_to_job(options), **each},
         "deadline_in": remaining,
         "verbose": request.verbose,
     }
-    for result in plan.leading:
-        yield result
-    async for result in pool_results(
-        shares, job, stall_after=options.target_timeout + STALL_GRACE_S, report=pool
-    ):
+    remote = pool_results(
+        shares[:-1], job, stall_after=options.target_timeout + STALL_GRACE_S, report=pool
+    )
+    async for result in merge(local(), remote):
         yield result
 
 

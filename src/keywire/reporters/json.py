@@ -193,7 +193,21 @@ def head_dict(report: ScanReport, totals: Totals) -> dict[str, Any]:
     }
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: object) -> Any:
+    # Exact types first: a fleet's details are tens of thousands of plain values.
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is dict:
+        return {
+            k if type(k) is str else str(k): v if type(v) in _LEAVES else _plain(v)
+            for k, v in value.items()  # type: ignore[attr-defined]
+        }
+    if kind is list or kind is tuple:
+        return [v if type(v) in _LEAVES else _plain(v) for v in value]  # type: ignore[attr-defined]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
