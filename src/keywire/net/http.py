@@ -14,11 +14,11 @@ over HTTPS whose certificate verified, to exactly the origin (scheme, host and p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
@@ -94,7 +94,7 @@ class HttpClient:
 
     def host_slot(
         self, host: str, port: int, address: str | None = None
-    ) -> contextlib.AbstractAsyncContextManager[None]:
+    ) -> AbstractAsyncContextManager[None]:
         """Hold one of the ``per_host`` connection slots of the server behind ``host:port``
         (its resolved address and port; shared with the TLS engine) and one of the scan's
         (see :mod:`keywire.net.politeness`)."""

@@ -22,9 +22,7 @@ fact about the server and is never retried; nor is a timeout, which already wait
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .resolver import ResolutionError, Resolver
@@ -59,21 +57,51 @@ class Politeness:
             address = self._addresses[name] = addresses[0] if addresses else name
         return address, port
 
-    @contextlib.asynccontextmanager
-    async def slot(self, host: str, port: int, address: str | None = None) -> AsyncIterator[None]:
+    def slot(self, host: str, port: int, address: str | None = None) -> _Slot:
         """Hold one connection slot of the server behind ``host:port`` (``address``, when the
-        caller already chose one) and one of the scan's."""
+        caller already chose one) and one of the scan's: ``async with politeness.slot(...)``."""
+        return _Slot(self, host, port, address)
+
+    async def _acquire(self, host: str, port: int, address: str | None) -> asyncio.Semaphore:
         key = (address, port) if address is not None else await self.server_of(host, port)
         server = self._servers.get(key)
         if server is None:
             server = self._servers[key] = asyncio.Semaphore(self._per_server)
-        async with server, self._global:
-            self._open += 1
-            self.peak = max(self.peak, self._open)
-            try:
-                yield
-            finally:
-                self._open -= 1
+        await server.acquire()
+        try:
+            await self._global.acquire()
+        except BaseException:
+            server.release()
+            raise
+        self._open += 1
+        self.peak = max(self.peak, self._open)
+        return server
+
+    def _release(self, server: asyncio.Semaphore) -> None:
+        self._open -= 1
+        self._global.release()
+        server.release()
+
+
+class _Slot:
+    """One connection's slots (a class, not a generator: one is taken per connection)."""
+
+    __slots__ = ("_address", "_host", "_politeness", "_port", "_server")
+
+    def __init__(self, politeness: Politeness, host: str, port: int, address: str | None) -> None:
+        self._politeness = politeness
+        self._host = host
+        self._port = port
+        self._address = address
+        self._server: asyncio.Semaphore | None = None
+
+    async def __aenter__(self) -> None:
+        self._server = await self._politeness._acquire(self._host, self._port, self._address)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._politeness._release(self._server)
+            self._server = None
 
 
 @dataclass(frozen=True)
