@@ -380,6 +380,14 @@ OPTIONS: tuple[Option, ...] = (
         "uses fewer, a --spec scan one).",
     ),
     Option(
+        name="broker",
+        kind="text",
+        metavar="URL",
+        commands=_SCAN,
+        help="Scan on keywire workers through this Redis broker (redis://HOST:PORT/DB, rediss:// "
+        "for TLS) instead of in this machine's processes; needs keywire[distributed].",
+    ),
+    Option(
         name="offline",
         kind="flag",
         default=False,

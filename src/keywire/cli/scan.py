@@ -77,6 +77,8 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     configure_logging(values["verbose"])
     check_ca_file(values["ca_file"])
     spec = values["spec"]
+    if values.get("broker"):
+        _check_broker(values["broker"], spec)
     if spec is not None:
         urls = list(targets)  # base URLs replacing the spec's servers: the spec planner's
     else:
@@ -110,3 +112,17 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         fail_usage(str(exc))
     except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")
+
+
+def _check_broker(url: str, spec: str | None) -> None:
+    """``--broker``: refused before any traffic when it cannot work."""
+    from ..distributed import MissingExtra, require
+    from ..distributed._broker import check_url
+
+    if spec is not None:
+        fail_usage("--broker scans URLs (-i FILE, arguments); a --spec scan runs on this machine")
+    try:
+        require()
+        check_url(url)
+    except (MissingExtra, ValueError) as exc:
+        fail_usage(str(exc))
