@@ -27,7 +27,7 @@ NAMESPACE = "dramatiq"
 PASSWORD_ENV = "KEYWIRE_BROKER_PASSWORD"  # noqa: S105 - a variable name
 #: In a million broker commands, how many also requeue the messages of dead workers. Dramatiq's
 #: default (1,000) leaves a killed worker's messages waiting for minutes on a quiet queue.
-MAINTENANCE_CHANCE = 20_000
+MAINTENANCE_CHANCE = 100_000
 SCHEMES = ("redis", "rediss", "unix")
 
 

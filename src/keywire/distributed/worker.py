@@ -91,13 +91,30 @@ def serve(config: WorkerConfig, stopping: threading.Event, *, parent: int | None
         file=sys.stderr,
         flush=True,
     )
+    beat = max(0.5, config.heartbeat_timeout_s / 4)
+    last_beat = time.monotonic()
     try:
         while not stopping.wait(0.5):
             if parent is not None and os.getppid() != parent:
                 break  # the supervisor is gone: no orphan keeps scanning
+            if time.monotonic() - last_beat >= beat:
+                last_beat = time.monotonic()
+                _heartbeat(broker)
     finally:
         worker.stop(timeout=30_000)
         broker.close()
+
+
+def _heartbeat(broker: Any) -> None:
+    """Tell the broker this process lives. Dramatiq's consumer beats only when it fetches, and
+    a worker whose threads are all busy with long targets fetches nothing: without this, the
+    others would take it for dead and scan its targets a second time."""
+    from ._broker import QUEUE
+
+    try:
+        broker.do_qsize(QUEUE)
+    except Exception as exc:  # the broker is away: Dramatiq's own threads say so too
+        log.debug("heartbeat failed: %s", type(exc).__name__)
 
 
 def _supervise(config: WorkerConfig, stopping: threading.Event) -> int:

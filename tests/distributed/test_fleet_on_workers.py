@@ -1,0 +1,225 @@
+"""A fleet scanned by real ``keywire worker`` processes on a real redis-server, on loopback:
+exactly-once results through a killed worker, the same findings as a local run, fleet-wide
+per-server caps, cancellation, deadlines."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.fleet.conftest import fleet  # noqa: F401 - the fixture
+
+from .conftest import keywire
+
+QUICK = ("--only", "cleartext", "--fail-on", "none", "--no-config", "--no-store")
+
+pytestmark = pytest.mark.tools
+
+
+def _records(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    return [json.loads(line) for line in lines if line.endswith("\n")]
+
+
+def _targets(path: Path) -> list[dict[str, object]]:
+    return [r for r in _records(path) if r["record"] == "target"]
+
+
+def _findings(records: list[dict[str, object]]) -> dict[object, list[tuple[str, str]]]:
+    return {
+        r["target"]: sorted((f["rule_id"], f["fingerprint"]) for f in r["findings"])  # type: ignore[attr-defined]
+        for r in records
+    }
+
+
+def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _write_targets(path: Path, urls: list[str]) -> Path:
+    path.write_text("".join(u + "\n" for u in urls), encoding="utf-8")
+    return path
+
+
+def test_a_killed_worker_loses_nothing_and_duplicates_nothing(fleet, workers, redis_url, tmp_path):  # noqa: F811
+    server = fleet(delay=lambda path: 0.6)
+    listeners = [server.listeners[0], *(server.listen() for _ in range(3))]
+    urls = [server.url_of(listener, f"/t{i}") for listener in listeners for i in range(9)]
+    targets = _write_targets(tmp_path / "fleet.txt", urls)
+    crew = [workers("--threads", "3") for _ in range(3)]
+    out = tmp_path / "distributed.jsonl"
+    coordinator = keywire(
+        "scan",
+        "-i",
+        str(targets),
+        "--broker",
+        redis_url,
+        *QUICK,
+        "-q",
+        "--format",
+        "jsonl",
+        "-o",
+        str(out),
+    )
+    try:
+        _wait(lambda: len(_targets(out)) >= 4, 60, "the first records")
+        assert coordinator.poll() is None, "the scan ended before a worker could be killed"
+        crew[0].send_signal(signal.SIGKILL)
+        _stdout, stderr = coordinator.communicate(timeout=120)
+    finally:
+        if coordinator.poll() is None:
+            coordinator.kill()
+            coordinator.communicate()
+    assert coordinator.returncode == 0, stderr.decode()
+    assert crew[0].wait(5) == -signal.SIGKILL
+    distributed = _targets(out)
+    seen = Counter(r["target"] for r in distributed)
+    assert sorted(seen) == sorted(urls), "a target was lost"
+    assert set(seen.values()) == {1}, f"duplicated: {[t for t, n in seen.items() if n > 1]}"
+    assert all(r["scanned"] for r in distributed), [r.get("error") for r in distributed]
+    assert _records(out)[-1]["counts"] == {
+        "targets": len(urls),
+        "scanned": len(urls),
+        "not_scanned": 0,
+    }
+    scanned_twice = dict(server.requests)
+    local_out = tmp_path / "local.jsonl"
+    local = subprocess.run(
+        [
+            "python",
+            "-m",
+            "keywire",
+            "scan",
+            "-i",
+            str(targets),
+            *QUICK,
+            "-q",
+            "--format",
+            "jsonl",
+            "-o",
+            str(local_out),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert local.returncode == 0, local.stderr.decode()
+    assert _findings(distributed) == _findings(_targets(local_out))
+    once = {path: server.requests[path] - scanned_twice.get(path, 0) for path in server.requests}
+    # The killed worker's targets in flight were scanned again by another (their records once).
+    assert any(scanned_twice[p] > once[p] for p in once), "no target was redelivered"
+    left = redis.Redis.from_url(redis_url)
+    assert not left.keys("keywire:*:job"), "the scan's job outlived it"
+
+
+def test_per_server_caps_hold_across_every_worker(fleet, workers, redis_url, tmp_path):  # noqa: F811
+    server = fleet(delay=lambda path: 0.3)
+    urls = [f"{server.url}/p{i}" for i in range(24)]
+    targets = _write_targets(tmp_path / "fleet.txt", urls)
+    for _ in range(3):
+        workers("--threads", "4")
+    result = subprocess.run(
+        [
+            "python",
+            "-m",
+            "keywire",
+            "scan",
+            "-i",
+            str(targets),
+            "--broker",
+            redis_url,
+            *QUICK,
+            "-q",
+            "--per-host",
+            "2",
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    listener = server.listeners[0]
+    assert server.open_peak[listener] == 2  # reached, never passed, by 12 threads on 3 workers
+
+
+def test_ctrl_c_cancels_the_scans_outstanding_messages(fleet, workers, redis_url, tmp_path):  # noqa: F811
+    server = fleet(delay=lambda path: 0.5)
+    urls = [f"{server.url}/c{i}" for i in range(60)]
+    targets = _write_targets(tmp_path / "fleet.txt", urls)
+    workers("--threads", "2")
+    out = tmp_path / "cancelled.jsonl"
+    coordinator = keywire(
+        "scan",
+        "-i",
+        str(targets),
+        "--broker",
+        redis_url,
+        *QUICK,
+        "-q",
+        "--format",
+        "jsonl",
+        "-o",
+        str(out),
+    )
+    try:
+        _wait(lambda: len(_targets(out)) >= 2, 60, "the first records")
+        coordinator.send_signal(signal.SIGINT)
+        coordinator.communicate(timeout=30)
+    finally:
+        if coordinator.poll() is None:
+            coordinator.kill()
+            coordinator.communicate()
+    assert coordinator.returncode == 130
+    client = redis.Redis.from_url(redis_url)
+    assert not client.keys("keywire:*:job"), "the scan's job outlived its cancellation"
+    # Connections the workers still held are closed as their targets stop: their leases go.
+    _wait(lambda: not client.keys("keywire:*"), 10, "the scan's last keys to go")
+    _wait(lambda: client.llen("dramatiq:keywire") == 0, 30, "the queue to drain")
+    time.sleep(1.5)  # a target being scanned sees its scan is over within a second
+    settled = sum(server.requests.values())
+    time.sleep(1.5)
+    assert sum(server.requests.values()) == settled, "cancelled targets are still being scanned"
+    scanned = {p for p in server.requests if p.startswith("/c")}
+    assert len(scanned) < len(urls) / 2, "the cancelled scan went on"
+
+
+def test_without_workers_the_scan_deadline_reports_every_target(fleet, redis_url, tmp_path):  # noqa: F811
+    server = fleet()
+    urls = [f"{server.url}/d{i}" for i in range(5)]
+    result = subprocess.run(
+        [
+            "python",
+            "-m",
+            "keywire",
+            "scan",
+            *urls,
+            "--broker",
+            redis_url,
+            *QUICK,
+            "--scan-timeout",
+            "2",
+            "--format",
+            "jsonl",
+            "--allow-incomplete",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    targets = [r for r in records if r["record"] == "target"]
+    assert sorted(r["target"] for r in targets) == sorted(urls)
+    assert {r["error"] for r in targets} == {"the scan deadline was reached before it started"}
+    assert records[-1]["complete"] is False
