@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fleet.conftest import fleet  # noqa: F401 - the lab fleet fixture
+
 #: Workers notice a killed one after this long (the default, 60 s, is for production).
 HEARTBEAT_S = "2"
 

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.fleet.conftest import fleet  # noqa: F401 - the fixture
-
 from .conftest import keywire
 
 QUICK = ("--only", "cleartext", "--fail-on", "none", "--no-config", "--no-store")
@@ -53,7 +51,7 @@ def _write_targets(path: Path, urls: list[str]) -> Path:
     return path
 
 
-def test_a_killed_worker_loses_nothing_and_duplicates_nothing(fleet, workers, redis_url, tmp_path):  # noqa: F811
+def test_a_killed_worker_loses_nothing_and_duplicates_nothing(fleet, workers, redis_url, tmp_path):
     server = fleet(delay=lambda path: 0.6)
     listeners = [server.listeners[0], *(server.listen() for _ in range(3))]
     urls = [server.url_of(listener, f"/t{i}") for listener in listeners for i in range(9)]
@@ -124,7 +122,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(fleet, workers, re
     assert not left.keys("keywire:*:job"), "the scan's job outlived it"
 
 
-def test_per_server_caps_hold_across_every_worker(fleet, workers, redis_url, tmp_path):  # noqa: F811
+def test_per_server_caps_hold_across_every_worker(fleet, workers, redis_url, tmp_path):
     server = fleet(delay=lambda path: 0.3)
     urls = [f"{server.url}/p{i}" for i in range(24)]
     targets = _write_targets(tmp_path / "fleet.txt", urls)
@@ -154,7 +152,7 @@ def test_per_server_caps_hold_across_every_worker(fleet, workers, redis_url, tmp
     assert server.open_peak[listener] == 2  # reached, never passed, by 12 threads on 3 workers
 
 
-def test_ctrl_c_cancels_the_scans_outstanding_messages(fleet, workers, redis_url, tmp_path):  # noqa: F811
+def test_ctrl_c_cancels_the_scans_outstanding_messages(fleet, workers, redis_url, tmp_path):
     server = fleet(delay=lambda path: 0.5)
     urls = [f"{server.url}/c{i}" for i in range(60)]
     targets = _write_targets(tmp_path / "fleet.txt", urls)
@@ -195,7 +193,7 @@ def test_ctrl_c_cancels_the_scans_outstanding_messages(fleet, workers, redis_url
     assert len(scanned) < len(urls) / 2, "the cancelled scan went on"
 
 
-def test_without_workers_the_scan_deadline_reports_every_target(fleet, redis_url, tmp_path):  # noqa: F811
+def test_without_workers_the_scan_deadline_reports_every_target(fleet, redis_url, tmp_path):
     server = fleet()
     urls = [f"{server.url}/d{i}" for i in range(5)]
     result = subprocess.run(
