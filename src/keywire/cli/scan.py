@@ -99,6 +99,11 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         from ..openapi.loader import SpecError
 
         spec_errors = (SpecError,)
+    broker_errors: tuple[type[Exception], ...] = ()
+    if values.get("broker"):
+        from ..distributed import BrokerError
+
+        broker_errors = (BrokerError,)
     history = store_for_scan(values["store"], values["no_store"])  # refused before any traffic
     try:
         run_scan(
@@ -110,19 +115,22 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         )
     except TargetError as exc:
         fail_usage(str(exc))
+    except broker_errors as exc:
+        fail_usage(f"{exc} (the stream keeps the records written so far, for --resume)")
     except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")
 
 
 def _check_broker(url: str, spec: str | None) -> None:
     """``--broker``: refused before any traffic when it cannot work."""
-    from ..distributed import MissingExtra, require
-    from ..distributed._broker import check_url
+    from ..distributed import BrokerError, MissingExtra, require
+    from ..distributed._broker import check_reachable, check_url
 
     if spec is not None:
         fail_usage("--broker scans URLs (-i FILE, arguments); a --spec scan runs on this machine")
     try:
         require()
         check_url(url)
-    except (MissingExtra, ValueError) as exc:
+        check_reachable(url)
+    except (MissingExtra, ValueError, BrokerError) as exc:
         fail_usage(str(exc))

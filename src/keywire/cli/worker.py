@@ -93,4 +93,10 @@ def worker_command(**values: Any) -> None:
         credentials=credentials,
         verbose=values["verbose"],
     )
-    raise SystemExit(run(config))
+    from ..distributed import BrokerError
+
+    try:
+        code = run(config)
+    except BrokerError as exc:
+        fail_usage(str(exc))
+    raise SystemExit(code)

@@ -19,6 +19,6 @@ nor redis.
 
 from __future__ import annotations
 
-from ._broker import MissingExtra, require
+from ._broker import BrokerError, MissingExtra, require
 
-__all__ = ["MissingExtra", "require"]
+__all__ = ["BrokerError", "MissingExtra", "require"]

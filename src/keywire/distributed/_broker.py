@@ -35,6 +35,18 @@ class MissingExtra(RuntimeError):
     """Dramatiq or redis is not installed."""
 
 
+class BrokerError(RuntimeError):
+    """The broker cannot be reached or refused keywire (the message never holds a password)."""
+
+    @classmethod
+    def of(cls, url: str, exc: BaseException) -> BrokerError:
+        text = f"{type(exc).__name__}: {exc}"
+        for secret in (urlsplit(url).password, os.environ.get(PASSWORD_ENV)):
+            if secret:
+                text = text.replace(secret, "***")
+        return cls(f"the broker {public_url(url)} failed: {text}")
+
+
 def require() -> None:
     """Raise :class:`MissingExtra` unless Dramatiq (with its Redis broker) and redis import."""
     try:
@@ -95,6 +107,17 @@ def make_broker(url: str, *, heartbeat_timeout_s: float = 60.0) -> RedisBroker:
         heartbeat_timeout=int(heartbeat_timeout_s * 1000),
         maintenance_chance=MAINTENANCE_CHANCE,
     )
+
+
+def check_reachable(url: str) -> None:
+    """Raise :class:`BrokerError` unless the broker answers (authenticated) at ``url``."""
+    import redis
+
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=10, **connection_kwargs()) as client:
+            client.ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        raise BrokerError.of(url, exc) from None
 
 
 def async_client(url: str) -> Any:

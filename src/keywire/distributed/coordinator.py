@@ -67,9 +67,30 @@ async def broker_results(
 ) -> AsyncGenerator[TargetResult, None]:
     """Every target's result, scanned by the workers of the broker at ``url`` (see the module
     docstring). Raises :class:`~._broker.MissingExtra` without the extra installed."""
-    from ._broker import ACTOR, QUEUE, async_client, make_broker, require
+    import dramatiq.errors
+    import redis
+
+    from ._broker import BrokerError, require
 
     require()
+    results = _collect(url, targets, options, run_deadline, scan_id)
+    try:
+        async with contextlib.aclosing(results):
+            async for result in results:
+                yield result
+    except (redis.RedisError, dramatiq.errors.DramatiqError, OSError) as exc:
+        raise BrokerError.of(url, exc) from None
+
+
+async def _collect(
+    url: str,
+    targets: Sequence[str],
+    options: ScanOptions,
+    run_deadline: float | None,
+    scan_id: str | None,
+) -> AsyncGenerator[TargetResult, None]:
+    from ._broker import ACTOR, QUEUE, async_client, make_broker
+
     keys = ScanKeys(scan_id or uuid.uuid4().hex)
     deadline_at = time.time() + (run_deadline - time.perf_counter()) if run_deadline else None
     client = async_client(url)

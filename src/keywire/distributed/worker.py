@@ -67,6 +67,9 @@ def run(config: WorkerConfig, *, ready: threading.Event | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    from ._broker import check_reachable
+
+    check_reachable(config.url)  # a clear error now, not threads retrying forever
     if config.processes <= 1:
         serve(config, stopping)
         return 0
