@@ -29,7 +29,18 @@ Kind = Literal["number", "integer", "flag", "choice", "text", "path", "count"]
 Choices = tuple[str, ...] | Callable[[], Sequence[str]]
 
 #: The commands that take table options.
-COMMANDS = ("scan", "demo", "tokens", "watch", "history", "diff", "report", "mcp", "lint-spec")
+COMMANDS = (
+    "scan",
+    "demo",
+    "tokens",
+    "watch",
+    "history",
+    "diff",
+    "report",
+    "mcp",
+    "lint-spec",
+    "worker",
+)
 #: The check group that only runs on spec-driven scans (``spec`` is its former name, still taken).
 OPENAPI_GROUP = "openapi"
 GROUP_ALIASES: Mapping[str, str] = MappingProxyType({"spec": OPENAPI_GROUP})
@@ -261,13 +272,17 @@ OPTIONS: tuple[Option, ...] = (
         short="-H",
         dest="headers",
         multiple=True,
-        commands=("scan", "tokens", "watch"),
+        commands=("scan", "tokens", "watch", "worker"),
         help="'Name: value' credential header, sent only over verified HTTPS to the target host.",
         overrides={
             "tokens": {
                 "help": "'Name: value' credential header, sent only over verified HTTPS to the "
                 "URL's origin."
-            }
+            },
+            "worker": {
+                "help": "'Name: value' credential this worker sends when a scan names header "
+                "Name (scans never carry the value)."
+            },
         },
     ),
     Option(
@@ -276,7 +291,7 @@ OPTIONS: tuple[Option, ...] = (
         dest="header_envs",
         multiple=True,
         metavar="NAME=VAR",
-        commands=_SCANNING,
+        commands=(*_SCANNING, "worker"),
         help="Like --header, with the value read from environment variable VAR (not shell "
         "history).",
     ),
@@ -383,9 +398,48 @@ OPTIONS: tuple[Option, ...] = (
         name="broker",
         kind="text",
         metavar="URL",
-        commands=_SCAN,
+        commands=("scan", "worker"),
         help="Scan on keywire workers through this Redis broker (redis://HOST:PORT/DB, rediss:// "
         "for TLS) instead of in this machine's processes; needs keywire[distributed].",
+        overrides={
+            "worker": {
+                "help": "The Redis broker: redis://HOST:PORT/DB, rediss://… for TLS (default: "
+                "$KEYWIRE_BROKER; the password may come from $KEYWIRE_BROKER_PASSWORD)."
+            }
+        },
+    ),
+    Option(
+        name="processes",
+        kind="integer",
+        low=1,
+        high=256,
+        default=1,
+        show_default=True,
+        metavar="N",
+        commands=("worker",),
+        help="Worker processes (more than 1: this one supervises them and restarts any that dies).",
+    ),
+    Option(
+        name="threads",
+        kind="integer",
+        low=1,
+        high=1024,
+        default=8,
+        show_default=True,
+        metavar="N",
+        commands=("worker",),
+        help="Targets each worker process scans at once.",
+    ),
+    Option(
+        name="heartbeat-timeout",
+        kind="number",
+        low=1,
+        high=3600,
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        commands=("worker",),
+        help="A worker silent this long is taken for dead and its messages are delivered again.",
     ),
     Option(
         name="offline",
@@ -702,7 +756,7 @@ OPTIONS: tuple[Option, ...] = (
         kind="count",
         short="-v",
         default=0,
-        commands=(*_ALL, "watch"),
+        commands=(*_ALL, "watch", "worker"),
         help="Log to stderr (-vv for debug).",
     ),
     Option(

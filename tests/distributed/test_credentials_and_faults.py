@@ -203,7 +203,7 @@ def test_without_the_extra_keywire_works_and_broker_says_what_to_install(fleet):
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert result.returncode == 2, result.stderr
-        assert "pip install 'keywire[distributed]'" in result.stderr
+        assert "pip install '.[distributed]'" in result.stderr
     local = subprocess.run(
         [sys.executable, "-c", _NO_EXTRA, "scan", f"{server.url}/x", "--only", "cleartext",
          "--fail-on", "none", "--no-config", "--no-store", "-q"],

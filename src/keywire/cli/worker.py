@@ -13,56 +13,11 @@ import click
 
 from ._exit import fail_usage
 from ._headers import parse_header_env, parse_headers, protect_credentials
+from ._options import table_options
 
 
-@click.command(
-    "worker", short_help="Scan the targets of distributed scans (Dramatiq on a Redis broker)."
-)
-@click.option(
-    "--broker",
-    metavar="URL",
-    envvar="KEYWIRE_BROKER",
-    required=True,
-    help="The Redis broker: redis://HOST:PORT/DB, rediss://… for TLS (or $KEYWIRE_BROKER; the "
-    "password may come from $KEYWIRE_BROKER_PASSWORD).",
-)
-@click.option(
-    "--processes",
-    type=click.IntRange(1, 256),
-    default=1,
-    show_default=True,
-    help="Worker processes (more than 1: this one supervises them and restarts any that dies).",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(1, 1024),
-    default=8,
-    show_default=True,
-    help="Targets each process scans at once.",
-)
-@click.option(
-    "--heartbeat-timeout",
-    type=click.FloatRange(1, 3600),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="A worker silent this long is taken for dead and its messages are delivered again.",
-)
-@click.option(
-    "-H",
-    "--header",
-    "headers",
-    multiple=True,
-    help="'Name: value' credential this worker sends when a scan asks for header Name.",
-)
-@click.option(
-    "--header-env",
-    "header_envs",
-    multiple=True,
-    metavar="NAME=VAR",
-    help="Like --header, the value read from this worker's environment variable VAR.",
-)
-@click.option("-v", "--verbose", count=True, help="More log lines (-vv: debug).")
+@click.command("worker", short_help="Scan targets of distributed scans (keywire scan --broker).")
+@table_options("worker")
 def worker_command(**values: Any) -> None:
     """Run keywire worker processes on a Redis broker until SIGTERM or Ctrl-C.
 
@@ -73,9 +28,12 @@ def worker_command(**values: Any) -> None:
     from ..distributed import MissingExtra, require
     from ..distributed._broker import check_url
 
+    broker = values["broker"] or os.environ.get("KEYWIRE_BROKER")
+    if not broker:
+        fail_usage("give the broker: --broker redis://HOST:PORT/DB (or $KEYWIRE_BROKER)")
     try:
         require()
-        url = check_url(values["broker"])
+        url = check_url(broker)
     except (MissingExtra, ValueError) as exc:
         fail_usage(str(exc))
     credentials = parse_headers(values["headers"])

@@ -56,7 +56,8 @@ def require() -> None:
     except ImportError as exc:
         raise MissingExtra(
             f"--broker needs keywire's distributed extra ({exc.name or 'dramatiq'} is not "
-            "installed): pip install 'keywire[distributed]'"
+            "installed): install keywire with its distributed extra (in a checkout: "
+            "pip install '.[distributed]')"
         ) from None
 
 

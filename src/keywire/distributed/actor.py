@@ -30,6 +30,8 @@ from typing import Any, cast
 
 from .. import _json
 from .._models import TargetResult
+from .._version import __version__
+from ..scanoptions import ScanOptions
 from ._keys import MAX_ATTEMPTS, RESULT_TTL_MS, STORE_ONCE, ScanKeys
 from .slots import Leases, RedisSlots
 
@@ -126,7 +128,16 @@ async def scan_message(scan_id: str, url: str) -> None:
         await _store(state, keys, TargetResult(target=url, scanned=False, error=why))
         return
     try:
-        result = await _scan_watched(state, keys, job, url)
+        options = _options(state, job)
+    except (TypeError, ValueError, KeyError):
+        why = (
+            f"not scanned: this keywire worker ({__version__}) cannot read the scan's options "
+            f"(from keywire {job.get('version')}): run the same keywire version everywhere"
+        )
+        await _store(state, keys, TargetResult(target=url, scanned=False, error=why))
+        return
+    try:
+        result = await _scan_watched(state, keys, options, job, url)
     except Exception as exc:
         if attempt < MAX_ATTEMPTS:
             raise  # Dramatiq retries it, with backoff
@@ -150,11 +161,20 @@ async def _store(state: WorkerState, keys: ScanKeys, result: TargetResult) -> No
         log.info("scan %s: a target's record was already written: this one dropped", keys.scan_id)
 
 
+def _options(state: WorkerState, job: Mapping[str, Any]) -> ScanOptions:
+    """The scan's options, with this worker's own values of the headers the job names."""
+    from ..fleet._worker import options_from_job
+
+    values = dict(job["options"])
+    values["headers"] = {name: state.credentials[name] for name in job.get("headers", ())}
+    return options_from_job(values)
+
+
 async def _scan_watched(
-    state: WorkerState, keys: ScanKeys, job: Mapping[str, Any], url: str
+    state: WorkerState, keys: ScanKeys, options: ScanOptions, job: Mapping[str, Any], url: str
 ) -> TargetResult | None:
     """The target's result, or None if its scan ended meanwhile (then the scan is cancelled)."""
-    scan = asyncio.ensure_future(_scan(state, keys, job, url))
+    scan = asyncio.ensure_future(_scan(state, keys, options, job, url))
     try:
         while True:
             done, _ = await asyncio.wait({scan}, timeout=WATCH_S)
@@ -171,17 +191,13 @@ async def _scan_watched(
 
 
 async def _scan(
-    state: WorkerState, keys: ScanKeys, job: Mapping[str, Any], url: str
+    state: WorkerState, keys: ScanKeys, options: ScanOptions, job: Mapping[str, Any], url: str
 ) -> TargetResult:
     from .._plan import plan_urls
     from .._scanner import stream_plan
-    from ..fleet._worker import options_from_job
     from ..net.pins import with_pins
     from ..net.politeness import SHARED_SLOTS
 
-    values = dict(job["options"])
-    values["headers"] = {name: state.credentials[name] for name in job.get("headers", ())}
-    options = options_from_job(values)
     deadline_at = job.get("deadline_at")
     deadline = (
         time.perf_counter() + (float(deadline_at) - time.time())
