@@ -172,7 +172,9 @@ def _stop_children(children: list[subprocess.Popen[bytes]], grace: float = 40.0)
 
 def main() -> None:
     """A child process: its configuration on stdin, then serve until SIGTERM."""
-    data: Any = json.loads(sys.stdin.buffer.readline())
+    from .. import _json
+
+    data: Any = _json.loads(sys.stdin.buffer.readline())
     config = WorkerConfig(
         url=str(data["url"]),
         threads=int(data["threads"]),
