@@ -18,7 +18,7 @@ import pytest
 from tests.fleet.conftest import fleet  # noqa: F401 - the lab fleet fixture
 
 #: Workers notice a killed one after this long (the default, 60 s, is for production).
-HEARTBEAT_S = "2"
+HEARTBEAT_S = "3"
 
 
 def free_port() -> int:
