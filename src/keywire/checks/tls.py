@@ -36,6 +36,7 @@ from ..targets import Target
 from ..tls._constants import Group, Version, group_label
 from ..tls.results import TlsScanResult
 from ..tls.suites import CipherSuite, by_code, ssl2_by_code
+from . import _tls_depth
 from . import _tls_rules as R
 from ._base import Family, ProbeContext, not_applicable, not_tested
 
@@ -463,12 +464,15 @@ def check(obs: TlsObservation) -> Sequence[Finding]:
     _ciphers(scan, out)
     _key_exchange(scan, out)
     _extras(scan, out)
+    for rule, message, location, evidence in _tls_depth.findings(scan):
+        out.add(rule, message, location, evidence)
     for chain in obs.chains:
         _certificate(chain, out)
     findings = _unique(out.items)
-    missing = [p for p in scan.probes if not p.completed]
+    missing = [f"{p.name}: {p.reason}" for p in scan.probes if not p.completed and not p.skipped]
+    missing += _tls_depth.undecided(scan)
     if missing:
-        reasons = "; ".join(f"{p.name}: {p.reason}" for p in missing)
+        reasons = "; ".join(missing)
         raise not_tested(
             f"part of the TLS scan of {obs.endpoint} did not run: {reasons}", findings=findings
         )
@@ -528,8 +532,13 @@ def details(obs: TlsObservation) -> Mapping[str, object]:
         "ocsp_stapling": scan.ocsp_stapling,
         "alpn": None if scan.alpn is None else list(scan.alpn),
         "certificates": [c.to_json() for c in obs.chains],
+        **_tls_depth.details(scan),
         "probes": {
-            p.name: {"completed": p.completed, **({"reason": p.reason} if p.reason else {})}
+            p.name: {
+                "completed": p.completed,
+                **({"skipped": True} if p.skipped else {}),
+                **({"reason": p.reason} if p.reason else {}),
+            }
             for p in scan.probes
         },
         "connections": scan.connections,

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._dhgroups import dh_pem, safe_prime
 from .tlspki import (
     ONE_DAY,
     Issued,
@@ -283,20 +284,23 @@ def build_pki(directory: Path | None = None) -> LabPki:
 
 
 def dh_params(directory: Path, bits: str) -> Path:
-    """DH parameters from the openssl CLI: RFC 7919 ffdhe2048, or a quick 1024-bit group."""
+    """DH parameters: RFC 7919 ffdhe2048 from the openssl CLI, or a safe prime of ``bits``.
+
+    Safe primes only (RFC 2409's 1024-bit MODP group for "1024"): the lab's DHE profiles are
+    about the size of the group; the groups that are broken otherwise have profiles of their own.
+    """
     path = directory / f"dh{bits}.pem"
     if path.exists():
+        return path
+    if bits != "2048":
+        path.write_bytes(dh_pem(safe_prime(int(bits)), 2))
         return path
     openssl = shutil.which("openssl")
     if openssl is None:
         raise RuntimeError("the openssl command is needed for DH parameters")
-    if bits == "2048":
-        args = ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048"]
-        args += ["-out", str(path)]
-    else:
-        args = ["dhparam", "-dsaparam", "-out", str(path), str(int(bits))]
+    args = ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048"]
     subprocess.run(  # noqa: S603 - fixed arguments, no shell
-        [openssl, *args], check=True, capture_output=True, timeout=60
+        [openssl, *args, "-out", str(path)], check=True, capture_output=True, timeout=60
     )
     return path
 

@@ -12,6 +12,7 @@ Whatever could not be established is recorded as *not tested* with its reason, n
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -26,13 +27,24 @@ from ._constants import (
     group_label,
 )
 from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
+from .depth import probe_depth
 from .hello import LEGACY_GROUPS, TLS13_GROUPS, HelloSpec, client_hello_records, sslv2_client_hello
-from .results import AcceptedSuite, Chain, ProbeStatus, ProtocolResult, TlsScanResult
+from .messages import KeyExchange
+from .results import (
+    AcceptedSuite,
+    Chain,
+    DhGroup,
+    EphemeralKeys,
+    ProbeStatus,
+    ProtocolResult,
+    TlsScanResult,
+)
 from .tls13 import KEY_SHARE_GROUPS, KeyShare, Tls13Flight, read_encrypted_flight
 
 MAX_BUNDLE = 126  # testssl.sh: "some servers can't handle a handshake with >= 128 ciphers"
 LEGACY_VERSIONS = (Version.SSL3, Version.TLS10, Version.TLS11, Version.TLS12)
 ALL_VERSIONS = (Version.SSL2, *LEGACY_VERSIONS, Version.TLS13)
+DEPTH_VERSIONS = (*LEGACY_VERSIONS, Version.TLS13)
 
 
 @dataclass
@@ -63,6 +75,26 @@ class _Scan:
         self.alpn: set[str] = set()
         self.alpn_seen = False
         self.certificate_curves: list[int] = []
+        #: Per version, the suites accepted (before they are ordered), for the depth probes.
+        self.accepted: dict[int, asyncio.Future[tuple[int, ...] | None]] = {}
+        self.dh_groups: dict[tuple[bytes, bytes], str] = {}
+        self.publics: dict[str, list[bytes]] = {"DHE": [], "ECDHE": []}
+
+    def accepted_future(self, version: int) -> asyncio.Future[tuple[int, ...] | None]:
+        if version not in self.accepted:
+            self.accepted[version] = asyncio.get_running_loop().create_future()
+        return self.accepted[version]
+
+    def note_key_exchange(self, kex: KeyExchange | None, seen_with: str) -> None:
+        """Keep the DH group and a digest of the ephemeral public value of one connection."""
+        if kex is None or not kex.public:
+            return
+        kind = "DHE" if kex.kind == "DH" else "ECDHE" if kex.kind == "ECDH" else ""
+        if not kind:
+            return
+        if kind == "DHE":
+            self.dh_groups.setdefault((kex.dh_prime, kex.dh_generator), seen_with)
+        self.publics[kind].append(hashlib.sha256(kex.public).digest()[:16])
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -113,6 +145,10 @@ class _Scan:
                 if curve is not None and curve not in self.certificate_curves:
                     self.certificate_curves.append(curve)
             self.stapled.append(bool(answer.ocsp_response))
+        self.note_key_exchange(
+            answer.key_exchange,
+            f"{Version(version).label} {suite_table.by_code(hello.cipher_suite).name}",
+        )
         if version >= Version.TLS10:
             self.renegotiation.append(hello.secure_renegotiation)
         self.compression.append(hello.compression != 0)
@@ -198,6 +234,9 @@ class _Scan:
         )
         accepted = {s.code: s for run in runs for s in run.accepted}
         failures = [run.failure for run in runs if run.failure]
+        future = self.accepted_future(version)
+        if not future.done():
+            future.set_result(tuple(c for c in candidates if c in accepted) or None)
         label = Version(version).label
         if not accepted:
             if failures:
@@ -357,6 +396,18 @@ class _Scan:
 
     # -- extras ----------------------------------------------------------------------------
 
+    async def extra_dhe(self, protocols: Sequence[ProtocolResult]) -> None:
+        """One more DHE hello when the enumeration saw a single DHE key: reuse needs two."""
+        if len(self.publics["DHE"]) != 1:
+            return
+        for protocol in reversed(protocols):
+            if not protocol.offered or not Version.SSL3 <= protocol.version <= Version.TLS12:
+                continue
+            dhe = [s.code for s in protocol.suites if suite_table.by_code(s.code).kex == "DHE"]
+            if dhe:
+                await self.ask(protocol.version, dhe)
+                return
+
     async def fallback(self, protocols: Sequence[ProtocolResult]) -> ProbeStatus | bool:
         """Does the server refuse a fallback hello (TLS_FALLBACK_SCSV, RFC 7507)?
 
@@ -418,11 +469,23 @@ def _verdict(values: Iterable[bool], *, all_of: bool) -> bool | None:
 
 
 async def scan_endpoint(
-    dialer: Dialer, endpoint: Endpoint, *, versions: Sequence[int] = ALL_VERSIONS
+    dialer: Dialer,
+    endpoint: Endpoint,
+    *,
+    versions: Sequence[int] = ALL_VERSIONS,
+    vulnerability_probes: bool = True,
 ) -> TlsScanResult:
-    """Run every TLS probe against ``endpoint`` and return the facts (see the module docstring)."""
+    """Run every TLS probe against ``endpoint`` and return the facts (see the module docstring).
+
+    ``vulnerability_probes`` False leaves out Heartbleed, CCS injection and ROBOT (recorded as
+    skipped, see :mod:`.depth`).
+    """
     started = time.perf_counter()
     scan = _Scan(dialer, endpoint)
+    accepted = {v: scan.accepted_future(v) for v in versions if v in DEPTH_VERSIONS}
+    depth_task = asyncio.ensure_future(
+        probe_depth(dialer, endpoint, accepted, vulnerability_probes=vulnerability_probes)
+    )
     protocol_tasks = {
         v: asyncio.ensure_future(scan.protocol(v) if v != Version.SSL2 else scan.sslv2())
         for v in versions
@@ -498,6 +561,13 @@ async def scan_endpoint(
             if flight.alpn:
                 scan.alpn.add(flight.alpn)
 
+    extra_dhe = asyncio.ensure_future(scan.extra_dhe(protocols))
+    depth = await depth_task
+    await extra_dhe
+    for kex in depth.key_exchanges:
+        scan.note_key_exchange(kex, "a completed handshake")
+    probes.extend(depth.probes)
+
     fallback_result = await fallback_task
     fallback: bool | None = None
     if isinstance(fallback_result, ProbeStatus):
@@ -523,6 +593,18 @@ async def scan_endpoint(
         ocsp_stapling=_verdict(scan.stapled, all_of=False),
         alpn=tuple(sorted(scan.alpn)) if scan.alpn_seen else None,
         chains=tuple(Chain(certificates=c, seen_with=w) for c, w in scan.chains.items()),
+        dh_groups=tuple(
+            DhGroup(prime=p, generator=g, seen_with=w) for (p, g), w in scan.dh_groups.items()
+        ),
+        ephemeral_keys=tuple(
+            EphemeralKeys(kind=kind, samples=len(values), distinct=len(set(values)))
+            for kind, values in scan.publics.items()
+            if values
+        ),
+        renegotiation=depth.renegotiation,
+        resumption=depth.resumption,
+        early_data=depth.early_data,
+        vulnerabilities=tuple(depth.vulnerabilities),
         probes=tuple(probes),
         connections=dialer.connections,
         elapsed_s=round(time.perf_counter() - started, 3),

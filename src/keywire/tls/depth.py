@@ -1,0 +1,356 @@
+"""The probes that go past the server's first flight, run beside the enumeration.
+
+Once the enumeration knows which suites a version accepts (before it orders them), these start:
+
+- **renegotiation** (TLS <= 1.2): a full handshake, then up to :data:`RENEGOTIATIONS`
+  client-initiated renegotiations in a row on the same connection (:mod:`.tls12`);
+- **session resumption**: the session ID of that handshake offered on a new connection; a
+  second full handshake asking for a ticket, and the ticket offered (TLS <= 1.2); a TLS 1.3
+  handshake, its tickets, and a ticket offered with 0-RTT announced, then offered again
+  (:mod:`.session13`);
+- **known vulnerabilities** unless turned off: Heartbleed and CCS injection (:mod:`.vulns`) and
+  ROBOT when an RSA key exchange is accepted (:mod:`.robot`).
+
+Each returns facts and a :class:`~.results.ProbeStatus`; what could not be decided says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from . import session13, tls12
+from ._constants import Version
+from ._wire import DecodeError
+from .connection import ConnectFailed, Dialer, Endpoint
+from .messages import KeyExchange
+from .results import (
+    EarlyDataResult,
+    ProbeStatus,
+    RenegotiationResult,
+    ResumptionResult,
+    VulnerabilityResult,
+)
+from .suites import by_code
+
+RENEGOTIATIONS = 5
+LEGACY = (Version.TLS12, Version.TLS11, Version.TLS10, Version.SSL3)
+SKIPPED = "not run: --no-vulnerability-probes"
+
+RENEGOTIATION = "client-initiated renegotiation"
+RESUMPTION = "session resumption"
+EARLY_DATA = "TLS 1.3 early data"
+
+
+@dataclass
+class DepthResult:
+    renegotiation: RenegotiationResult | None = None
+    resumption: ResumptionResult | None = None
+    early_data: EarlyDataResult | None = None
+    vulnerabilities: list[VulnerabilityResult] = field(default_factory=list)
+    probes: list[ProbeStatus] = field(default_factory=list)
+    key_exchanges: list[KeyExchange | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why a probe could not decide; ``limited`` when it is keywire's limit, not the server's."""
+
+    reason: str
+    limited: bool = False
+
+
+def _failure(exc: BaseException, timeout: float) -> _Failure:
+    if isinstance(exc, tls12.Unsupported | session13.Unsupported):
+        return _Failure(f"not tested: keywire cannot complete this handshake ({exc})", True)
+    if isinstance(exc, tls12.Refused | session13.Closed):
+        return _Failure(f"the server refused ({exc})")
+    if isinstance(exc, DecodeError):
+        return _Failure(f"malformed answer: {exc}")
+    if isinstance(exc, asyncio.TimeoutError):
+        return _Failure(f"no complete answer within {timeout:g}s")
+    if isinstance(exc, ConnectFailed):
+        return _Failure(str(exc))
+    if isinstance(exc, OSError):
+        return _Failure(f"the connection failed ({exc.strerror or exc})")
+    raise exc
+
+
+def _status(name: str, failures: Sequence[_Failure | None]) -> ProbeStatus:
+    found = [f for f in failures if f is not None]
+    if not found:
+        return ProbeStatus(name=name, completed=True)
+    return ProbeStatus(
+        name=name,
+        completed=False,
+        reason="; ".join(f.reason for f in found),
+        skipped=all(f.limited for f in found),
+    )
+
+
+_EXPECTED = (
+    tls12.Refused,
+    tls12.Unsupported,
+    session13.Closed,
+    session13.Unsupported,
+    DecodeError,
+    asyncio.TimeoutError,
+    ConnectFailed,
+    OSError,
+)
+
+
+class _Depth:
+    def __init__(self, dialer: Dialer, endpoint: Endpoint, quiet: float) -> None:
+        self.dialer = dialer
+        self.endpoint = endpoint
+        self.quiet = quiet
+        self.out = DepthResult()
+        #: (by session ID, by ticket, ticket lifetime hint) for TLS <= 1.2
+        self.legacy: tuple[bool | None, bool | None, int | None] = (None, None, None)
+        #: (resumed, lifetime, tickets) for TLS 1.3
+        self.modern: tuple[bool | None, int | None, int] = (None, None, 0)
+
+    # -- TLS <= 1.2 ------------------------------------------------------------------------
+
+    async def legacy_sessions(self, version: int, accepted: Sequence[int]) -> None:
+        """Renegotiation and session-ID resumption on one session; tickets on another."""
+        offer = tls12.client_suites(accepted)
+        if version < Version.TLS10 or not offer:
+            what = "SSL 3.0" if version < Version.TLS10 else "any suite the server accepts"
+            why = _Failure(f"not tested: keywire cannot complete a handshake with {what}", True)
+            self.out.renegotiation = RenegotiationResult(version=version, reason=why.reason)
+            self.out.probes.append(_status(RENEGOTIATION, [why]))
+            self.out.probes.append(_status(RESUMPTION, [why]))
+            return
+        (renegotiation, by_id), (by_ticket, lifetime) = await asyncio.gather(
+            self._renegotiate_and_resume_id(version, offer), self._ticket(version, offer)
+        )
+        result, failure = renegotiation
+        self.out.renegotiation = result
+        self.out.probes.append(_status(RENEGOTIATION, [failure]))
+        self.legacy = (by_id[0], by_ticket[0], lifetime)
+        self.out.probes.append(_status(RESUMPTION, [by_id[1], by_ticket[1]]))
+
+    async def _renegotiate_and_resume_id(
+        self, version: int, offer: tuple[int, ...]
+    ) -> tuple[tuple[RenegotiationResult, _Failure | None], tuple[bool | None, _Failure | None]]:
+        spec = tls12.full_hello_spec(version, offer, self.endpoint.server_name, session_ticket=None)
+        wait = min(self.dialer.timeout, 3.0)
+        first: tls12.Established | None = None
+        outcome: tuple[RenegotiationResult, _Failure | None]
+        resume: asyncio.Future[tuple[bool | None, _Failure | None]] | None = None
+        try:
+            async with self.dialer.channel(self.endpoint) as channel:
+                link = tls12.Link(channel)
+                first = await tls12.handshake(link, spec)
+                self.out.key_exchanges.append(first.key_exchange)
+                resume = asyncio.ensure_future(self._resume_id(version, offer, first))
+                run = await tls12.renegotiate(link, first, spec, RENEGOTIATIONS, wait=wait)
+        except _EXPECTED as exc:
+            failure = _failure(exc, self.dialer.timeout)
+            if first is None or resume is None:
+                result = RenegotiationResult(version=version, reason=failure.reason)
+                return (result, failure), (
+                    None,
+                    _Failure(f"session ID: {failure.reason}", failure.limited),
+                )
+            failure = _Failure(f"the session broke off: {failure.reason}", failure.limited)
+            outcome = (RenegotiationResult(version=version, reason=failure.reason), failure)
+        else:
+            result = RenegotiationResult(
+                version=version,
+                attempts=RENEGOTIATIONS,
+                honoured=run.honoured,
+                refusal=run.refusal,
+            )
+            outcome = (result, None)
+        return outcome, await resume
+
+    async def _resume_id(
+        self, version: int, offer: tuple[int, ...], first: tls12.Established
+    ) -> tuple[bool | None, _Failure | None]:
+        if not first.session_id:
+            return False, None  # the server gave no session ID: nothing to resume by ID
+        spec = tls12.full_hello_spec(
+            version,
+            offer,
+            self.endpoint.server_name,
+            session_ticket=None,
+            session_id=first.session_id,
+        )
+        try:
+            async with self.dialer.channel(self.endpoint) as channel:
+                answer = await tls12.offer_session(channel, spec)
+        except _EXPECTED as exc:
+            failure = _failure(exc, self.dialer.timeout)
+            return None, _Failure(f"session ID: {failure.reason}", failure.limited)
+        return answer.resumed, None
+
+    async def _ticket(
+        self, version: int, offer: tuple[int, ...]
+    ) -> tuple[tuple[bool | None, _Failure | None], int | None]:
+        name = self.endpoint.server_name
+        try:
+            async with self.dialer.channel(self.endpoint) as channel:
+                session = await tls12.handshake(
+                    tls12.Link(channel), tls12.full_hello_spec(version, offer, name)
+                )
+            self.out.key_exchanges.append(session.key_exchange)
+            if not session.ticket:
+                return (False, None), None
+            spec = tls12.full_hello_spec(
+                version, offer, name, session_ticket=session.ticket, session_id=os.urandom(32)
+            )
+            async with self.dialer.channel(self.endpoint) as channel:
+                answer = await tls12.offer_session(channel, spec)
+        except _EXPECTED as exc:
+            failure = _failure(exc, self.dialer.timeout)
+            return (None, _Failure(f"ticket: {failure.reason}", failure.limited)), None
+        return (answer.resumed, None), session.ticket_lifetime
+
+    # -- TLS 1.3 ---------------------------------------------------------------------------
+
+    async def tls13(self, accepted: Sequence[int]) -> None:
+        name = self.endpoint.server_name
+        suites = tuple(s for s in accepted if s in session13.SUITES) or session13.SUITES
+        try:
+            async with self.dialer.channel(self.endpoint) as channel:
+                full = await session13.full_handshake(channel, name, suites)
+            tickets = full.tickets
+            answer: session13.ResumeAnswer | None = None
+            replay: session13.ResumeAnswer | None = None
+            early = next((t for t in tickets if t.max_early_data), None)
+            chosen = early or (tickets[0] if tickets else None)
+            if chosen is not None:
+                async with self.dialer.channel(self.endpoint) as channel:
+                    answer = await session13.offer_ticket(
+                        channel, name, chosen, early_data=early is not None
+                    )
+                if early is not None and answer.early_data_accepted:
+                    async with self.dialer.channel(self.endpoint) as channel:
+                        replay = await session13.offer_ticket(
+                            channel, name, chosen, early_data=True
+                        )
+        except _EXPECTED as exc:
+            failure = _failure(exc, self.dialer.timeout)
+            self.out.early_data = EarlyDataResult(reason=failure.reason)
+            self.out.probes.append(_status(EARLY_DATA, [failure]))
+            self.modern = (None, None, 0)
+            return
+        lifetime = max((t.lifetime for t in tickets), default=None)
+        self.modern = (answer.resumed if answer else False, lifetime, len(tickets))
+        if early is None:
+            result = EarlyDataResult(
+                accepted=False,
+                reason="no ticket allows early data"
+                if tickets
+                else "the server issues no TLS 1.3 tickets",
+            )
+        else:
+            assert answer is not None
+            result = EarlyDataResult(
+                accepted=answer.early_data_accepted,
+                max_size=early.max_early_data,
+                replay_accepted=replay.early_data_accepted if replay is not None else None,
+            )
+        self.out.early_data = result
+        self.out.probes.append(ProbeStatus(name=EARLY_DATA, completed=True))
+
+    def resumption(self) -> ResumptionResult:
+        by_id, by_ticket, lifetime = self.legacy
+        resumed, lifetime13, count = self.modern
+        return ResumptionResult(
+            session_id=by_id,
+            ticket=by_ticket,
+            ticket_lifetime=lifetime,
+            tls13=resumed,
+            tls13_lifetime=lifetime13,
+            tls13_tickets=count,
+        )
+
+
+async def probe_depth(
+    dialer: Dialer,
+    endpoint: Endpoint,
+    accepted: Mapping[int, Awaitable[tuple[int, ...] | None]],
+    *,
+    vulnerability_probes: bool = True,
+) -> DepthResult:
+    """Run the probes of the module docstring once ``accepted`` (version -> suites) is known."""
+    from .robot import robot
+    from .vulns import ccs_injection, heartbleed
+
+    quiet = min(dialer.timeout, 2.0)
+    depth = _Depth(dialer, endpoint, quiet)
+    tls13_task = accepted.get(Version.TLS13)
+    legacy: tuple[int, tuple[int, ...]] | None = None
+    for candidate in LEGACY:
+        if candidate in accepted:
+            found = await accepted[candidate]
+            if found:
+                legacy = (int(candidate), found)
+                break
+    jobs: list[Awaitable[None]] = []
+    if legacy is not None:
+        version, suites = legacy
+        jobs.append(depth.legacy_sessions(version, suites))
+    else:
+        why = "not applicable: the server offers no TLS 1.2 or older"
+        depth.out.renegotiation = RenegotiationResult(reason=why)
+        depth.out.probes.append(ProbeStatus(name=RENEGOTIATION, completed=True, reason=why))
+    if tls13_task is not None:
+        suites13 = await tls13_task
+        if suites13:
+            jobs.append(depth.tls13(suites13))
+        elif legacy is not None:
+            depth.out.early_data = EarlyDataResult(accepted=False, reason="TLS 1.3 is not offered")
+    vulnerabilities: list[Awaitable[VulnerabilityResult]] = []
+    names = ("Heartbleed", "CCS injection", "ROBOT")
+    if not vulnerability_probes:
+        for name in names:
+            depth.out.probes.append(
+                ProbeStatus(name=name, completed=False, reason=SKIPPED, skipped=True)
+            )
+    elif legacy is None:
+        for name in names:
+            depth.out.probes.append(
+                ProbeStatus(
+                    name=name,
+                    completed=True,
+                    reason="not applicable: the server offers no TLS 1.2 or older",
+                )
+            )
+    else:
+        version, suites = legacy
+        vulnerabilities.append(heartbleed(dialer, endpoint, version, suites, quiet=quiet))
+        vulnerabilities.append(ccs_injection(dialer, endpoint, version, suites, quiet=quiet))
+        rsa = [s for s in suites if by_code(s).kex == "RSA" and not by_code(s).export]
+        gcm = [s for s in rsa if by_code(s).aead]
+        if rsa:
+            vulnerabilities.append(robot(dialer, endpoint, version, gcm or rsa, quiet=quiet))
+        else:
+            depth.out.probes.append(
+                ProbeStatus(
+                    name="ROBOT",
+                    completed=True,
+                    reason="not applicable: no RSA key exchange is accepted",
+                )
+            )
+
+    async def vulnerable() -> None:
+        for result in await asyncio.gather(*vulnerabilities):
+            depth.out.vulnerabilities.append(result)
+            depth.out.probes.append(
+                ProbeStatus(
+                    name=result.name,
+                    completed=result.vulnerable is not None,
+                    reason="" if result.vulnerable is not None else result.detail,
+                )
+            )
+
+    await asyncio.gather(*jobs, vulnerable())
+    depth.out.resumption = depth.resumption()
+    return depth.out
