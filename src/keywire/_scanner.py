@@ -63,6 +63,9 @@ class ScanOptions:
     spec: str | None = None
     #: At most this many endpoints of the spec are probed.
     max_endpoints: int = 50
+    #: Send the TLS vulnerability probes (Heartbleed, CCS injection, ROBOT); see
+    #: docs/vulnerability-probes.md. False records them as skipped.
+    vulnerability_probes: bool = True
 
     def __post_init__(self) -> None:
         unknown = (set(self.only) | set(self.skip)) - GROUPS - {f.name for f in FAMILIES}
@@ -120,6 +123,7 @@ class ScanOptions:
             "https_port": self.https_port,
             "only": sorted(self.only),
             "skip": sorted(self.skip),
+            "vulnerability_probes": self.vulnerability_probes,
             **(
                 {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
                 if self.spec is not None
@@ -294,7 +298,11 @@ async def _run_target(
     ctx = ProbeContext(
         target=target,
         http=http,
-        settings=ScanSettings(canary=canary, has_credentials=bool(options.headers)),
+        settings=ScanSettings(
+            canary=canary,
+            has_credentials=bool(options.headers),
+            vulnerability_probes=options.vulnerability_probes,
+        ),
     )
     families = options.selected()
     tasks = {family.name: asyncio.ensure_future(family.probe(ctx)) for family in families}

@@ -281,6 +281,7 @@ _CONFIG_KEYS = {
     "http_port": "http-port",
     "https_port": "https-port",
     "per_host": "per-host",
+    "vulnerability_probes": "vulnerability-probes",
 }
 """Command-line parameter → configuration key, for every option a file may set."""
 
@@ -476,6 +477,13 @@ def main() -> None:
     show_default=True,
     help="Concurrent connections per host.",
 )
+@click.option(
+    "--vulnerability-probes/--no-vulnerability-probes",
+    default=True,
+    show_default=True,
+    help="Probe TLS for Heartbleed, CCS injection and ROBOT (harmless probes, described in "
+    "docs/vulnerability-probes.md); --no-vulnerability-probes records them as skipped.",
+)
 @click.pass_context
 def scan_command(
     ctx: click.Context,
@@ -513,6 +521,7 @@ def scan_command(
             only=values["only"],
             skip=values["skip"],
             per_host=values["per_host"],
+            vulnerability_probes=values["vulnerability_probes"],
         )
     except ValueError as exc:
         _fail_usage(str(exc))

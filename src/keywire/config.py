@@ -74,6 +74,7 @@ class Config:
             "https-port": "https_port",
             "only": "only",
             "skip": "skip",
+            "vulnerability-probes": "vulnerability_probes",
         }
         kwargs = {attr: self.options[key] for key, attr in names.items() if key in self.options}
         return ScanOptions(**kwargs)
@@ -328,6 +329,7 @@ _OPTIONS: dict[str, Any] = {
     "ca-file": _path,
     "http-port": _number(1, 65535, integer=True),
     "https-port": _number(1, 65535, integer=True),
+    "vulnerability-probes": _flag,
 }
 """Option keys a file may set, by their command-line names, with their checks."""
 

@@ -69,6 +69,7 @@ class ScanSettings:
     canary: str
     has_credentials: bool = False
     deep: bool = False
+    vulnerability_probes: bool = True
 
 
 class ProbeContext:

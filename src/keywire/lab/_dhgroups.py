@@ -17,6 +17,49 @@ _FFDHE_X = {2048: 560316, 3072: 2625351, 4096: 5736041, 6144: 15705020, 8192: 10
 _MODP_X = {768: 149686, 1024: 129093, 1536: 741804}
 _GUARD = 32
 
+#: A 2048-bit prime p = k(2^31 - 1) + 1 (k random) and a generator of order 2^31 - 1: a group
+#: as large as ffdhe2048 in which every key lives in a subgroup of about 2^31 elements.
+#: Made for this lab (a random k until p is prime, then g = 2^((p - 1) / (2^31 - 1)) mod p).
+SMALL_SUBGROUP_2048 = (
+    int(
+        "f1b0f24e37470f7ec5cf9ecd75564105dca0cf999c050eb574073c44ff9bb71c72e52ec8"
+        "6a06af08bfa47e3cf7d0f7cb2acde28d306b55fce79051d5f97f5585b3a2d92b533821fe"
+        "78d39e8cc7f9db6e4eb6f2e2a3a40a9fc6fd5c22f1f162a4249d7e32728d826bd206dd4d"
+        "7f23b27a1c6ef220634cb4719b7ee533dd1d4a3d875cfc4d0dc560d3e5da92b0ac2bc234"
+        "e0849c1e3f5e93947a5a6d8feca8de82cf6aaac3ab59659b3e1585353d954b7331a7ccf2"
+        "831841fb8b7f0256fe0fc2bb315cb06f8bae5f1bcca28fbf19f79a632d2eabe2b553e6ae"
+        "4c67177c38d8567b11fd5ae308aad84f07a36fc38f71eb5365b08a754a3c1b03de7e5e3e"
+        "6f0f32d3",
+        16,
+    ),
+    int(
+        "5b3e5aa403dc47fab687e441eb5727830413a529b418cdd9a678ff71081390d503826228"
+        "10469c2a1c0dea495204605d8e98b738497194efd99e0de42883432409477384d06465f6"
+        "3d60f3a25907ad3948ed095cc16e0efd6b0a602d2c973d805f35e9321638855fd509c8e1"
+        "f4d4125e3d1fe7c182b0d54e46cf267d3fe618b8415ce63361d4af3c45cd83765b87a63b"
+        "d81abbc3439bf012cacdb117a20b873d2a3dd5aab4b122d9954efc7eda777afa15741234"
+        "62ccc7157c16c0655238a8e50c27b02f92567e894e61448b1c39a9c3449365bbe0ff720e"
+        "aa37581492e008ed2076ee01c361bcbe7608d7733e4f13abf55c700904ab7e14ccf1f66f"
+        "cd6343bb",
+        16,
+    ),
+)
+#: A 2048-bit safe prime from ``openssl dhparam 2048`` (no standard group), generator 2.
+SAFE_2048 = (
+    int(
+        "89b5efc099cdb6f0b61e2563b2372ccf54da2da261e1f76567f782179422d5e72072644b"
+        "a131bbdfcbdfe7541b139be2ebd572324790eada418ec7f6564afd49aec8fb79f6f3961b"
+        "07db234072e7145fa2d0beee59e4e3eed01ada0845a3ec296daf4cdaa82b56ce6cc21b91"
+        "ef6f9fdfb21f41f803d8921da187f99c82773ea0dc407ea878b3900597e3956c165e1b51"
+        "542c318c285003ca1780529a175a6a2ec43d3ec7d0ceef73c3527ff626fff6112c5e7082"
+        "0e13d13d4c6c7ad7ef99b07f266c34da9f119a044fdfe544775379c5a9483660120ea893"
+        "ebdcef3f5dac69d3450ce598975579cc67d2a0e7f09bfa1049e33140a6268f215afb692d"
+        "3ea9fb07",
+        16,
+    ),
+    2,
+)
+
 
 def _e_scaled(bits: int) -> int:
     """floor(e * 2**bits)."""
@@ -53,6 +96,26 @@ def safe_prime(bits: int) -> int:
     if bits in _MODP_X:
         return top - 1 + ((_pi_scaled(bits - 130) + _MODP_X[bits]) << 64)
     return _openssl_prime(bits)
+
+
+def composite_2048() -> tuple[int, int]:
+    """A 2048-bit composite modulus (an RSA modulus: two 1024-bit primes) with generator 2."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    modulus = rsa.generate_private_key(65537, 2048).public_key().public_numbers().n
+    return modulus, 2
+
+
+def lab_group(name: str) -> tuple[int, int]:
+    """(prime, generator) of a named lab group: "composite-2048", "small-subgroup-2048",
+    "safe-2048", or a size in bits (a safe prime, generator 2)."""
+    if name == "composite-2048":
+        return composite_2048()
+    if name == "small-subgroup-2048":
+        return SMALL_SUBGROUP_2048
+    if name == "safe-2048":
+        return SAFE_2048
+    return safe_prime(int(name)), 2
 
 
 def _openssl_prime(bits: int) -> int:

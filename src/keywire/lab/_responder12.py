@@ -59,6 +59,7 @@ class ServerSession:
     params: SuiteParams | None = None
     master: bytes = b""
     pending_write: Protection | None = None
+    ticket_lifetime: int | None = None
 
 
 class Closed(Exception):
@@ -113,7 +114,19 @@ class Session:
     def alert(self, description: int, *, fatal: bool = True) -> None:
         self.send(ALERT, bytes([2 if fatal else 1, description]))
         if fatal:
+            self._linger()
             raise Closed
+
+    def _linger(self) -> None:
+        """Close like a careful server: stop writing, then read what the client still sends,
+        so that closing with unread data does not reset the connection over the alert."""
+        try:
+            self.conn.shutdown(socket.SHUT_WR)
+            self.conn.settimeout(1)
+            while self.conn.recv(65536):
+                pass
+        except OSError:
+            pass
 
     # -- the conversation ------------------------------------------------------------------
 
@@ -313,6 +326,13 @@ class Session:
             self.alert(51)
         state.transcript.append(message)
         state.client_verify = expected
+        if state.ticket_lifetime is not None:
+            # RFC 5077: a NewSessionTicket before the server's ChangeCipherSpec. This server
+            # never resumes; the ticket only carries the lifetime hint.
+            ticket = state.ticket_lifetime.to_bytes(4, "big") + _vec16(os.urandom(64))
+            message = b"\x04" + len(ticket).to_bytes(3, "big") + ticket
+            state.transcript.append(message)
+            self.send(HANDSHAKE, message)
         server_verify = prf(
             state.version,
             params.prf_hash,

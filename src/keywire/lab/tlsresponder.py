@@ -22,6 +22,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,10 @@ class ResponderProfile:
     #: A DH group of the profile's choosing (0: a safe prime of ``dh_bits`` bits).
     dh_prime: int = 0
     dh_generator: int = 2
+    #: Reuse one ephemeral (EC)DH key on every connection (old TLS terminators did).
+    static_ephemeral: bool = False
+    #: Issue TLS 1.2 session tickets with this lifetime hint (None: no tickets).
+    ticket_lifetime: int | None = None
 
 
 def _vec(data: bytes, size: int) -> bytes:
@@ -179,6 +184,7 @@ class TlsResponder(LoopbackServer):
     def __init__(self, profile: ResponderProfile, *, host: str = "127.0.0.1") -> None:
         self.profile = profile
         self._key: Any = None
+        self._keys: dict[tuple[str, int], Any] = {}
         if profile.key:
             from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -249,6 +255,14 @@ class TlsResponder(LoopbackServer):
             Session(conn, state, profile, self._renegotiation).run()
         else:
             time.sleep(0.05)
+
+    def _static(self, kind: tuple[str, int], make: Callable[[], Any]) -> Any:
+        """A fresh value from ``make``, or with ``static_ephemeral`` the first one again."""
+        if not self.profile.static_ephemeral:
+            return make()
+        if kind not in self._keys:
+            self._keys[kind] = make()
+        return self._keys[kind]
 
     def _negotiate(self, hello: _Hello) -> tuple[int, int] | bytes:
         """(version, suite) for ``hello``, or the alert record that refuses it."""
@@ -361,6 +375,8 @@ class TlsResponder(LoopbackServer):
         if secure:
             verify = previous.client_verify + previous.server_verify if previous else b""
             extensions += struct.pack(">H", 0xFF01) + _vec(_vec(verify, 1), 2)
+        if profile.ticket_lifetime is not None and 35 in hello.extensions:
+            extensions += struct.pack(">HH", 35, 0)
         server_random = os.urandom(32)
         server_hello = (
             struct.pack(">H", version)
@@ -381,12 +397,13 @@ class TlsResponder(LoopbackServer):
             transcript=[],
             rsa_key=self._key,
             secure_renegotiation=bool(secure),
+            ticket_lifetime=profile.ticket_lifetime if 35 in hello.extensions else None,
         )
         params = b""
         if "_DHE_" in name or "_DH_anon_" in name:
             prime = profile.dh_prime or safe_prime(profile.dh_bits)
             size = (prime.bit_length() + 7) // 8
-            private = int.from_bytes(os.urandom(32), "big") | 1
+            private = self._static(("dh", prime), lambda: int.from_bytes(os.urandom(32), "big") | 1)
             public = pow(profile.dh_generator, private, prime)
             generator = profile.dh_generator.to_bytes(
                 max(1, (profile.dh_generator.bit_length() + 7) // 8), "big"
@@ -398,7 +415,7 @@ class TlsResponder(LoopbackServer):
             )
             state.dh = (prime, private)
         elif "_ECDHE_" in name or "_ECDH_anon_" in name:
-            pair = key_pair(profile.curve)
+            pair = self._static(("ec", profile.curve), lambda: key_pair(profile.curve))
             if pair is not None:
                 state.ecdhe, point = pair
             else:

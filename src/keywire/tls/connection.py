@@ -149,6 +149,7 @@ class Channel:
         self._writer = writer
         self._deadline = deadline
         self._budget = max_bytes
+        self._reset: OSError | None = None
 
     def send(self, data: bytes) -> None:
         self._writer.write(data)
@@ -158,10 +159,21 @@ class Channel:
 
         Raises asyncio.TimeoutError past the deadline, DecodeError past the byte budget.
         """
+        if self._reset is not None:
+            raise self._reset
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise asyncio.TimeoutError
-        data = await asyncio.wait_for(self._reader.read(READ_CHUNK), remaining)
+        try:
+            data = await asyncio.wait_for(self._reader.read(READ_CHUNK), remaining)
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            # asyncio raises a reset before handing over what arrived before it (a server's
+            # last alert, typically): return those bytes first, the reset on the next read.
+            buffered = bytes(getattr(self._reader, "_buffer", b""))
+            if not buffered:
+                raise
+            self._reset = exc
+            data = buffered
         self._budget -= len(data)
         if self._budget < 0:
             raise DecodeError("the server sent more than keywire reads from one handshake")

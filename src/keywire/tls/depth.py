@@ -141,17 +141,17 @@ class _Depth:
         wait = min(self.dialer.timeout, 3.0)
         first: tls12.Established | None = None
         outcome: tuple[RenegotiationResult, _Failure | None]
-        resume: asyncio.Future[tuple[bool | None, _Failure | None]] | None = None
         try:
             async with self.dialer.channel(self.endpoint) as channel:
                 link = tls12.Link(channel)
                 first = await tls12.handshake(link, spec)
                 self.out.key_exchanges.append(first.key_exchange)
-                resume = asyncio.ensure_future(self._resume_id(version, offer, first))
                 run = await tls12.renegotiate(link, first, spec, RENEGOTIATIONS, wait=wait)
+                # A clean close: servers drop the sessions of connections that just vanish.
+                await tls12.close(link, wait=self.quiet)
         except _EXPECTED as exc:
             failure = _failure(exc, self.dialer.timeout)
-            if first is None or resume is None:
+            if first is None:
                 result = RenegotiationResult(version=version, reason=failure.reason)
                 return (result, failure), (
                     None,
@@ -167,7 +167,8 @@ class _Depth:
                 refusal=run.refusal,
             )
             outcome = (result, None)
-        return outcome, await resume
+        # Resumption by session ID, as a client would: on a new connection after this one.
+        return outcome, await self._resume_id(version, offer, first)
 
     async def _resume_id(
         self, version: int, offer: tuple[int, ...], first: tls12.Established
@@ -195,9 +196,9 @@ class _Depth:
         name = self.endpoint.server_name
         try:
             async with self.dialer.channel(self.endpoint) as channel:
-                session = await tls12.handshake(
-                    tls12.Link(channel), tls12.full_hello_spec(version, offer, name)
-                )
+                link = tls12.Link(channel)
+                session = await tls12.handshake(link, tls12.full_hello_spec(version, offer, name))
+                await tls12.close(link, wait=self.quiet)
             self.out.key_exchanges.append(session.key_exchange)
             if not session.ticket:
                 return (False, None), None

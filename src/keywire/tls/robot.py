@@ -34,15 +34,14 @@ PAYLOADS = (
     "wrong_version_number",
 )
 ROUNDS = 3
-#: A fixed 46-byte pre-master secret body without zero bytes (a zero would move the separator).
-_PMS = bytes.fromhex(
-    "aa1122334455667788991122334455667788991122334455667788991122334455667788991122334455667788"
-)
+#: A fixed 46-byte pre-master secret body without zero bytes (a zero would move the separator);
+#: with the two version bytes, the 48 bytes of RFC 5246 §7.4.7.1.
+_PMS = bytes.fromhex("aa" + "112233445566778899" * 5)
 
 
 def padded_message(kind: str, modulus_bytes: int, version: int) -> bytes:
     """The PKCS #1 v1.5 block for payload ``kind`` (before encryption), ``modulus_bytes`` long."""
-    pad = (b"\xab\xcd" * modulus_bytes)[: modulus_bytes - len(_PMS) - 5]
+    pad = (b"\xab\xcd" * modulus_bytes)[: modulus_bytes - 51]
     v = u16(version)
     blocks = {
         "valid": b"\x00\x02" + pad + b"\x00" + v + _PMS,
@@ -54,6 +53,10 @@ def padded_message(kind: str, modulus_bytes: int, version: int) -> bytes:
     block = blocks[kind]
     assert len(block) == modulus_bytes
     return block
+
+
+def _record(content_type: int, version: int, payload: bytes) -> bytes:
+    return u8(content_type) + u16(version) + u16(len(payload)) + payload
 
 
 def _rsa_key(certificate: bytes) -> tuple[int, int]:
@@ -96,10 +99,15 @@ async def _one(
             block = int.from_bytes(padded_message(kind, size, version), "big")
             sealed = pow(block, e, n).to_bytes(size, "big")
             body = u16(len(sealed)) + sealed
-            link.send(HANDSHAKE, u8(HS_CLIENT_KEY_EXCHANGE) + u24(len(body)) + body)
-            link.send(CHANGE_CIPHER_SPEC, b"\x01")
+            exchange = u8(HS_CLIENT_KEY_EXCHANGE) + u24(len(body)) + body
             # A Finished under keys keywire does not have: any 40 bytes are as wrong as others.
-            link.send(HANDSHAKE, bytes(range(0x10, 0x38)))
+            # One write: a server that answers the key exchange and closes must not turn the
+            # rest into a broken pipe before its answer is read.
+            channel.send(
+                _record(HANDSHAKE, version, exchange)
+                + _record(CHANGE_CIPHER_SPEC, version, b"\x01")
+                + _record(HANDSHAKE, version, bytes(range(0x10, 0x38)))
+            )
             try:
                 event = await asyncio.wait_for(link.event(), quiet)
             except asyncio.TimeoutError:

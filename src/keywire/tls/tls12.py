@@ -441,6 +441,18 @@ async def offer_session(channel: Channel, spec: HelloSpec) -> Resumed:
             return Resumed(resumed=False, server_hello=server_hello)
 
 
+async def close(link: Link, *, wait: float) -> None:
+    """Send close_notify and give the server ``wait`` seconds to close its side (or answer)."""
+    link.send(ALERT, bytes([1, ALERT_CLOSE_NOTIFY]))
+    try:
+        for _ in range(4):
+            event = await asyncio.wait_for(link.event(), wait)
+            if event.kind == "alert":
+                return
+    except (Refused, DecodeError, asyncio.TimeoutError, OSError):
+        return
+
+
 @dataclass
 class RenegotiationRun:
     """What happened to the renegotiations keywire started on one session."""
