@@ -268,12 +268,14 @@ def _order(p: int, g: int, factors: list[int], rest: int) -> tuple[int, bool]:
 
 
 @functools.lru_cache(maxsize=64)
-def assess(prime: int, generator: int, budget: float = BUDGET_SECONDS) -> DhAssessment:
+def assess(prime: int, generator: int, budget: float | None = None) -> DhAssessment:
     """Assess the group (``prime``, ``generator``); see the module docstring.
 
     >>> assess(23, 2).safe, assess(23, 22).small_subgroup, assess(21, 2).prime
     (True, True, False)
     """
+    if budget is None:
+        budget = BUDGET_SECONDS
     bits = prime.bit_length()
     size = (bits + 7) // 8
     digest = hashlib.sha256(prime.to_bytes(size, "big")).hexdigest()[:32]

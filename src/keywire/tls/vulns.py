@@ -124,16 +124,25 @@ async def _answers(link: Link, quiet: float) -> list[tuple[str, int, bytes]]:
     return out
 
 
+def heartbeats() -> tuple[bytes, bytes, int, bytes, bytes]:
+    """(over-long request, its payload, its declared length, well-formed request, its payload).
+
+    The over-long request declares 3 bytes more than its payload, and those 3 bytes are the
+    start of its own 16 bytes of padding: the record carries everything it claims.
+    """
+    payload = os.urandom(HEARTBEAT_PAYLOAD)
+    declared = HEARTBEAT_PAYLOAD + HEARTBEAT_OVERRUN
+    probe = u8(1) + u16(declared) + payload + os.urandom(HEARTBEAT_PADDING)
+    control = os.urandom(WELL_FORMED_PAYLOAD)
+    well_formed = u8(1) + u16(len(control)) + control + os.urandom(HEARTBEAT_PADDING)
+    return probe, payload, declared, well_formed, control
+
+
 async def heartbleed(
     dialer: Dialer, endpoint: Endpoint, version: int, suites: Sequence[int], *, quiet: float
 ) -> VulnerabilityResult:
     """Ask whether the server answers an over-long heartbeat (see the module docstring)."""
-    payload = os.urandom(HEARTBEAT_PAYLOAD)
-    padding = os.urandom(HEARTBEAT_PADDING)
-    declared = HEARTBEAT_PAYLOAD + HEARTBEAT_OVERRUN
-    probe = u8(1) + u16(declared) + payload + padding
-    control = os.urandom(WELL_FORMED_PAYLOAD)
-    well_formed = u8(1) + u16(len(control)) + control + os.urandom(HEARTBEAT_PADDING)
+    probe, payload, declared, well_formed, control = heartbeats()
 
     async def run(link: Link) -> VulnerabilityResult:
         await read_flight(link, legacy_spec(version, suites, endpoint.server_name))
