@@ -15,6 +15,11 @@ and report only what the *server* accepts. For the HTTPS side of each target it 
 - the certificate chain (decrypting the TLS 1.3 flight when nothing older is offered), verified
   with ``cryptography.x509.verification`` against certifi's roots, the system's and
   ``--ca-file``, and, when it fails, why.
+- past the first flight (:mod:`keywire.tls.depth`, verdicts in :mod:`._tls_depth`): whether
+  client-initiated renegotiation is honoured, session resumption and ticket lifetimes, TLS 1.3
+  0-RTT acceptance and replay, Heartbleed, CCS injection and ROBOT (unless
+  ``--no-vulnerability-probes``), the real strength of DH groups (:mod:`._dh`) and reused
+  ephemeral keys.
 
 At most ``--per-host`` connections are open to a host at once, shared with the HTTP probes.
 Anything that could not be established (a timeout, an answer keywire cannot decrypt) makes the
