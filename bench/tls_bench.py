@@ -1,6 +1,6 @@
 """Benchmark keywire's TLS scan against sslyze (and testssl.sh) on a loopback lab.
 
-    python bench/tls_bench.py [--runs 5] [--testssl-runs 2] [--write]
+    python bench/tls_bench.py [--runs 5] [--testssl-runs 2] [--sslyze-commands matching] [--write]
 
 Starts the lab (Python ``ssl`` profiles and, when installed, gnutls-serv), each target on its own
 loopback address (127.0.0.2, 127.0.0.3, ...: a batch of APIs is a batch of hosts, each with its
@@ -13,7 +13,9 @@ own per-host connection cap), then runs, alternating the tools' order every roun
 Each run is a whole process: wall time from spawn to exit, and peak RSS from ``wait4`` (for
 testssl.sh, the largest of its process tree's members). sslyze runs the commands that match what
 keywire's TLS scan does (versions, suites, curves, certificate, fallback, renegotiation,
-compression), not its whole default set. ``--write`` puts the table into bench/README.md.
+compression, and since issue 13 resumption, early data, Heartbleed, CCS injection and ROBOT),
+not its whole default set; ``--sslyze-commands enumeration`` leaves out the issue 13 ones, as
+the benchmark did before. ``--write`` puts the table into bench/README.md.
 
 sslyze comes from ``$KEYWIRE_SSLYZE`` (or PATH); testssl.sh from PATH (``testssl`` or
 ``testssl.sh``), run with ``--ip <address> -n none`` and ``NXCONNECT=127.0.0.1:0`` so it sends
@@ -74,6 +76,9 @@ SSLYZE_COMMANDS = (
     "--reneg",
     "--compression",
 )
+#: What keywire also establishes since issue 13 (resumption, 0-RTT, Heartbleed, CCS injection,
+#: ROBOT): part of the matching set unless ``--sslyze-commands enumeration``.
+SSLYZE_DEPTH_COMMANDS = ("--resum", "--early_data", "--heartbleed", "--openssl_ccs", "--robot")
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
 
@@ -128,10 +133,13 @@ def keywire_command(urls: Sequence[str], ca_file: Path, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def sslyze_command(binary: str, targets: Sequence[str], ca_file: Path, out: Path) -> list[str]:
+def sslyze_command(
+    binary: str, targets: Sequence[str], ca_file: Path, out: Path, *, depth: bool = True
+) -> list[str]:
+    commands = SSLYZE_COMMANDS + (SSLYZE_DEPTH_COMMANDS if depth else ())
     return [
         binary, "--quiet", f"--json_out={out}", f"--certinfo_ca_file={ca_file}",
-        *SSLYZE_COMMANDS, *targets,
+        *commands, *targets,
     ]  # fmt: skip
 
 
@@ -211,6 +219,14 @@ def main() -> int:
     parser.add_argument(
         "--testssl-batch", action="store_true", help="also run testssl.sh on the batch (slow)"
     )
+    parser.add_argument(
+        "--sslyze-commands",
+        choices=("matching", "enumeration"),
+        default="matching",
+        help="sslyze's commands: those matching everything keywire's TLS scan does (default), "
+        "or only the enumeration ones (versions, suites, curves, certificate, fallback, "
+        "renegotiation, compression) the benchmark used before issue 13",
+    )
     parser.add_argument("--write", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args()
 
@@ -263,7 +279,13 @@ def main() -> int:
                     if tool == "keywire":
                         cmd = keywire_command(chosen_urls, pki.ca_file, out)
                     else:
-                        cmd = sslyze_command(sslyze, chosen_targets, pki.ca_file, out)
+                        cmd = sslyze_command(
+                            sslyze,
+                            chosen_targets,
+                            pki.ca_file,
+                            out,
+                            depth=args.sslyze_commands == "matching",
+                        )
                     wall, rss, code = measure(cmd)
                     sample[tool].add(wall, rss)
                     check = check_keywire if tool == "keywire" else check_sslyze
@@ -312,7 +334,7 @@ def main() -> int:
         _, _, tail = rest.partition(MARK_END)
         stamp = time.strftime("%Y-%m-%d")
         readme.write_text(
-            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs}`:\n\n{summary}{MARK_END}{tail}",
+            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs} --sslyze-commands {args.sslyze_commands}`:\n\n{summary}{MARK_END}{tail}",
             encoding="utf-8",
         )
     return 1 if failures else 0

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -303,8 +303,19 @@ class _Flight:
         )
 
 
-async def exchange(dialer: Dialer, endpoint: Endpoint, hello: bytes, mode: Mode) -> Answer:
-    """Send ``hello`` on a new connection and read the answer (see the module docstring)."""
+async def exchange(
+    dialer: Dialer,
+    endpoint: Endpoint,
+    hello: bytes,
+    mode: Mode,
+    *,
+    after: Callable[[Channel, int], Awaitable[None]] | None = None,
+) -> Answer:
+    """Send ``hello`` on a new connection and read the answer (see the module docstring).
+
+    ``after`` runs on the same connection once a TLS <= 1.2 flight is complete, before keywire
+    hangs up (with the negotiated version): a probe that needs a flight reuses this one.
+    """
     flight = _Flight(mode)
     try:
         async with dialer.channel(endpoint) as channel:
@@ -317,6 +328,15 @@ async def exchange(dialer: Dialer, endpoint: Endpoint, hello: bytes, mode: Mode)
                         reason += " before finishing its flight"
                     return flight.answer(Status.REJECTED, reason)
                 flight.feed(data)
+            hello_in = flight.hello
+            if (
+                after is not None
+                and flight.complete
+                and hello_in is not None
+                and hello_in.version < Version.TLS13
+                and flight.alert is None
+            ):
+                await after(channel, hello_in.version)
     except DecodeError as exc:
         return flight.answer(Status.FAILED, f"malformed answer: {exc}")
     except asyncio.TimeoutError:

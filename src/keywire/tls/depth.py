@@ -34,8 +34,11 @@ from .results import (
     VulnerabilityResult,
 )
 from .suites import by_code
+from .vulns import Piggyback
 
 RENEGOTIATIONS = 5
+#: How long a probe waits for an answer that a vulnerable server would give at once.
+QUIET = 2.0
 LEGACY = (Version.TLS12, Version.TLS11, Version.TLS10, Version.SSL3)
 SKIPPED = "not run: --no-vulnerability-probes"
 
@@ -100,6 +103,10 @@ _EXPECTED = (
     ConnectFailed,
     OSError,
 )
+
+
+async def _ready(result: VulnerabilityResult) -> VulnerabilityResult:
+    return result
 
 
 class _Depth:
@@ -279,59 +286,68 @@ async def probe_depth(
     accepted: Mapping[int, Awaitable[tuple[int, ...] | None]],
     *,
     vulnerability_probes: bool = True,
+    piggybacks: Sequence[Piggyback] = (),
+    riders_settled: Awaitable[None] | None = None,
 ) -> DepthResult:
-    """Run the probes of the module docstring once ``accepted`` (version -> suites) is known."""
+    """Run the probes of the module docstring once ``accepted`` (version -> suites) is known.
+
+    ``piggybacks`` are vulnerability probes the enumeration carries on its own TLS 1.2
+    connections (until ``riders_settled``); whichever did not get a connection (or could not
+    decide) then runs on its own.
+    """
     from .robot import robot
     from .vulns import ccs_injection, heartbleed
 
-    quiet = min(dialer.timeout, 2.0)
+    quiet = min(dialer.timeout, QUIET)
     depth = _Depth(dialer, endpoint, quiet)
-    tls13_task = accepted.get(Version.TLS13)
-    legacy: tuple[int, tuple[int, ...]] | None = None
-    for candidate in LEGACY:
-        if candidate in accepted:
-            found = await accepted[candidate]
-            if found:
-                legacy = (int(candidate), found)
-                break
-    jobs: list[Awaitable[None]] = []
-    if legacy is not None:
-        version, suites = legacy
-        jobs.append(depth.legacy_sessions(version, suites))
-    else:
-        why = "not applicable: the server offers no TLS 1.2 or older"
-        depth.out.renegotiation = RenegotiationResult(reason=why)
-        depth.out.probes.append(ProbeStatus(name=RENEGOTIATION, completed=True, reason=why))
-    if tls13_task is not None:
-        suites13 = await tls13_task
+    not_legacy = "not applicable: the server offers no TLS 1.2 or older"
+
+    async def best_legacy() -> tuple[int, tuple[int, ...]] | None:
+        for candidate in LEGACY:
+            if candidate in accepted:
+                found = await accepted[candidate]
+                if found:
+                    return int(candidate), found
+        return None
+
+    legacy_task = asyncio.ensure_future(best_legacy())
+
+    async def sessions() -> None:
+        legacy = await legacy_task
+        if legacy is not None:
+            await depth.legacy_sessions(*legacy)
+            return
+        depth.out.renegotiation = RenegotiationResult(reason=not_legacy)
+        depth.out.probes.append(ProbeStatus(name=RENEGOTIATION, completed=True, reason=not_legacy))
+
+    async def modern() -> None:
+        tls13 = accepted.get(Version.TLS13)
+        suites13 = await tls13 if tls13 is not None else None
         if suites13:
-            jobs.append(depth.tls13(suites13))
-        elif legacy is not None:
+            await depth.tls13(suites13)
+        elif await legacy_task is not None:
             depth.out.early_data = EarlyDataResult(accepted=False, reason="TLS 1.3 is not offered")
-    vulnerabilities: list[Awaitable[VulnerabilityResult]] = []
-    names = ("Heartbleed", "CCS injection", "ROBOT")
-    if not vulnerability_probes:
-        for name in names:
-            depth.out.probes.append(
+
+    async def vulnerable() -> None:
+        names = ("Heartbleed", "CCS injection", "ROBOT")
+        if not vulnerability_probes:
+            depth.out.probes.extend(
                 ProbeStatus(name=name, completed=False, reason=SKIPPED, skipped=True)
+                for name in names
             )
-    elif legacy is None:
-        for name in names:
-            depth.out.probes.append(
-                ProbeStatus(
-                    name=name,
-                    completed=True,
-                    reason="not applicable: the server offers no TLS 1.2 or older",
-                )
+            return
+        legacy = await legacy_task
+        if legacy is None:
+            depth.out.probes.extend(
+                ProbeStatus(name=name, completed=True, reason=not_legacy) for name in names
             )
-    else:
+            return
         version, suites = legacy
-        vulnerabilities.append(heartbleed(dialer, endpoint, version, suites, quiet=quiet))
-        vulnerabilities.append(ccs_injection(dialer, endpoint, version, suites, quiet=quiet))
+        probes: list[Awaitable[VulnerabilityResult]] = []
         rsa = [s for s in suites if by_code(s).kex == "RSA" and not by_code(s).export]
         gcm = [s for s in rsa if by_code(s).aead]
         if rsa:
-            vulnerabilities.append(robot(dialer, endpoint, version, gcm or rsa, quiet=quiet))
+            probes.append(robot(dialer, endpoint, version, gcm or rsa, quiet=quiet))
         else:
             depth.out.probes.append(
                 ProbeStatus(
@@ -340,9 +356,22 @@ async def probe_depth(
                     reason="not applicable: no RSA key exchange is accepted",
                 )
             )
-
-    async def vulnerable() -> None:
-        for result in await asyncio.gather(*vulnerabilities):
+        robot_task = asyncio.ensure_future(asyncio.gather(*probes))
+        if riders_settled is not None:
+            await riders_settled
+        riders = {p.name: p for p in piggybacks}
+        standalone: list[Awaitable[VulnerabilityResult]] = []
+        for name, probe in (("Heartbleed", heartbleed), ("CCS injection", ccs_injection)):
+            rider = riders.get(name)
+            if rider is not None:
+                rider.claimed = True  # the enumeration is past its suites: no more rides
+            carried = rider.result if rider is not None and rider.version == version else None
+            if carried is not None and carried.vulnerable is not None:
+                standalone.append(_ready(carried))
+            else:
+                standalone.append(probe(dialer, endpoint, version, suites, quiet=quiet))
+        results = [*await asyncio.gather(*standalone), *await robot_task]
+        for result in results:
             depth.out.vulnerabilities.append(result)
             depth.out.probes.append(
                 ProbeStatus(
@@ -352,6 +381,6 @@ async def probe_depth(
                 )
             )
 
-    await asyncio.gather(*jobs, vulnerable())
+    await asyncio.gather(sessions(), modern(), vulnerable())
     depth.out.resumption = depth.resumption()
     return depth.out

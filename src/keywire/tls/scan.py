@@ -27,7 +27,7 @@ from ._constants import (
     group_label,
 )
 from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
-from .depth import probe_depth
+from .depth import QUIET, probe_depth
 from .hello import LEGACY_GROUPS, TLS13_GROUPS, HelloSpec, client_hello_records, sslv2_client_hello
 from .messages import KeyExchange
 from .results import (
@@ -40,6 +40,7 @@ from .results import (
     TlsScanResult,
 )
 from .tls13 import KEY_SHARE_GROUPS, KeyShare, Tls13Flight, read_encrypted_flight
+from .vulns import CCS_INJECTION, HEARTBLEED, Piggyback
 
 MAX_BUNDLE = 126  # testssl.sh: "some servers can't handle a handshake with >= 128 ciphers"
 LEGACY_VERSIONS = (Version.SSL3, Version.TLS10, Version.TLS11, Version.TLS12)
@@ -78,6 +79,10 @@ class _Scan:
         #: Per version, the suites accepted (before they are ordered), for the depth probes.
         self.accepted: dict[int, asyncio.Future[tuple[int, ...] | None]] = {}
         self.dh_groups: dict[tuple[bytes, bytes], str] = {}
+        #: Vulnerability probes that ride on the enumeration's TLS 1.2 connections, and when
+        #: the enumeration of TLS 1.2 is over (no ride after that).
+        self.piggybacks: list[Piggyback] = []
+        self.riders_settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.publics: dict[str, list[bytes]] = {"DHE": [], "ECDHE": []}
 
     def accepted_future(self, version: int) -> asyncio.Future[tuple[int, ...] | None]:
@@ -111,6 +116,7 @@ class _Scan:
         groups: Sequence[int] = (),
         key_shares: bool = True,
         fallback: bool = False,
+        piggyback: bool = False,
     ) -> Answer:
         tls13 = version >= Version.TLS13
         shares: tuple[tuple[int, bytes], ...] = ()
@@ -127,7 +133,22 @@ class _Scan:
             session_id=os.urandom(32) if tls13 else b"",
         )
         mode = Mode.HELLO_ONLY if tls13 else Mode.FLIGHT
-        answer = await exchange(self.dialer, self.endpoint, client_hello_records(spec), mode)
+        rider = None
+        if piggyback:
+            rider = next(
+                (p for p in self.piggybacks if p.version == version and not p.claimed), None
+            )
+        if rider is not None:
+            rider.claimed = True
+        answer = await exchange(
+            self.dialer,
+            self.endpoint,
+            client_hello_records(spec),
+            mode,
+            after=rider.run if rider is not None else None,
+        )
+        if rider is not None and rider.result is None:
+            rider.claimed = False  # this connection did not carry it: offer it to the next
         self._note(answer, version)
         return answer
 
@@ -188,7 +209,7 @@ class _Scan:
     ) -> _ChainRun:
         remaining = list(offer)
         while remaining:
-            answer = await self.ask(version, remaining)
+            answer = await self.ask(version, remaining, piggyback=True)
             if verdict is not None and not verdict.done():
                 verdict.set_result(
                     (answer.status is Status.REJECTED and answer.alert == ALERT_PROTOCOL_VERSION)
@@ -225,6 +246,13 @@ class _Scan:
         return run
 
     async def protocol(self, version: int) -> ProtocolResult:
+        try:
+            return await self._protocol(version)
+        finally:
+            if version == Version.TLS12 and not self.riders_settled.done():
+                self.riders_settled.set_result(None)
+
+    async def _protocol(self, version: int) -> ProtocolResult:
         candidates = [s.code for s in suite_table.for_version(version)]
         first, *rest = _bundles(candidates)
         verdict: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -263,7 +291,7 @@ class _Scan:
         )
 
     async def _pick(self, version: int, offer: Sequence[int]) -> int | None:
-        answer = await self.ask(version, offer)
+        answer = await self.ask(version, offer, piggyback=True)
         if answer.status is not Status.HELLO or answer.version != version:
             return None
         return answer.picked if answer.picked in offer else None
@@ -483,8 +511,23 @@ async def scan_endpoint(
     started = time.perf_counter()
     scan = _Scan(dialer, endpoint)
     accepted = {v: scan.accepted_future(v) for v in versions if v in DEPTH_VERSIONS}
+    if vulnerability_probes:
+        quiet = min(dialer.timeout, QUIET)
+        scan.piggybacks = [
+            Piggyback(HEARTBLEED, quiet, Version.TLS12),
+            Piggyback(CCS_INJECTION, quiet, Version.TLS12),
+        ]
+    if Version.TLS12 not in versions:
+        scan.riders_settled.set_result(None)
     depth_task = asyncio.ensure_future(
-        probe_depth(dialer, endpoint, accepted, vulnerability_probes=vulnerability_probes)
+        probe_depth(
+            dialer,
+            endpoint,
+            accepted,
+            vulnerability_probes=vulnerability_probes,
+            piggybacks=scan.piggybacks,
+            riders_settled=scan.riders_settled,
+        )
     )
     protocol_tasks = {
         v: asyncio.ensure_future(scan.protocol(v) if v != Version.SSL2 else scan.sslv2())

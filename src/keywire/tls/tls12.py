@@ -232,7 +232,9 @@ def _pre_master(
         ys = int.from_bytes(kex.public, "big")
         if p < 7 or not 1 < ys < p - 1:
             raise DecodeError("the server's DH parameters are unusable")
-        x = secrets.randbelow(p - 3) + 2
+        # A 384-bit exponent (twice the strength of the largest group in use): a full-size one
+        # would cost two 2048-bit exponentiations in Python for nothing.
+        x = secrets.randbits(384) | (1 << 383)
         yc = pow(g, x, p)
         z = pow(ys, x, p)
         size = (p.bit_length() + 7) // 8

@@ -35,7 +35,7 @@ from ._constants import (
     alert_label,
 )
 from ._wire import DecodeError, u8, u16
-from .connection import ConnectFailed, Dialer, Endpoint
+from .connection import Channel, ConnectFailed, Dialer, Endpoint
 from .hello import HelloSpec, client_hello, record_version
 from .messages import ServerHello, parse_certificate, parse_server_hello
 from .results import VulnerabilityResult
@@ -138,59 +138,101 @@ def heartbeats() -> tuple[bytes, bytes, int, bytes, bytes]:
     return probe, payload, declared, well_formed, control
 
 
+async def heartbleed_after_flight(link: Link, *, quiet: float) -> VulnerabilityResult:
+    """The Heartbleed probe on a connection whose server flight has just been read."""
+    probe, payload, declared, well_formed, control = heartbeats()
+    link.send(HEARTBEAT, probe)
+    link.send(HEARTBEAT, well_formed)
+    for kind, alert, data in await _answers(link, quiet):
+        if kind == "heartbeat":
+            if len(data) < 3 or data[0] != 2:
+                continue
+            length = int.from_bytes(data[1:3], "big")
+            # Compare, never keep: only the verdict leaves this function.
+            if length == declared and data[3 : 3 + len(payload)] == payload:
+                return VulnerabilityResult(
+                    name=HEARTBLEED,
+                    vulnerable=True,
+                    detail=(
+                        f"the server answered a heartbeat that claimed {HEARTBEAT_OVERRUN} "
+                        "bytes more than it carried, echoing the claimed length"
+                    ),
+                )
+            if length == len(control):
+                return VulnerabilityResult(
+                    name=HEARTBLEED,
+                    vulnerable=False,
+                    detail="the server answered the well-formed heartbeat and "
+                    "discarded the over-long one",
+                )
+        elif kind == "alert":
+            return VulnerabilityResult(
+                name=HEARTBLEED,
+                vulnerable=False,
+                detail=f"the server refused heartbeats (alert {alert_label(alert)})",
+            )
+        elif kind == "closed":
+            return VulnerabilityResult(
+                name=HEARTBLEED,
+                vulnerable=False,
+                detail="the server closed the connection without answering heartbeats",
+            )
+        elif kind == "quiet":
+            return VulnerabilityResult(
+                name=HEARTBLEED,
+                vulnerable=False,
+                detail=f"the server ignored both heartbeats for {quiet:g}s",
+            )
+    return VulnerabilityResult(
+        name=HEARTBLEED, vulnerable=None, detail="the server's answers decided nothing"
+    )
+
+
+async def ccs_after_flight(link: Link, *, quiet: float) -> VulnerabilityResult:
+    """The CCS injection probe on a connection whose server flight has just been read."""
+    link.send(CHANGE_CIPHER_SPEC, b"\x01")
+    link.send(APPLICATION_DATA, b"\x00\x00")
+    for kind, alert, _ in await _answers(link, quiet):
+        if kind == "alert":
+            if alert in (ALERT_BAD_RECORD_MAC, ALERT_DECRYPTION_FAILED):
+                return VulnerabilityResult(
+                    name=CCS_INJECTION,
+                    vulnerable=True,
+                    detail=(
+                        "the server accepted a ChangeCipherSpec before the key exchange "
+                        f"(it then failed to decrypt: alert {alert_label(alert)})"
+                    ),
+                )
+            return VulnerabilityResult(
+                name=CCS_INJECTION,
+                vulnerable=False,
+                detail=f"the server refused the early ChangeCipherSpec (alert {alert_label(alert)})",
+            )
+        if kind == "closed":
+            return VulnerabilityResult(
+                name=CCS_INJECTION,
+                vulnerable=False,
+                detail="the server closed the connection on the early ChangeCipherSpec",
+            )
+        if kind == "quiet":
+            return VulnerabilityResult(
+                name=CCS_INJECTION,
+                vulnerable=False,
+                detail=f"the server ignored the early ChangeCipherSpec for {quiet:g}s",
+            )
+    return VulnerabilityResult(
+        name=CCS_INJECTION, vulnerable=None, detail="the server's answers decided nothing"
+    )
+
+
 async def heartbleed(
     dialer: Dialer, endpoint: Endpoint, version: int, suites: Sequence[int], *, quiet: float
 ) -> VulnerabilityResult:
-    """Ask whether the server answers an over-long heartbeat (see the module docstring)."""
-    probe, payload, declared, well_formed, control = heartbeats()
+    """The Heartbleed probe on a connection of its own (see the module docstring)."""
 
     async def run(link: Link) -> VulnerabilityResult:
         await read_flight(link, legacy_spec(version, suites, endpoint.server_name))
-        link.send(HEARTBEAT, probe)
-        link.send(HEARTBEAT, well_formed)
-        for kind, alert, data in await _answers(link, quiet):
-            if kind == "heartbeat":
-                if len(data) < 3 or data[0] != 2:
-                    continue
-                length = int.from_bytes(data[1:3], "big")
-                # Compare, never keep: only the verdict leaves this function.
-                if length == declared and data[3 : 3 + len(payload)] == payload:
-                    return VulnerabilityResult(
-                        name=HEARTBLEED,
-                        vulnerable=True,
-                        detail=(
-                            f"the server answered a heartbeat that claimed {HEARTBEAT_OVERRUN} "
-                            "bytes more than it carried, echoing the claimed length"
-                        ),
-                    )
-                if length == len(control):
-                    return VulnerabilityResult(
-                        name=HEARTBLEED,
-                        vulnerable=False,
-                        detail="the server answered the well-formed heartbeat and "
-                        "discarded the over-long one",
-                    )
-            elif kind == "alert":
-                return VulnerabilityResult(
-                    name=HEARTBLEED,
-                    vulnerable=False,
-                    detail=f"the server refused heartbeats (alert {alert_label(alert)})",
-                )
-            elif kind == "closed":
-                return VulnerabilityResult(
-                    name=HEARTBLEED,
-                    vulnerable=False,
-                    detail="the server closed the connection without answering heartbeats",
-                )
-            elif kind == "quiet":
-                return VulnerabilityResult(
-                    name=HEARTBLEED,
-                    vulnerable=False,
-                    detail=f"the server ignored both heartbeats for {quiet:g}s",
-                )
-        return VulnerabilityResult(
-            name=HEARTBLEED, vulnerable=None, detail="the server's answers decided nothing"
-        )
+        return await heartbleed_after_flight(link, quiet=quiet)
 
     return await _run(dialer, endpoint, HEARTBLEED, run, heartbeat=True)
 
@@ -198,45 +240,39 @@ async def heartbleed(
 async def ccs_injection(
     dialer: Dialer, endpoint: Endpoint, version: int, suites: Sequence[int], *, quiet: float
 ) -> VulnerabilityResult:
-    """Send a ChangeCipherSpec before any key exchange (see the module docstring)."""
+    """The CCS injection probe on a connection of its own (see the module docstring)."""
 
     async def run(link: Link) -> VulnerabilityResult:
         await read_flight(link, legacy_spec(version, suites, endpoint.server_name))
-        link.send(CHANGE_CIPHER_SPEC, b"\x01")
-        link.send(APPLICATION_DATA, b"\x00\x00")
-        for kind, alert, _ in await _answers(link, quiet):
-            if kind == "alert":
-                if alert in (ALERT_BAD_RECORD_MAC, ALERT_DECRYPTION_FAILED):
-                    return VulnerabilityResult(
-                        name=CCS_INJECTION,
-                        vulnerable=True,
-                        detail=(
-                            "the server accepted a ChangeCipherSpec before the key exchange "
-                            f"(it then failed to decrypt: alert {alert_label(alert)})"
-                        ),
-                    )
-                return VulnerabilityResult(
-                    name=CCS_INJECTION,
-                    vulnerable=False,
-                    detail=f"the server refused the early ChangeCipherSpec (alert {alert_label(alert)})",
-                )
-            if kind == "closed":
-                return VulnerabilityResult(
-                    name=CCS_INJECTION,
-                    vulnerable=False,
-                    detail="the server closed the connection on the early ChangeCipherSpec",
-                )
-            if kind == "quiet":
-                return VulnerabilityResult(
-                    name=CCS_INJECTION,
-                    vulnerable=False,
-                    detail=f"the server ignored the early ChangeCipherSpec for {quiet:g}s",
-                )
-        return VulnerabilityResult(
-            name=CCS_INJECTION, vulnerable=None, detail="the server's answers decided nothing"
-        )
+        return await ccs_after_flight(link, quiet=quiet)
 
     return await _run(dialer, endpoint, CCS_INJECTION, run)
+
+
+class Piggyback:
+    """A probe that rides on a connection the enumeration opens anyway (one per probe).
+
+    After a TLS 1.2 hello of the enumeration has its complete flight, :meth:`run` sends the
+    probe's records on the same connection instead of hanging up: one connection and one
+    server flight saved. ``result`` is resolved by the first connection that carries it.
+    """
+
+    def __init__(self, name: str, quiet: float, version: int) -> None:
+        self.name = name
+        self.quiet = quiet
+        self.version = version
+        self.claimed = False
+        self.result: VulnerabilityResult | None = None
+
+    async def run(self, channel: Channel, version: int) -> None:
+        if version != self.version:
+            return
+        link = Link(channel, version, heartbeat=self.name == HEARTBLEED)
+        probe = heartbleed_after_flight if self.name == HEARTBLEED else ccs_after_flight
+        try:
+            self.result = await probe(link, quiet=self.quiet)
+        except (Refused, DecodeError, asyncio.TimeoutError, OSError) as exc:
+            self.result = VulnerabilityResult(name=self.name, vulnerable=None, detail=str(exc))
 
 
 async def _run(
