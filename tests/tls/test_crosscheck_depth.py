@@ -8,8 +8,11 @@ renegotiation, and gnutls-serv. Verdicts must be equal wherever sslyze reaches o
 
 Left out, with the reason: openssl s_server's 0-RTT cases (sslyze's early-data test sends an
 HTTP request and waits for an answer s_server never gives, so it says "no" whatever the server
-does); and session-ID resumption on Python ssl servers (the lab server drops the session of a
-connection it did not shut down, so both tools' answers there depend on timing).
+does); session-ID resumption on Python ssl servers (the lab server drops the session of a
+connection it did not shut down, so both tools' answers there depend on timing); and sslyze's
+CCS injection verdict on the CBC variant: sslyze only counts bad_record_mac as vulnerable, while
+OpenSSL 1.0.1 answers a record shorter than a CBC block with decryption_failed (testssl.sh
+counts only that one; keywire counts both).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def _compare(name: str, theirs: dict[str, object], ours: dict[str, object]) -> l
             theirs["heartbleed"]["is_vulnerable_to_heartbleed"],  # type: ignore[index]
             vulns["Heartbleed"]["vulnerable"],
         )
-    if "openssl_ccs_injection" in theirs:
+    if "openssl_ccs_injection" in theirs and not name.endswith("-cbc"):
         differ(
             "ccs",
             theirs["openssl_ccs_injection"]["is_vulnerable_to_ccs_injection"],  # type: ignore[index]

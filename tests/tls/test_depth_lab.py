@@ -109,3 +109,28 @@ def test_vulnerability_probes_can_be_turned_off(tls_pki) -> None:
         }
     assert target.details["tls"]["vulnerabilities"] == {}
     assert report.options["vulnerability_probes"] is False
+
+
+@pytest.mark.parametrize("max_version", ["TLSv1.2", "TLSv1.3"])
+def test_a_server_that_requires_a_client_certificate(tls_pki, max_version) -> None:
+    """keywire has no client certificate: the probes that need a completed handshake say so
+    (skipped, keywire's limit), and the scan is complete, not failed."""
+    import ssl
+
+    from keywire.lab.tlsserver import SslLabServer, server_context
+
+    cert, key = tls_pki.files("rsa-2048")
+    context = server_context(
+        cert, key, ciphers="ECDHE+AESGCM:AES128-GCM-SHA256", max_version=max_version
+    )
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(str(tls_pki.ca_file))
+    with SslLabServer(context) as server:
+        result = scan_tls(server.url, ca_file=tls_pki.ca_file)
+    assert result.outcomes[0].status is OutcomeStatus.COMPLETED, result.outcomes
+    probes = result.details["tls"]["probes"]
+    for name in ("client-initiated renegotiation", "session resumption", "ROBOT"):
+        assert probes[name]["skipped"] is True
+        assert "client certificate" in probes[name]["reason"]
+    assert probes["Heartbleed"]["completed"] and probes["CCS injection"]["completed"]
+    assert result.details["tls"]["renegotiation"]["client_initiated_honoured"] is None

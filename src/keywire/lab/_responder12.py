@@ -14,8 +14,8 @@ profile and otherwise answered as a current OpenSSL would:
   ``"patched"``: only well-formed requests are answered, others silently dropped (RFC 6520);
   otherwise heartbeats get a fatal unexpected_message alert;
 - ``ccs_injection``: a ChangeCipherSpec before the key exchange is accepted, and the next
-  record fails with bad_record_mac (keys from an empty master secret), instead of
-  unexpected_message;
+  record fails with bad_record_mac, or decryption_failed when it is shorter than a CBC block
+  (keys from an empty master secret), instead of unexpected_message;
 - ``robot="strong"|"weak"``: a wrongly padded RSA pre-master secret is answered at once with
   an alert that depends on how it is wrong (strong) or with one alert for all (weak), instead
   of going on with a random secret (RFC 5246 §7.4.7.1).
@@ -140,7 +140,11 @@ class Session:
 
     def _dispatch(self, content_type: int, header: bytes, body: bytes) -> None:
         if self.early_ccs:
-            self.alert(20)  # the "keys" from an empty master secret cannot decrypt anything
+            # The "keys" from an empty master secret decrypt nothing. OpenSSL 1.0.1 says
+            # decryption_failed for a record shorter than a CBC block, bad_record_mac otherwise.
+            params = supported().get(self.state.suite)
+            block = params.block if params is not None and params.mode == "cbc" else 0
+            self.alert(21 if len(body) < block else 20)
         if content_type == HEARTBEAT and not self.state.read.active:
             self._heartbeat(body)
             return

@@ -22,6 +22,8 @@ from typing import Any
 
 #: ECDHE-RSA-AES128-GCM-SHA256, and the RSA key exchange suite TLS_RSA_WITH_AES_128_GCM_SHA256.
 ECDHE = (0xC02F,)
+#: ECDHE-RSA-AES128-SHA (CBC).
+ECDHE_CBC = (0xC013,)
 WITH_RSA = (0xC02F, 0x009C)
 TLS12 = (0x0303,)
 STRONG_OPENSSL = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -47,6 +49,11 @@ RESPONDER_CASES: dict[str, Case] = {
     ),
     "heartbeat-patched": _case({"KW406"}, suites=ECDHE, heartbleed="patched"),
     "ccs-injection": _case({"KW406", "KW428"}, "ccs-refused", suites=ECDHE, ccs_injection=True),
+    # With a CBC suite the telltale alert is decryption_failed (what testssl.sh looks for).
+    "ccs-injection-cbc": _case(
+        {"KW406", "KW419", "KW428"}, "ccs-refused-cbc", suites=ECDHE_CBC, ccs_injection=True
+    ),
+    "ccs-refused-cbc": _case({"KW406", "KW419"}, suites=ECDHE_CBC),
     "ccs-refused": _case({"KW406"}, suites=ECDHE),
     "robot-strong": _case(
         {"KW406", "KW418", "KW429"}, "robot-none", suites=WITH_RSA, robot="strong"

@@ -377,6 +377,9 @@ class TlsResponder(LoopbackServer):
             extensions += struct.pack(">H", 0xFF01) + _vec(_vec(verify, 1), 2)
         if profile.ticket_lifetime is not None and 35 in hello.extensions:
             extensions += struct.pack(">HH", 35, 0)
+        if profile.heartbleed and 15 in hello.extensions:
+            # The heartbeat extension, as OpenSSL 1.0.1 answers it (peer allowed to send).
+            extensions += struct.pack(">HHB", 15, 1, 1)
         server_random = os.urandom(32)
         server_hello = (
             struct.pack(">H", version)

@@ -378,6 +378,7 @@ async def probe_depth(
                     name=result.name,
                     completed=result.vulnerable is not None,
                     reason="" if result.vulnerable is not None else result.detail,
+                    skipped=result.limited,
                 )
             )
 

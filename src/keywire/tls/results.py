@@ -110,6 +110,8 @@ class VulnerabilityResult:
     detail: str = ""
     oracle: str = ""
     responses: tuple[str, ...] = ()
+    #: Undecided because of keywire's own limit (it has no client certificate to show, say).
+    limited: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

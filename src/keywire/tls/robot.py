@@ -74,7 +74,9 @@ def _rsa_key(certificate: bytes) -> tuple[int, int]:
 
 
 class _NotTestable(Exception):
-    pass
+    def __init__(self, reason: str, *, limited: bool = False) -> None:
+        super().__init__(reason)
+        self.limited = limited
 
 
 async def _one(
@@ -91,7 +93,10 @@ async def _one(
             link = Link(channel)
             flight = await read_flight(link, legacy_spec(version, suites, endpoint.server_name))
             if flight.client_auth:
-                raise _NotTestable("the server asks for a client certificate")
+                raise _NotTestable(
+                    "not tested: the server asks for a client certificate, which keywire has not",
+                    limited=True,
+                )
             if not flight.certificates:
                 raise _NotTestable("the server sent no certificate")
             n, e = _rsa_key(flight.certificates[0])
@@ -167,7 +172,9 @@ async def robot(
             if len(set(rounds[0].values())) == 1:
                 break  # one identical round: no oracle, nothing to confirm
     except _NotTestable as exc:
-        return VulnerabilityResult(name=ROBOT, vulnerable=None, detail=str(exc))
+        return VulnerabilityResult(
+            name=ROBOT, vulnerable=None, detail=str(exc), limited=exc.limited
+        )
     vulnerable, oracle, detail = classify(rounds)
     responses = tuple(f"{kind}: {rounds[0][kind]}" for kind in PAYLOADS)
     return VulnerabilityResult(

@@ -332,7 +332,10 @@ async def full_handshake(
     while len(tickets) < MAX_TICKETS:
         try:
             message = await link.message()
-        except Closed:
+        except (Closed, OSError) as exc:
+            if requested and not tickets:
+                # It asked for a client certificate and got none: keywire's limit.
+                raise Unsupported("the server requires a client certificate") from exc
             break
         if message.msg_type == HS_NEW_SESSION_TICKET:
             tickets.append(_ticket(suite, share.group, resumption, message.body))

@@ -350,45 +350,56 @@ async def handshake(
     finished = u8(HS_FINISHED) + u24(12) + client_verify
     transcript.append(finished)
     link.send(HANDSHAKE, finished)
-    ticket = b""
-    lifetime: int | None = None
-    during = "after the client's Finished"
-    while True:
-        event = await link.event()
-        if event.kind == "ccs":
-            break
-        if event.kind == "alert":
-            if event.level == 1 and event.alert != ALERT_CLOSE_NOTIFY:
-                continue
-            raise Refused(f"alert {alert_label(event.alert)} {during}", alert=event.alert)
-        if event.kind == "handshake" and event.message is not None:
-            if event.message.msg_type != HS_NEW_SESSION_TICKET:
-                raise DecodeError(f"unexpected handshake message {event.message.msg_type}")
-            transcript.append(event.message.raw)
-            lifetime, ticket = parse_ticket12(event.message.body)
-    expected = prf(
-        version,
-        params.prf_hash,
-        master,
-        b"server finished",
-        handshake_hash(version, params.prf_hash, b"".join(transcript)),
-        12,
-    )
-    message = await link.message(during=during)
-    if message.msg_type != HS_FINISHED or message.body != expected:
-        raise DecodeError("the server's Finished did not verify")
-    return Established(
-        version=version,
-        suite=params.code,
-        session_id=server_hello.session_id,
-        ticket=ticket,
-        ticket_lifetime=lifetime,
-        secure_renegotiation=server_hello.secure_renegotiation,
-        client_verify=client_verify,
-        server_verify=message.body,
-        key_exchange=kex,
-        certificates=certificates,
-    )
+
+    async def final_flight() -> Established:
+        ticket = b""
+        lifetime: int | None = None
+        during = "after the client's Finished"
+        while True:
+            event = await link.event()
+            if event.kind == "ccs":
+                break
+            if event.kind == "alert":
+                if event.level == 1 and event.alert != ALERT_CLOSE_NOTIFY:
+                    continue
+                raise Refused(f"alert {alert_label(event.alert)} {during}", alert=event.alert)
+            if event.kind == "handshake" and event.message is not None:
+                if event.message.msg_type != HS_NEW_SESSION_TICKET:
+                    raise DecodeError(f"unexpected handshake message {event.message.msg_type}")
+                transcript.append(event.message.raw)
+                lifetime, ticket = parse_ticket12(event.message.body)
+        expected = prf(
+            version,
+            params.prf_hash,
+            master,
+            b"server finished",
+            handshake_hash(version, params.prf_hash, b"".join(transcript)),
+            12,
+        )
+        message = await link.message(during=during)
+        if message.msg_type != HS_FINISHED or message.body != expected:
+            raise DecodeError("the server's Finished did not verify")
+        return Established(
+            version=version,
+            suite=params.code,
+            session_id=server_hello.session_id,
+            ticket=ticket,
+            ticket_lifetime=lifetime,
+            secure_renegotiation=server_hello.secure_renegotiation,
+            client_verify=client_verify,
+            server_verify=message.body,
+            key_exchange=kex,
+            certificates=certificates,
+        )
+
+    try:
+        return await final_flight()
+    except (Refused, OSError) as exc:
+        if certificate_requested:
+            # The server asked for a client certificate, got none, and stopped: keywire's
+            # limit (it has no certificate to show), not something the server does wrong.
+            raise Unsupported("the server requires a client certificate") from exc
+        raise
 
 
 def vec24_empty() -> bytes:
