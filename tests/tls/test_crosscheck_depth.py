@@ -111,6 +111,8 @@ def _compare(name: str, theirs: dict[str, object], ours: dict[str, object]) -> l
             if field == "session_id_resumption_result" and name.startswith("python-ssl"):
                 continue  # see the module docstring
             verdict = result[field]  # type: ignore[index]
+            if ours["resumption"][key] is None:  # type: ignore[index]
+                continue  # resumed by ticket: keywire does not try session IDs then
             if verdict in RESUMPTION:
                 differ(key, RESUMPTION[verdict], ours["resumption"][key])  # type: ignore[index]
     return mismatches

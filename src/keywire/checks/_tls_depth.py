@@ -241,6 +241,7 @@ def details(scan: TlsScanResult) -> dict[str, object]:
             "tls13_ticket": resumption.tls13,
             "tls13_ticket_lifetime_s": resumption.tls13_lifetime,
             "tls13_tickets_issued": resumption.tls13_tickets,
+            **({"note": resumption.note} if resumption.note else {}),
         },
         "early_data": None
         if early is None

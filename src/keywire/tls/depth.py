@@ -4,10 +4,9 @@ Once the enumeration knows which suites a version accepts (before it orders them
 
 - **renegotiation** (TLS <= 1.2): a full handshake, then up to :data:`RENEGOTIATIONS`
   client-initiated renegotiations in a row on the same connection (:mod:`.tls12`);
-- **session resumption**: the session ID of that handshake offered on a new connection; a
-  second full handshake asking for a ticket, and the ticket offered (TLS <= 1.2); a TLS 1.3
-  handshake, its tickets, and a ticket offered with 0-RTT announced, then offered again
-  (:mod:`.session13`);
+- **session resumption**: the ticket of that handshake (or its session ID when the server
+  issues no tickets) offered on a new connection (TLS <= 1.2); a TLS 1.3 handshake, its tickets, and a ticket offered with
+  0-RTT announced, then offered again (:mod:`.session13`);
 - **known vulnerabilities** unless turned off: Heartbleed and CCS injection (:mod:`.vulns`) and
   ROBOT when an RSA key exchange is accepted (:mod:`.robot`).
 
@@ -117,13 +116,14 @@ class _Depth:
         self.out = DepthResult()
         #: (by session ID, by ticket, ticket lifetime hint) for TLS <= 1.2
         self.legacy: tuple[bool | None, bool | None, int | None] = (None, None, None)
+        self.legacy_note = ""
         #: (resumed, lifetime, tickets) for TLS 1.3
         self.modern: tuple[bool | None, int | None, int] = (None, None, 0)
 
     # -- TLS <= 1.2 ------------------------------------------------------------------------
 
     async def legacy_sessions(self, version: int, accepted: Sequence[int]) -> None:
-        """Renegotiation and session-ID resumption on one session; tickets on another."""
+        """One session for renegotiation, its ticket and its session ID (see the module doc)."""
         offer = tls12.client_suites(accepted)
         if version < Version.TLS10 or not offer:
             what = "SSL 3.0" if version < Version.TLS10 else "any suite the server accepts"
@@ -132,22 +132,10 @@ class _Depth:
             self.out.probes.append(_status(RENEGOTIATION, [why]))
             self.out.probes.append(_status(RESUMPTION, [why]))
             return
-        (renegotiation, by_id), (by_ticket, lifetime) = await asyncio.gather(
-            self._renegotiate_and_resume_id(version, offer), self._ticket(version, offer)
-        )
-        result, failure = renegotiation
-        self.out.renegotiation = result
-        self.out.probes.append(_status(RENEGOTIATION, [failure]))
-        self.legacy = (by_id[0], by_ticket[0], lifetime)
-        self.out.probes.append(_status(RESUMPTION, [by_id[1], by_ticket[1]]))
-
-    async def _renegotiate_and_resume_id(
-        self, version: int, offer: tuple[int, ...]
-    ) -> tuple[tuple[RenegotiationResult, _Failure | None], tuple[bool | None, _Failure | None]]:
-        spec = tls12.full_hello_spec(version, offer, self.endpoint.server_name, session_ticket=None)
+        spec = tls12.full_hello_spec(version, offer, self.endpoint.server_name)
         wait = min(self.dialer.timeout, 3.0)
         first: tls12.Established | None = None
-        outcome: tuple[RenegotiationResult, _Failure | None]
+        failure: _Failure | None = None
         try:
             async with self.dialer.channel(self.endpoint) as channel:
                 link = tls12.Link(channel)
@@ -158,66 +146,60 @@ class _Depth:
                 await tls12.close(link, wait=self.quiet)
         except _EXPECTED as exc:
             failure = _failure(exc, self.dialer.timeout)
-            if first is None:
-                result = RenegotiationResult(version=version, reason=failure.reason)
-                return (result, failure), (
-                    None,
-                    _Failure(f"session ID: {failure.reason}", failure.limited),
-                )
-            failure = _Failure(f"the session broke off: {failure.reason}", failure.limited)
-            outcome = (RenegotiationResult(version=version, reason=failure.reason), failure)
+            if first is not None:
+                failure = _Failure(f"the session broke off: {failure.reason}", failure.limited)
+            self.out.renegotiation = RenegotiationResult(version=version, reason=failure.reason)
         else:
-            result = RenegotiationResult(
+            self.out.renegotiation = RenegotiationResult(
                 version=version,
                 attempts=RENEGOTIATIONS,
                 honoured=run.honoured,
                 refusal=run.refusal,
             )
-            outcome = (result, None)
-        # Resumption by session ID, as a client would: on a new connection after this one.
-        return outcome, await self._resume_id(version, offer, first)
+        self.out.probes.append(_status(RENEGOTIATION, [failure]))
+        if first is None:
+            assert failure is not None
+            self.out.probes.append(_status(RESUMPTION, [failure]))
+            return
+        # Resumption as a client would try it, on a new connection after this one: with the
+        # ticket when the server issued one, else with the session ID. A server that issues
+        # tickets may keep no session cache for clients that take them (OpenSSL leaves the
+        # session ID empty, GnuTLS does not look it up): how it treats clients without
+        # tickets is another question, left open.
+        if first.ticket:
+            by_ticket, failure = await self._resume(version, offer, "ticket", first.ticket)
+            by_id = None
+            self.legacy_note = "the server issues tickets: resumption by session ID was not tried"
+        else:
+            by_id, failure = await self._resume(version, offer, "session ID", first.session_id)
+            by_ticket = False
+        self.legacy = (by_id, by_ticket, first.ticket_lifetime if first.ticket else None)
+        self.out.probes.append(_status(RESUMPTION, [failure]))
 
-    async def _resume_id(
-        self, version: int, offer: tuple[int, ...], first: tls12.Established
+    async def _resume(
+        self, version: int, offer: tuple[int, ...], what: str, value: bytes
     ) -> tuple[bool | None, _Failure | None]:
-        if not first.session_id:
-            return False, None  # the server gave no session ID: nothing to resume by ID
+        """Offer a session ID or a ticket (``what``) on a new connection: (resumed, failure).
+
+        Without a session ID nothing can be resumed by one (False).
+        """
+        if not value:
+            return False, None
+        ticket = what == "ticket"
         spec = tls12.full_hello_spec(
             version,
             offer,
             self.endpoint.server_name,
-            session_ticket=None,
-            session_id=first.session_id,
+            session_ticket=value if ticket else None,
+            session_id=os.urandom(32) if ticket else value,
         )
         try:
             async with self.dialer.channel(self.endpoint) as channel:
                 answer = await tls12.offer_session(channel, spec)
         except _EXPECTED as exc:
             failure = _failure(exc, self.dialer.timeout)
-            return None, _Failure(f"session ID: {failure.reason}", failure.limited)
+            return None, _Failure(f"{what}: {failure.reason}", failure.limited)
         return answer.resumed, None
-
-    async def _ticket(
-        self, version: int, offer: tuple[int, ...]
-    ) -> tuple[tuple[bool | None, _Failure | None], int | None]:
-        name = self.endpoint.server_name
-        try:
-            async with self.dialer.channel(self.endpoint) as channel:
-                link = tls12.Link(channel)
-                session = await tls12.handshake(link, tls12.full_hello_spec(version, offer, name))
-                await tls12.close(link, wait=self.quiet)
-            self.out.key_exchanges.append(session.key_exchange)
-            if not session.ticket:
-                return (False, None), None
-            spec = tls12.full_hello_spec(
-                version, offer, name, session_ticket=session.ticket, session_id=os.urandom(32)
-            )
-            async with self.dialer.channel(self.endpoint) as channel:
-                answer = await tls12.offer_session(channel, spec)
-        except _EXPECTED as exc:
-            failure = _failure(exc, self.dialer.timeout)
-            return (None, _Failure(f"ticket: {failure.reason}", failure.limited)), None
-        return (answer.resumed, None), session.ticket_lifetime
 
     # -- TLS 1.3 ---------------------------------------------------------------------------
 
@@ -277,6 +259,7 @@ class _Depth:
             tls13=resumed,
             tls13_lifetime=lifetime13,
             tls13_tickets=count,
+            note=self.legacy_note,
         )
 
 

@@ -149,6 +149,7 @@ class ResumptionResult:
     tls13: bool | None = None
     tls13_lifetime: int | None = None
     tls13_tickets: int = 0
+    note: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
