@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from .._models import Rule
 from ..tls._constants import Version
 from ..tls.results import TlsScanResult
 from . import _tls_rules as R
-from ._dh import DhAssessment, assess
+
+if TYPE_CHECKING:
+    from ._dh import DhAssessment
 
 Item = tuple[Rule, str, str, Mapping[str, str]]
 
@@ -36,6 +39,10 @@ def _duration(seconds: int) -> str:
 
 def dh_assessments(scan: TlsScanResult) -> list[tuple[DhAssessment, str, str]]:
     """(assessment, where it was seen, short digest of the prime) for every DH group served."""
+    if not scan.dh_groups:
+        return []
+    from ._dh import assess  # number theory only when there is a group to look at
+
     out = []
     for group in scan.dh_groups:
         prime = int.from_bytes(group.prime, "big")

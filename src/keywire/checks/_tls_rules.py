@@ -311,7 +311,7 @@ CLIENT_RENEGOTIATION = _rule(
     "The server completes renegotiations that the client starts, again and again on one "
     "connection. Each costs the server a full handshake (a private-key operation) and the client "
     "next to nothing, so a few connections can tie up its CPU: a cheap denial of service that "
-    "needs no credentials. keywire starts up to five in a row and reports when all are honoured.",
+    "needs no credentials. keywire starts up to four in a row and reports when all are honoured.",
     "Refuse client-initiated renegotiation (OpenSSL 1.1.1+ and 3.x refuse it unless "
     "SSL_OP_ALLOW_CLIENT_RENEGOTIATION is set; nginx refuses it; for Apache httpd and others, "
     "update or rate-limit), or offer TLS 1.3 only, which has no renegotiation.",

@@ -35,7 +35,9 @@ from .results import (
 from .suites import by_code
 from .vulns import Piggyback
 
-RENEGOTIATIONS = 5
+#: Client-initiated renegotiations tried in a row: one more than Node.js's limit (3 in 10
+#: minutes), so that a server with such a limit is not reported.
+RENEGOTIATIONS = 4
 #: How long a probe waits for an answer that a vulnerable server would give at once.
 QUIET = 2.0
 LEGACY = (Version.TLS12, Version.TLS11, Version.TLS10, Version.SSL3)
@@ -136,14 +138,22 @@ class _Depth:
         wait = min(self.dialer.timeout, 3.0)
         first: tls12.Established | None = None
         failure: _Failure | None = None
+        by_ticket: asyncio.Future[tuple[bool | None, _Failure | None]] | None = None
         try:
             async with self.dialer.channel(self.endpoint) as channel:
                 link = tls12.Link(channel)
                 first = await tls12.handshake(link, spec)
                 self.out.key_exchanges.append(first.key_exchange)
+                if first.ticket:
+                    # A ticket is good at once: offer it while this session renegotiates.
+                    by_ticket = asyncio.ensure_future(
+                        self._resume(version, offer, "ticket", first.ticket)
+                    )
                 run = await tls12.renegotiate(link, first, spec, RENEGOTIATIONS, wait=wait)
-                # A clean close: servers drop the sessions of connections that just vanish.
-                await tls12.close(link, wait=self.quiet)
+                if by_ticket is None:
+                    # A clean close before the session ID is offered: servers drop the
+                    # sessions of connections that just vanish.
+                    await tls12.close(link, wait=self.quiet)
         except _EXPECTED as exc:
             failure = _failure(exc, self.dialer.timeout)
             if first is not None:
@@ -166,14 +176,13 @@ class _Depth:
         # tickets may keep no session cache for clients that take them (OpenSSL leaves the
         # session ID empty, GnuTLS does not look it up): how it treats clients without
         # tickets is another question, left open.
-        if first.ticket:
-            by_ticket, failure = await self._resume(version, offer, "ticket", first.ticket)
-            by_id = None
+        if by_ticket is not None:
+            resumed, failure = await by_ticket
+            self.legacy = (None, resumed, first.ticket_lifetime)
             self.legacy_note = "the server issues tickets: resumption by session ID was not tried"
         else:
-            by_id, failure = await self._resume(version, offer, "session ID", first.session_id)
-            by_ticket = False
-        self.legacy = (by_id, by_ticket, first.ticket_lifetime if first.ticket else None)
+            resumed, failure = await self._resume(version, offer, "session ID", first.session_id)
+            self.legacy = (resumed, False, None)
         self.out.probes.append(_status(RESUMPTION, [failure]))
 
     async def _resume(

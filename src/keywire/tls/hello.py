@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random as _random
 import struct
 from dataclasses import dataclass
 
@@ -121,6 +122,16 @@ class HelloSpec:
     pre_shared_key: bytes = b""
 
 
+#: Randoms of the enumeration's hellos, which never lead to a session: unpredictability buys
+#: nothing there, and a thousand getrandom() calls per batch cost more than the hellos. The
+#: handshakes keywire completes pass their own random from os.urandom.
+_HELLO_RANDOM = _random.Random(os.urandom(32))  # noqa: S311
+
+
+def hello_bytes(size: int) -> bytes:
+    return _HELLO_RANDOM.randbytes(size)
+
+
 def _ext(kind: int, body: bytes) -> bytes:
     return u16(kind) + vec16(body)
 
@@ -200,7 +211,7 @@ def client_hello(spec: HelloSpec) -> bytes:
         suites.append(EMPTY_RENEGOTIATION_INFO_SCSV)
     if spec.fallback_scsv:
         suites.append(FALLBACK_SCSV)
-    random = spec.random or os.urandom(32)
+    random = spec.random or hello_bytes(32)
     session_id = spec.session_id
     compression = bytes([1, 0]) if spec.offer_compression else bytes([0])
     body = (

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,14 @@ from ._constants import (
 )
 from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
 from .depth import QUIET, probe_depth
-from .hello import LEGACY_GROUPS, TLS13_GROUPS, HelloSpec, client_hello_records, sslv2_client_hello
+from .hello import (
+    LEGACY_GROUPS,
+    TLS13_GROUPS,
+    HelloSpec,
+    client_hello_records,
+    hello_bytes,
+    sslv2_client_hello,
+)
 from .messages import KeyExchange
 from .results import (
     AcceptedSuite,
@@ -130,7 +136,7 @@ class _Scan:
             key_shares=shares,
             offer_compression=not tls13,
             fallback_scsv=fallback,
-            session_id=os.urandom(32) if tls13 else b"",
+            session_id=hello_bytes(32) if tls13 else b"",
         )
         mode = Mode.HELLO_ONLY if tls13 else Mode.FLIGHT
         rider = None

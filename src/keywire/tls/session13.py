@@ -171,16 +171,21 @@ class _Link:
         self.write: _Cipher | None = None
         self._records: list[Record] = []
         self._queue: list[Handshake] = []
+        self._outgoing = bytearray()
 
     def send_plain(self, message: bytes, version: int = Version.TLS10) -> None:
-        self.channel.send(u8(HANDSHAKE) + u16(version) + vec16(message))
+        self._outgoing += u8(HANDSHAKE) + u16(version) + vec16(message)
 
     def send(self, content_type: int, payload: bytes) -> None:
+        """Queue a record; everything queued goes out in one write before the next read."""
         assert self.write is not None
-        self.channel.send(self.write.seal(content_type, payload))
+        self._outgoing += self.write.seal(content_type, payload)
 
     async def message(self) -> Handshake:
         """The next handshake message; raises :class:`Closed` on an alert or end of stream."""
+        if self._outgoing:
+            self.channel.send(bytes(self._outgoing))
+            self._outgoing.clear()
         while not self._queue:
             if not self._records:
                 data = await self.channel.recv()
@@ -249,7 +254,8 @@ async def full_handshake(
 ) -> FullHandshake:
     """Complete a TLS 1.3 handshake and collect the tickets the server issues."""
     link = _Link(channel)
-    shares = {g: KeyShare(g) for g in KEY_SHARE_GROUPS[:2]}
+    # One share (X25519, which nearly every server takes); others get a HelloRetryRequest.
+    shares = {g: KeyShare(g) for g in KEY_SHARE_GROUPS[:1]}
     random, session_id = os.urandom(32), os.urandom(32)
     first = client_hello(_spec(server_name, suites, shares, random=random, session_id=session_id))
     link.send_plain(first)

@@ -116,17 +116,25 @@ class Link:
         self.pending_read: Protection | None = None
         self._records: list[Record] = []
         self._events: list[_Event] = []
+        self._outgoing = bytearray()
 
     def send(self, content_type: int, payload: bytes) -> None:
+        """Queue a record; everything queued goes out in one write before the next read."""
         for start in range(0, max(len(payload), 1), 16384):
             chunk = payload[start : start + 16384]
             if not self.write.active:
                 # Before the first ChangeCipherSpec the version stays the one of the hello.
-                self.channel.send(u8(content_type) + u16(self.version) + vec16(chunk))
+                self._outgoing += u8(content_type) + u16(self.version) + vec16(chunk)
             else:
-                self.channel.send(self.write.seal(content_type, chunk))
+                self._outgoing += self.write.seal(content_type, chunk)
+
+    def flush(self) -> None:
+        if self._outgoing:
+            self.channel.send(bytes(self._outgoing))
+            self._outgoing.clear()
 
     async def event(self) -> _Event:
+        self.flush()
         while not self._events:
             if not self._records:
                 data = await self.channel.recv()
