@@ -29,6 +29,9 @@ from keywire.lab.server import LabServer
 
 DATABASE = os.environ.get("KEYWIRE_EXAMPLE_DB", "keywire-example.sqlite3")
 
+if __name__ == "__main__" and not os.environ.get("KEYWIRE_PEPPER"):
+    sys.exit("set KEYWIRE_PEPPER first (see the top of this file)")
+
 # Module-level app for `flask --app examples/hardened_app keywire ...`. The pepper is read from
 # the environment, never written in code; flask_keywire refuses to hash keys without one.
 app = create_hardened_app(
@@ -48,8 +51,6 @@ def main() -> None:
     parser.add_argument("--cert", help="certificate chain (PEM); default: a throwaway lab CA")
     parser.add_argument("--key", help="private key of --cert (PEM)")
     args = parser.parse_args()
-    if not os.environ.get("KEYWIRE_PEPPER"):
-        sys.exit("set KEYWIRE_PEPPER first (see the top of this file)")
     if args.cert:
         serve(server_context(args.cert, args.key), args.port, args.http_port)
         return

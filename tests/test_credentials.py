@@ -125,7 +125,7 @@ def test_policy_failure_is_recorded_not_sent():
     async def attempt() -> object:
         async with HttpClient(ClientSettings(credentials={"X-API-Key": SECRET})) as client:
             return await client.fetch(
-                "http://127.0.0.1:9/", probe="t", with_credentials_for="127.0.0.1"
+                "http://127.0.0.1:9/", probe="t", credentials_origin="https://127.0.0.1:9"
             )
 
     result = asyncio.run(attempt())
@@ -215,7 +215,8 @@ def test_spec_from_a_url_cannot_draw_credentials_to_another_host(lab_api, server
         )
     assert other.seen, "the endpoint on the other host was probed"
     assert _leaked(other) == []
-    assert report.targets[0].details["openapi"]["credentials_withheld_from"] == ["localhost"]
+    withheld = report.targets[0].details["openapi"]["credentials_withheld_from"]
+    assert withheld == [f"https://localhost:{other_server.port}"]
     assert _leaked(publisher.behaviour) == []  # the spec itself is fetched anonymously
 
 

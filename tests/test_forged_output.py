@@ -162,7 +162,7 @@ def test_tokens_report_shows_token_text_escaped(tmp_path: Path):
             f"html:{tmp_path / 't.html'}",
         ],
     )
-    assert result.exit_code in (0, 1), result.stderr
+    assert result.exit_code in (0, 1, 3), result.stderr  # 3: 40 samples leave tests unrun
     texts = {
         "stdout": result.stdout,
         "stderr": result.stderr,
@@ -203,7 +203,7 @@ def test_live_tokens_with_escapes_are_shown_escaped():
                 "200",
             ],
         )
-    assert result.exit_code in (0, 1), result.stderr
+    assert result.exit_code in (0, 1, 3), result.stderr  # 3: too few samples for every test
     assert "collected 20 token(s)" in result.stderr
     for text in (result.stdout, result.stderr):
         assert _raw_controls(text) == []

@@ -161,6 +161,18 @@ def test_line5_the_worst_cap_wins():
     assert score_of((a, Severity.MEDIUM), (b, Severity.HIGH)).grade == "C"
 
 
+def test_line6_a_root_cause_deducts_once_from_the_overall_score():
+    import dataclasses
+
+    root = rule("KW001", E, Severity.CRITICAL)
+    consequence = dataclasses.replace(rule("KW002", A, Severity.HIGH), root_cause="KW001")
+    both = score_of((root, Severity.CRITICAL), (consequence, Severity.HIGH))
+    assert cat(both, A).score == 65 and cat(both, A).grade == "C"  # shown in its category
+    assert both.score == score_of((root, Severity.CRITICAL)).score  # counted once overall
+    alone = score_of((consequence, Severity.HIGH))
+    assert alone.score == (100 * 35 + 65 * 35 + 100 * 20 + 100 * 10 + 50) // 100  # no root: counts
+
+
 def test_score_is_deterministic_and_order_independent():
     a = rule("KW001", E, Severity.MEDIUM)
     b = rule("KW002", A, Severity.HIGH)

@@ -24,16 +24,19 @@ It follows the IETF HTTP API credential-protection BCP (draft-ietf-httpapi-priva
 The documentation is ``docs/flask_keywire.md``.
 """
 
+from ._config import DEFAULTS
 from ._errors import (
     CleartextRefused,
+    ConfigurationError,
     InsufficientScope,
     InvalidKey,
     KeyInQueryString,
     KeyRequired,
     KeyRevokedForCleartext,
+    KeyStoreUnavailable,
     KeyWireError,
 )
-from ._extension import DEFAULTS, KeyWire, current_key
+from ._extension import KeyWire, current_key
 from ._keys import MalformedKey, NewKey, ParsedKey, generate_key, looks_like_key, parse_key
 from ._logging import KeyRedactingFilter
 from ._sqlalchemy import SQLAlchemyKeyStore
@@ -44,6 +47,7 @@ from .tls import server_context
 __all__ = [
     "DEFAULTS",
     "CleartextRefused",
+    "ConfigurationError",
     "InsufficientScope",
     "InvalidKey",
     "KeyInQueryString",
@@ -52,6 +56,7 @@ __all__ = [
     "KeyRequired",
     "KeyRevokedForCleartext",
     "KeyStore",
+    "KeyStoreUnavailable",
     "KeyWire",
     "KeyWireError",
     "MalformedKey",

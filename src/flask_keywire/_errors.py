@@ -8,10 +8,14 @@
     │   └── KeyInQueryString 401  the same answer, typed apart for error handlers and logs
     ├── InvalidKey           401  unknown, malformed, expired or revoked key
     │   └── KeyRevokedForCleartext  401  the key was revoked because it travelled in cleartext
-    └── InsufficientScope    403  valid key without the scopes the endpoint needs
+    ├── InsufficientScope    403  valid key without the scopes the endpoint needs
+    └── KeyStoreUnavailable  503  the key could not be checked (store locked or down, bad config)
 
 Register an error handler for any of them to change the body; keep the status codes, and for
 :class:`CleartextRefused` keep the body independent of the request (the BCP requires it).
+
+:class:`ConfigurationError` is not an HTTP error: it stops an application whose configuration
+cannot work (a missing or short pepper) before it serves anything.
 """
 
 from __future__ import annotations
@@ -20,7 +24,20 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import click
 from werkzeug.exceptions import HTTPException
+
+
+class ConfigurationError(click.ClickException, RuntimeError):
+    """flask_keywire cannot work with this configuration; the message says what to change.
+
+    Raised by ``KeyWire(app)``/``init_app`` so that an application with, say, no pepper never
+    starts serving. It is a :class:`RuntimeError`, and also a :class:`click.ClickException`: the
+    Flask command line (``flask run``, ``flask keywire ...``) loads the application inside click,
+    which then prints this one line instead of a traceback.
+    """
+
+    exit_code = 2
 
 
 def _quote(value: str) -> str:
@@ -148,3 +165,23 @@ class InsufficientScope(KeyWireError):
             f'Bearer realm={_quote(self.realm)}, error="insufficient_scope", '
             f"scope={_quote(' '.join(self.scopes))}"
         )
+
+
+class KeyStoreUnavailable(KeyWireError):
+    """503: the key could not be checked now (the store is locked or down, or misconfigured).
+
+    The request is refused, never let through: an error while checking a key fails closed. The
+    cause is logged on the ``flask_keywire`` logger (keys redacted).
+    """
+
+    code = 503
+    error = "temporarily_unavailable"
+    description = "API keys cannot be checked right now. Try again shortly."
+    retry_after_s = 5
+
+    def get_headers(
+        self,
+        environ: Any = None,
+        scope: dict[str, Any] | None = None,
+    ) -> list[tuple[str, str]]:
+        return [*super().get_headers(environ, scope), ("Retry-After", str(self.retry_after_s))]

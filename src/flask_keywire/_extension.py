@@ -5,23 +5,29 @@ when a view is called some other way). The guard's order is the point of the des
 
 1. **Cleartext first.** Over plain HTTP (``request.is_secure`` is False), a request that carries a
    credential, targets a protected endpoint, or arrives while ``KEYWIRE_REFUSE_CLEARTEXT`` is on is
-   answered 403 with one constant body. Keys it carried are checked only to revoke the valid ones;
-   the answer does not change.
+   answered 403 with one constant body. Every key it carried, wherever it was (any header, every
+   value of a repeated one, Basic credentials, cookies, the path, the query, the body), is checked
+   only to revoke the valid ones; the answer does not change. A revocation the store cannot take
+   now is journaled and applied later (``_pending``); the key is refused meanwhile.
 2. **Keys only from headers.** Over HTTPS, a key in the URL is never read: the answer is the same
    401 as for no key at all.
 3. **Constant-time check.** The key's id selects the record; the HMAC is computed and compared with
    :func:`hmac.compare_digest` for known and unknown ids alike.
-4. **Life cycle and scopes.** Revoked, expired (including the end of a rotation overlap), then
-   scopes.
+4. **Life cycle and scopes.** Revoked (or revocation pending), expired (including the end of a
+   rotation overlap), then scopes.
+
+An error while checking a key (the store locked or down) refuses the request with a JSON 503,
+never lets it through.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
@@ -29,6 +35,17 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ._config import (
+    DEFAULT,
+    DEFAULTS,
+    Default,
+    body_limit,
+    check_config,
+    check_duration,
+    lifetime_from,
+    peppers_from,
+    proxy_hops,
+)
 from ._errors import (
     CleartextRefused,
     InsufficientScope,
@@ -36,20 +53,24 @@ from ._errors import (
     KeyInQueryString,
     KeyRequired,
     KeyRevokedForCleartext,
+    KeyStoreUnavailable,
+    KeyWireError,
 )
 from ._keys import (
     MalformedKey,
     check_prefix,
     digest_key,
     generate_key,
-    looks_like_key,
     match_digest,
     parse_key,
-    pepper_bytes,
 )
-from ._logging import DEFAULT_QUERY_PARAMS, audit, install_filter
+from ._logging import audit, install_filter
+from ._pending import Pending, PendingRevocations, Reconciler, apply_pending, journal_path
+from ._request import Presented, credentials_presented, may_have_body
+from ._scan import MAX_KEYS, keys_in_texts, request_texts
 from ._sqlite import SQLiteKeyStore
 from ._store import KeyRecord, KeyStore, ReadOnlyStoreError, StaticKeyStore
+from ._text import check_name, check_scopes
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -60,27 +81,11 @@ R = TypeVar("R")
 log = logging.getLogger("flask_keywire")
 
 CLEARTEXT_REASON = "cleartext"
-HSTS_TWO_YEARS = "max-age=63072000; includeSubDomains"
+#: How long a revocation over cleartext waits for the store's lock before it is journaled.
+REVOKE_WAIT_S = 1.0
+#: Loggers the redacting filter is installed on (with the application's own logger).
+FILTERED_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "flask_keywire")
 
-#: Every configuration key, with its default (set with ``app.config.setdefault``).
-DEFAULTS: Mapping[str, Any] = {
-    "KEYWIRE_PEPPER": None,
-    "KEYWIRE_PEPPER_FALLBACKS": (),
-    "KEYWIRE_STORE": None,
-    "KEYWIRE_API_KEY_HASH": None,
-    "KEYWIRE_KEY_PREFIX": "kw_live",
-    "KEYWIRE_HEADER": "X-API-Key",
-    "KEYWIRE_QUERY_PARAMS": DEFAULT_QUERY_PARAMS,
-    "KEYWIRE_PROTECT_ALL": False,
-    "KEYWIRE_DEFAULT_SCOPES": (),
-    "KEYWIRE_REFUSE_CLEARTEXT": True,
-    "KEYWIRE_REVOKE_ON_CLEARTEXT": True,
-    "KEYWIRE_TRUSTED_PROXIES": 0,
-    "KEYWIRE_HSTS": HSTS_TWO_YEARS,
-    "KEYWIRE_REALM": "api",
-    "KEYWIRE_LOG_FILTER": True,
-    "KEYWIRE_LAST_USED_RESOLUTION": 60,
-}
 
 _G_KEY = "_keywire_key"
 _SCOPES_ATTR = "_keywire_scopes"
@@ -99,8 +104,15 @@ class _State:
     explicit_store: KeyStore | None
     store_spec: object = None
     store: KeyStore | None = None
-    #: Ids of keys seen over cleartext that a read-only store could not revoke.
-    burned: set[str] = field(default_factory=set)
+    pending: PendingRevocations | None = None
+    pending_for: tuple[object, object] | None = None
+    #: The peppers as bytes, with the configuration values they were made from.
+    peppers: tuple[object, list[bytes]] | None = None
+    reconciler: Reconciler = field(default_factory=Reconciler)
+    #: (id, digest) of keys seen over cleartext whose revocation could not even be journaled.
+    burned: set[tuple[str, str]] = field(default_factory=set)
+    #: When this process last failed to write a key's last use (not retried before resolution).
+    touch_failed: dict[str, datetime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -117,57 +129,14 @@ class _TrustedProxies:
         self._fixes: dict[int, ProxyFix] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        hops = _hops(self._config.get("KEYWIRE_TRUSTED_PROXIES", 0))
-        if hops == 0:
+        value = self._config.get("KEYWIRE_TRUSTED_PROXIES", 0)
+        if value == 0 and type(value) is int:  # the default, on every request: no work
             return self.wsgi_app(environ, start_response)
+        hops = proxy_hops(value)
         fix = self._fixes.get(hops)
         if fix is None:
             fix = self._fixes.setdefault(hops, ProxyFix(self.wsgi_app, x_for=hops, x_proto=hops))
         return fix(environ, start_response)
-
-
-def _hops(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RuntimeError("KEYWIRE_TRUSTED_PROXIES must be the number of proxies (an int >= 0)")
-    return value
-
-
-@dataclass(frozen=True)
-class _Presented:
-    """The credentials one request carries, sorted by where they were found."""
-
-    header_keys: tuple[str, ...]  # values from Authorization: Bearer and the key header
-    query_keys: tuple[str, ...]  # values of key-like query parameters, or key-shaped values
-    other: bool  # any other credential-bearing header (Basic, Proxy-Authorization, ...)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.header_keys or self.query_keys or self.other)
-
-
-def _presented() -> _Presented:
-    config = current_app.config
-    header_keys: list[str] = []
-    other = False
-    authorization = request.headers.get("Authorization")
-    if authorization is not None:
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            header_keys.append(token.strip())
-        else:
-            other = True
-    header_value = request.headers.get(config["KEYWIRE_HEADER"])
-    if header_value is not None:
-        header_keys.append(header_value.strip())
-    if request.headers.get("Proxy-Authorization") is not None:
-        other = True
-    names = {n.lower() for n in config["KEYWIRE_QUERY_PARAMS"]}
-    query_keys = [
-        value
-        for name, value in request.args.items(multi=True)
-        if name.lower() in names or looks_like_key(value)
-    ]
-    return _Presented(header_keys=tuple(header_keys), query_keys=tuple(query_keys), other=other)
 
 
 class KeyWire:
@@ -200,12 +169,17 @@ class KeyWire:
     # -- setup ---------------------------------------------------------------------------------
 
     def init_app(self, app: Flask, *, store: KeyStore | None = None) -> None:
-        """Register the guard, the headers, the proxy handling, the CLI and the log filter."""
+        """Register the guard, the headers, the proxy handling, the CLI and the log filter.
+
+        Raises :class:`ConfigurationError` if the configuration cannot work (a missing or short
+        ``KEYWIRE_PEPPER`` or fallback pepper, bad scopes or durations): set ``KEYWIRE_PEPPER``
+        before calling it, so an application without one never starts serving.
+        """
         if "keywire" in app.extensions:
             raise RuntimeError("flask_keywire is already initialised on this application")
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        _hops(app.config["KEYWIRE_TRUSTED_PROXIES"])
+        check_config(app.config)
         app.extensions["keywire"] = _State(extension=self, explicit_store=store or self._store)
         app.before_request(self._before_request)
         app.after_request(self._after_request)
@@ -216,7 +190,8 @@ class KeyWire:
         if app.config["KEYWIRE_LOG_FILTER"]:
             params = app.config["KEYWIRE_QUERY_PARAMS"]
             headers = [app.config["KEYWIRE_HEADER"]]
-            install_filter(logging.getLogger("werkzeug"), params, headers)
+            for name in FILTERED_LOGGERS:
+                install_filter(logging.getLogger(name), params, headers)
             install_filter(app.logger, params, headers)
 
     # -- state ---------------------------------------------------------------------------------
@@ -256,12 +231,30 @@ class KeyWire:
 
     def _peppers(self) -> list[bytes]:
         config = current_app.config
-        peppers = [pepper_bytes(config["KEYWIRE_PEPPER"])]
-        fallbacks = config["KEYWIRE_PEPPER_FALLBACKS"] or ()
-        if isinstance(fallbacks, (str, bytes)):
-            fallbacks = (fallbacks,)
-        peppers += [pepper_bytes(p, name="KEYWIRE_PEPPER_FALLBACKS") for p in fallbacks]
-        return peppers
+        state = self._state()
+        fallbacks = config["KEYWIRE_PEPPER_FALLBACKS"]
+        key = (
+            config["KEYWIRE_PEPPER"],
+            tuple(fallbacks) if isinstance(fallbacks, list) else fallbacks,
+        )
+        if state.peppers is None or state.peppers[0] != key:
+            state.peppers = (key, peppers_from(config))
+        return state.peppers[1]
+
+    def _pending(self) -> PendingRevocations:
+        """The journal of revocations the store has not taken yet (see ``_pending``)."""
+        state = self._state()
+        store = self.store
+        configured = current_app.config["KEYWIRE_PENDING_REVOCATIONS"]
+        pending = state.pending
+        if pending is None or state.pending_for != (store, configured):
+            with state.lock:
+                path = journal_path(store, current_app.instance_path, configured)
+                pending = state.pending
+                if pending is None or pending.path != path:
+                    pending = state.pending = PendingRevocations(path)
+                state.pending_for = (store, configured)
+        return pending
 
     # -- protection ----------------------------------------------------------------------------
 
@@ -282,7 +275,7 @@ class KeyWire:
         case the view is reached without it (another decorator stacked without
         :func:`functools.wraps`, or a view called directly inside a request).
         """
-        needed = frozenset(scopes)
+        needed = check_scopes(scopes, what="required scopes")
 
         def decorate(function: Callable[P, R]) -> Callable[P, R]:
             @functools.wraps(function)
@@ -318,32 +311,35 @@ class KeyWire:
             return cast(frozenset[str], scopes)
         if config["KEYWIRE_PROTECT_ALL"]:
             # Unmatched URLs too: a client without a key learns nothing about which routes exist.
-            return frozenset(config["KEYWIRE_DEFAULT_SCOPES"])
+            return check_scopes(config["KEYWIRE_DEFAULT_SCOPES"], what="KEYWIRE_DEFAULT_SCOPES")
         return None
 
-    def _before_request(self) -> None:
+    def _before_request(self) -> Any:
         scopes = self._endpoint_scopes()
-        if request.method == "OPTIONS" and request.is_secure:
-            scopes = None  # CORS preflights carry no credentials by design
+        if (
+            scopes is not None
+            and request.method == "OPTIONS"
+            and request.is_secure
+            and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers
+        ):
+            # A real CORS preflight carries no credentials by design. It is answered here with
+            # Flask's automatic OPTIONS response (after_request hooks, such as flask-cors, add
+            # their headers), and the view never runs: a view that declares OPTIONS itself would
+            # otherwise run its body for anyone.
+            return current_app.make_default_options_response()
         self._guard(scopes)
+        return None
 
     def _guard(self, scopes: frozenset[str] | None) -> None:
         """Apply the policy to the current request; ``scopes`` None means an open endpoint."""
-        config = current_app.config
-        presented = _presented()
         if not request.is_secure:
-            if presented.any or scopes is not None or config["KEYWIRE_REFUSE_CLEARTEXT"]:
-                if config["KEYWIRE_REVOKE_ON_CLEARTEXT"]:
-                    try:
-                        self._revoke_cleartext(presented.header_keys + presented.query_keys)
-                    except Exception:
-                        # The answer over cleartext never changes, not even when revoking fails.
-                        log.exception("could not revoke keys seen over cleartext")
-                raise CleartextRefused()
+            self._refuse_cleartext(credentials_presented(), scopes)
             return
         if scopes is None:
             return
-        realm = config["KEYWIRE_REALM"]
+        presented = credentials_presented()
+        realm = current_app.config["KEYWIRE_REALM"]
         if presented.query_keys:
             raise KeyInQueryString(realm=realm)
         keys = set(presented.header_keys)
@@ -351,34 +347,113 @@ class KeyWire:
             raise KeyRequired(realm=realm)
         if len(keys) > 1:
             raise InvalidKey("Send one API key per request.", realm=realm)
-        record = self.authenticate(keys.pop(), scopes=scopes)
+        record = self._authenticate(keys.pop(), scopes)
         g.setdefault(_G_KEY, record)
 
-    def authenticate(self, plaintext: str, *, scopes: Iterable[str] = ()) -> KeyRecord:
-        """The record of a usable key with ``scopes``, or a typed HTTP error (401/403).
+    def _refuse_cleartext(self, presented: Presented, scopes: frozenset[str] | None) -> None:
+        """Over cleartext: refuse with the constant 403 (and revoke), or let an open request by.
 
-        Call it inside an application context; it records the key's last use.
+        Every key the request carried anywhere is revoked if valid. The 403 does not depend on
+        what was found, nor on whether revoking worked.
         """
         config = current_app.config
+        limit = body_limit(config)
+        refuse = presented.any or scopes is not None or bool(config["KEYWIRE_REFUSE_CLEARTEXT"])
+        body = b""
+        try:
+            if refuse:
+                # Refused anyway: read what the revocation scan needs, the rest stays unread.
+                body = request.stream.read(limit) if may_have_body() and limit else b""
+            elif not may_have_body():
+                pass
+            elif request.content_length is not None and request.content_length <= limit:
+                body = request.get_data(cache=True)  # the view can still read it
+            else:
+                # A body too large to check for keys cannot be shown to be credential-less.
+                refuse = True
+                body = request.stream.read(limit) if limit else b""
+        except Exception:
+            # The client went away mid-body, say: what the headers and URL hold is still
+            # searched, and the answer is still the one 403.
+            refuse = True
+        found = keys_in_texts(request_texts(request.environ, body), limit=MAX_KEYS)
+        if not (refuse or found):
+            return
+        if found and config["KEYWIRE_REVOKE_ON_CLEARTEXT"]:
+            try:
+                self._revoke_cleartext(found)
+            except Exception:
+                # The answer over cleartext never changes, not even when revoking fails.
+                log.exception("could not revoke keys seen over cleartext")
+        raise CleartextRefused()
+
+    def authenticate(self, plaintext: str, *, scopes: Iterable[str] = ()) -> KeyRecord:
+        """The record of a usable key with ``scopes``, or a typed HTTP error (401/403/503).
+
+        Call it inside an application context; it records the key's last use (at most once per
+        ``KEYWIRE_LAST_USED_RESOLUTION`` seconds). If the key cannot be checked (the store is
+        locked or down), it raises :class:`KeyStoreUnavailable`: an error never lets a key in.
+        """
+        return self._authenticate(plaintext, check_scopes(scopes))
+
+    def _authenticate(self, plaintext: str, needed: frozenset[str]) -> KeyRecord:
+        config = current_app.config
         realm = config["KEYWIRE_REALM"]
-        record = self._verify(plaintext)
+        try:
+            record = self._verify(plaintext)
+            burned = record is not None and self._burned(record)
+        except KeyWireError:
+            raise
+        except Exception:
+            log.exception("could not check an API key; the request is refused")
+            raise KeyStoreUnavailable(realm=realm) from None
         now = self.clock()
         if record is None:
             raise InvalidKey(realm=realm)
-        if record.revoked_reason == CLEARTEXT_REASON or record.id in self._state().burned:
+        if record.revoked_reason == CLEARTEXT_REASON or burned:
             raise KeyRevokedForCleartext(realm=realm)
         if not record.usable(now):
             raise InvalidKey(realm=realm)
-        needed = frozenset(scopes)
         if not needed <= record.scopes:
             raise InsufficientScope(needed, realm=realm)
-        try:
-            self.store.touch(
-                record.id, at=now, resolution_s=int(config["KEYWIRE_LAST_USED_RESOLUTION"])
-            )
-        except Exception:  # a failed bookkeeping write must not turn a valid key away
-            log.warning("could not record the last use of key %s", record.id, exc_info=True)
+        self._touch(record, now, int(config["KEYWIRE_LAST_USED_RESOLUTION"]))
         return record
+
+    def _touch(self, record: KeyRecord, now: datetime, resolution: int) -> None:
+        """Write the key's last use if the stored time is stale by ``resolution`` seconds.
+
+        The record was just read, so a busy key costs one write per resolution, not one per
+        request. A failed write (the file is held) is bookkeeping: the key is still served, and
+        this process does not try again for that key before the resolution has passed.
+        """
+        last = record.last_used_at
+        if last is not None and (now - last).total_seconds() < resolution:
+            return
+        failures = self._state().touch_failed
+        failed = failures.get(record.id)
+        if failed is not None and (now - failed).total_seconds() < resolution:
+            return
+        try:
+            self.store.touch(record.id, at=now, resolution_s=resolution)
+        except Exception as exc:  # a failed bookkeeping write must not turn a valid key away
+            if len(failures) > 10_000:
+                failures.clear()
+            failures[record.id] = now
+            log.warning(
+                "could not record the last use of key %s (%s)", record.id, type(exc).__name__
+            )
+
+    def _burned(self, record: KeyRecord) -> bool:
+        """True if this key's revocation for cleartext use is pending (journaled, not yet
+        written) or could not even be journaled. Raises if the journal cannot be read."""
+        state = self._state()
+        if (record.id, record.digest) in state.burned:
+            return True
+        pending = self._pending()
+        if pending.blocks(record.id, record.digest):
+            state.reconciler.ensure_running(self.store, pending)
+            return True
+        return False
 
     def _verify(self, plaintext: str) -> KeyRecord | None:
         """The record whose digest matches ``plaintext``, with the same work whatever the outcome."""
@@ -398,26 +473,88 @@ class KeyWire:
             store.set_digest(record.id, digest_key(plaintext, peppers[0]))
         return record
 
-    def _revoke_cleartext(self, candidates: Iterable[str]) -> None:
-        """Revoke every valid key among ``candidates``: they crossed the network in the clear."""
+    def _revoke_cleartext(self, candidates: list[str]) -> None:
+        """Revoke every valid key among ``candidates``: they crossed the network in the clear.
+
+        What the store cannot take now is journaled (fail closed: the key is refused until the
+        revocation is written); a read-only store's keys are journaled for good.
+        """
         state = self._state()
-        for candidate in dict.fromkeys(candidates):
-            record = self._verify(candidate)
-            if record is None or record.revoked_at is not None or record.id in state.burned:
-                continue
+        peppers = self._peppers()
+        now = self.clock()
+        ids = {key: parse_key(key).key_id for key in candidates}
+        try:
             store = self.store
-            if store.read_only:
-                state.burned.add(record.id)
-                audit(
-                    "key.cleartext",
-                    key_id=record.id,
-                    level=logging.CRITICAL,
-                    action="refused-until-restart",
-                    remedy="remove this key from KEYWIRE_API_KEY_HASH and issue a new one",
-                )
+            records = store.get_many(ids.values())
+        except Exception as exc:
+            # Nothing can be verified now: keep every candidate, unverified, by its digests.
+            log.error(
+                "the key store is unavailable (%s); %d key(s) seen over cleartext will be "
+                "checked and revoked when it is back, and are refused meanwhile",
+                type(exc).__name__,
+                len(ids),
+            )
+            self._journal(
+                [
+                    Pending(key_id=key_id, digest=digest_key(key, p), verified=False, seen_at=now)
+                    for key, key_id in ids.items()
+                    for p in peppers
+                ]
+            )
+            return
+        for key, key_id in ids.items():
+            record = records.get(key_id)
+            if record is None or not match_digest(key, record.digest, peppers).matched:
                 continue
-            if store.revoke(record.id, at=self.clock(), reason=CLEARTEXT_REASON):
-                audit("key.revoked", key_id=record.id, reason=CLEARTEXT_REASON)
+            if record.revoked_at is not None:
+                continue
+            entry = Pending(key_id=key_id, digest=record.digest, verified=True, seen_at=now)
+            if store.read_only:
+                if (key_id, record.digest) not in state.burned:
+                    self._journal([entry])
+                    audit(
+                        "key.cleartext",
+                        key_id=key_id,
+                        level=logging.CRITICAL,
+                        action="refused",
+                        remedy="remove this key from KEYWIRE_API_KEY_HASH and issue a new one",
+                    )
+                continue
+            try:
+                revoked = store.revoke_within(
+                    key_id, at=now, reason=CLEARTEXT_REASON, wait=REVOKE_WAIT_S
+                )
+            except Exception as exc:
+                log.warning(
+                    "could not revoke key %s now (%s); the revocation is pending and the key "
+                    "is refused meanwhile",
+                    key_id,
+                    type(exc).__name__,
+                )
+                self._journal([entry])
+                audit("key.revocation-pending", key_id=key_id, reason=CLEARTEXT_REASON)
+                continue
+            if revoked:
+                audit("key.revoked", key_id=key_id, reason=CLEARTEXT_REASON)
+
+    def _journal(self, entries: list[Pending]) -> None:
+        """Keep ``entries`` durably, start applying them; if even that fails, refuse the keys in
+        this process at least, and say so loudly."""
+        state = self._state()
+        try:
+            pending = self._pending()
+            pending.add(entries)
+        except Exception:
+            state.burned.update((e.key_id, e.digest) for e in entries)
+            log.critical(
+                "could not record %d pending revocation(s) of keys seen over cleartext; they "
+                "are refused by this process only. Revoke them by hand: %s",
+                len(entries),
+                " ".join(sorted({e.key_id for e in entries})),
+                exc_info=True,
+            )
+            return
+        state.reconciler.ensure_running(self.store, pending)
 
     def _after_request(self, response: Any) -> Any:
         config = current_app.config
@@ -440,23 +577,26 @@ class KeyWire:
         name: str,
         *,
         scopes: Iterable[str] = (),
-        expires_in: timedelta | None = None,
+        expires_in: timedelta | Default | None = DEFAULT,
         prefix: str | None = None,
     ) -> tuple[str, KeyRecord]:
         """A new key and its record, *not stored* (see :meth:`create_key`)."""
         prefix = check_prefix(prefix or current_app.config["KEYWIRE_KEY_PREFIX"])
-        if not name.strip():
-            raise ValueError("a key needs a name")
+        name = check_name(name)
+        checked_scopes = check_scopes(scopes)
+        if expires_in is DEFAULT:
+            expires_in = lifetime_from(current_app.config)
+        expires_in = check_duration(expires_in, what="expiry")
         if expires_in is not None and expires_in <= timedelta(0):
             raise ValueError("expiry must be in the future")
         new = generate_key(prefix)
         now = self.clock()
         record = KeyRecord(
             id=new.key_id,
-            name=name.strip(),
+            name=name,
             prefix=prefix,
             digest=digest_key(new.plaintext, self._peppers()[0]),
-            scopes=frozenset(s.strip() for s in scopes if s.strip()),
+            scopes=checked_scopes,
             created_at=now,
             expires_at=now + expires_in if expires_in is not None else None,
         )
@@ -467,10 +607,15 @@ class KeyWire:
         name: str,
         *,
         scopes: Iterable[str] = (),
-        expires_in: timedelta | None = None,
+        expires_in: timedelta | Default | None = DEFAULT,
         prefix: str | None = None,
     ) -> tuple[str, KeyRecord]:
-        """Create and store a key; return ``(key, record)``. Show the key once, keep the record."""
+        """Create and store a key; return ``(key, record)``. Show the key once, keep the record.
+
+        ``name``: 1 to 100 printable characters. ``scopes``: a list of scope names (letters,
+        digits, ``_ . : -``). ``expires_in``: a timedelta (at most 10 years), None for a key that
+        never expires, or left out for ``KEYWIRE_KEY_LIFETIME`` (90 days by default).
+        """
         plaintext, record = self.issue_key(
             name, scopes=scopes, expires_in=expires_in, prefix=prefix
         )
@@ -490,16 +635,23 @@ class KeyWire:
         key_id: str,
         *,
         overlap: timedelta,
-        expires_in: timedelta | None = None,
+        expires_in: timedelta | Default | None = DEFAULT,
     ) -> tuple[str, KeyRecord]:
         """Replace ``key_id`` with a new key; the old one keeps working for ``overlap``.
 
         Like ``SECRET_KEY_FALLBACKS``: during the overlap both keys are accepted, so clients can
-        switch without downtime; afterwards the old one is expired. The new key keeps the name,
-        scopes and prefix, and the old key's lifetime unless ``expires_in`` says otherwise.
+        switch without downtime; afterwards the old one is expired. The overlap is a duration
+        (0: the old key stops now); it cannot be "never", which would not be a rotation. The new
+        key keeps the name, scopes and prefix, and the old key's lifetime unless ``expires_in``
+        says otherwise (None: it never expires).
         """
+        if not isinstance(overlap, timedelta):
+            raise TypeError(
+                "the overlap must be a timedelta; an overlap that never ends is not a rotation"
+            )
         if overlap < timedelta(0):
             raise ValueError("the overlap cannot be negative")
+        check_duration(overlap, what="overlap")
         store = self.store
         if store.read_only:
             raise ReadOnlyStoreError(
@@ -512,8 +664,8 @@ class KeyWire:
             raise KeyError(key_id)
         if not old.usable(now):
             raise ValueError(f"key {key_id} is {old.status(now)}; create a new key instead")
-        if expires_in is None and old.expires_at is not None:
-            expires_in = old.expires_at - old.created_at
+        if expires_in is DEFAULT:
+            expires_in = old.expires_at - old.created_at if old.expires_at is not None else None
         plaintext, new = self.create_key(
             old.name, scopes=old.scopes, expires_in=expires_in, prefix=old.prefix
         )
@@ -529,6 +681,19 @@ class KeyWire:
     def list_keys(self) -> list[KeyRecord]:
         """Every key record of the current application's store."""
         return self.store.list_keys()
+
+    def apply_pending_revocations(self, *, wait: float = 0.0) -> list[str]:
+        """Try to write the journal's revocations now; return the ids still pending.
+
+        ``flask keywire list`` calls it; ``wait`` > 0 also waits that long for the background
+        retries of this process to finish.
+        """
+        pending = self._pending()
+        if wait > 0:
+            self._state().reconciler.join(wait)
+        with contextlib.suppress(Exception):  # still unavailable: reported as pending
+            apply_pending(self.store, pending)
+        return sorted({e.key_id for e in pending.entries()})
 
 
 def current_key() -> KeyRecord | None:

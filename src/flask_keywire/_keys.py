@@ -24,30 +24,42 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from keywire.secrets.catalogue import BASE62, base62_encode, keywire_key_checksum
-
-ID_LENGTH = 12
-SECRET_LENGTH = 43  # 62**43 > 2**256: every 256-bit value fits
-CHECKSUM_LENGTH = 6
-SECRET_BYTES = 32
-MIN_PEPPER_BYTES = 32
-
-PREFIX_PATTERN = re.compile(r"[a-z][a-z0-9]{0,15}(?:_[a-z0-9]{1,15}){0,3}")
-_BODY = re.compile(rf"[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}")
-_ID = re.compile(rf"[0-9A-Za-z]{{{ID_LENGTH}}}")
-
-#: Finds keys of any prefix inside longer text (log lines, URLs); used for redaction.
-KEY_IN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9_\-])"
-    rf"(?P<head>{PREFIX_PATTERN.pattern}_[0-9A-Za-z]{{{ID_LENGTH}}}_)"
-    rf"[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}"
-    r"(?![A-Za-z0-9_\-])"
+from keywire.keyformat import (
+    CHECKSUM_LENGTH,
+    ID_LENGTH,
+    PREFIX_PATTERN,
+    SECRET_BYTES,
+    SECRET_LENGTH,
+    new_key,
+    split_key,
 )
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "CHECKSUM_LENGTH",
+    "ID_LENGTH",
+    "MIN_PEPPER_BYTES",
+    "PREFIX_PATTERN",
+    "SECRET_BYTES",
+    "SECRET_LENGTH",
+    "MalformedKey",
+    "NewKey",
+    "ParsedKey",
+    "check_prefix",
+    "digest_key",
+    "generate_key",
+    "looks_like_key",
+    "match_digest",
+    "parse_key",
+    "pepper_bytes",
+]
+
+MIN_PEPPER_BYTES = 32
 
 
 class MalformedKey(ValueError):
@@ -74,7 +86,7 @@ class NewKey:
 
 def check_prefix(prefix: str) -> str:
     """Return ``prefix`` if it is usable (lowercase words joined by ``_``), else raise ValueError."""
-    if not PREFIX_PATTERN.fullmatch(prefix):
+    if not isinstance(prefix, str) or not PREFIX_PATTERN.fullmatch(prefix):
         raise ValueError(
             f"key prefix {prefix!r} must be lowercase letters and digits in up to four parts "
             "joined by '_' (for example 'kw_live')"
@@ -88,11 +100,8 @@ def generate_key(prefix: str = "kw_live") -> NewKey:
     >>> generate_key("kw_live").plaintext.startswith("kw_live_")
     True
     """
-    check_prefix(prefix)
-    key_id = "".join(secrets.choice(BASE62) for _ in range(ID_LENGTH))
-    secret = base62_encode(int.from_bytes(secrets.token_bytes(SECRET_BYTES), "big"), SECRET_LENGTH)
-    body = f"{prefix}_{key_id}_{secret}"
-    return NewKey(prefix=prefix, key_id=key_id, plaintext=body + keywire_key_checksum(body))
+    plaintext, key_id = new_key(check_prefix(prefix))
+    return NewKey(prefix=prefix, key_id=key_id, plaintext=plaintext)
 
 
 def parse_key(text: str) -> ParsedKey:
@@ -101,37 +110,35 @@ def parse_key(text: str) -> ParsedKey:
     Raises :class:`MalformedKey` for anything else. The checksum is public (CRC32), so failing
     early here tells an attacker nothing a scanner could not compute offline.
     """
-    head, sep, body = text.rpartition("_")
-    prefix, sep2, key_id = head.rpartition("_")
-    if not (sep and sep2 and PREFIX_PATTERN.fullmatch(prefix) and _ID.fullmatch(key_id)):
+    parts = split_key(text)
+    if parts is None:
         raise MalformedKey("not a key")
-    if not _BODY.fullmatch(body):
-        raise MalformedKey("not a key")
-    if keywire_key_checksum(text[:-CHECKSUM_LENGTH]) != text[-CHECKSUM_LENGTH:]:
-        raise MalformedKey("checksum mismatch")
-    return ParsedKey(prefix=prefix, key_id=key_id, plaintext=text)
+    return ParsedKey(prefix=parts[0], key_id=parts[1], plaintext=text)
 
 
 def looks_like_key(text: str) -> bool:
     """True if ``text`` is a well-formed key (shape and checksum), whatever its prefix."""
-    try:
-        parse_key(text)
-    except MalformedKey:
-        return False
-    return True
+    return split_key(text) is not None
 
 
-def pepper_bytes(pepper: str | bytes | None, *, name: str = "KEYWIRE_PEPPER") -> bytes:
-    """The pepper as bytes; refuse a missing or short one with an explanation."""
+def pepper_bytes(pepper: object, *, name: str = "KEYWIRE_PEPPER") -> bytes:
+    """The pepper as bytes; refuse a missing, empty, short or mistyped one with an explanation."""
+    how = (
+        "Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` and "
+        "load it from the environment or a secret store (never commit it)."
+    )
     if pepper is None or pepper in ("", b""):
-        raise RuntimeError(
+        raise ConfigurationError(
             f"{name} is not set: flask_keywire stores keys as HMAC-SHA256 with a server-side "
-            "pepper. Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
-            "and load it from the environment or a secret store (never commit it)."
+            f"pepper. {how}"
         )
+    if not isinstance(pepper, (str, bytes)):
+        raise ConfigurationError(f"{name} must be a string, not {type(pepper).__name__}. {how}")
     raw = pepper.encode() if isinstance(pepper, str) else bytes(pepper)
     if len(raw) < MIN_PEPPER_BYTES:
-        raise RuntimeError(f"{name} must be at least {MIN_PEPPER_BYTES} bytes long")
+        raise ConfigurationError(
+            f"{name} is {len(raw)} bytes long; it must be at least {MIN_PEPPER_BYTES}. {how}"
+        )
     return raw
 
 

@@ -1,4 +1,4 @@
-"""A store for any database SQLAlchemy can reach (``pip install 'keywire[sqlalchemy]'``).
+"""A store for any database SQLAlchemy can reach (``pip install 'sqlalchemy>=2.0'``).
 
 SQLAlchemy Core only (no ORM models to clash with the application's own), one table
 ``keywire_keys`` with the same columns as the SQLite store, created on first use.
@@ -48,7 +48,7 @@ class SQLAlchemyKeyStore(KeyStore):
             from sqlalchemy import MetaData, create_engine
         except ImportError as exc:  # pragma: no cover - the extra is installed in tests
             raise RuntimeError(
-                "SQLAlchemyKeyStore needs SQLAlchemy: pip install 'keywire[sqlalchemy]'"
+                "SQLAlchemyKeyStore needs SQLAlchemy: pip install 'sqlalchemy>=2.0'"
             ) from exc
         if isinstance(url_or_engine, str):
             self.engine = create_engine(url_or_engine, **engine_options)

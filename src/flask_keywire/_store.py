@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -61,6 +62,8 @@ class KeyStore(abc.ABC):
 
     #: True when keys cannot be added, revoked or changed through the store.
     read_only: bool = False
+    #: Where revocations that could not be written yet are kept; None: the instance folder.
+    pending_path: Path | None = None
 
     @abc.abstractmethod
     def get(self, key_id: str) -> KeyRecord | None:
@@ -77,6 +80,20 @@ class KeyStore(abc.ABC):
     @abc.abstractmethod
     def revoke(self, key_id: str, *, at: datetime, reason: str) -> bool:
         """Mark a key revoked; False if it does not exist or was revoked already."""
+
+    def get_many(self, key_ids: Iterable[str]) -> dict[str, KeyRecord]:
+        """The records of those ``key_ids`` that exist, by id (stores may do it in one query)."""
+        found: dict[str, KeyRecord] = {}
+        for key_id in dict.fromkeys(key_ids):
+            record = self.get(key_id)
+            if record is not None:
+                found[key_id] = record
+        return found
+
+    def revoke_within(self, key_id: str, *, at: datetime, reason: str, wait: float) -> bool:
+        """:meth:`revoke`, giving up (with an exception) after about ``wait`` seconds of waiting
+        for a lock. Stores that do not wait for locks need not override it."""
+        return self.revoke(key_id, at=at, reason=reason)
 
     @abc.abstractmethod
     def retire(self, key_id: str, *, expires_at: datetime, replaced_by: str) -> None:

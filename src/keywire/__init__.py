@@ -12,32 +12,81 @@ and secrets exposed in responses, and returns a graded report.
 The library never prints and never imports the CLI stack (click, rich).
 """
 
-from ._models import (
-    BaselineComparison,
-    BaselineState,
-    Category,
-    CategoryScore,
-    CheckOutcome,
-    Confidence,
-    Finding,
-    Gate,
-    OutcomeStatus,
-    Policy,
-    Rule,
-    ScanReport,
-    Score,
-    Severity,
-    Suppression,
-    TargetResult,
-)
-from ._scanner import ScanObserver, ScanOptions, scan, scan_async
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
-from .config import Config, ConfigError, load_config
-from .net.resolver import ResolutionError, Resolver, StaticResolver, SystemResolver
-from .policy import apply_policy
-from .rules import RULES, get_rule
-from .targets import Target, TargetError, parse_target
+
+if TYPE_CHECKING:
+    from ._models import (
+        BaselineComparison,
+        BaselineState,
+        Category,
+        CategoryScore,
+        CheckOutcome,
+        Confidence,
+        Finding,
+        Gate,
+        OutcomeStatus,
+        Policy,
+        Rule,
+        ScanReport,
+        Score,
+        Severity,
+        Suppression,
+        TargetResult,
+    )
+    from ._scanner import ScanObserver, ScanOptions, scan, scan_async
+    from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
+    from .config import Config, ConfigError, load_config
+    from .net.resolver import ResolutionError, Resolver, StaticResolver, SystemResolver
+    from .policy import apply_policy
+    from .rules import RULES, get_rule
+    from .targets import Target, TargetError, parse_target
+
+# Public names resolve on first use (PEP 562), as httpx and rich keep their faces cheap: importing
+# keywire.keyformat (all a Flask application with flask_keywire needs) must not load the scanner.
+_LAZY = {
+    "BaselineComparison": "._models",
+    "BaselineState": "._models",
+    "Category": "._models",
+    "CategoryScore": "._models",
+    "CheckOutcome": "._models",
+    "Confidence": "._models",
+    "Finding": "._models",
+    "Gate": "._models",
+    "OutcomeStatus": "._models",
+    "Policy": "._models",
+    "Rule": "._models",
+    "ScanReport": "._models",
+    "Score": "._models",
+    "Severity": "._models",
+    "Suppression": "._models",
+    "TargetResult": "._models",
+    "ScanObserver": "._scanner",
+    "ScanOptions": "._scanner",
+    "scan": "._scanner",
+    "scan_async": "._scanner",
+    "Baseline": ".baseline",
+    "BaselineError": ".baseline",
+    "compare_baseline": ".baseline",
+    "load_baseline": ".baseline",
+    "Config": ".config",
+    "ConfigError": ".config",
+    "load_config": ".config",
+    "ResolutionError": ".net.resolver",
+    "Resolver": ".net.resolver",
+    "StaticResolver": ".net.resolver",
+    "SystemResolver": ".net.resolver",
+    "apply_policy": ".policy",
+    "RULES": ".rules",
+    "get_rule": ".rules",
+    "Target": ".targets",
+    "TargetError": ".targets",
+    "parse_target": ".targets",
+}
 
 __all__ = [
     "RULES",
@@ -79,3 +128,16 @@ __all__ = [
     "scan",
     "scan_async",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # resolved once; later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

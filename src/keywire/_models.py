@@ -108,6 +108,10 @@ class Rule:
     flask_fix: str = ""
     grade_cap: str | None = None
     retired: bool = False
+    #: The rule whose weakness this one is a consequence of, seen from another category (e.g.
+    #: KW111 "credentials in cleartext" from KW101 "served over cleartext"): one fix removes both,
+    #: so the overall score counts them once (see :mod:`keywire.scoring`).
+    root_cause: str | None = None
 
     @property
     def doc_path(self) -> str:
@@ -207,12 +211,14 @@ class Gate:
 
     ``fail_on``: any counted finding at least this severe fails (``None`` disables);
     ``fail_under``: an overall score below this fails; ``new_only``: the severity rule looks only
-    at findings that are new since the baseline.
+    at findings that are new since the baseline; ``allow_incomplete``: an incomplete scan (a
+    target not scanned, a check not tested) is judged on what was tested instead of failing.
     """
 
     fail_on: Severity | None = Severity.HIGH
     fail_under: int | None = None
     new_only: bool = False
+    allow_incomplete: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ import inspect
 
 from ._models import Rule
 from .checks import FAMILIES
+from .compliance import FRAMEWORKS, mappings_for
 
 
 def _family_doc(rule: Rule) -> tuple[str, str]:
@@ -38,6 +39,11 @@ def render_rule_page(rule: Rule) -> str:
     ]
     if rule.grade_cap:
         lines.append(f"| Grade cap | at most {rule.grade_cap} |")
+    if rule.root_cause:
+        lines.append(
+            f"| Root cause | [{rule.root_cause}]({rule.root_cause}.md): counted once with it in "
+            "the overall score ([scoring](../scoring.md#one-root-cause-one-deduction)) |"
+        )
     if rule.retired:
         lines.append("| Status | retired: kept so the ID is never reused |")
     lines += [
@@ -52,6 +58,21 @@ def render_rule_page(rule: Rule) -> str:
     ]
     if rule.flask_fix:
         lines += ["", "### In Flask", "", "```python", rule.flask_fix.rstrip(), "```"]
+    mapped = mappings_for(rule.id)
+    if mapped:
+        lines += [
+            "",
+            "## Compliance",
+            "",
+            "| Framework | Requirement | Why it applies | Source |",
+            "|---|---|---|---|",
+        ]
+        for m in mapped:
+            framework = FRAMEWORKS[m.framework]
+            lines.append(
+                f"| {framework.title} | {m.requirement.id}: {m.requirement.title} | {m.why} "
+                f"| <{m.requirement.source.split(' ')[0]}> |"
+            )
     if family_doc:
         lines += ["", "## How keywire checks it", "", family_doc]
     lines += ["", "## References", ""]

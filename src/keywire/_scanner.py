@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
+from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
 from .checks import FAMILIES, GROUPS, Family
-from .checks._base import CheckNotRun, ProbeContext, ScanSettings, new_canary
+from .checks._base import CheckNotRun, ProbeContext, ScanSettings, internal_error, new_canary
 from .net.headers import check_credential_header
 from .net.http import ClientSettings, FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
@@ -290,29 +291,41 @@ async def _scan_target(
 async def _run_target(
     target: Target, http: HttpClient, options: ScanOptions, canary: str, deadline: float
 ) -> TargetResult:
-    try:
-        await http.resolver.resolve(target.host)
-    except ResolutionError as exc:
-        return TargetResult(target=target.url, scanned=False, error=str(exc))
-
-    ctx = ProbeContext(
-        target=target,
-        http=http,
-        settings=ScanSettings(
-            canary=canary,
-            has_credentials=bool(options.headers),
-            vulnerability_probes=options.vulnerability_probes,
-        ),
-    )
+    if time.perf_counter() >= deadline:
+        return _not_started(target, "the scan deadline was reached before it started")
     families = options.selected()
-    tasks = {family.name: asyncio.ensure_future(family.probe(ctx)) for family in families}
-    remaining = max(0.0, deadline - time.perf_counter())
-    if tasks:
-        _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    # Everything this target's probes start (TLS probes, shared exchanges, name lookups) is
+    # recorded here, and cancelled and awaited when the target ends: nothing outlives the
+    # deadline (see keywire._tasks).
+    scope = TaskScope()
+    try:
+        with scope:
+            try:
+                await asyncio.wait_for(
+                    http.resolver.resolve(target.host), max(0.0, deadline - time.perf_counter())
+                )
+            except asyncio.TimeoutError:
+                return _not_started(
+                    target, "the scan deadline was reached while resolving its name"
+                )
+            except ResolutionError as exc:
+                return TargetResult(target=target.url, scanned=False, error=str(exc))
+            ctx = ProbeContext(
+                target=target,
+                http=http,
+                settings=ScanSettings(
+                    canary=canary,
+                    has_credentials=bool(options.headers),
+                    vulnerability_probes=options.vulnerability_probes,
+                ),
+            )
+            tasks = {family.name: spawn(family.probe(ctx)) for family in families}
+        remaining = max(0.0, deadline - time.perf_counter())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
+            await cancel_and_wait(pending)
+    finally:
+        await scope.close()
 
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
@@ -351,32 +364,58 @@ async def _run_target(
     )
 
 
+def _not_started(target: Target, why: str) -> TargetResult:
+    # No per-family outcomes: a target that was not scanned already makes the report
+    # incomplete, and thousands of queued targets must be reported at once at the deadline.
+    return TargetResult(target=target.url, scanned=False, error=why)
+
+
 def _verdict(
     family: Family[Any], task: asyncio.Future[Any], target: str
 ) -> tuple[CheckOutcome, list[Finding], Mapping[str, object] | None]:
-    """The outcome, findings and details of one family's finished (or cancelled) probe."""
+    """The outcome, findings and details of one family's finished (or cancelled) probe.
+
+    A failure inside a family never removes what it had already established: a check that
+    yields its findings keeps those yielded before it failed, and the internal errors a probe
+    isolated (``observation.internal_errors``, see :class:`~keywire.checks._base.Isolation`)
+    keep the findings of everything else it examined. Either way the family is "not tested"
+    with the reason, so the report says it is incomplete.
+    """
 
     def outcome(status: OutcomeStatus, reason: str = "") -> CheckOutcome:
         return CheckOutcome(check=family.name, target=target, status=status, reason=reason[:300])
 
-    if task.cancelled():
+    if task.cancelled() or not task.done():
         return outcome(OutcomeStatus.ERROR, "not tested: the scan deadline was reached"), [], None
     exc = task.exception()
     if exc is not None:
         log.debug("probe %s failed", family.name, exc_info=exc)
-        bug = f"probe failed (bug in keywire): {type(exc).__name__}: {exc}"
-        return outcome(OutcomeStatus.ERROR, bug), [], None
+        reason = internal_error([f"{type(exc).__name__} in the probe"], kept=False)
+        return outcome(OutcomeStatus.ERROR, reason), [], None
     observation = task.result()
-    detail = family.details(observation) if family.details is not None else None
+    problems = [str(p) for p in getattr(observation, "internal_errors", ())]
+    detail: Mapping[str, object] | None = None
+    if family.details is not None:
+        try:
+            detail = family.details(observation)
+        except Exception as exc:  # the details are a courtesy; the findings still count
+            log.debug("details of %s failed", family.name, exc_info=exc)
+            problems.append(f"{type(exc).__name__} in the details")
+    found: list[Finding] = []
+    status, reason = OutcomeStatus.COMPLETED, ""
     try:
-        found = list(family.check(observation))
+        for finding in family.check(observation):
+            found.append(finding)
     except CheckNotRun as stop:
-        return outcome(stop.status, stop.reason), list(stop.findings), detail
-    except Exception as exc:  # a broken check must not take the scan down
+        yielded = {f.fingerprint for f in found}
+        found.extend(f for f in stop.findings if f.fingerprint not in yielded)
+        status, reason = stop.status, stop.reason
+    except Exception as exc:  # a broken check must not take the scan (or its findings) down
         log.debug("check %s failed", family.name, exc_info=exc)
-        bug = f"check failed (bug in keywire): {type(exc).__name__}: {exc}"
-        return outcome(OutcomeStatus.ERROR, bug), [], detail
-    return outcome(OutcomeStatus.COMPLETED), found, detail
+        problems.insert(0, f"{type(exc).__name__} in the check")
+    if problems:
+        status, reason = OutcomeStatus.ERROR, internal_error(problems, kept=bool(found))
+    return outcome(status, reason), found, detail
 
 
 def _exchange_summary(fetched: HttpResponse | FetchFailure) -> dict[str, object]:

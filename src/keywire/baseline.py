@@ -14,12 +14,12 @@ Findings are matched by fingerprint (rule, target and location; see :func:`keywi
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import _json
 from ._models import (
     BaselineComparison,
     BaselineState,
@@ -56,8 +56,8 @@ def load_baseline(path: str | Path) -> Baseline:
     if len(raw) > MAX_BASELINE_BYTES:
         raise BaselineError(f"baseline {str(path)!r} is larger than 64 MiB")
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = _json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
         raise BaselineError(f"baseline {str(path)!r} is not JSON: {exc}") from exc
     return parse_baseline(document, source=str(path))
 

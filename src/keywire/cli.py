@@ -1,7 +1,9 @@
 """The ``keywire`` command line.
 
-stdout carries the report and nothing else; progress and messages go to stderr. Exit codes:
-0 the gate passed, 1 the gate failed, 2 usage or configuration error, 3 nothing could be scanned.
+stdout carries the report and nothing else; progress and messages go to stderr. Exit codes
+(:data:`EXIT_CODES`): 0 the gate passed on a complete scan, 1 findings or the score failed the gate,
+2 usage or configuration error, 3 nothing could be scanned or the scan is incomplete (unless
+``--allow-incomplete``), 130 interrupted (Ctrl-C).
 
 Options come from the command line, else from the configuration file (``keywire.toml`` or
 ``[tool.keywire]``, see :mod:`keywire.config`), else from the built-in defaults. Reports go to
@@ -32,6 +34,8 @@ from ._models import Gate, ScanReport, Severity, TargetResult
 from ._scanner import ScanOptions, scan
 from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
 from .checks import FAMILIES, GROUPS
+from .compliance import FRAMEWORKS as COMPLIANCE_FRAMEWORKS
+from .compliance import mappings_for
 from .config import Config, ConfigError, discover, load_config
 from .gate import evaluate
 from .outputs import Output
@@ -42,6 +46,19 @@ from .targets import TargetError
 from .tokens.report import FORMATS as TOKEN_FORMATS
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_NOTHING_SCANNED = 0, 1, 2, 3
+EXIT_INCOMPLETE = EXIT_NOTHING_SCANNED  # a half-dead API fails CI like a dead one
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_CODES_HELP = f"""\b
+Exit codes:
+  {EXIT_OK}    the gate passed and the scan is complete
+  {EXIT_GATE}    the gate failed: a finding at or above --fail-on, or a score
+       under --fail-under (whether or not the scan is complete)
+  {EXIT_USAGE}    usage or configuration error (bad URL, unreadable file, ...)
+  {EXIT_INCOMPLETE}    nothing could be scanned, or the scan is incomplete (a target
+       not scanned, a check not tested) and no finding failed the gate;
+       --allow-incomplete judges an incomplete scan on what was tested
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
+"""The exit codes of ``keywire scan`` and ``keywire demo`` (``--help`` shows this table)."""
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
 SELECTABLE = sorted(GROUPS | {f.name for f in FAMILIES})
 Label = str | tuple[str, ...]
@@ -164,17 +181,24 @@ class _Progress:
         self._progress.advance(self._task)
 
 
-def _render(report: ScanReport, fmt: str, *, to_terminal: bool, labels: Mapping[str, Label]) -> str:
+def _render(
+    report: ScanReport,
+    fmt: str,
+    *,
+    to_terminal: bool,
+    labels: Mapping[str, Label],
+    framework: str | None = None,
+) -> str:
     if fmt != "console":
         from .reporters import render
 
-        return render(report, fmt)
+        return render(report, fmt, framework=framework)
     from .reporters import console
 
     width = console.report_width(terminal=to_terminal)  # COLUMNS, the terminal's, or 100
     if to_terminal and "NO_COLOR" not in os.environ:
-        return console.render_rich(report, labels=labels, width=width)
-    return console.render_plain(report, labels=labels, width=width)
+        return console.render_rich(report, labels=labels, width=width, framework=framework)
+    return console.render_plain(report, labels=labels, width=width, framework=framework)
 
 
 def plan_outputs(
@@ -218,11 +242,23 @@ def _stdout_lost() -> None:
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
+    """The exit code and the closing line, as :data:`EXIT_CODES_HELP` lays them out."""
     if not report.scanned_any:
         return EXIT_NOTHING_SCANNED, "nothing could be scanned"
     result = evaluate(report)
+    if result.findings_failed:
+        reasons = [r for r in result.reasons if not r.startswith("the scan is incomplete")]
+        message = "gate failed: " + "; ".join(reasons)
+        if result.incomplete:
+            message += f" (the scan is also incomplete: {result.incomplete})"
+        return EXIT_GATE, message
     if not result.passed:
-        return EXIT_GATE, "gate failed: " + "; ".join(result.reasons)
+        return EXIT_INCOMPLETE, (
+            f"incomplete scan: {result.incomplete}; nothing at or above the gate was found in "
+            "what was tested (exit 3; --allow-incomplete judges only what was tested)"
+        )
+    if result.incomplete:
+        return EXIT_OK, f"gate passed on an incomplete scan ({result.incomplete}; allowed)"
     return EXIT_OK, "gate passed"
 
 
@@ -240,7 +276,14 @@ def _emit(
     report = dataclasses.replace(report, gate=settings.gate)
     for output in settings.outputs:
         to_terminal = output.path == "-" and sys.stdout.isatty()
-        _deliver(output, _render(report, output.fmt, to_terminal=to_terminal, labels=labels or {}))
+        text = _render(
+            report,
+            output.fmt,
+            to_terminal=to_terminal,
+            labels=labels or {},
+            framework=settings.values.get("framework"),
+        )
+        _deliver(output, text)
     for target in report.targets:
         if not target.scanned:
             click.echo(
@@ -272,6 +315,7 @@ _CONFIG_KEYS = {
     "fail_on": "fail-on",
     "fail_under": "fail-under",
     "fail_on_new": "fail-on-new",
+    "allow_incomplete": "allow-incomplete",
     "baseline": "baseline",
     "timeout": "timeout",
     "scan_timeout": "scan-timeout",
@@ -322,6 +366,7 @@ def _settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         fail_on=None if fail_on == "none" else Severity(fail_on),
         fail_under=values.get("fail_under"),
         new_only=bool(values.get("fail_on_new")),
+        allow_incomplete=bool(values.get("allow_incomplete")),
     )
     fmt_given = ctx.get_parameter_source("fmt") not in (ParameterSource.DEFAULT, None)
     fmt_given = fmt_given or (config is not None and "format" in config.options)
@@ -372,6 +417,12 @@ def _common_options(function: Any) -> Any:
             help="Apply --fail-on to findings that are new since --baseline only.",
         ),
         click.option(
+            "--allow-incomplete",
+            is_flag=True,
+            help="Judge an incomplete scan (a target not scanned, a check not tested) on what "
+            "was tested instead of exiting 3.",
+        ),
+        click.option(
             "--config",
             type=click.Path(dir_okay=False),
             help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
@@ -403,6 +454,12 @@ def _common_options(function: Any) -> Any:
             show_default=True,
             help="Seconds for the whole scan.",
         ),
+        click.option(
+            "--framework",
+            type=click.Choice(sorted(COMPLIANCE_FRAMEWORKS)),
+            help="Also group the console, Markdown and HTML reports by the requirements of "
+            "this compliance framework (JSON and SARIF always carry every mapping).",
+        ),
         click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug)."),
     ]
     for decorator in reversed(decorators):
@@ -411,7 +468,8 @@ def _common_options(function: Any) -> Any:
 
 
 class _Keywire(click.Group):
-    """The command group; a stdout that cannot be written ends in one line and exit 2."""
+    """The command group: a stdout that cannot be written ends in one line and exit 2; Ctrl-C
+    anywhere ends with exit code 130, not click's "Aborted!" (1)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -422,6 +480,13 @@ class _Keywire(click.Group):
             _stdout_lost()
             _fail_usage(f"cannot write the output: {exc.strerror or exc}")
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nkeywire: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
 
 @click.group(cls=_Keywire, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keywire")
@@ -429,7 +494,7 @@ def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
 
 
-@main.command("scan")
+@main.command("scan", epilog=EXIT_CODES_HELP)
 @click.argument("targets", nargs=-1, required=False)
 @_common_options
 @click.option(
@@ -542,11 +607,15 @@ def scan_command(
     _emit(report, settings=settings, labels=labels)
 
 
-@main.command("demo")
+@main.command("demo", epilog=EXIT_CODES_HELP)
 @_common_options
 @click.pass_context
 def demo_command(ctx: click.Context, /, **params: Any) -> None:
-    """Scan the seed's vulnerable API and its flask_keywire fix on 127.0.0.1 (F → A, offline)."""
+    """Scan the seed's vulnerable API and its flask_keywire fix on 127.0.0.1 (F → A, offline).
+
+    It exits 1, as a CI job would on the seed: the seed's findings fail the default gate
+    (--fail-on high). With --fail-on none it exits 0.
+    """
     from .demo import DemoUnavailable, closing_line, run_demo
 
     settings = _settings(ctx, params)
@@ -575,9 +644,12 @@ def rules_command(rule_id: str | None) -> None:
         width = max(len(r.title) for r in RULES.values())
         for rule in RULES.values():
             cwe = ",".join(f"CWE-{n}" for n in rule.cwe)
+            listed = " ".join(f"{m.framework}:{m.requirement.id}" for m in mappings_for(rule.id))
             click.echo(
-                f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
-                f"{rule.title:<{width}}  {cwe}"
+                (
+                    f"{rule.id}  {rule.severity.value:<8}  {rule.category.value:<16}  "
+                    f"{rule.title:<{width}}  {cwe:<16}  {listed}"
+                ).rstrip()
             )
         return
     try:
@@ -597,6 +669,13 @@ def rules_command(rule_id: str | None) -> None:
             "\nIn Flask:\n"
             + "\n".join("    " + line for line in rule.flask_fix.rstrip().splitlines())
         )
+    mapped = mappings_for(rule.id)
+    if mapped:
+        click.echo("\nCompliance:")
+        for m in mapped:
+            click.echo(f"  {m.requirement.label}: {m.requirement.title}")
+            click.echo(f"      why: {m.why}")
+            click.echo(f"      source: {m.citation}")
     click.echo("\nReferences:\n" + "\n".join(f"  {ref}" for ref in rule.references))
     click.echo(f"\nDocs: {rule.doc_path}")
 
@@ -652,6 +731,46 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     return lines, mtime
 
 
+def _token_lines(lines: list[str]) -> tuple[list[str], list[float] | None]:
+    """Tokens of a file, and each one's time when every line gives one (``TOKEN<TAB>TIME``,
+    Unix seconds or ISO 8601): the time it was issued, or received, as precisely as known."""
+    rows = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    if not any("\t" in line for _, line in rows):
+        return lines, None
+    tokens: list[str] = []
+    times: list[float] = []
+    for number, line in rows:
+        token, tab, when = line.partition("\t")
+        moment = _instant_or_none(when) if tab else None
+        if moment is None:
+            _fail_usage(
+                f"line {number}: with a time on any line, every line must be TOKEN<TAB>TIME "
+                "(Unix seconds or ISO 8601)"
+            )
+        tokens.append(token)
+        times.append(moment)
+    return tokens, times
+
+
+def _instant_or_none(text: str) -> float | None:
+    import math
+    from datetime import datetime, timezone
+
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        return value if math.isfinite(value) and value > 0 else None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 @main.command("tokens")
 @click.argument("url", required=False)
 @click.option(
@@ -663,9 +782,9 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
 @click.option(
     "--samples",
     type=click.IntRange(1, 100_000),
-    default=100,
-    show_default=True,
-    help="Tokens to collect (MT19937 recovery needs 625 for 32-bit tokens).",
+    default=None,
+    help="Tokens to collect. Default: what every test needs for the tokens seen (100 first, "
+    "then up to 2,000; e.g. 157 for 128-bit hex, 625 for 32-bit numbers).",
 )
 @click.option(
     "--method",
@@ -732,11 +851,16 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
     help="Exit 1 if any weakness is at least this severe ('none' disables).",
 )
 @click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="Exit 0, not 3, when no weakness was found but some tests needed more samples.",
+)
+@click.option(
     "--header",
     "-H",
     "headers",
     multiple=True,
-    help="'Name: value' credential header, sent only over verified HTTPS to the URL's host.",
+    help="'Name: value' credential header, sent only over verified HTTPS to the URL's origin.",
 )
 @click.option(
     "--ca-file", type=click.Path(dir_okay=False), help="Extra trusted CA certificates (PEM)."
@@ -752,7 +876,7 @@ def _read_token_file(path: str) -> tuple[list[str], float | None]:
 def tokens_command(
     url: str | None,
     source_spec: str | None,
-    samples: int,
+    samples: int | None,
     method: str,
     rate: str,
     max_time: float,
@@ -763,6 +887,7 @@ def tokens_command(
     fmt: str,
     outputs: tuple[str, ...],
     fail_on: str,
+    allow_incomplete: bool,
     headers: tuple[str, ...],
     ca_file: str | None,
     timeout: float,
@@ -770,8 +895,10 @@ def tokens_command(
 ) -> None:
     """Collect tokens from URL (or read them from --file) and analyse their randomness.
 
-    Exit codes: 0 no weakness at or above --fail-on, 1 weakness, 2 usage error, 3 no tokens
-    could be collected.
+    Exit codes: 0 no weakness at or above --fail-on and every test ran, 1 weakness, 2 usage
+    error, 3 no tokens could be collected, or no weakness was found but some tests needed more
+    samples (--allow-incomplete makes that 0), 130 interrupted before any token was collected.
+    Ctrl-C during collection analyses the tokens collected so far.
     """
     import time
 
@@ -787,6 +914,9 @@ def tokens_command(
     if (url is None) == (token_file is None):
         _fail_usage("give either a URL to sample or --file with tokens, not both or neither")
     token_times: list[float] | None = None
+    capture: dict[str, Any] = {}
+    if samples is not None and token_file is not None:
+        _fail_usage("--samples is for a URL; --file analyses every token in the file")
     if url is not None:
         if not source_spec:
             _fail_usage(
@@ -795,7 +925,7 @@ def tokens_command(
         if sampled_at is not None:
             _fail_usage("--sampled-at is for --file; live samples carry their own times")
         _check_ca_file(ca_file)
-        tokens, token_times, collection = _collect_tokens(
+        tokens, token_times, collection, capture = _collect_tokens(
             url,
             source_spec=source_spec,
             samples=samples,
@@ -812,8 +942,10 @@ def tokens_command(
         assert token_file is not None
         if source_spec or headers:
             _fail_usage("--from and --header apply to a URL, not to --file")
-        tokens, mtime = _read_token_file(token_file)
-        anchor = _parse_instant(sampled_at) if sampled_at else (mtime or time.time())
+        lines, mtime = _read_token_file(token_file)
+        tokens, token_times = _token_lines(lines)
+        first = token_times[0] if token_times else None
+        anchor = _parse_instant(sampled_at) if sampled_at else (first or mtime or time.time())
         from_stdin = token_file == "-"  # noqa: S105 (a path, not a password)
         target = "stdin" if from_stdin else f"file:{os.path.basename(token_file)}"
         source = "file"
@@ -831,6 +963,7 @@ def tokens_command(
             token_times=token_times,
             alpha=alpha,
             time_window=time_window,
+            **capture,
         )
     except NoTokens:
         click.echo(f"keywire: no tokens to analyse from {visible(target)}", err=True)
@@ -838,9 +971,13 @@ def tokens_command(
     found = token_findings(analysis, target=target, source=source)
     for output in planned:
         _deliver(output, render(analysis, collection, found, output.fmt))
-    click.echo(f"keywire: {visible(f'{redact_url(target)}: {analysis.summary()}')}", err=True)
+    rerun = f"; rerun with --samples {analysis.samples_wanted}" if not analysis.complete else ""
+    line = f"{redact_url(target)}: {analysis.summary()}{rerun}"
+    click.echo(f"keywire: {visible(line)}", err=True)
     if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
         sys.exit(EXIT_GATE)
+    if not analysis.complete and not allow_incomplete:
+        sys.exit(EXIT_INCOMPLETE)
     sys.exit(EXIT_OK)
 
 
@@ -848,14 +985,14 @@ def _collect_tokens(
     url: str,
     *,
     source_spec: str,
-    samples: int,
+    samples: int | None,
     method: str,
     rate: float,
     max_time: float,
     headers: Mapping[str, str],
     ca_file: str | None,
     timeout: float,
-) -> tuple[list[str], list[float], Any]:
+) -> tuple[list[str], list[float], Any, dict[str, Any]]:
     import asyncio
     import time
 
@@ -864,7 +1001,15 @@ def _collect_tokens(
     from .redact import redact_url
     from .targets import parse_target
     from .tokens.report import Collection
-    from .tokens.sampling import SamplingPlan, SourceError, collect, parse_source
+    from .tokens.sampling import (
+        AUTO_FIRST_BATCH,
+        AUTO_MAX_SAMPLES,
+        SamplingPlan,
+        SamplingState,
+        SourceError,
+        collect,
+        parse_source,
+    )
 
     try:
         target = parse_target(url)
@@ -881,11 +1026,13 @@ def _collect_tokens(
         plan = SamplingPlan(
             url=target.url,
             source=source,
-            samples=samples,
+            samples=samples or AUTO_FIRST_BATCH,
             method=method,
             rate=rate,
             max_time=max_time,
-            with_credentials_for=target.host if headers else None,
+            credentials_origin=target.credentials_origin if headers else None,
+            auto=samples is None,
+            max_samples=AUTO_MAX_SAMPLES if samples is None else samples,
         )
     except ValueError as exc:
         _fail_usage(str(exc))
@@ -893,17 +1040,37 @@ def _collect_tokens(
         timeout=timeout, body_cap=256 * 1024, per_host=1, ca_file=ca_file, credentials=headers
     )
     shown = redact_url(target.url)
-    click.echo(
-        f"keywire: collecting {samples} token(s) from {shown} ({source}) at up to {rate:g}/s",
-        err=True,
+    how_many = (
+        f"{samples} token(s)"
+        if samples is not None
+        else f"tokens (as many as the tests need, {AUTO_FIRST_BATCH} to {AUTO_MAX_SAMPLES})"
     )
+    click.echo(
+        f"keywire: collecting {how_many} from {shown} ({source}) at up to {rate:g}/s", err=True
+    )
+    state = SamplingState()
+    show = _ProgressLine() if sys.stderr.isatty() else None
 
     async def run() -> Any:
         async with HttpClient(settings) as client:
-            return await collect(plan, client)
+            return await collect(plan, client, state=state, progress=show)
 
     started = time.time()
-    collected = asyncio.run(run())
+    try:
+        collected = asyncio.run(run())
+    except KeyboardInterrupt:
+        collected = state.result("interrupted (Ctrl-C)")
+        if show is not None:
+            show.done()
+        if not collected.tokens:
+            click.echo("keywire: interrupted before any token was collected", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        click.echo(
+            f"keywire: interrupted: analysing the {len(collected.tokens)} token(s) collected",
+            err=True,
+        )
+    if show is not None:
+        show.done()
     click.echo(
         f"keywire: collected {len(collected.tokens)} token(s) in {collected.requests} "
         f"request(s), {collected.elapsed_s:g} s ({collected.stopped})",
@@ -916,7 +1083,7 @@ def _collect_tokens(
     collection = Collection(
         target=shown,
         source=str(source),
-        requested=samples,
+        requested=max(collected.target, len(collected.tokens)),
         collected=len(collected.tokens),
         requests=collected.requests,
         failures=collected.failures,
@@ -925,7 +1092,36 @@ def _collect_tokens(
         stopped=collected.stopped,
         sampled_at=started,
     )
-    return list(collected.tokens), list(collected.times), collection
+    capture = {"sent_times": collected.sent_times, "server_dates": collected.server_dates}
+    return list(collected.tokens), list(collected.times), collection, capture
+
+
+class _ProgressLine:
+    """``collected 123/157 token(s)`` on one terminal line, redrawn at most 5 times a second."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, state: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        self._shown = True
+        click.echo(
+            f"\rkeywire: collected {len(state.tokens)}/{state.target} token(s), "
+            f"{state.requests} request(s)\x1b[K",
+            err=True,
+            nl=False,
+        )
+
+    def done(self) -> None:
+        if self._shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self._shown = False
 
 
 def _protect(credentials: dict[str, str]) -> dict[str, str]:

@@ -320,6 +320,7 @@ _OPTIONS: dict[str, Any] = {
     "fail-on": _choice(SEVERITY_NAMES),
     "fail-under": _number(0, 100, integer=True),
     "fail-on-new": _flag,
+    "allow-incomplete": _flag,
     "baseline": _path,
     "timeout": _number(0.1, 600, integer=False),
     "scan-timeout": _number(1, 86400, integer=False),

@@ -42,7 +42,8 @@ def demo_lab() -> Iterator[DemoLab]:
         import flask  # noqa: F401
     except ImportError as exc:
         raise DemoUnavailable(
-            "keywire demo runs the seed's Flask app: install it with pip install 'keywire[flask]'"
+            "keywire demo runs the seed's Flask app: install Flask beside keywire with "
+            "pip install 'flask>=3.0' (or pip install '.[flask]' in keywire's checkout)"
         ) from exc
     from flask_keywire import SQLiteKeyStore, server_context
 

@@ -3,22 +3,57 @@
 A finding counts for the gate when it is not suppressed and, with ``new_only``, when it is not
 ``unchanged`` since the baseline (a finding without baseline information counts as new). The score
 rule (``fail_under``) always looks at the whole overall score.
+
+An incomplete report (a target that could not be scanned, a check that could not run) fails the
+gate too, unless the gate allows it (``allow_incomplete``, ``--allow-incomplete``): a CI job
+pointed at a dead or half-dead API must not pass on what it could not see. The CLI exits 1 when
+findings or the score fail the gate and 3 when only the incompleteness does (see ``keywire scan
+--help``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._models import BaselineState, Finding, Gate, ScanReport
+from ._models import BaselineState, Finding, Gate, OutcomeStatus, ScanReport
 
 DEFAULT_GATE = Gate()
 
 
 @dataclass(frozen=True, kw_only=True)
 class GateResult:
+    """The verdict. ``reasons`` lists everything that failed it, incompleteness included;
+    ``findings_failed`` says whether findings or the score did (the CLI's exit code 1), and
+    ``incomplete`` what could not be tested ("" for a complete report)."""
+
     passed: bool
     reasons: tuple[str, ...]
     failing: tuple[Finding, ...]
+    findings_failed: bool = False
+    incomplete: str = ""
+
+
+def incompleteness(report: ScanReport) -> str:
+    """What a report could not test, in a few words ("" when it is complete), such as
+    ``1 target not scanned and 2 checks not tested (hsts, tls)``."""
+    if report.complete:
+        return ""
+    parts = []
+    unscanned = [t for t in report.targets if not t.scanned]
+    if unscanned:
+        parts.append(f"{len(unscanned)} target{'s' if len(unscanned) != 1 else ''} not scanned")
+    errors = [
+        o
+        for t in report.targets
+        if t.scanned
+        for o in t.outcomes
+        if o.status is OutcomeStatus.ERROR
+    ]
+    if errors:
+        names = list(dict.fromkeys(o.check for o in errors))
+        shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+        parts.append(f"{len(errors)} check{'s' if len(errors) != 1 else ''} not tested ({shown})")
+    return " and ".join(parts) or "some checks could not run"
 
 
 def counts_for_gate(finding: Finding, gate: Gate) -> bool:
@@ -44,7 +79,17 @@ def evaluate(report: ScanReport, gate: Gate | None = None) -> GateResult:
     score = report.score
     if gate.fail_under is not None and score is not None and score.score < gate.fail_under:
         reasons.append(f"score {score.score} is under {gate.fail_under}")
-    return GateResult(passed=not reasons, reasons=tuple(reasons), failing=failing)
+    findings_failed = bool(reasons)
+    incomplete = incompleteness(report)
+    if incomplete and not gate.allow_incomplete:
+        reasons.append(f"the scan is incomplete: {incomplete}")
+    return GateResult(
+        passed=not reasons,
+        reasons=tuple(reasons),
+        failing=failing,
+        findings_failed=findings_failed,
+        incomplete=incomplete,
+    )
 
 
 def describe(gate: Gate) -> str:
@@ -56,4 +101,6 @@ def describe(gate: Gate) -> str:
         )
     if gate.fail_under is not None:
         parts.append(f"fail under {gate.fail_under}")
+    if gate.allow_incomplete:
+        parts.append("incomplete scans allowed")
     return ", ".join(parts) or "no gate"

@@ -13,6 +13,11 @@ The rubric (published in docs/scoring.md, one test per line of it):
    any medium → at most B; and a rule may carry its own cap (for example an untrusted
    certificate → at most C, no TLS 1.3 → at most A-). Caps apply to the category the finding
    belongs to and to the overall grade.
+6. One root cause deducts once from the overall score. A rule may name another as its root
+   cause (``Rule.root_cause``: KW111-KW113 are what KW101, an API served over cleartext, means for
+   authentication, data exposure and integrity). Its findings count in their own category's score
+   and grade, but not in the overall score while the root rule has a finding on the same target:
+   there the root's deduction stands for the whole group, and one fix removes them all.
 """
 
 from __future__ import annotations
@@ -100,9 +105,28 @@ def category_score(
     return max(0, 100 - sum(DEDUCTIONS[s] for s in worst.values()))
 
 
+def counted_once(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> list[Finding]:
+    """Rubric line 6: the findings the overall score counts.
+
+    A finding whose rule names a root cause is left out when the root rule has a finding on the
+    same target (the root's deduction stands for both); its category still counts it.
+    """
+    findings = list(findings)
+    present = {(f.rule_id, f.target) for f in findings}
+    kept = []
+    for finding in findings:
+        rule = rules.get(finding.rule_id)
+        root = rule.root_cause if rule is not None else None
+        if root is not None and (root, finding.target) in present:
+            continue
+        kept.append(finding)
+    return kept
+
+
 def compute_score(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> Score:
     """Score a set of findings with the rubric above."""
     findings = list(findings)
+    once = counted_once(findings, rules)
     categories = []
     weighted = 0
     for category, weight in WEIGHTS.items():
@@ -112,7 +136,7 @@ def compute_score(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> Sco
             if (r := rules.get(f.rule_id)) is not None and r.category is category
         ]
         score = category_score(in_category, category, rules)
-        weighted += score * weight
+        weighted += category_score(once, category, rules) * weight
         grade, applied = _apply(grade_for(score), _caps(in_category, rules))
         categories.append(CategoryScore(category=category, score=score, grade=grade, caps=applied))
     total_weight = sum(WEIGHTS.values())

@@ -36,6 +36,12 @@ class Target:
     http_url: str | None
     https_url: str | None
     counterpart_note: str = ""
+    #: The only origin the user's credentials may go to: the HTTPS side the user named, or
+    #: implied (443 for a target on 80, or ``--https-port``). Fixed when the target is parsed.
+    credentials_origin: str | None = None
+    #: The HTTPS side is only assumed (port 443 for an http:// target on port 80), not given: a
+    #: redirect from the API to HTTPS on another port of the same host takes precedence.
+    https_implied: bool = False
 
     @property
     def is_https(self) -> bool:
@@ -44,6 +50,61 @@ class Target:
     @property
     def origin(self) -> str:
         return _build(self.scheme, self.host, self.port, "/")[:-1]
+
+    def https_url_on(self, port: int) -> str:
+        """This target's path and query on ``https://`` at ``port`` of the same host."""
+        return _build("https", self.host, port, "/")[:-1] + self.path
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host:port`` of an http(s) URL, the port always written, host lowercased;
+    None for anything else. Two URLs share an origin when these strings are equal.
+
+    >>> origin_of("https://API.example/v1?x=1"), origin_of("https://api.example:443/")
+    ('https://api.example:443', 'https://api.example:443')
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return f"{scheme}://{_format_host(host)}:{port or DEFAULT_PORTS[scheme]}"
+
+
+def location_problem(location: str) -> str | None:
+    """Why no HTTP client can follow ``location`` (an absolute URL), or None when one can.
+
+    The reason is a fixed phrase: it never quotes the value, which came from the target.
+
+    >>> location_problem("javascript:alert(1)")
+    "its scheme is 'javascript', not http or https"
+    >>> location_problem("https://api.example:99999/") is None
+    False
+    """
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in location):
+        return "it contains control characters"
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return "it is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme.lower()[:20]
+        return f"its scheme is {scheme!r}, not http or https" if scheme else "it has no scheme"
+    try:
+        port = parts.port
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    if not parts.hostname:
+        return "it has no host"
+    if any(c.isspace() for c in parts.hostname):
+        return "its host is not a valid name"
+    return None
 
 
 def _format_host(host: str) -> str:
@@ -118,6 +179,7 @@ def parse_target(
     http_url: str | None = None
     https_url: str | None = None
     note = ""
+    implied = False
     suffix = path
     if scheme == "https":
         https_url = url
@@ -133,6 +195,7 @@ def parse_target(
             https_url = _build("https", host, https_port, "/")[:-1] + suffix
         elif port == 80:
             https_url = _build("https", host, 443, "/")[:-1] + suffix
+            implied = True
         else:
             note = "HTTP on a non-default port: pass --https-port to check its HTTPS side"
     return Target(
@@ -144,6 +207,8 @@ def parse_target(
         http_url=http_url,
         https_url=https_url,
         counterpart_note=note,
+        credentials_origin=origin_of(https_url) if https_url is not None else None,
+        https_implied=implied,
     )
 
 

@@ -102,7 +102,8 @@ def test_cleartext_401_vs_403_is_processing():
     base = resp("http://api.test/v1", 401, body=b"missing")
     canary = resp("http://api.test/v1", 403, body=b"invalid")
     found = cleartext.check(cleartext_obs(base, [("x-api-key", canary)]))
-    assert ids(found) == ["KW101", "KW110"]
+    # the 401 also asks every client for its key over cleartext: KW111-KW113 (root cause KW101)
+    assert ids(found) == ["KW101", "KW110", "KW111", "KW112", "KW113"]
 
 
 def test_cleartext_refusing_credentials_on_a_public_endpoint_is_not_processing():
@@ -373,7 +374,7 @@ def test_query_key_requires_a_stable_baseline():
     )
     found = query_keys.check(obs)
     assert ids(found) == ["KW120"]
-    assert found[0].location == "api_key"
+    assert dict(found[0].evidence)["parameters"] == "api_key"  # "token" got the same answer
     unstable = query_keys.QueryKeyObservation(
         target=T,
         url=T,

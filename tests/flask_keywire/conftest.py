@@ -37,7 +37,7 @@ def make_app(tmp_path, clock):
 
     def make(*, store="sqlite-file", **config) -> tuple[Flask, KeyWire]:
         """``store``: a KeyStore, None (use the config), or the default SQLite file."""
-        app = Flask("kw_test")
+        app = Flask("kw_test", instance_path=str(tmp_path / "instance"))
         app.config.update(TESTING=True, KEYWIRE_PEPPER=PEPPER)
         app.config.update({f"KEYWIRE_{k.upper()}": v for k, v in config.items()})
         if store == "sqlite-file":

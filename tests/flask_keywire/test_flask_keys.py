@@ -149,8 +149,48 @@ def test_compare_runs_once_per_pepper_for_unknown_ids_too(compare_calls, app, ht
 
 
 def test_compare_runs_for_keys_seen_over_cleartext(compare_calls, app, new_key):
+    """Over cleartext every checksum-valid key of a known id is checked (to revoke it); a string
+    whose checksum is wrong is not a key, which anyone can compute, so it costs nothing."""
     key, _ = new_key()
     client = app.test_client()
     client.get("/v1/resource", headers={"X-API-Key": "kw_live_AAAAAAAAAAAA_" + "B" * 49})
+    assert compare_calls == []
     client.get("/v1/resource", headers={"X-API-Key": key})
-    assert len(compare_calls) == 2
+    assert len(compare_calls) == 1
+
+
+def test_scope_names_are_validated(app, keywire):
+    """Issue 11 item 5: ``["read admin"]`` was stored as {read, admin} and opened admin
+    endpoints; a plain string became a set of letters. Both are refused now."""
+
+    @app.get("/admin")
+    @keywire.required(scopes=["admin"])
+    def admin():
+        return {"admin": True}
+
+    with app.app_context():
+        for bad in (["read admin"], ["read,admin"], ["read\tadmin"], [""], ["-x"], ["ok", 3]):
+            with pytest.raises(ValueError, match="scope"):
+                keywire.create_key("c", scopes=bad)
+        with pytest.raises(TypeError, match="not a single string"):
+            keywire.create_key("c", scopes="admin")
+        key, record = keywire.create_key("c", scopes=["read", "users:write", "v1.export-all"])
+    assert record.scopes == {"read", "users:write", "v1.export-all"}
+    client = app.test_client()
+    assert (
+        client.get("/admin", base_url="https://localhost", headers={"X-API-Key": key}).status_code
+        == 403
+    )
+    with pytest.raises(TypeError, match="not a single string"):
+        keywire.required(scopes="admin")
+    with app.app_context(), pytest.raises(TypeError):
+        keywire.authenticate(key, scopes="read")
+
+
+def test_default_scopes_must_be_a_list_of_names(make_app):
+    from flask_keywire import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="KEYWIRE_DEFAULT_SCOPES"):
+        make_app(protect_all=True, default_scopes="read")
+    with pytest.raises(ConfigurationError, match="scope"):
+        make_app(protect_all=True, default_scopes=["read write"])

@@ -272,8 +272,12 @@ def test_app_wide_mode_with_cleartext_allowed_still_refuses_protected_routes(mak
 
 
 def test_cors_preflight_needs_no_key_over_https_but_is_refused_over_http(app):
-    assert app.test_client().options("/v1/resource", base_url=HTTPS).status_code == 200
-    assert app.test_client().options("/v1/resource").status_code == 403
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    client = app.test_client()
+    assert client.options("/v1/resource", base_url=HTTPS, headers=preflight).status_code == 200
+    assert client.options("/v1/resource", headers=preflight).status_code == 403
+    # An OPTIONS request that is not a preflight is an ordinary request: it needs a key.
+    assert client.options("/v1/resource", base_url=HTTPS).status_code == 401
 
 
 def test_decorator_checks_even_without_the_before_request_hook(make_app, new_key):
@@ -323,12 +327,16 @@ def test_revocation_failure_does_not_change_the_cleartext_answer(
         raise OSError("disk full")
 
     with app.app_context():
+        monkeypatch.setattr(keywire.store, "revoke_within", broken)
         monkeypatch.setattr(keywire.store, "revoke", broken)
-    with caplog.at_level(logging.ERROR, logger="flask_keywire"):
+    with caplog.at_level(logging.WARNING, logger="flask_keywire"):
         response = app.test_client().get("/v1/resource", headers={"X-API-Key": key})
     assert response.status_code == 403
     assert response.get_data() == reference
     assert "could not revoke" in caplog.text
+    # The revocation is pending, not lost: the key is refused over HTTPS meanwhile.
+    again = app.test_client().get("/v1/resource", base_url=HTTPS, headers={"X-API-Key": key})
+    assert again.status_code == 401 and "cleartext" in again.get_json()["message"]
 
 
 def test_init_twice_is_an_error(app, keywire):
@@ -337,12 +345,10 @@ def test_init_twice_is_an_error(app, keywire):
 
 
 def test_missing_pepper_is_explained(make_app):
-    app, keywire = make_app(pepper=None)
-    with app.app_context(), pytest.raises(RuntimeError, match="KEYWIRE_PEPPER is not set"):
-        keywire.create_key("c")
-    short, kw = make_app(pepper="short")
-    with short.app_context(), pytest.raises(RuntimeError, match="at least 32 bytes"):
-        kw.create_key("c")
+    with pytest.raises(RuntimeError, match="KEYWIRE_PEPPER is not set"):
+        make_app(pepper=None)
+    with pytest.raises(RuntimeError, match="at least 32"):
+        make_app(pepper="short")
 
 
 def test_config_defaults_are_set_with_setdefault(make_app):
@@ -352,3 +358,44 @@ def test_config_defaults_are_set_with_setdefault(make_app):
     assert app.config["KEYWIRE_REFUSE_CLEARTEXT"] is True
     response = app.test_client().get("/public", base_url=HTTPS)
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_app_wide_options_view_does_not_run_without_a_key(tmp_path):
+    """Issue 11 item 4: with KEYWIRE_PROTECT_ALL an undecorated view that declares OPTIONS must
+    not run its body for a keyless OPTIONS request. Only a real CORS preflight (Origin and
+    Access-Control-Request-Method) passes, answered without the view. Real werkzeug, over TLS."""
+    import ssl
+
+    import httpx
+
+    from flask_keywire import server_context
+    from keywire.lab.certs import make_lab_pki
+    from keywire.lab.server import LabServer
+
+    from .servers import build_app, create_keys
+
+    db = tmp_path / "keys.sqlite3"
+    ((key, _),) = create_keys(db, 1)
+    app = build_app(db, protect_all=True)
+    (tmp_path / "pki").mkdir()
+    pki = make_lab_pki(str(tmp_path / "pki"))
+    context = ssl.create_default_context(cafile=str(pki.ca_file))
+    with (
+        LabServer(app, ssl_context=server_context(pki.cert_file, pki.key_file)) as server,
+        httpx.Client(verify=context, timeout=10) as client,
+    ):
+        url = f"{server.url}/v1/options"
+        bare = client.options(url)
+        assert bare.status_code == 401
+        assert b"the view" not in bare.content
+        half = client.options(url, headers={"Origin": "https://app.example"})
+        assert half.status_code == 401
+        preflight = client.options(
+            url,
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 200
+        assert b"the view" not in preflight.content
+        assert "GET" in preflight.headers["Allow"]
+        keyed = client.options(url, headers={"X-API-Key": key})
+        assert keyed.status_code == 200 and keyed.json() == {"ran": "the view", "method": "OPTIONS"}

@@ -86,7 +86,7 @@ def test_rich_report_fits_the_width(demo, width):
 def test_message_lines_hang_under_their_finding(demo):
     report, labels = demo
     lines = console.render_plain(report, labels=labels, width=80).splitlines()
-    head = next(i for i, line in enumerate(lines) if "KW110" in line and "CRITICAL" in line)
+    head = next(i for i, line in enumerate(lines) if "KW101" in line and "CRITICAL" in line)
     message = lines[head + 1 : head + 4]
     assert all(line.startswith(" " * 11) and line[11] != " " for line in message)
 

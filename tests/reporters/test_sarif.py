@@ -12,7 +12,9 @@ import jsonschema
 import pytest
 
 from keywire import CheckOutcome, OutcomeStatus, Policy, Severity, Suppression, apply_policy
+from keywire._models import BaselineComparison
 from keywire.baseline import compare_baseline, parse_baseline
+from keywire.compliance import mappings_for
 from keywire.reporters import json as json_reporter
 from keywire.reporters import sarif
 from keywire.rules import RULES
@@ -55,7 +57,8 @@ def test_lab_scan_validates(hostile_report):
 def test_rules_have_help_severity_and_cwe_tags(hostile_report):
     run = json.loads(sarif.render(hostile_report))["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == list(RULES)
+    # Only the rules the run speaks of: here, those that produced results.
+    assert [r["id"] for r in rules] == sorted({f.rule_id for f in hostile_report.findings})
     for descriptor in rules:
         rule = RULES[descriptor["id"]]
         assert descriptor["helpUri"] == json_reporter.DOCS_BASE + f"docs/rules/{rule.id}.md"
@@ -64,10 +67,14 @@ def test_rules_have_help_severity_and_cwe_tags(hostile_report):
         tags = descriptor["properties"]["tags"]
         assert "security" in tags
         assert {f"external/cwe/cwe-{n}" for n in rule.cwe} <= set(tags)
+        mapped = mappings_for(rule.id)
+        assert {f"compliance/{m.framework}/{m.requirement.id}" for m in mapped} <= set(tags)
+        assert descriptor["properties"]["compliance"] == [m.as_dict() for m in mapped]
         value = descriptor["properties"]["security-severity"]
         assert isinstance(value, str) and re.fullmatch(r"\d+\.\d", value)
         low, high = GITHUB_BANDS[rule.severity.value]
         assert low <= float(value) <= high
+    assert any(mappings_for(r["id"]) for r in rules)
 
 
 def test_results_point_at_rules_and_carry_fingerprints(hostile_report):
@@ -84,6 +91,34 @@ def test_results_point_at_rules_and_carry_fingerprints(hostile_report):
             finding.target
         )
         assert location["logicalLocations"][0]["fullyQualifiedName"] == finding.target
+
+
+def test_declared_rules_are_results_baseline_and_policy(hostile_report):
+    fixed = RULES["KW401"].finding(target="https://gone.test/", message="gone")
+    report = dataclasses.replace(
+        hostile_report,
+        policy=Policy(severity={"KW605": Severity.LOW}, skip_rules=("KW170",)),
+        baseline=BaselineComparison(source="b.json", fixed=(fixed,)),
+    )
+    run = json.loads(sarif.render(report))["runs"][0]
+    validate({"version": "2.1.0", "runs": [run]})
+    ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert set(ids) == {f.rule_id for f in report.findings} | {"KW401", "KW605", "KW170"}
+    kw170 = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "KW170")
+    assert kw170["defaultConfiguration"]["enabled"] is False
+
+
+def test_two_targets_are_small_and_messages_name_the_url_once(lab_api):
+    first, second = lab_api(hsts=None), lab_api(require_key=False, hsts=None)
+    a, b = first.scan(), second.scan()
+    report = dataclasses.replace(a, targets=(*a.targets, *b.targets))
+    text = sarif.render(report)
+    validate(json.loads(text))
+    # The whole catalogue (85+ rules with their help) made this 200 KB.
+    assert len(text.encode()) < 60_000, len(text.encode())
+    for result in json.loads(text)["runs"][0]["results"]:
+        target = result["properties"]["target"]
+        assert result["message"]["text"].count(target) == 1, result["message"]["text"]
 
 
 def test_fingerprints_are_stable_between_scans(lab_api):

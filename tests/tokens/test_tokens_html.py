@@ -298,7 +298,7 @@ def test_hostile_source_and_file_name_through_the_cli(tokens_lab, tmp_path):
     named = tmp_path / f"{IMG}.txt"
     named.write_text("\n".join(secrets.token_hex(16) for _ in range(20)), encoding="utf-8")
     offline = CliRunner().invoke(main, ["tokens", "--file", str(named), "--format", "html"])
-    assert offline.exit_code == 0
+    assert offline.exit_code == 3  # 20 samples: no weakness found, but tests did not run
     for text in (page, offline.stdout):
         parsed = _parse(text)
         assert "script" not in parsed.tags and "img" not in parsed.tags
@@ -359,7 +359,17 @@ def test_plain_output_file_takes_the_format(tmp_path):
     source.write_text("\n".join(secrets.token_hex(16) for _ in range(20)), encoding="utf-8")
     target = tmp_path / "report.html"
     result = CliRunner().invoke(
-        main, ["tokens", "--file", str(source), "--format", "html", "-o", str(target)]
+        main,
+        [
+            "tokens",
+            "--file",
+            str(source),
+            "--format",
+            "html",
+            "-o",
+            str(target),
+            "--allow-incomplete",
+        ],
     )
     assert result.exit_code == 0 and result.stdout == ""
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

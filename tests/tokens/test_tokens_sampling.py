@@ -202,7 +202,7 @@ class TestCollect:
             source=parse_source("json:token"),
             samples=2,
             rate=1000,
-            with_credentials_for="127.0.0.1",
+            credentials_origin="https://127.0.0.1:443",
         )
         got = _run(plan, credentials={"Authorization": "Bearer user-secret"})
         assert got.tokens == ()

@@ -12,17 +12,22 @@ look at (no HTTPS side, for example). Silence from a check that returned normall
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from .._models import Category, Finding, OutcomeStatus, Rule
-from ..net.http import Chain, Fetched, FetchFailure, HttpClient, HttpResponse
+from .._tasks import spawn
+from ..net.http import Chain, FailureKind, Fetched, FetchFailure, HttpClient, HttpResponse
 from ..targets import Target
 
 ObsT = TypeVar("ObsT")
 T = TypeVar("T")
+log = logging.getLogger("keywire")
 
 CANARY_PREFIX = "kw_canary_"
 REFUSAL_STATUSES = frozenset({403, 421, 426})
@@ -55,6 +60,57 @@ def not_tested(reason: str, *, findings: Sequence[Finding] = ()) -> CheckNotRun:
 def not_applicable(reason: str) -> CheckNotRun:
     """The check has nothing to examine on this target (for example, no HTTPS side)."""
     return CheckNotRun(OutcomeStatus.SKIPPED, reason)
+
+
+class Isolation:
+    """Keeps one item's failure from losing the others: a probe that analyses many things it
+    captured (every response, every candidate secret) runs each under :meth:`item`.
+
+    A failure is logged and counted, never raised; the probe puts :attr:`errors` into its
+    observation as ``internal_errors``, and the scanner then reports the family as not tested
+    (internal error), keeping every finding the other items produced.
+
+    >>> isolation = Isolation()
+    >>> with isolation.item("parsing a body"):
+    ...     raise RecursionError("deep")
+    >>> isolation.errors
+    ('RecursionError while parsing a body',)
+    """
+
+    def __init__(self) -> None:
+        self._errors: list[str] = []
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return tuple(self._errors)
+
+    def record(self, what: str, exc: BaseException) -> None:
+        # The exception's text is never shown: it may quote what the target sent.
+        log.debug("internal error while %s", what, exc_info=exc)
+        self.add(f"{type(exc).__name__} while {what}")
+
+    def add(self, error: str) -> None:
+        """Record a failure already described (by a helper that isolated it itself)."""
+        self._errors.append(error)
+
+    @contextlib.contextmanager
+    def item(self, what: str) -> Iterator[None]:
+        """Run the block; an ``Exception`` in it is recorded (``what`` names the item)."""
+        try:
+            yield
+        except Exception as exc:
+            self.record(what, exc)
+
+
+def internal_error(problems: Sequence[str], *, kept: bool = True) -> str:
+    """The reason of a family that hit a bug in keywire. Never the exception's text: it may
+    quote what the target sent (or a credential)."""
+    distinct = list(dict.fromkeys(problems))
+    shown = "; ".join(distinct[:3]) + (
+        f" (and {len(distinct) - 3} more)" if len(distinct) > 3 else ""
+    )
+    kept_note = "; the findings it made are kept" if kept else ""
+    return f"internal error in keywire ({shown}){kept_note}"
 
 
 def new_canary() -> str:
@@ -99,7 +155,7 @@ class ProbeContext:
         """Run ``make()`` the first time ``key`` is asked for; later callers share its result."""
         future = self._memo.get(key)
         if future is None:
-            future = asyncio.ensure_future(make())
+            future = spawn(make())
             self._memo[key] = future
         result: T = await asyncio.shield(future)
         return result
@@ -130,26 +186,74 @@ class ProbeContext:
             return None
         return await self.chain(self.target.http_url, probe="http-baseline")
 
+    async def https_side(self) -> str | None:
+        """The URL of the target's HTTPS side, or None when none is known.
+
+        An https:// target is its own HTTPS side, and ``--https-port`` names one. Otherwise the
+        API itself may name it: when the cleartext side redirects to ``https://`` on the same
+        host (any port), that is the HTTPS side, with the target's path, and every HTTPS check
+        (TLS and certificates included) runs there. Only then does the assumed port 443 of an
+        http:// target on port 80 apply. The user's credentials are not sent to a side found
+        this way (see :meth:`authenticated`).
+        """
+        target = self.target
+        if target.is_https or (target.https_url is not None and not target.https_implied):
+            return target.https_url
+
+        async def make() -> str | None:
+            named = redirected_https_port(await self.http_chain(), target.host)
+            return target.https_url_on(named) if named is not None else target.https_url
+
+        return await self.once(("https-side",), make)
+
     async def https_chain(self) -> Chain | None:
         """The HTTPS side's baseline, without credentials (None if no HTTPS URL is known)."""
-        if self.target.https_url is None:
+        url = await self.https_side()
+        if url is None:
             return None
-        return await self.chain(self.target.https_url, probe="https-baseline")
+        return await self.chain(url, probe="https-baseline")
 
     async def authenticated(self) -> Fetched | None:
         """The target requested with the user's credentials: only over verified HTTPS.
 
         Returns None when the user gave no credentials, and a policy failure (sent nowhere) when
-        the target has no HTTPS side.
+        the target has no HTTPS side, or only one that the API's redirect named: credentials go
+        where the user pointed them (the target, ``--https-port``), never where a cleartext
+        answer, which anyone on the path could forge, sends them.
         """
         if not self.settings.has_credentials:
             return None
+        side = await self.https_side()
+        if side is not None and side != self.target.https_url:
+            port = urlsplit(side).port or 443
+            return FetchFailure(
+                url=side,
+                probe="authenticated",
+                kind=FailureKind.POLICY,
+                reason=(
+                    "the HTTPS side was found through the API's redirect, not named by you; "
+                    f"pass --https-port {port} to send the credentials there"
+                ),
+            )
         url = self.target.https_url or self.target.url
+        # Exactly the origin the user named (or implied): an HTTPS side found any other way
+        # (a redirect, another port) does not draw the credentials.
+        origin = self.target.credentials_origin
 
         async def make() -> Fetched:
-            result = await self.http.fetch(
-                url, probe="authenticated", with_credentials_for=self.target.host
-            )
+            result: Fetched
+            if origin is None:
+                result = FetchFailure(
+                    url=url,
+                    probe="authenticated",
+                    kind=FailureKind.POLICY,
+                    reason="credentials are only sent over verified HTTPS, and no HTTPS side "
+                    "was named for this target (give an https:// URL or --https-port)",
+                )
+            else:
+                result = await self.http.fetch(
+                    url, probe="authenticated", credentials_origin=origin
+                )
             self.exchanges.append(result)
             return result
 
@@ -176,12 +280,30 @@ class Family(Generic[ObsT]):
     group: str
     rules: tuple[Rule, ...]
     probe: Callable[[ProbeContext], Awaitable[ObsT]]
-    check: Callable[[ObsT], Sequence[Finding]]
+    check: Callable[[ObsT], Iterable[Finding]]
     details: Callable[[ObsT], Mapping[str, object]] | None = None
     categories: tuple[Category, ...] = field(default=())
     #: Why the family has nothing to do on a target, known before any traffic (None: it may).
     #: A scan whose selected families all say so is a usage error, not an empty scan.
     inapplicable: Callable[[Target], str | None] | None = None
+
+
+def redirected_https_port(chain: Chain | None, host: str) -> int | None:
+    """The port of the first ``https://`` URL on ``host`` that ``chain``'s redirects name."""
+    if chain is None:
+        return None
+    for hop in chain.hops:
+        location = hop.location if hop.is_redirect else None
+        if location is None:
+            continue
+        try:
+            parts = urlsplit(location)
+            port = parts.port or 443
+        except ValueError:
+            continue
+        if parts.scheme.lower() == "https" and (parts.hostname or "").lower() == host.lower():
+            return port
+    return None
 
 
 def is_refusal(fetched: Fetched) -> bool:

@@ -22,15 +22,15 @@ MAX_SCRIPTS = 5
 _SCRIPT_SRC = re.compile(rb"""<script\b[^>]{0,500}?\bsrc\s*=\s*["']?([^"'\s>]{1,2048})""", re.I)
 
 
-def _base(ctx: ProbeContext) -> str:
-    return ctx.target.https_url or ctx.target.url
+async def _base(ctx: ProbeContext) -> str:
+    return await ctx.https_side() or ctx.target.url
 
 
 async def not_found_page(ctx: ProbeContext) -> HttpResponse | None:
     """The answer to a path that does not exist on the target's host (preferring HTTPS)."""
 
     async def make() -> HttpResponse | None:
-        url = urljoin(_base(ctx), f"/kw-not-found-{secrets.token_hex(6)}")
+        url = urljoin(await _base(ctx), f"/kw-not-found-{secrets.token_hex(6)}")
         fetched = await ctx.fetch(url, probe="not-found-page")
         return fetched if isinstance(fetched, HttpResponse) else None
 

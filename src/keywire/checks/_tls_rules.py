@@ -641,6 +641,25 @@ CERT_LONG_LIFETIME = _rule(
     flask_fix=_FLASK_CERT,
 )
 
+CERT_STRICT_PROFILE = _rule(
+    "KW613",
+    "Certificate chain breaks the strict X.509 profile that some clients enforce",
+    (295,),
+    Severity.LOW,
+    "The chain verifies the way OpenSSL-based clients (curl, Python's ssl by default, most HTTP "
+    "libraries) verify it, but breaks a rule of the strict profile (RFC 5280 and the CA/Browser "
+    "Forum's requirements) that stricter clients enforce: Python 3.13's default SSL context "
+    "(VERIFY_X509_STRICT), cryptography's verifier and WebPKI libraries refuse it. Typical causes are a CA "
+    "made with a plain `openssl req -x509` (no key usage extension) and a server certificate that "
+    "asserts cA. Clients on those stacks fail to connect.",
+    "Reissue the certificates with the profile's extensions: a CA with `basicConstraints = "
+    "critical,CA:TRUE` and `keyUsage = critical,keyCertSign,cRLSign`; a server certificate with "
+    "`basicConstraints = critical,CA:FALSE`, a subjectAltName, `extendedKeyUsage = serverAuth` "
+    "and an authority key identifier.",
+    (_RFC5280, _BR, "https://docs.python.org/3/library/ssl.html#ssl.VERIFY_X509_STRICT"),
+    flask_fix=_FLASK_CERT,
+)
+
 RULES: tuple[Rule, ...] = (
     SSL2,
     SSL3,
@@ -689,4 +708,5 @@ RULES: tuple[Rule, ...] = (
     CERT_KEY_BROKEN,
     CERT_EC_SMALL,
     CERT_LONG_LIFETIME,
+    CERT_STRICT_PROFILE,
 )

@@ -11,7 +11,10 @@ random canary credential (``kw_canary_…``, worthless, never a real key) in ``A
 and in ``X-API-Key``. A user-supplied credential is never sent over cleartext.
 
 Rules: KW101 (API answers over cleartext), KW102 (credentialed request redirected instead of
-refused), KW110 (credentials processed over cleartext).
+refused), KW110 (credentials processed over cleartext). When the cleartext answer asks for
+credentials (a 401 challenge, ``WWW-Authenticate``, an error naming a key), what that means for
+authentication, data exposure and integrity is reported as KW111-KW113, one root cause with
+KW101 (see ``_cleartext_demand.py`` and docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -31,23 +34,13 @@ from ._base import (
     not_tested,
     serves_content,
 )
+from ._cleartext_demand import FLASK_REFUSE as _FLASK_REFUSE
+from ._cleartext_demand import RULES as DEMAND_RULES
+from ._cleartext_demand import demand_findings
 
 _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
 
-_FLASK_REFUSE = """\
-# pip install 'keywire[flask]'
-from flask import Flask
-from flask_keywire import KeyWire
-
-app = Flask(__name__)
-keywire = KeyWire(app)  # 403 for any credential over cleartext, never a redirect
-
-@app.get("/v1/resource")
-@keywire.required(scopes=["read"])
-def resource():
-    return {"data": "..."}
-"""
 
 API_REACHABLE_OVER_HTTP = Rule(
     id="KW101",
@@ -117,7 +110,7 @@ CREDENTIAL_PROCESSED = Rule(
     flask_fix=_FLASK_REFUSE,
 )
 
-RULES = (API_REACHABLE_OVER_HTTP, CREDENTIAL_REDIRECTED, CREDENTIAL_PROCESSED)
+RULES = (API_REACHABLE_OVER_HTTP, CREDENTIAL_REDIRECTED, CREDENTIAL_PROCESSED, *DEMAND_RULES)
 
 # A baseline with one of these means "no credential"; a different answer to a canary then
 # means the canary was looked at, even when that answer is a 403.
@@ -204,6 +197,7 @@ def check(obs: CleartextObservation) -> Sequence[Finding]:
                 location=obs.http_url,
             )
         )
+    findings += demand_findings(obs.target, obs.http_url, baseline)
     for label, response in obs.canaries:
         if isinstance(response, FetchFailure):
             continue

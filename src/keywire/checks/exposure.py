@@ -21,7 +21,15 @@ from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.http import HttpResponse
 from ..redact import Redacted, redact, redact_url
 from ..secrets import SecretHit, SecretKind, find_secrets
-from ._base import CANARY_PREFIX, Family, ProbeContext, not_applicable
+from ._base import (
+    CANARY_PREFIX,
+    Family,
+    Isolation,
+    ProbeContext,
+    internal_error,
+    not_applicable,
+    not_tested,
+)
 from ._sources import linked_scripts, not_found_page
 
 _CWE200 = "https://cwe.mitre.org/data/definitions/200.html"
@@ -171,6 +179,8 @@ class ExposureObservation:
     responses_seen: int
     hits: tuple[tuple[str, SecretHit], ...]
     location_credentials: tuple[LocationCredential, ...] = ()
+    #: Failures keywire isolated while searching (see checks._base.Isolation).
+    internal_errors: tuple[str, ...] = ()
 
 
 def location_credentials(response: HttpResponse) -> list[LocationCredential]:
@@ -199,21 +209,25 @@ def location_credentials(response: HttpResponse) -> list[LocationCredential]:
     return found
 
 
-def scan_response(response: HttpResponse) -> list[SecretHit]:
-    """Search a response's headers and body; cookies are searched for keys, not for JWTs."""
+def scan_response(response: HttpResponse, errors: list[str] | None = None) -> list[SecretHit]:
+    """Search a response's headers and body; cookies are searched for keys, not for JWTs.
+
+    With ``errors``, a candidate whose validation fails is recorded there and the others are
+    still found (see :func:`keywire.secrets.find_secrets`).
+    """
     hits: list[SecretHit] = []
     for name, value in response.headers:
-        found = find_secrets(f"{name}: {value}", where=f"header {name}")
+        found = find_secrets(f"{name}: {value}", where=f"header {name}", errors=errors)
         if name.lower() == "set-cookie":
             found = [h for h in found if h.type.kind is not SecretKind.TOKEN]
         hits.extend(found)
     location = response.header("location")
     if location is not None and unquote(location) != location:
-        hits.extend(find_secrets(unquote(location), where="Location URL (decoded)"))
+        hits.extend(find_secrets(unquote(location), where="Location URL (decoded)", errors=errors))
     where = "script" if response.probe == "linked-script" else "body"
     if response.probe == "not-found-page":
         where = "error page"
-    hits.extend(find_secrets(response.body.decode("utf-8", "replace"), where=where))
+    hits.extend(find_secrets(response.body.decode("utf-8", "replace"), where=where, errors=errors))
     return hits
 
 
@@ -227,14 +241,23 @@ async def probe(ctx: ProbeContext) -> ExposureObservation:
         extra.extend(await linked_scripts(ctx))
     hits: list[tuple[str, SecretHit]] = []
     credentials: list[LocationCredential] = []
+    isolation = Isolation()
     for response in responses + extra:
-        hits.extend((response.url, hit) for hit in scan_response(response))
-        credentials.extend(location_credentials(response))
+        # One response (or one candidate in it) that trips keywire up must not cost the
+        # secrets found everywhere else: each is searched in isolation.
+        errors: list[str] = []
+        with isolation.item(f"searching {redact_url(response.url)}"):
+            hits.extend((response.url, hit) for hit in scan_response(response, errors))
+        for error in errors:
+            isolation.add(f"{error} in {redact_url(response.url)}")
+        with isolation.item(f"reading the Location of {redact_url(response.url)}"):
+            credentials.extend(location_credentials(response))
     return ExposureObservation(
         target=ctx.target.url,
         responses_seen=len(responses),
         hits=tuple(hits),
         location_credentials=tuple(credentials),
+        internal_errors=isolation.errors,
     )
 
 
@@ -242,47 +265,64 @@ def check(obs: ExposureObservation) -> Sequence[Finding]:
     if obs.responses_seen == 0:
         raise not_applicable("no HTTP response to examine")
     findings: dict[str, Finding] = {}
+    isolation = Isolation()
     for url, hit in obs.hits:
-        rule = _RULE_BY_KIND[hit.type.kind]
-        confidence = Confidence.HIGH if hit.type.validate is not None else Confidence.MEDIUM
-        finding = rule.finding(
-            target=obs.target,
-            message=f"{hit.type.name} in the {hit.where} of {redact_url(url)}.",
-            evidence={
-                "type": hit.type.name,
-                "value": str(hit.redacted),
-                "where": hit.where,
-                "url": redact_url(url),
-                **dict(hit.facts),
-            },
-            confidence=confidence,
-            location=f"{hit.type.id}:{hit.redacted.sha256[:16]}",
-        )
-        findings.setdefault(finding.fingerprint, finding)
-        if hit.type.id == "jwt" and (hit.fact("alg") or "").lower() == "none":
-            unsigned = JWT_ALG_NONE.finding(
-                target=obs.target,
-                message=f"An unsigned JWT (alg: none) is in the {hit.where} of {redact_url(url)}.",
-                evidence={"value": str(hit.redacted), "alg": "none", "url": redact_url(url)},
-                location=f"alg-none:{hit.redacted.sha256[:16]}",
-            )
-            findings.setdefault(unsigned.fingerprint, unsigned)
+        with isolation.item(f"reporting a {hit.type.id} hit"):
+            _report_hit(obs, url, hit, findings)
     for item in obs.location_credentials:
-        finding = CREDENTIAL_IN_LOCATION.finding(
-            target=obs.target,
-            message=(
-                f"{redact_url(item.url)} redirects to a URL with a credential in "
-                f"`?{item.parameter}=`."
-            ),
-            evidence={
-                "location": item.location,
-                "parameter": item.parameter,
-                "value": str(item.value),
-            },
-            location=f"{item.parameter}:{item.value.sha256[:16]}",
-        )
-        findings.setdefault(finding.fingerprint, finding)
+        with isolation.item("reporting a credential in a Location"):
+            _report_location(obs, item, findings)
+    if isolation.errors:
+        # Whatever was reported before (and after) the failure stands.
+        raise not_tested(internal_error(isolation.errors), findings=list(findings.values()))
     return list(findings.values())
+
+
+def _report_hit(
+    obs: ExposureObservation, url: str, hit: SecretHit, findings: dict[str, Finding]
+) -> None:
+    rule = _RULE_BY_KIND[hit.type.kind]
+    confidence = Confidence.HIGH if hit.type.validate is not None else Confidence.MEDIUM
+    finding = rule.finding(
+        target=obs.target,
+        message=f"{hit.type.name} in the {hit.where} of {redact_url(url)}.",
+        evidence={
+            "type": hit.type.name,
+            "value": str(hit.redacted),
+            "where": hit.where,
+            "url": redact_url(url),
+            **dict(hit.facts),
+        },
+        confidence=confidence,
+        location=f"{hit.type.id}:{hit.redacted.sha256[:16]}",
+    )
+    findings.setdefault(finding.fingerprint, finding)
+    if hit.type.id == "jwt" and (hit.fact("alg") or "").lower() == "none":
+        unsigned = JWT_ALG_NONE.finding(
+            target=obs.target,
+            message=f"An unsigned JWT (alg: none) is in the {hit.where} of {redact_url(url)}.",
+            evidence={"value": str(hit.redacted), "alg": "none", "url": redact_url(url)},
+            location=f"alg-none:{hit.redacted.sha256[:16]}",
+        )
+        findings.setdefault(unsigned.fingerprint, unsigned)
+
+
+def _report_location(
+    obs: ExposureObservation, item: LocationCredential, findings: dict[str, Finding]
+) -> None:
+    finding = CREDENTIAL_IN_LOCATION.finding(
+        target=obs.target,
+        message=(
+            f"{redact_url(item.url)} redirects to a URL with a credential in `?{item.parameter}=`."
+        ),
+        evidence={
+            "location": item.location,
+            "parameter": item.parameter,
+            "value": str(item.value),
+        },
+        location=f"{item.parameter}:{item.value.sha256[:16]}",
+    )
+    findings.setdefault(finding.fingerprint, finding)
 
 
 FAMILY: Family[ExposureObservation] = Family(

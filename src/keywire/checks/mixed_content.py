@@ -11,15 +11,15 @@ Rule: KW170.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from .. import _json
 from .._models import Category, Finding, Rule, Severity
 from ..net.http import HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable
+from ._base import Family, Isolation, ProbeContext, not_applicable, not_tested
 
 _MAX_NODES = 20_000
 _MAX_DEPTH = 64
@@ -95,8 +95,8 @@ def find_cleartext_links(response: HttpResponse) -> list[LinkSeen]:
     body = response.body.lstrip()
     if "json" in content_type or body[:1] in (b"{", b"["):
         try:
-            document = json.loads(response.body)
-        except (ValueError, RecursionError):
+            document = _json.loads(response.body)
+        except ValueError:
             return found
         for path, key, text in _json_strings(document, "$", [_MAX_NODES]):
             if key in _IDENTIFIER_KEYS or text[:7].lower() != "http://":
@@ -112,20 +112,37 @@ class MixedContentObservation:
     target: str
     https_responses: int
     links: tuple[LinkSeen, ...]
+    internal_errors: tuple[str, ...] = ()
+    #: Why the HTTPS side gave no response, when it exists but failed (not when nothing listens).
+    https_failure: str = ""
 
 
 async def probe(ctx: ProbeContext) -> MixedContentObservation:
     responses = [r for r in await ctx.responses() if r.scheme == "https"]
     links: list[LinkSeen] = []
+    isolation = Isolation()
     for response in responses:
-        links.extend(find_cleartext_links(response))
+        with isolation.item(f"reading the links of {redact_url(response.url)}"):
+            links.extend(find_cleartext_links(response))
+    https = await ctx.https_chain()
+    failure = https.failure if https is not None and not https.hops else None
     return MixedContentObservation(
-        target=ctx.target.url, https_responses=len(responses), links=tuple(links)
+        target=ctx.target.url,
+        https_responses=len(responses),
+        links=tuple(links),
+        internal_errors=isolation.errors,
+        https_failure=(
+            f"{redact_url(failure.url)}: {failure.reason}"
+            if failure is not None and not failure.is_refusal
+            else ""
+        ),
     )
 
 
 def check(obs: MixedContentObservation) -> Sequence[Finding]:
     if obs.https_responses == 0:
+        if obs.https_failure:
+            raise not_tested(f"no HTTPS response: {obs.https_failure}")
         raise not_applicable("no HTTPS response to examine")
     findings: dict[str, Finding] = {}
     for link in obs.links[:50]:

@@ -26,7 +26,7 @@ from ..redact import redact_url
 from ..spec.plan import Endpoint, EndpointTarget
 from ..spec.static import STATIC_RULES
 from ._base import Family, ProbeContext, not_applicable, not_tested, serves_content
-from .cleartext import normalized_body
+from ._compare import answers_differ, strictly_differ
 from .query_keys import QUERY_STRING_KEY
 
 SECURED_BUT_OPEN = Rule(
@@ -98,7 +98,7 @@ async def probe(ctx: ProbeContext) -> OpenApiObservation:
                 _with_param(url, parameter, ctx.canary), probe=f"spec-query-key-{parameter}"
             )
             keys.append((scheme, parameter, response))
-        if any(_differs(anonymous, r, ctx.canary) for _, _, r in keys):
+        if any(answers_differ(anonymous, r, ctx.canary, (p,)) for _, p, r in keys):
             repeat = await ctx.fetch(url, probe="spec-query-key-baseline-repeat")
     return OpenApiObservation(
         target=target.url,
@@ -109,16 +109,6 @@ async def probe(ctx: ProbeContext) -> OpenApiObservation:
         query_keys=tuple(keys),
         anonymous_repeat=repeat,
         canary=ctx.canary,
-    )
-
-
-def _differs(a: Fetched | None, b: Fetched | None, canary: str) -> bool:
-    if not isinstance(a, HttpResponse) or not isinstance(b, HttpResponse):
-        return False
-    return (
-        a.status != b.status
-        or (a.header("www-authenticate") or "") != (b.header("www-authenticate") or "")
-        or normalized_body(a, canary) != normalized_body(b, canary)
     )
 
 
@@ -148,12 +138,12 @@ def check(obs: OpenApiObservation) -> Sequence[Finding]:
                 location=endpoint.operation,
             )
         )
-    unstable = _differs(anonymous, obs.anonymous_repeat, obs.canary)
+    unstable = answers_differ(anonymous, obs.anonymous_repeat, obs.canary)
     for scheme, parameter, response in obs.query_keys:
-        if unstable or not _differs(anonymous, response, obs.canary):
+        if unstable or not answers_differ(anonymous, response, obs.canary, (parameter,)):
             continue
         assert isinstance(response, HttpResponse)
-        strict = response.status != anonymous.status
+        strict = strictly_differ(anonymous, response, obs.canary, (parameter,))
         findings.append(
             QUERY_STRING_KEY.finding(
                 target=obs.target,

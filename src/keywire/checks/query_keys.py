@@ -6,6 +6,11 @@ accepted in ``?api_key=`` leaks through channels TLS does not protect. keywire a
 a different answer means the API looked at it. It prefers the HTTPS side, but the canary is worthless,
 so the cleartext side is used when it is the only one.
 
+A server that only *echoes* the query (a redirect that keeps it, an error page that prints the URL)
+has not read anything: answers are compared without the echo (for redirects, status and
+``Location`` with the canary removed; bodies without the echoed parameters), and one
+finding per endpoint lists every parameter name the API reacted to.
+
 Rule: KW120.
 """
 
@@ -19,7 +24,7 @@ from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.http import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url
 from ._base import Family, ProbeContext, not_applicable, not_tested
-from .cleartext import normalized_body
+from ._compare import answers_differ, strictly_differ
 
 KEY_PARAMETERS = ("api_key", "apikey", "key", "access_token", "token")
 
@@ -94,7 +99,7 @@ async def probe(ctx: ProbeContext) -> QueryKeyObservation:
     )
     single: list[tuple[str, Fetched]] = []
     repeat: Fetched | None = None
-    if _differs(baseline, combined, ctx.canary):
+    if answers_differ(baseline, combined, ctx.canary, KEY_PARAMETERS):
         repeat = await ctx.fetch(url, probe="query-key-baseline-repeat")
         for name in KEY_PARAMETERS:
             response = await ctx.fetch(
@@ -112,18 +117,6 @@ async def probe(ctx: ProbeContext) -> QueryKeyObservation:
     )
 
 
-def _strict_differs(a: HttpResponse, b: HttpResponse) -> bool:
-    return a.status != b.status or (a.header("www-authenticate") or "") != (
-        b.header("www-authenticate") or ""
-    )
-
-
-def _differs(a: Fetched, b: Fetched | None, canary: str) -> bool:
-    if not isinstance(a, HttpResponse) or not isinstance(b, HttpResponse):
-        return False
-    return _strict_differs(a, b) or normalized_body(a, canary) != normalized_body(b, canary)
-
-
 def check(obs: QueryKeyObservation) -> Sequence[Finding]:
     if obs.url is None or not isinstance(obs.baseline, HttpResponse):
         if isinstance(obs.baseline, FetchFailure) and not obs.baseline.is_refusal:
@@ -132,31 +125,39 @@ def check(obs: QueryKeyObservation) -> Sequence[Finding]:
     if isinstance(obs.combined, FetchFailure):
         raise not_tested(f"request with key parameters failed: {obs.combined.reason}")
     baseline = obs.baseline
-    if _differs(baseline, obs.baseline_repeat, obs.canary):
+    if answers_differ(baseline, obs.baseline_repeat, obs.canary):
         raise not_tested("the API's answer changes between identical requests; cannot compare")
-    findings = []
-    for name, response in obs.single:
-        if not isinstance(response, HttpResponse) or not _differs(baseline, response, obs.canary):
-            continue
-        strict = _strict_differs(baseline, response)
-        findings.append(
-            QUERY_STRING_KEY.finding(
-                target=obs.target,
-                message=(
-                    f"Adding `?{name}=<canary>` changed the answer of {redact_url(obs.url)} "
-                    f"(HTTP {baseline.status} → HTTP {response.status}): the API reads keys from "
-                    "the URL."
-                ),
-                evidence={
-                    "parameter": name,
-                    "without": f"HTTP {baseline.status}, {len(baseline.body)} bytes",
-                    "with canary": f"HTTP {response.status}, {len(response.body)} bytes",
+    read: list[tuple[str, HttpResponse]] = [
+        (name, response)
+        for name, response in obs.single
+        if isinstance(response, HttpResponse)
+        and answers_differ(baseline, response, obs.canary, (name,))
+    ]
+    if not read:
+        return []
+    names = [name for name, _ in read]
+    first = read[0][1]
+    strict = any(strictly_differ(baseline, r, obs.canary, (n,)) for n, r in read)
+    shown = ", ".join(f"`?{n}=<canary>`" for n in names)
+    return [
+        QUERY_STRING_KEY.finding(
+            target=obs.target,
+            message=(
+                f"Adding {shown} changed the answer of {redact_url(obs.url)} "
+                f"(HTTP {baseline.status} → HTTP {first.status}): the API reads keys from the URL."
+            ),
+            evidence={
+                "parameters": ", ".join(names),
+                "without": f"HTTP {baseline.status}, {len(baseline.body)} bytes",
+                **{
+                    f"with ?{n}=<canary>": f"HTTP {r.status}, {len(r.body)} bytes"
+                    for n, r in read[:5]
                 },
-                confidence=Confidence.HIGH if strict else Confidence.MEDIUM,
-                location=name,
-            )
+            },
+            confidence=Confidence.HIGH if strict else Confidence.MEDIUM,
+            location="query-string",
         )
-    return findings
+    ]
 
 
 FAMILY: Family[QueryKeyObservation] = Family(

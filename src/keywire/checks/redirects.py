@@ -3,6 +3,9 @@
 keywire follows redirects itself, one recorded hop at a time, on the scanned host only (a hop to
 another host is recorded, not requested), for at most ``max_hops`` hops.
 
+A ``Location`` no client can follow (``javascript:``, ``data:``, control characters, a bad port)
+is a redirect that does not go to HTTPS (KW103), shown escaped and redacted; it ends the chain.
+
 Rules: KW103 (cleartext redirect not straight to HTTPS on the same host), KW104 (temporary redirect
 to HTTPS), KW105 (HTTPS redirects to cleartext), KW106 (redirect loop or too many redirects).
 """
@@ -13,9 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .._display import visible
 from .._models import Category, Finding, Rule, Severity
 from ..net.http import Chain, ChainEnd
 from ..redact import redact_url
+from ..targets import location_problem
 from ._base import Family, ProbeContext, not_applicable, not_tested
 
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
@@ -128,8 +133,26 @@ def check(obs: RedirectObservation) -> Sequence[Finding]:
     if http_chain is not None and http_chain.hops and http_chain.hops[0].is_redirect:
         first = http_chain.hops[0]
         location = first.location or ""
-        parts = urlsplit(location)
-        if parts.scheme != "https" or (parts.hostname or "").lower() != obs.host.lower():
+        problem = location_problem(location)
+        parts = urlsplit(location) if problem is None else None
+        if parts is None:
+            shown = visible(redact_url(first.header("location") or ""))[:200]
+            findings.append(
+                REDIRECT_NOT_TO_HTTPS.finding(
+                    target=obs.target,
+                    message=(
+                        f"{redact_url(first.url)} redirects to a Location no client can "
+                        f"follow ({problem}): {shown}"
+                    ),
+                    evidence={
+                        "status": str(first.status),
+                        "location": shown,
+                        "problem": str(problem),
+                    },
+                    location=first.url,
+                )
+            )
+        elif parts.scheme != "https" or (parts.hostname or "").lower() != obs.host.lower():
             findings.append(
                 REDIRECT_NOT_TO_HTTPS.finding(
                     target=obs.target,
@@ -157,7 +180,7 @@ def check(obs: RedirectObservation) -> Sequence[Finding]:
         for hop in chain.hops:
             if hop.scheme == "https" and hop.is_redirect:
                 location = hop.location or ""
-                if urlsplit(location).scheme == "http":
+                if location_problem(location) is None and urlsplit(location).scheme == "http":
                     findings.append(
                         HTTPS_DOWNGRADE.finding(
                             target=obs.target,
@@ -203,7 +226,7 @@ def details(obs: RedirectObservation) -> Mapping[str, object]:
         if chain.failure is not None:
             steps.append(f"error {redact_url(chain.failure.url)}: {chain.failure.reason}")
         elif chain.end is not ChainEnd.FINAL:
-            steps.append(f"{chain.end.value} {redact_url(chain.next_url)}")
+            steps.append(f"{chain.end.value} {visible(redact_url(chain.next_url))[:200]}")
         return steps
 
     return {"http_chain": describe(obs.http_chain), "https_chain": describe(obs.https_chain)}

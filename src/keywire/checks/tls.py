@@ -14,7 +14,8 @@ and report only what the *server* accepts. For the HTTPS side of each target it 
   OCSP stapling and ALPN;
 - the certificate chain (decrypting the TLS 1.3 flight when nothing older is offered), verified
   with ``cryptography.x509.verification`` against certifi's roots, the system's and
-  ``--ca-file``, and, when it fails, why.
+  ``--ca-file`` the way OpenSSL-based clients verify it, and, when it fails, why; what only the
+  strict X.509 profile refuses in a trusted chain is reported apart (KW613, low).
 - past the first flight (:mod:`keywire.tls.depth`, verdicts in :mod:`._tls_depth`): whether
   client-initiated renegotiation is honoured, session resumption and ticket lifetimes, TLS 1.3
   0-RTT acceptance and replay, Heartbleed, CCS injection and ROBOT (unless
@@ -63,6 +64,8 @@ class TlsObservation:
     skipped: str = ""
     failure: str = ""
     counterpart: bool = False
+    #: The HTTPS side is where the cleartext side redirects (not given, not assumed).
+    named_by_redirect: bool = False
 
 
 def _is_ip(host: str) -> bool:
@@ -79,19 +82,30 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
     from ..tls.scan import scan_endpoint
 
     target = ctx.target.url
-    url = ctx.target.https_url
+    url = await ctx.https_side()
     if url is None:
-        return TlsObservation(target=target, skipped="no HTTPS side is known for this target")
+        return TlsObservation(
+            target=target,
+            skipped=(
+                "no HTTPS side is known for this target: it answered without redirecting to "
+                "https:// on the same host; pass --https-port PORT to scan its HTTPS side"
+            ),
+        )
     parts = urlsplit(url)
     host = parts.hostname or ctx.target.host
     port = parts.port or 443
     endpoint_label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     counterpart = not ctx.target.is_https
+    redirected = counterpart and url != ctx.target.https_url
     try:
         addresses = await ctx.http.resolver.resolve(host)
     except ResolutionError as exc:
         return TlsObservation(
-            target=target, endpoint=endpoint_label, failure=str(exc), counterpart=counterpart
+            target=target,
+            endpoint=endpoint_label,
+            failure=str(exc),
+            counterpart=counterpart,
+            named_by_redirect=redirected,
         )
     timeout = ctx.http.settings.timeout
     address = addresses[0]
@@ -117,6 +131,7 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
             scan=result,
             failure=result.error,
             counterpart=counterpart,
+            named_by_redirect=redirected,
         )
     ctx.mark_reached()
     store = load_trust_store(ctx.http.settings.ca_file)
@@ -125,7 +140,13 @@ async def probe(ctx: ProbeContext) -> TlsObservation:
         analyse_chain(c.certificates, hostname=host, store=store, now=now, seen_with=c.seen_with)
         for c in result.chains
     )
-    return TlsObservation(target=target, endpoint=endpoint_label, scan=result, chains=chains)
+    return TlsObservation(
+        target=target,
+        endpoint=endpoint_label,
+        scan=result,
+        chains=chains,
+        named_by_redirect=redirected,
+    )
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -435,6 +456,15 @@ def _certificate(chain: ChainAnalysis, out: _Findings) -> None:
                 {"subject": cert.subject, "key": f"{cert.key_type} {cert.key_bits}"},
             )
             explained = True
+    if chain.trusted and chain.deviations:
+        out.add(
+            R.CERT_STRICT_PROFILE,
+            "the chain is trusted the way OpenSSL-based clients (curl, Python's ssl) trust it, "
+            "but stricter clients (Python 3.13+'s default SSL context, cryptography's verifier, "
+            "WebPKI libraries) refuse it: " + "; ".join(chain.deviations) + ".",
+            f"{where}:strict-profile",
+            {**evidence, "deviations": "; ".join(chain.deviations)},
+        )
     if leaf.lifetime_days > LIFETIME_LIMIT_DAYS:
         out.add(
             R.CERT_LONG_LIFETIME,
@@ -460,9 +490,18 @@ def check(obs: TlsObservation) -> Sequence[Finding]:
         if obs.counterpart:
             # An http:// target's implied HTTPS side that does not answer: nothing to examine
             # (the HTTP checks report the missing HTTPS), not an incomplete scan.
-            raise not_applicable(f"no TLS service at {obs.endpoint}: {obs.failure}")
+            where = " (where the API redirects)" if obs.named_by_redirect else ""
+            raise not_applicable(f"no TLS service at {obs.endpoint}{where}: {obs.failure}")
         raise not_tested(f"TLS scan of {obs.endpoint or obs.target} failed: {obs.failure}")
     answered = [p for p in scan.protocols if p.offered is not None]
+    if scan.protocols and not answered:
+        # TCP connections were accepted, yet no hello got a verdict: a stalled, dripping or
+        # garbled handshake. Nothing is known about this server's TLS, least of all a refusal.
+        seen = list(dict.fromkeys(p.reason for p in scan.protocols if p.reason))
+        raise not_tested(
+            f"{obs.endpoint} accepted the connection but never completed a TLS handshake: "
+            + "; ".join(seen[:2] or ["no answer"])
+        )
     if answered and not scan.offered_versions and all(p.offered is False for p in answered):
         reasons = "; ".join(f"{p.label}: {p.reason}" for p in scan.protocols[:3])
         raise not_tested(f"{obs.endpoint} accepted none of keywire's hellos ({reasons})")
@@ -504,6 +543,7 @@ def details(obs: TlsObservation) -> Mapping[str, object]:
     scan = obs.scan
     if scan is None:
         return {"endpoint": obs.endpoint, "error": obs.failure or obs.skipped}
+    found = {"found_through": "the cleartext side's redirect"} if obs.named_by_redirect else {}
     protocols: dict[str, object] = {}
     for p in scan.protocols:
         names = [
@@ -520,6 +560,7 @@ def details(obs: TlsObservation) -> Mapping[str, object]:
     dh = sorted({s.dh_bits for p in scan.protocols for s in p.suites if s.dh_bits})
     return {
         "endpoint": obs.endpoint,
+        **found,
         "address": scan.address,
         "server_name": scan.server_name,
         "reachable": scan.reachable,

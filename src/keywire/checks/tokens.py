@@ -37,18 +37,19 @@ entropy), KW805 (repeated tokens), KW806 (fails statistical tests).
 
 from __future__ import annotations
 
-import json
+import contextlib
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from .. import _json
 from .._models import Finding
 from ..net.http import HttpResponse
 from ..redact import redact, redact_url
 from ..tokens import NoTokens, Weakness, WeaknessKind, analyze
 from ..tokens.rules import RULE_BY_KIND, RULES
-from ._base import Family, ProbeContext, not_applicable
+from ._base import Family, Isolation, ProbeContext, not_applicable
 
 # The name must *end* in the token word: `session`, `PHPSESSID`, `connect.sid`, `csrftoken`,
 # `XSRF-TOKEN`, `api_key`; not `session_started` or `last_session_at`, which hold no secret.
@@ -107,6 +108,7 @@ class TokensObservation:
     target: str
     responses_seen: int
     tokens: tuple[TokenSeen, ...]
+    internal_errors: tuple[str, ...] = ()
 
 
 def _cookie_values(response: HttpResponse) -> Iterator[tuple[str, str, str]]:
@@ -130,7 +132,7 @@ def _json_values(response: HttpResponse) -> Iterator[tuple[str, str, str]]:
     if len(body) > _JSON_BODY_CAP or not ("json" in content_type or body[:1] in (b"{", b"[")):
         return
     try:
-        document = json.loads(body.decode("utf-8", "replace"))
+        document = _json.loads(body.decode("utf-8", "replace"))
     except ValueError:
         return
     stack: list[tuple[str, object]] = [("$", document)]
@@ -151,11 +153,23 @@ def _json_values(response: HttpResponse) -> Iterator[tuple[str, str, str]]:
             stack.extend((f"{path}[*]"[:200], child) for child in reversed(node[:100]))
 
 
-def capture(responses: Sequence[HttpResponse], *, seen_at: float) -> tuple[TokenSeen, ...]:
-    """Find token-like values in ``responses`` and analyse them; keep only redacted forms."""
+def capture(
+    responses: Sequence[HttpResponse], *, seen_at: float, isolation: Isolation | None = None
+) -> tuple[TokenSeen, ...]:
+    """Find token-like values in ``responses`` and analyse them; keep only redacted forms.
+
+    With ``isolation``, a response or a token group that trips keywire up is recorded there
+    and the others are still analysed; without it, the exception propagates.
+    """
+
+    def guarded(what: str) -> contextlib.AbstractContextManager[None]:
+        return isolation.item(what) if isolation is not None else contextlib.nullcontext()
+
     grouped: dict[tuple[str, str], tuple[str, list[str]]] = {}
     for response in responses:
-        found = [*_cookie_values(response), *_header_values(response), *_json_values(response)]
+        found: list[tuple[str, str, str]] = []
+        with guarded(f"looking for tokens in {redact_url(response.url)}"):
+            found = [*_cookie_values(response), *_header_values(response), *_json_values(response)]
         for where, name, value in found:
             if not looks_generated(value):
                 continue
@@ -164,31 +178,34 @@ def capture(responses: Sequence[HttpResponse], *, seen_at: float) -> tuple[Token
                 values.append(value)
     seen = []
     for (where, name), (url, values) in grouped.items():
-        try:
-            analysis = analyze(values, sampled_at=seen_at, predict=False)
-        except NoTokens:
-            continue
-        seen.append(
-            TokenSeen(
-                where=where,
-                name=name,
-                url=url,
-                values=tuple(str(redact(v)) for v in values),
-                kind=analysis.structure.kind,
-                max_bits=analysis.structure.max_bits,
-                unpredictable_bits=analysis.structure.unpredictable_bits,
-                weaknesses=analysis.weaknesses,
+        with guarded(f"analysing {where} {name[:40]}"):
+            try:
+                analysis = analyze(values, sampled_at=seen_at, predict=False)
+            except NoTokens:
+                continue
+            seen.append(
+                TokenSeen(
+                    where=where,
+                    name=name,
+                    url=url,
+                    values=tuple(str(redact(v)) for v in values),
+                    kind=analysis.structure.kind,
+                    max_bits=analysis.structure.max_bits,
+                    unpredictable_bits=analysis.structure.unpredictable_bits,
+                    weaknesses=analysis.weaknesses,
+                )
             )
-        )
     return tuple(seen)
 
 
 async def probe(ctx: ProbeContext) -> TokensObservation:
     responses = await ctx.responses()
+    isolation = Isolation()
     return TokensObservation(
         target=ctx.target.url,
         responses_seen=len(responses),
-        tokens=capture(responses, seen_at=time.time()),
+        tokens=capture(responses, seen_at=time.time(), isolation=isolation),
+        internal_errors=isolation.errors,
     )
 
 

@@ -2,8 +2,10 @@
 
 Two variants, both as the seed has them:
 
-* ``create_seed_app``: API keys in a dict in the code, read from ``X-API-Key`` over plain HTTP, with
-  different answers for a missing key (401) and a wrong one (403).
+* ``create_seed_app``: API keys in a dict in the code, read from ``X-API-Key`` over plain HTTP.
+  A missing key and a wrong key get the same answer, ``401 {"error": "unauthorized"}``, so
+  nothing on the wire tells them apart; but every client is asked for its key over cleartext
+  and sends it there, and the answers travel back the same way (keywire: KW101, KW111-KW113).
 * ``create_redirect_app``: the same API with the seed's ``enforce_https`` fix, which redirects plain
   HTTP requests to HTTPS. The key has crossed the wire before the redirect, which is why keywire
   still reports it (KW102).
@@ -30,11 +32,9 @@ def create_seed_app() -> Any:
     @app.route("/v1/resource")
     def resource() -> Any:
         api_key = request.headers.get("X-API-Key")
-        if api_key is None:
-            return jsonify(error="API key required"), 401
         if api_key not in API_KEYS.values():
-            return jsonify(error="invalid API key"), 403
-        return jsonify(data="sensitive resource", owner="client")
+            return jsonify({"error": "unauthorized"}), 401
+        return jsonify({"data": "sensitive resource"})
 
     return app
 

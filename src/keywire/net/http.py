@@ -6,7 +6,8 @@ follows a redirect by itself, and waits for one of at most ``per_host`` slots fo
 come back as a :class:`FetchFailure` value with a kind and a one-line reason, never as an exception.
 
 Credentials the *user* supplied are attached here and nowhere else, and only when the request goes
-over HTTPS whose certificate verified, to the host the user named (see :meth:`HttpClient.fetch`).
+over HTTPS whose certificate verified, to exactly the origin (scheme, host and port) the user named
+(see :meth:`HttpClient.fetch`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .._version import __version__
 from ..redact import scrub
+from ..targets import location_problem
 from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
 
 if TYPE_CHECKING:  # httpx (and, through it, click and rich) loads on the first request only
@@ -106,6 +108,9 @@ class HttpResponse:
         value = self.header("location")
         if value is None:
             return None
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            # As sent: urljoin would quietly drop some of them, and no client accepts any.
+            return value
         try:
             return urljoin(self.url, value.strip())
         except ValueError:
@@ -136,6 +141,7 @@ class ChainEnd(enum.Enum):
     LOOP = "loop"
     TOO_MANY = "too_many"
     FAILED = "failed"  # the last request failed; see ``failure``
+    INVALID = "invalid_location"  # the Location is no URL a client can follow (``next_url``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,6 +186,10 @@ def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     import certifi
 
     context = ssl.create_default_context()
+    # Python 3.13 turns on VERIFY_X509_STRICT by default; OpenSSL itself, curl and the clients
+    # of most APIs do not. Trust is decided the way they decide it; what the strict profile
+    # would refuse is reported apart (KW613), and never withholds the user's credentials.
+    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
     context.load_verify_locations(cafile=certifi.where())
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
@@ -214,6 +224,7 @@ class HttpClient:
 
             context = verifying_context(self.settings.ca_file) if verify else _unverifying_context()
             client = httpx.AsyncClient(
+                event_hooks={"response": [_hide_location_from_httpx]},
                 transport=ResolvingTransport(resolver=self.resolver, ssl_context=context),
                 timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.timeout),
                 # Every exchange is anonymous: a cookie one response sets must not ride along on
@@ -250,26 +261,32 @@ class HttpClient:
         probe: str,
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
-        with_credentials_for: str | None = None,
+        credentials_origin: str | None = None,
     ) -> Fetched:
         """Send one request and read its response within the deadline.
 
-        ``with_credentials_for`` names the host the user's credentials belong to. They are added
-        only if ``url`` is https on exactly that host, and the request then insists on a verified
-        certificate. Anonymous HTTPS requests try verification first and fall back to an
-        unverified connection, recording why, so a self-signed API still gets its HTTP checks.
+        ``credentials_origin`` (``https://host:port``, see :func:`keywire.targets.origin_of`)
+        names the origin the user's credentials belong to. They are added only if ``url`` is on
+        exactly that origin (scheme, host *and* port: another port of the same host is another
+        service) over https, and the request then insists on a verified certificate. Anonymous
+        HTTPS requests try verification first and fall back to an unverified connection,
+        recording why, so a self-signed API still gets its HTTP checks.
         """
+        from ..targets import origin_of
+
         parts = urlsplit(url)
         host = parts.hostname or ""
         extra = dict(headers or {})
         credentials = False
-        if with_credentials_for is not None and self.settings.credentials:
-            if parts.scheme != "https" or host.lower() != with_credentials_for.lower():
+        if credentials_origin is not None and self.settings.credentials:
+            allowed = origin_of(credentials_origin)
+            if parts.scheme != "https" or allowed is None or origin_of(url) != allowed:
                 return FetchFailure(
                     url=url,
                     probe=probe,
                     kind=FailureKind.POLICY,
-                    reason="credentials are only sent over verified HTTPS to the scanned host",
+                    reason="credentials are only sent over verified HTTPS to the origin the "
+                    "user named",
                 )
             extra.update(self.settings.credentials)
             credentials = True
@@ -312,6 +329,8 @@ class HttpClient:
             location = fetched.location if fetched.is_redirect else None
             if location is None:
                 return Chain(start=url, hops=tuple(hops), end=ChainEnd.FINAL)
+            if location_problem(location) is not None:
+                return Chain(start=url, hops=tuple(hops), end=ChainEnd.INVALID, next_url=location)
             next_host = (urlsplit(location).hostname or "").lower()
             if urlsplit(location).scheme not in ("http", "https") or next_host != start_host:
                 return Chain(start=url, hops=tuple(hops), end=ChainEnd.OFF_HOST, next_url=location)
@@ -377,7 +396,8 @@ class HttpClient:
             status=response.status_code,
             reason=response.reason_phrase,
             headers=tuple(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, v in response.extensions.get(_RAW_HEADERS, response.headers.raw)
             ),
             body=body,
             body_truncated=truncated,
@@ -386,6 +406,22 @@ class HttpClient:
             tls=tls,
             sent_credentials=creds,
         )
+
+
+_RAW_HEADERS = "keywire_raw_headers"
+
+
+async def _hide_location_from_httpx(response: httpx.Response) -> None:
+    """Keep httpx from parsing ``Location``.
+
+    httpx builds the next request from a redirect's ``Location`` even with redirects off, and
+    raises on one it cannot parse (``javascript:``, control characters, a bad port): the
+    response is lost and the whole target looks unreachable. keywire follows redirects itself
+    and judges the value (KW103), so the headers are kept as received and httpx sees none.
+    """
+    response.extensions[_RAW_HEADERS] = list(response.headers.raw)
+    if "location" in response.headers:
+        del response.headers["location"]
 
 
 def _replace_tls(response: HttpResponse, tls: TlsInfo) -> HttpResponse:
@@ -442,10 +478,16 @@ def classify(exc: BaseException) -> tuple[FailureKind, str]:
     import httpcore
     import httpx
 
+    from .transport import TlsHandshakeFailed, TlsHandshakeStalled
+
     chain = _chain_messages(exc)
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
             return FailureKind.CERTIFICATE, f"certificate did not verify: {item.verify_message}"
+    for item in chain:
+        # Before the connect timeout below: a stalled handshake is not a port that never answered.
+        if isinstance(item, TlsHandshakeStalled | TlsHandshakeFailed):
+            return FailureKind.TLS, str(item).splitlines()[0][:200]
     for item in chain:
         if isinstance(item, ResolutionError):
             return FailureKind.DNS, str(item)

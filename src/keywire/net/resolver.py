@@ -8,10 +8,19 @@ Every connection keywire opens (HTTP probes and the raw TLS client) resolves nam
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
+import threading
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
+
+from .._tasks import spawn
+
+#: Lookups still running in the background (a resolver that never answers) before keywire
+#: stops starting new ones.
+MAX_LOOKUP_THREADS = 64
+_LOOKUP_THREADS = threading.BoundedSemaphore(MAX_LOOKUP_THREADS)
 
 
 class ResolutionError(Exception):
@@ -55,11 +64,8 @@ class SystemResolver:
         reserved = _reserved(host)
         if reserved is not None:
             return reserved
-        loop = asyncio.get_running_loop()
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), self._timeout
-            )
+            infos = await asyncio.wait_for(_getaddrinfo(host), self._timeout)
         except asyncio.TimeoutError as exc:
             raise ResolutionError(
                 f"cannot resolve {host}: no answer in {self._timeout:g}s"
@@ -70,6 +76,41 @@ class SystemResolver:
         if not addresses:
             raise ResolutionError(f"cannot resolve {host}: no addresses")
         return addresses
+
+
+async def _getaddrinfo(host: str) -> list[Any]:
+    """``getaddrinfo`` in a daemon thread of its own.
+
+    ``getaddrinfo`` cannot be interrupted. In the event loop's default executor, a lookup that
+    hangs on an unresponsive DNS server would hold the process at exit (``asyncio.run`` joins
+    the executor's threads) long after the scan deadline; a daemon thread is simply left
+    behind. Their number is bounded by :data:`MAX_LOOKUP_THREADS`.
+    """
+    if not _LOOKUP_THREADS.acquire(blocking=False):
+        raise ResolutionError(f"cannot resolve {host}: too many earlier lookups still pending")
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[list[Any]] = loop.create_future()
+
+    def deliver(result: list[Any] | None, error: BaseException | None) -> None:
+        if future.done():
+            return  # the caller gave up (deadline, timeout)
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result or [])
+
+    def lookup() -> None:
+        try:
+            result, error = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM), None
+        except Exception as exc:
+            result, error = None, exc
+        finally:
+            _LOOKUP_THREADS.release()
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=lookup, name="keywire-dns", daemon=True).start()
+    return await future
 
 
 class StaticResolver:
@@ -103,7 +144,7 @@ class CachingResolver:
     async def resolve(self, host: str) -> tuple[str, ...]:
         key = host.lower()
         future = self._cache.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._inner.resolve(host))
+        if future is None or future.cancelled():
+            future = spawn(self._inner.resolve(host))
             self._cache[key] = future
         return await asyncio.shield(future)

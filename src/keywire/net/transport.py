@@ -6,7 +6,11 @@ probes agree on addresses. TLS still verifies against the host *name*, because h
 origin's name as ``server_hostname`` whatever address the backend connected to.
 
 Exceptions from httpcore are deliberately not translated here: :mod:`keywire.net.http` classifies
-them into probe failures at one place.
+them into probe failures at one place. One distinction only this layer can make is kept, though:
+httpcore reports a TLS handshake that stalls as a *connect* timeout, the same as a port that never
+answers, yet a server that accepted the TCP connection has not refused anything. The stream this
+backend returns marks handshake failures (:class:`TlsHandshakeStalled`, :class:`TlsHandshakeFailed`)
+so they are never taken for "nothing listens here".
 """
 
 from __future__ import annotations
@@ -20,6 +24,54 @@ import httpx
 from .resolver import ResolutionError, Resolver
 
 _MAX_ADDRESSES_TRIED = 4
+
+
+class TlsHandshakeStalled(httpcore.ConnectTimeout):
+    """The TCP connection was made, but the TLS handshake did not complete in time."""
+
+
+class TlsHandshakeFailed(httpcore.ConnectError):
+    """The TCP connection was made, but the server broke off the TLS handshake."""
+
+
+class _HandshakeAwareStream(httpcore.AsyncNetworkStream):
+    """A connected TCP stream whose ``start_tls`` says when the *handshake* is what failed."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            return await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        except httpcore.ConnectTimeout as exc:
+            within = f" within {timeout:g}s" if timeout is not None else ""
+            raise TlsHandshakeStalled(
+                f"the server accepted the connection, but the TLS handshake did not complete{within}"
+            ) from exc
+        except httpcore.ConnectError as exc:
+            if isinstance(exc.__cause__ or exc.__context__, ssl.SSLError):
+                raise  # the TLS library's own verdict (a certificate, an alert): keep it
+            raise TlsHandshakeFailed(
+                "the server accepted the connection, then broke off the TLS handshake"
+                + (f" ({exc})" if str(exc) else "")
+            ) from exc
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
 
 
 class ResolvingBackend(httpcore.AsyncNetworkBackend):
@@ -44,13 +96,14 @@ class ResolvingBackend(httpcore.AsyncNetworkBackend):
         last_error: Exception | None = None
         for address in addresses[:_MAX_ADDRESSES_TRIED]:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     address,
                     port,
                     timeout=timeout,
                     local_address=local_address,
                     socket_options=socket_options,
                 )
+                return _HandshakeAwareStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None

@@ -14,10 +14,20 @@ from .._models import ScanReport
 FORMATS: tuple[str, ...] = ("console", "json", "sarif", "html", "markdown", "junit")
 
 
-def render(report: ScanReport, fmt: str) -> str:
-    """Render ``report`` in format ``fmt`` (one of :data:`FORMATS`)."""
+#: The formats ``--framework`` groups by requirement (the others carry every mapping anyway).
+GROUPABLE: tuple[str, ...] = ("console", "markdown", "html")
+
+
+def render(report: ScanReport, fmt: str, *, framework: str | None = None) -> str:
+    """Render ``report`` in format ``fmt`` (one of :data:`FORMATS`).
+
+    ``framework`` (a :data:`keywire.compliance.FRAMEWORKS` ID) adds, in the formats of
+    :data:`GROUPABLE`, the findings grouped by that framework's requirements.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     module = importlib.import_module(f"{__name__}.{fmt}")
-    text: str = module.render(report)
+    text: str = (
+        module.render(report, framework=framework) if fmt in GROUPABLE else module.render(report)
+    )
     return text

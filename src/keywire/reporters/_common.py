@@ -14,6 +14,7 @@ from .._models import (
     ScanReport,
     Severity,
 )
+from ..compliance import FRAMEWORKS, Requirement, by_requirement
 from ..gate import DEFAULT_GATE, GateResult, evaluate
 from ..rules import RULES
 
@@ -100,3 +101,21 @@ def by_severity(findings: Iterable[Finding]) -> list[tuple[Severity, list[Findin
         for s, fs in groups.items()
         if fs
     ]
+
+
+@dataclass(frozen=True)
+class RequirementGroups:
+    """The counted findings of a report grouped by the requirements of one framework."""
+
+    title: str
+    groups: list[tuple[Requirement, list[Finding]]]
+    unmapped: list[Finding]
+
+
+def requirement_groups(report: ScanReport, framework: str | None) -> RequirementGroups | None:
+    """``--framework``: the report's counted findings by requirement (None without a framework)."""
+    if framework is None:
+        return None
+    findings = sorted(report.active_findings, key=lambda f: (-f.severity.rank, f.rule_id))
+    groups, unmapped = by_requirement(findings, framework)
+    return RequirementGroups(FRAMEWORKS[framework].title, groups, unmapped)

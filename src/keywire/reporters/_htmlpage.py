@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 
 from .._display import visible, visible_block
 from .._models import Finding
+from ..compliance import mappings_for
 from ..rules import RULES
 from ._common import cwe_labels, docs_url, status_labels, title_of
 
@@ -78,4 +79,8 @@ def finding_view(finding: Finding) -> dict[str, Any]:
         "remediation": rule.remediation if rule else "",
         "flask_fix": block(rule.flask_fix.rstrip()) if rule and rule.flask_fix else "",
         "owasp": rule.owasp_api if rule else "",
+        "compliance": [
+            {"label": m.requirement.label, "title": m.requirement.title, "citation": m.citation}
+            for m in mappings_for(finding.rule_id)
+        ],
     }

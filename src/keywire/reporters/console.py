@@ -23,8 +23,9 @@ from rich.text import Text
 
 from .._display import visible
 from .._models import Finding, OutcomeStatus, ScanReport, Severity, TargetResult
+from ..gate import incompleteness
 from ..rules import RULES
-from ._common import status_labels, title_of
+from ._common import requirement_groups, status_labels, title_of
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -101,6 +102,7 @@ def render_plain(
     *,
     labels: Mapping[str, str | Sequence[str]] | None = None,
     width: int = DEFAULT_WIDTH,
+    framework: str | None = None,
 ) -> str:
     """The report as plain text (no colour, no box drawing), for logs and pipes.
 
@@ -111,15 +113,20 @@ def render_plain(
     if report.score is None:
         out.append("No target could be scanned.")
     else:
-        out.append(f"Grade {report.score.grade} (score {report.score.score}/100)")
+        partial = ", incomplete scan" if not report.complete else ""
+        out.append(f"Grade {report.score.grade} (score {report.score.score}/100{partial})")
         for category in report.score.categories:
             out.append(f"  {category.category.title:<18} {category.grade:<3} {category.score:>3}")
         for cap in report.score.caps:
             out.append(f"  {cap}")
     if not report.complete:
-        out.append("INCOMPLETE: some targets or checks could not be tested (see below).")
+        out.append(
+            f"INCOMPLETE: {incompleteness(report)} (see below); the grade covers only what "
+            "was tested."
+        )
     for line in _extras(report):
         out += _wrap(_clean(line), width, "", "  ")
+    out += _requirement_lines(report, framework, width)
     for target in report.targets:
         out += ["", *_wrap(_target_line(target), width, "", "  ")]
         if labels and target.target in labels:
@@ -207,9 +214,35 @@ def _extras(report: ScanReport) -> list[str]:
     return lines
 
 
-def render(report: ScanReport) -> str:
+def _requirement_lines(report: ScanReport, framework: str | None, width: int) -> list[str]:
+    """``--framework``: the counted findings under each requirement they break."""
+    grouped = requirement_groups(report, framework)
+    if grouped is None:
+        return []
+    out = ["", f"By {grouped.title} requirement"]
+    if not grouped.groups:
+        out.append(f"  no finding maps to {grouped.title}")
+    for requirement, findings in grouped.groups:
+        out += _wrap(f"{requirement.id} {requirement.title}", width, "  ", "      ")
+        for f in findings:
+            where = f" ({f.location})" if f.location else ""
+            line = f"{f.rule_id} [{f.severity.value}] {title_of(f.rule_id)} on {f.target}{where}"
+            line = _clean(line)
+            out += _wrap(line, width, "    - ", "        ")
+    if grouped.unmapped:
+        ids = ", ".join(sorted({f.rule_id for f in grouped.unmapped}))
+        out += _wrap(
+            f"Not mapped to {grouped.title}: {len(grouped.unmapped)} finding(s) ({ids})",
+            width,
+            "  ",
+            "    ",
+        )
+    return out
+
+
+def render(report: ScanReport, *, framework: str | None = None) -> str:
     """The plain-text console report (``render_rich`` is the terminal variant)."""
-    return render_plain(report)
+    return render_plain(report, framework=framework)
 
 
 def _fixes(report: ScanReport) -> list[tuple[str, str, str]]:
@@ -235,6 +268,7 @@ def render_rich(
     labels: Mapping[str, str | Sequence[str]] | None = None,
     width: int = DEFAULT_WIDTH,
     color: bool = True,
+    framework: str | None = None,
 ) -> str:
     """The report with colours and tables, as a string of terminal output ``width`` columns wide.
 
@@ -258,7 +292,8 @@ def render_rich(
         grade = Text(
             f" {score.grade} ", style=_GRADE_STYLE.get(score.grade, "bold red") + " reverse"
         )
-        summary = Text.assemble(grade, f"  score {score.score}/100")
+        partial = ", incomplete scan" if not report.complete else ""
+        summary = Text.assemble(grade, f"  score {score.score}/100{partial}")
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         table.add_column("Category")
         table.add_column("Grade")
@@ -274,11 +309,19 @@ def render_rich(
             console.print(Text(f"  {cap}", style="dim"))
     if not report.complete:
         console.print(
-            Text("Incomplete: some targets or checks could not be tested.", style="yellow")
+            Text(
+                f"Incomplete: {incompleteness(report)}; the grade covers only what was tested.",
+                style="yellow",
+            )
         )
     for extra in _extras(report):
         style = "yellow" if extra.startswith("Note") else ""
         _print_lines(console, _wrap(_clean(extra), width, "", "  "), style)
+    requirement_lines = _requirement_lines(report, framework, width)
+    if requirement_lines:
+        console.print()
+        console.print(Text(requirement_lines[1], style="bold"))
+        _print_lines(console, requirement_lines[2:], "")
     for target in report.targets:
         console.print()
         _print_lines(console, _wrap(_target_line(target), width, "", "  "), "bold underline")

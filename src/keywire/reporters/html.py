@@ -14,7 +14,14 @@ from typing import Any
 
 from .._models import BaselineState, ScanReport, Severity
 from ..gate import describe
-from ._common import by_severity, gate_of, gate_result, not_run, severity_counts
+from ._common import (
+    by_severity,
+    gate_of,
+    gate_result,
+    not_run,
+    requirement_groups,
+    severity_counts,
+)
 from ._htmlpage import block, csp, environment, finding_view, stylesheet
 from .json import _plain
 
@@ -48,7 +55,19 @@ def _chart(report: ScanReport) -> dict[str, Any] | None:
     return {"rows": rows, "height": 20 + len(rows) * 34}
 
 
-def context(report: ScanReport) -> dict[str, Any]:
+def _by_requirement(report: ScanReport, framework: str | None) -> dict[str, Any] | None:
+    grouped = requirement_groups(report, framework)
+    if grouped is None:
+        return None
+    return {
+        "title": grouped.title,
+        "groups": [(r, [finding_view(f) for f in fs]) for r, fs in grouped.groups],
+        "unmapped": grouped.unmapped,
+        "unmapped_ids": sorted({f.rule_id for f in grouped.unmapped}),
+    }
+
+
+def context(report: ScanReport, *, framework: str | None = None) -> dict[str, Any]:
     """The values the template renders (exposed for tests)."""
     gate = gate_of(report)
     verdict = gate_result(report)
@@ -87,11 +106,12 @@ def context(report: ScanReport) -> dict[str, Any]:
         ],
         "started": report.started_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip(),
         "severities": [s.value for s in Severity],
+        "by_requirement": _by_requirement(report, framework),
     }
 
 
-def render(report: ScanReport) -> str:
-    """The report as one self-contained HTML document."""
+def render(report: ScanReport, *, framework: str | None = None) -> str:
+    """The report as one self-contained HTML document (``framework``: see ``--framework``)."""
     css = stylesheet("report.css")
     template = environment().get_template("report.html.j2")
-    return template.render(css=css, csp=csp(css), **context(report))
+    return template.render(css=css, csp=csp(css), **context(report, framework=framework))

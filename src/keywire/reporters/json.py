@@ -18,12 +18,14 @@ from typing import Any
 
 from .._display import json_inert
 from .._models import Finding, Policy, ScanReport, Score, Severity, Suppression
+from ..compliance import mappings_for
 from ..rules import RULES
 from ._common import DOCS_BASE, gate_result
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """1.1 added suppression and baseline fields on findings, and ``suppressed``, ``baseline``,
-``gate``, ``policy`` and ``notices`` at the top level."""
+``gate``, ``policy`` and ``notices`` at the top level; 1.2 added ``compliance`` on findings (the
+requirements of OWASP ASVS 5.0, PCI DSS v4.0.1 and NIST SP 800-52r2 the rule maps to)."""
 
 __all__ = ["DOCS_BASE", "SCHEMA_VERSION", "finding_dict", "render", "schema", "to_dict"]
 
@@ -55,6 +57,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "suppressed": finding.suppression is not None,
         "suppression": suppression_dict(finding.suppression) if finding.suppression else None,
         "baseline": finding.baseline.value if finding.baseline else None,
+        "compliance": [m.as_dict() for m in mappings_for(finding.rule_id)],
     }
 
 
@@ -127,6 +130,8 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
             "fail_on": report.gate.fail_on.value if report.gate.fail_on else None,
             "fail_under": report.gate.fail_under,
             "new_only": report.gate.new_only,
+            "allow_incomplete": report.gate.allow_incomplete,
+            "incomplete": result.incomplete,
             "passed": result.passed,
             "reasons": list(result.reasons),
         }

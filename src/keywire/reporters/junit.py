@@ -1,13 +1,16 @@
-"""JUnit XML, for the test views of CI systems: one test case per rule x target.
+"""JUnit XML, for the test views of CI systems: one test case per check family x target.
 
-For each target, every rule of every check that ran there is a test case (``classname`` is the
-target URL, ``name`` the rule ID and title):
+For each target, every check family that ran there (or was meant to and could not) is one test
+case (``classname`` is the target URL, ``name`` the family's name and title), so a CI view lists
+a dozen readable lines per target rather than one per rule:
 
-- a finding at or above the gate (``--fail-on``; with ``--fail-on-new`` only new findings) is a
-  ``<failure>``;
-- findings below the gate pass, listed in ``<system-out>``;
-- suppressed findings, checks that could not run and targets that could not be scanned are
-  ``<skipped>`` with the reason: they are neither passes nor failures of the gate.
+- the family's findings at or above the gate (``--fail-on``; with ``--fail-on-new`` only new
+  findings) make the case a ``<failure>`` whose text lists each of them with its rule, evidence
+  and fix page;
+- a family that could not run (not tested, or not applicable) is ``<skipped>`` with the reason;
+- findings below the gate and suppressed findings do not fail the case; they are listed in its
+  ``<system-out>``;
+- a target that could not be scanned is one ``<skipped>`` case, ``scan``.
 
 Text from the target is made visible (control characters and newlines become escapes, see
 :mod:`keywire._display`) so a CI view shows no forged line; the non-characters XML 1.0 cannot carry
@@ -21,9 +24,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from .._display import visible
-from .._models import Finding, OutcomeStatus, ScanReport, TargetResult
+from .._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ..checks import FAMILIES
 from ..gate import counts_for_gate, describe
+from ..rules import family_of
 from ._common import docs_url, gate_of, title_of
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -37,18 +41,34 @@ def _clean(value: str) -> str:
 def _describe(findings: Iterable[Finding]) -> str:
     lines = []
     for f in findings:
+        where = f" ({f.location})" if f.location else ""
+        label = ""
+        if f.suppression is not None:
+            label = f" [suppressed: {f.suppression.reason}]"
         lines.append(
-            _clean(f"[{f.severity.value}] {f.message}" + (f" ({f.location})" if f.location else ""))
+            _clean(
+                f"{f.rule_id} {title_of(f.rule_id)} [{f.severity.value}]{label}: {f.message}{where}"
+            )
         )
         lines += [f"    {_clean(k)}: {_clean(v)}" for k, v in f.evidence]
+        lines.append(f"    fix: {docs_url(f.rule_id)}")
     return "\n".join(lines)
 
 
-def _rules_for(target: TargetResult) -> list[str]:
-    ran = {o.check: o for o in target.outcomes}
-    ids = [r.id for family in FAMILIES if family.name in ran for r in family.rules if not r.retired]
-    ids += [f.rule_id for f in target.findings if f.rule_id not in ids]
-    return ids
+def _cases(target: TargetResult) -> list[tuple[str, str, CheckOutcome | None]]:
+    """(name, title, outcome) of every check family to report on ``target``, in report order."""
+    outcomes = {o.check: o for o in target.outcomes}
+    known = {f.name for f in FAMILIES}
+    cases = [(f.name, f.title, outcomes.get(f.name)) for f in FAMILIES if f.name in outcomes]
+    # Checks outside the registry (none today) and findings of rules no family lists stay visible.
+    cases += [(o.check, o.check, o) for o in target.outcomes if o.check not in known]
+    named = {name for name, _, _ in cases}
+    for finding in target.findings:
+        family = family_of(finding.rule_id) or "other"
+        if family not in named:
+            cases.append((family, family, None))
+            named.add(family)
+    return cases
 
 
 def _suite(report: ScanReport, target: TargetResult) -> ET.Element:
@@ -69,37 +89,32 @@ def _suite(report: ScanReport, target: TargetResult) -> ET.Element:
         ET.SubElement(case, "skipped", message=_clean(f"not scanned: {target.error}"))
         counts["tests"] += 1
         counts["skipped"] += 1
-    outcomes = {o.check: o for o in target.outcomes}
-    family_of = {r.id: f.name for f in FAMILIES for r in f.rules}
-    for rule_id in _rules_for(target) if target.scanned else []:
-        findings = [f for f in target.findings if f.rule_id == rule_id]
+    for name, title, outcome in _cases(target) if target.scanned else []:
+        findings = [f for f in target.findings if (family_of(f.rule_id) or "other") == name]
         case = ET.SubElement(
             suite,
             "testcase",
             classname=_clean(target.target),
-            name=f"{rule_id} {title_of(rule_id)}",
+            name=_clean(name if title == name else f"{name}: {title}"),
             time="0",
         )
         counts["tests"] += 1
         failing = [f for f in findings if counts_for_gate(f, gate)]
-        outcome = outcomes.get(family_of.get(rule_id, ""))
         if failing:
             worst = max(f.severity for f in failing)
+            first = failing[0]
             failure = ET.SubElement(
                 case,
                 "failure",
                 message=_clean(
-                    f"{len(failing)} finding(s), worst {worst.value}: {failing[0].message}"
+                    f"{len(failing)} finding(s) at or above the gate, worst {worst.value}: "
+                    f"{first.rule_id} {title_of(first.rule_id)}"
                 ),
                 type=worst.value,
             )
-            failure.text = _describe(failing) + f"\n\nFix: see {docs_url(rule_id)}"
+            failure.text = _describe(failing)
             counts["failures"] += 1
-        elif findings and all(f.suppression is not None for f in findings):
-            reasons = "; ".join(sorted({f.suppression.reason for f in findings if f.suppression}))
-            ET.SubElement(case, "skipped", message=_clean(f"suppressed: {reasons}"))
-            counts["skipped"] += 1
-        elif not findings and outcome is not None and outcome.status is not OutcomeStatus.COMPLETED:
+        elif outcome is not None and outcome.status is not OutcomeStatus.COMPLETED:
             label = "not tested" if outcome.status is OutcomeStatus.ERROR else "not applicable"
             ET.SubElement(case, "skipped", message=_clean(f"{label}: {outcome.reason}"))
             counts["skipped"] += 1

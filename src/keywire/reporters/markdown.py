@@ -1,10 +1,14 @@
-"""Markdown for pull-request comments (GitHub-flavoured): a summary table, then collapsible details.
+r"""Markdown for pull-request comments (GitHub-flavoured): a summary table, then collapsible details.
 
 Text from the target is first made visible (control characters and newlines become escapes, see
-:mod:`keywire._display`), then escaped for both Markdown and HTML: prose gets HTML entities for ``<>&"'``
-and backslashes before Markdown punctuation; URLs and evidence go in code spans or fenced blocks,
-whose content is literal; ``<summary>`` lines are raw HTML and get HTML escaping. The comment is
-kept under GitHub's 65,536-character limit by dropping details past :data:`MAX_CHARS`.
+:mod:`keywire._display`), then escaped for both Markdown and HTML, no more than needed to keep it
+inert, so the comment stays readable as source too: prose gets HTML entities for ``<>&"'`` and a
+backslash before the few characters that start inline markup (the backtick, ``*``, ``[``, ``]``, ``~``,
+``|``, ``$``, ``\``, and ``_`` outside a word) and before a block marker at its start (``#``,
+``-``, ``1.``); URLs, ``www.`` names and e-mail addresses inside prose become code spans, which
+GitHub neither links nor renders (``http://a.test/`` rather than ``http\:\/\/a.test\/``);
+evidence goes in code spans or fenced blocks, whose content is literal; ``<summary>`` lines are
+raw HTML and get HTML escaping. The comment is kept under GitHub's 65,536-character limit by dropping details past :data:`MAX_CHARS`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import re
 
 from .._display import visible, visible_block
 from .._models import Finding, ScanReport, TargetResult
+from ..compliance import mappings_for
 from ..gate import describe
 from ._common import (
     by_severity,
@@ -22,6 +27,7 @@ from ._common import (
     gate_of,
     gate_result,
     not_run,
+    requirement_groups,
     rule_of,
     severity_counts,
     status_labels,
@@ -29,21 +35,50 @@ from ._common import (
 )
 
 MAX_CHARS = 60_000
-_PUNCTUATION = set("\\`*_{}[]()#+-.!|~:/=$")
+_INLINE = set("\\`*[]~|$")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+# What GitHub turns into a link by itself: scheme URLs, www. names, e-mail addresses.
+_LINKABLE = re.compile(
+    r"(?:[A-Za-z][A-Za-z0-9+.-]{0,31}://|www\.)[^\s<>`]+"
+    r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+_BLOCK_START = re.compile(r"[#+=-]|\d{1,9}[.)]")
 
 
-def text(value: str) -> str:
-    """Escape target text for Markdown prose (one line)."""
+def _prose(value: str) -> str:
     out = []
-    for char in visible(value):
+    for i, char in enumerate(value):
         if char in _ENTITIES:
             out.append(_ENTITIES[char])
-        elif char in _PUNCTUATION:
+        elif char in _INLINE:
             out.append("\\" + char)
+        elif char == "_" and not (
+            0 < i < len(value) - 1 and value[i - 1].isalnum() and value[i + 1].isalnum()
+        ):
+            out.append("\\_")  # intraword underscores never emphasise
         else:
             out.append(char)
     return "".join(out)
+
+
+def text(value: str) -> str:
+    """Escape target text for Markdown prose (one line).
+
+    >>> text("http://a.test/v1 answered 401 *over* cleartext")
+    '`http://a.test/v1` answered 401 \\\\*over\\\\* cleartext'
+    """
+    value = visible(value)
+    parts, position = [], 0
+    for match in _LINKABLE.finditer(value):
+        parts += [_prose(value[position : match.start()]), code(match.group())]
+        position = match.end()
+    parts.append(_prose(value[position:]))
+    out = "".join(parts)
+    start = _BLOCK_START.match(out)
+    if start:  # "# x", "- x", "1. x" at the start of a line would open a block
+        end = start.end()
+        out = out[: end - 1] + "\\" + out[end - 1 :]
+    return out
 
 
 def code(value: str) -> str:
@@ -92,7 +127,12 @@ def _finding_details(finding: Finding) -> list[str]:
         lines += [f"**Fix:** {text(rule.remediation)}", ""]
         if rule.flask_fix:
             lines += [*fenced(rule.flask_fix.rstrip(), "python"), ""]
-    refs = ", ".join(cwe_labels(finding.rule_id))
+    refs = ", ".join(
+        [
+            *cwe_labels(finding.rule_id),
+            *(m.requirement.label for m in mappings_for(finding.rule_id)),
+        ]
+    )
     lines += [
         f"{refs} · [{finding.rule_id} documentation]({docs_url(finding.rule_id)})",
         "",
@@ -118,8 +158,28 @@ def _target_block(target: TargetResult) -> list[str]:
     return lines
 
 
-def render(report: ScanReport) -> str:
-    """The report as a GitHub-flavoured Markdown comment."""
+def _by_requirement(report: ScanReport, framework: str | None) -> list[str]:
+    grouped = requirement_groups(report, framework)
+    if grouped is None:
+        return []
+    lines = [f"### By {grouped.title} requirement", ""]
+    if not grouped.groups:
+        lines += [f"No finding maps to {grouped.title}.", ""]
+    for requirement, findings in grouped.groups:
+        lines.append(f"- **{requirement.id}** {text(requirement.title)}")
+        lines += [
+            f"  - {f.severity.value.upper()} {f.rule_id} {text(title_of(f.rule_id))} on {code(f.target)}"
+            + (f" ({text(f.location)})" if f.location else "")
+            for f in findings
+        ]
+    if grouped.unmapped:
+        ids = ", ".join(sorted({f.rule_id for f in grouped.unmapped}))
+        lines.append(f"- *Not mapped to {grouped.title}:* {len(grouped.unmapped)} ({ids})")
+    return [*lines, ""]
+
+
+def render(report: ScanReport, *, framework: str | None = None) -> str:
+    """The report as a GitHub-flavoured Markdown comment (``framework``: see ``--framework``)."""
     verdict = gate_result(report)
     gate = describe(gate_of(report))
     head = "keywire"
@@ -169,6 +229,7 @@ def render(report: ScanReport) -> str:
         )
         out += [cats, ""]
 
+    out += _by_requirement(report, framework)
     body: list[str] = []
     for target in report.targets:
         body += _target_block(target)

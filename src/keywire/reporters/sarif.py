@@ -1,11 +1,17 @@
-"""SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
+r"""SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
 
 What goes where:
 
-- every rule of the catalogue is a ``reportingDescriptor`` (declaring all of them lets code scanning
-  tell "ran and found nothing" from "unknown rule" and close fixed alerts), with ``helpUri`` to its
-  doc page, Markdown ``help``, ``properties.security-severity`` (GitHub's numeric convention) and
-  the tags ``security`` and ``external/cwe/cwe-N``;
+- the rules the run speaks of are ``reportingDescriptor``\ s: those that produced a result
+  (suppressed ones included), those of the baseline's fixed and not re-tested findings, and those
+  the policy names (severity overrides; skipped rules are declared with ``enabled: false``).
+  Declaring the whole catalogue made a two-target log 200 KB; code scanning closes an alert when
+  its result is absent from the next analysis of the same category, and needs no descriptor for
+  that. Each descriptor has ``helpUri`` to its doc page, Markdown ``help``,
+  ``properties.security-severity`` (GitHub's numeric convention), the tags ``security``,
+  ``external/cwe/cwe-N`` and ``compliance/<framework>/<requirement>`` (for example
+  ``compliance/pci-dss/4.2.1``, see :mod:`keywire.compliance`), and ``properties.compliance``
+  with each mapping's requirement title, reason and citation;
 - each finding is a ``result`` whose ``partialFingerprints`` carries the finding's fingerprint, so
   alerts stay matched across scans; suppressed findings carry ``suppressions``, and with a
   baseline each result has ``baselineState``;
@@ -19,8 +25,9 @@ scheme file"), and a relative URI whose first segment holds a colon (``127.0.0.1
 not parse. So each result's physical location is a repository-relative pseudo-path made from the
 URL, ``<host>[_<port>]/<path>`` (for example ``api.example.com/v1/users`` or
 ``127.0.0.1_8443/v1/resource``), with ``region.startLine`` 1, no query string and no fragment; the
-full URL is in the result's message, in ``logicalLocations`` (kind ``resource``) and in
-``properties.target``. See docs/reports.md.
+full URL is in ``logicalLocations`` (kind ``resource``), in ``properties.target`` and in the
+result's message (appended only when the check's message does not already name it, so a message
+says it once). See docs/reports.md.
 
 **Text from the target.** Message texts and justifications are read by people in a viewer, so the
 target's text in them is made visible (control characters and newlines become escapes, see
@@ -39,7 +46,8 @@ from urllib.parse import urlsplit
 
 from .._display import json_inert, visible
 from .._models import BaselineState, Finding, OutcomeStatus, Rule, ScanReport, Severity
-from ..rules import RULES, family_of
+from ..compliance import mappings_for, tags_for
+from ..rules import RULES
 from ._common import DOCS_BASE, docs_url
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -109,13 +117,22 @@ def _help_markdown(rule: Rule) -> str:
     ]
     if rule.flask_fix:
         lines += ["", "In Flask:", "", "```python", rule.flask_fix.rstrip(), "```"]
+    mapped = mappings_for(rule.id)
+    if mapped:
+        lines += ["", "Compliance:", ""]
+        lines += [f"- {m.requirement.label}: {m.requirement.title} ({m.why})" for m in mapped]
     lines += ["", "References:", ""] + [f"- <{ref}>" for ref in rule.references]
     lines += ["", f"[Rule documentation]({docs_url(rule.id)})"]
     return "\n".join(lines)
 
 
-def _descriptor(rule: Rule, severity: Severity) -> dict[str, Any]:
-    tags = ["security", *(f"external/cwe/cwe-{n}" for n in rule.cwe), rule.category.value]
+def _descriptor(rule: Rule, severity: Severity, *, enabled: bool = True) -> dict[str, Any]:
+    tags = [
+        "security",
+        *(f"external/cwe/cwe-{n}" for n in rule.cwe),
+        rule.category.value,
+        *tags_for(rule.id),
+    ]
     return {
         "id": rule.id,
         "name": _rule_name(rule),
@@ -123,7 +140,7 @@ def _descriptor(rule: Rule, severity: Severity) -> dict[str, Any]:
         "fullDescription": {"text": rule.description},
         "helpUri": docs_url(rule.id),
         "help": {"text": rule.remediation, "markdown": _help_markdown(rule)},
-        "defaultConfiguration": {"level": LEVEL[severity], "enabled": not rule.retired},
+        "defaultConfiguration": {"level": LEVEL[severity], "enabled": enabled and not rule.retired},
         "properties": {
             "tags": tags,
             "security-severity": SECURITY_SEVERITY[severity],
@@ -133,16 +150,44 @@ def _descriptor(rule: Rule, severity: Severity) -> dict[str, Any]:
             ),
             "keywire-severity": severity.value,
             "owasp-api": rule.owasp_api,
+            "compliance": [m.as_dict() for m in mappings_for(rule.id)],
         },
     }
 
 
+def message_text(finding: Finding) -> str:
+    """The finding's message, with its location and target appended unless it names them.
+
+    >>> from keywire.rules import get_rule
+    >>> f = get_rule("KW101").finding(target="http://a.test/v1", message="http://a.test/v1 answered")
+    >>> message_text(f)
+    'http://a.test/v1 answered'
+    >>> message_text(get_rule("KW160").finding(target="https://a.test/", message="No Secure", location="sid"))
+    'No Secure (sid) [https://a.test/]'
+    """
+    text = finding.message
+    if finding.location and finding.location not in text:
+        text += f" ({finding.location})"
+    if finding.target not in text:
+        text += f" [{finding.target}]"
+    return visible(text)
+
+
+def declared_rules(report: ScanReport) -> list[str]:
+    """The rule IDs a SARIF log of ``report`` describes (see the module docstring), sorted."""
+    ids = {f.rule_id for f in report.findings}
+    if report.baseline is not None:
+        ids |= {f.rule_id for f in (*report.baseline.fixed, *report.baseline.not_retested)}
+    if report.policy is not None:
+        ids |= set(report.policy.severity) | set(report.policy.skip_rules)
+    return sorted(i for i in ids if i in RULES)
+
+
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
-    location = f" ({finding.location})" if finding.location else ""
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "level": LEVEL[finding.severity],
-        "message": {"text": visible(f"{finding.message}{location} [{finding.target}]")},
+        "message": {"text": message_text(finding)},
         "locations": [
             {
                 "physicalLocation": {
@@ -228,16 +273,20 @@ def _utc(moment: datetime) -> str:
 def to_sarif(report: ScanReport) -> dict[str, Any]:
     """The report as a SARIF 2.1.0 log (a dict ready for ``json.dumps``)."""
     overrides = report.policy.severity if report.policy else {}
-    rules = list(RULES.values())
+    skipped = set(report.policy.skip_rules) if report.policy else set()
+    rules = [RULES[rule_id] for rule_id in declared_rules(report)]
     index = {rule.id: i for i, rule in enumerate(rules)}
-    descriptors = [_descriptor(r, overrides.get(r.id, r.severity)) for r in rules]
-    checks = sorted({family_of(r.id) for r in rules} - {""})
+    descriptors = [
+        _descriptor(r, overrides.get(r.id, r.severity), enabled=r.id not in skipped) for r in rules
+    ]
+    notifications = _notifications(report)
+    checks = sorted({n["descriptor"]["id"] for n in notifications} - {"target-not-scanned"})
     end = report.started_at.timestamp() + report.duration_s
     invocation: dict[str, Any] = {
         "executionSuccessful": report.scanned_any,
         "startTimeUtc": _utc(report.started_at),
         "endTimeUtc": _utc(datetime.fromtimestamp(end, timezone.utc)),
-        "toolExecutionNotifications": _notifications(report),
+        "toolExecutionNotifications": notifications,
         "toolConfigurationNotifications": [
             {"level": "warning", "message": {"text": visible(notice)}} for notice in report.notices
         ],
@@ -267,10 +316,18 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
                         "informationUri": DOCS_BASE.removesuffix("blob/main/"),
                         "rules": descriptors,
                         "notifications": [
-                            {
-                                "id": "target-not-scanned",
-                                "shortDescription": {"text": "A target could not be scanned"},
-                            },
+                            *(
+                                [
+                                    {
+                                        "id": "target-not-scanned",
+                                        "shortDescription": {
+                                            "text": "A target could not be scanned"
+                                        },
+                                    }
+                                ]
+                                if not all(t.scanned for t in report.targets)
+                                else []
+                            ),
                             *(
                                 {"id": check, "shortDescription": {"text": f"The {check} check"}}
                                 for check in checks

@@ -22,12 +22,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..keyformat import BASE62, KEY_TAIL_PATTERN, PREFIX_PATTERN, base62_encode
 from .validators import (
-    BASE62,
     aws_facts,
     aws_key_id_ok,
     azure_storage_key_ok,
-    base62_encode,
     bech32_ok,
     discord_token_ok,
     github_checksum_ok,
@@ -576,12 +575,9 @@ CATALOGUE: tuple[SecretType, ...] = (
         # 12-character id, 43 characters of secret (256 bits) and 6 of CRC32 checksum. The prefix
         # is the user's choice, so there is no literal to index: the locator finds the fixed-shape
         # tail (100 times faster than a full pass), and the checksum makes the match precise.
-        pattern=_re(
-            _B
-            + r"(?P<secret>[a-z][a-z0-9]{0,15}(?:_[a-z0-9]{1,15}){0,3}_[0-9A-Za-z]{12}_[0-9A-Za-z]{49})"
-            + _E
-        ),
-        locator=_re(r"_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}" + _E),
+        # The shapes come from keywire.keyformat, the one definition flask_keywire uses too.
+        pattern=_re(_B + rf"(?P<secret>{PREFIX_PATTERN.pattern}{KEY_TAIL_PATTERN})" + _E),
+        locator=_re(KEY_TAIL_PATTERN + _E),
         window=(64, 0),
         validate=keywire_key_checksum_ok,
     ),

@@ -101,14 +101,35 @@ def _matches(
 
 
 def find_secrets(
-    text: str, *, where: str, catalogue: Iterable[SecretType] = CATALOGUE
+    text: str,
+    *,
+    where: str,
+    catalogue: Iterable[SecretType] = CATALOGUE,
+    errors: list[str] | None = None,
 ) -> list[SecretHit]:
-    """Every secret of ``catalogue`` in ``text`` that passes its validator and entropy gate."""
+    """Every secret of ``catalogue`` in ``text`` that passes its validator and entropy gate.
+
+    With ``errors``, a validator that fails on one candidate (a bug, or input it did not
+    expect) costs that candidate only: the failure is appended there and the search goes on,
+    so the other secrets in the same text are still found. Without it, the exception is raised.
+    """
     hits: list[SecretHit] = []
-    for secret_type, value in _secrets_in(text, catalogue):
-        facts = tuple(secret_type.describe(value).items()) if secret_type.describe else ()
+    for secret_type, value in _secrets_in(text, catalogue, errors=errors):
+        try:
+            described = secret_type.describe(value) if secret_type.describe else {}
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors.append(_failure(exc, secret_type))
+            described = {}
+        facts = tuple(described.items())
         hits.append(SecretHit(type=secret_type, redacted=redact(value), where=where, facts=facts))
     return hits
+
+
+def _failure(exc: Exception, secret_type: SecretType) -> str:
+    # The value is never quoted: only the type of the failure and the catalogue entry.
+    return f"{type(exc).__name__} while checking a {secret_type.id} candidate"
 
 
 def redact_secrets(text: str, *, catalogue: Iterable[SecretType] = CATALOGUE) -> str:
@@ -126,12 +147,25 @@ def redact_secrets(text: str, *, catalogue: Iterable[SecretType] = CATALOGUE) ->
 
 
 def secret_values(text: str, *, catalogue: Iterable[SecretType] = CATALOGUE) -> list[str]:
-    """The raw value of each distinct secret :func:`find_secrets` would report in ``text``."""
-    return [value for _secret_type, value in _secrets_in(text, catalogue)]
+    """The raw value of each distinct secret :func:`find_secrets` would report in ``text``.
+
+    For hiding them: a candidate whose validator fails is counted as a secret.
+    """
+    return [value for _type, value in _secrets_in(text, catalogue, secret_on_error=True)]
 
 
-def _secrets_in(text: str, catalogue: Iterable[SecretType]) -> Iterator[tuple[SecretType, str]]:
-    """(type, raw value) of each distinct secret in ``text``, at most :data:`MAX_HITS`."""
+def _secrets_in(
+    text: str,
+    catalogue: Iterable[SecretType],
+    *,
+    errors: list[str] | None = None,
+    secret_on_error: bool = False,
+) -> Iterator[tuple[SecretType, str]]:
+    """(type, raw value) of each distinct secret in ``text``, at most :data:`MAX_HITS`.
+
+    A validator that raises: with ``secret_on_error`` the candidate counts as a secret (safe
+    for hiding), with ``errors`` it is skipped and the failure recorded, else it propagates.
+    """
     seen: set[str] = set()
     lowered = text.lower()
     occurrences = _Occurrences(text, lowered)
@@ -144,8 +178,15 @@ def _secrets_in(text: str, catalogue: Iterable[SecretType]) -> Iterator[tuple[Se
                 continue
             if secret_type.min_entropy and shannon_entropy(value) < secret_type.min_entropy:
                 continue
-            if secret_type.validate is not None and not secret_type.validate(value):
-                continue
+            try:
+                if secret_type.validate is not None and not secret_type.validate(value):
+                    continue
+            except Exception as exc:
+                if errors is not None:
+                    errors.append(_failure(exc, secret_type))
+                    continue
+                if not secret_on_error:
+                    raise
             seen.add(value)
             yield secret_type, value
             if len(seen) >= MAX_HITS:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import zlib
 from collections import Counter
 
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+from .. import _json
+from ..keyformat import base62_encode, key_checksum, key_checksum_ok
+
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 
@@ -27,14 +28,6 @@ def shannon_entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-def base62_encode(number: int, width: int) -> str:
-    digits = []
-    while number:
-        number, rest = divmod(number, 62)
-        digits.append(BASE62[rest])
-    return "".join(reversed(digits)).rjust(width, "0")
-
-
 def github_checksum_ok(token: str) -> bool:
     """GitHub's token format: prefix, 30 random base62 characters, base62(CRC32) in 6."""
     body = token.split("_", 1)[1]
@@ -44,7 +37,7 @@ def github_checksum_ok(token: str) -> bool:
 
 def b64url_json(segment: str) -> object:
     padded = segment + "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded))
+    return _json.loads(base64.urlsafe_b64decode(padded))
 
 
 def jwt_header(token: str) -> dict[str, object] | None:
@@ -186,9 +179,9 @@ def url_password_ok(password: str) -> bool:
 
 def keywire_key_checksum(body: str) -> str:
     """flask_keywire's checksum: base62(CRC32) of ``<prefix>_<id>_<secret>``, 6 characters."""
-    return base62_encode(zlib.crc32(body.encode()), 6)
+    return key_checksum(body)
 
 
 def keywire_key_checksum_ok(token: str) -> bool:
     """A flask_keywire key ends with the checksum of everything before it."""
-    return keywire_key_checksum(token[:-6]) == token[-6:]
+    return key_checksum_ok(token)

@@ -7,7 +7,9 @@ normal and never expanded; a chain of references that only points at itself is a
 
 Everything is bounded: bytes per document, documents per spec, nodes per document (YAML aliases
 expand into copies, so a "billion laughs" document stops at the node budget), nesting depth and
-reference hops. A problem is a :class:`SpecError` naming the document and the JSON pointer.
+reference hops. A file spec reads only files in its own directory or below (``../``, absolute
+paths and symlinks that lead out are refused: what they hold would be sent to the spec's servers).
+A problem is a :class:`SpecError` naming the document and the JSON pointer.
 
 >>> import asyncio
 >>> spec = asyncio.run(load_spec("tests/spec/fixtures/petstore-3.0.yaml"))  # doctest: +SKIP
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from .. import _json
 from ..redact import redact_url
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
@@ -174,7 +177,9 @@ def parse_document(data: bytes, *, display: str, content_type: str = "") -> dict
     try:
         if kind == "json":
             try:
-                raw: object = json.loads(text)
+                raw: object = _json.loads(text, max_depth=MAX_DEPTH)
+            except _json.JsonTooDeep:
+                raise SpecError(display, None, f"nested deeper than {MAX_DEPTH} levels") from None
             except json.JSONDecodeError as exc:
                 raise SpecError(
                     display,
@@ -286,6 +291,9 @@ async def load_spec(source: str, *, fetch: Fetcher | None = None) -> SpecSet:
         root_uri = _absolute(source)
         root_display = source
     root_origin = _origin(root_uri) if _is_url(root_uri) else None
+    # A file spec may reference files in its own directory (and below) only: values read from
+    # elsewhere (../../, /etc/…, a symlink out) would be sent to the spec's servers.
+    root_dir = None if _is_url(root_uri) else Path(root_uri).parent
 
     documents: dict[str, Document] = {}
     displays = {root_uri: root_display}
@@ -308,6 +316,8 @@ async def load_spec(source: str, *, fetch: Fetcher | None = None) -> SpecSet:
             target, _ = _split_ref(ref, document)
             if target != uri:
                 _check_policy(target, document, pointer, root_origin)
+                if root_dir is not None:
+                    _check_inside(target, ref, document, pointer, root_dir)
                 if target not in displays:
                     displays[target] = _display_for(target, document)
                 queue.append((target, document, join(pointer, "$ref")))
@@ -360,6 +370,17 @@ def _check_policy(
             where,
             "a spec read from a file may only reference other files by relative path",
         )
+
+
+def _check_inside(target: str, ref: str, document: Document, pointer: str, root_dir: Path) -> None:
+    """Refuse a file ``$ref`` that resolves (symlinks followed) outside the spec's directory."""
+    if Path(target).is_relative_to(root_dir):
+        return
+    raise SpecError(
+        document.display,
+        join(pointer, "$ref"),
+        f"$ref {ref!r} leaves the spec's directory; only files in it (or below) are read",
+    )
 
 
 async def _read(

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from .._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from .._version import __version__
@@ -30,7 +29,7 @@ from ..net.resolver import Resolver
 from ..redact import redact_url
 from ..rules import RULES
 from ..scoring import compute_score
-from ..targets import Target, parse_target
+from ..targets import Target, TargetError, parse_target
 from .loader import MAX_DOCUMENT_BYTES, SpecError, load_spec
 from .model import ApiSpec, build_model
 from .plan import EndpointTarget, Plan, plan_endpoints
@@ -118,19 +117,34 @@ def _spec_result(
     )
 
 
-def credential_hosts(bases: Sequence[str], spec_url: str | None, plan: Plan) -> frozenset[str]:
-    """Hosts the user's credentials may be sent to in a spec-driven scan.
+def credential_origins(
+    bases: Sequence[str],
+    spec_url: str | None,
+    plan: Plan,
+    *,
+    http_port: int | None = None,
+    https_port: int | None = None,
+) -> frozenset[str]:
+    """Origins (``https://host:port``) the user's credentials may be sent to in a spec scan.
 
-    The user names them: the hosts of the TARGETS given, else the host a URL spec was fetched
-    from, else (a local spec file, which the user chose) the hosts of its servers. A spec fetched
-    from one host that lists servers on another cannot draw the credentials there: those
-    endpoints are scanned anonymously.
+    The user names them: the HTTPS origins of the TARGETS given, else that of the URL the spec
+    was fetched from (its own origin, or the HTTPS side a default port or ``--https-port``
+    implies), else (a local spec file, which the user chose) those of its servers. A spec
+    fetched from one origin that lists servers elsewhere, another port of the same host
+    included, cannot draw the credentials there: those endpoints are scanned anonymously.
     """
-    if bases:
-        return frozenset((urlsplit(b).hostname or "").lower() for b in bases)
-    if spec_url is not None:
-        return frozenset({(urlsplit(spec_url).hostname or "").lower()})
-    return frozenset(t.host.lower() for t in plan.targets)
+    named = list(bases) or ([spec_url] if spec_url is not None else [])
+    if not named:
+        return frozenset(t.credentials_origin for t in plan.targets if t.credentials_origin)
+    origins = set()
+    for url in named:
+        try:
+            parsed = parse_target(url, http_port=http_port, https_port=https_port)
+        except TargetError:
+            continue
+        if parsed.credentials_origin is not None:
+            origins.add(parsed.credentials_origin)
+    return frozenset(origins)
 
 
 def _annotate(result: TargetResult, target: EndpointTarget) -> TargetResult:
@@ -163,7 +177,14 @@ async def scan_spec_async(
     started = time.perf_counter()
     deadline = started + options.scan_timeout
     bases = [(t if isinstance(t, Target) else parse_target(t)).url.split("?")[0] for t in targets]
-    model = await load_model(options.spec, options=options, resolver=resolver)
+    try:
+        model = await asyncio.wait_for(
+            load_model(options.spec, options=options, resolver=resolver), options.scan_timeout
+        )
+    except asyncio.TimeoutError:
+        raise SpecError(
+            redact_url(options.spec), None, "not loaded within the scan deadline"
+        ) from None
     spec_url = options.spec if options.spec.startswith(("http://", "https://")) else None
     plan = plan_endpoints(
         model,
@@ -178,7 +199,9 @@ async def scan_spec_async(
     spec_result = _spec_result(model, plan, static, time.perf_counter() - started)
 
     host_level = sorted(HOST_LEVEL_GROUPS & GROUPS)
-    allowed = credential_hosts(bases, spec_url, plan)
+    allowed = credential_origins(
+        bases, spec_url, plan, http_port=options.http_port, https_port=options.https_port
+    )
     withheld: set[str] = set()
     seen_origins: set[tuple[str, str, int]] = set()
     per_target: list[tuple[EndpointTarget, ScanOptions]] = []
@@ -187,8 +210,8 @@ async def scan_spec_async(
         target_options = options
         if origin in seen_origins and host_level:
             target_options = dataclasses.replace(target_options, skip=(*options.skip, *host_level))
-        if options.headers and target.host.lower() not in allowed:
-            withheld.add(target.host)
+        if options.headers and target.credentials_origin not in allowed:
+            withheld.add(target.credentials_origin or target.origin)
             target_options = dataclasses.replace(target_options, headers={})
         seen_origins.add(origin)
         per_target.append((target, target_options))

@@ -1,8 +1,19 @@
 """Certificate chains: what was served, whether it verifies, and why not.
 
-The verdict comes from ``cryptography.x509.verification`` (the WebPKI path builder of
-``cryptography``) against the trust store: certifi's roots, the system's and the scan's
-``--ca-file``. When it fails, keywire builds the path itself, checking each signature with the
+The verdict comes from ``cryptography.x509.verification`` (its path builder) against the trust
+store: certifi's roots, the system's and the scan's ``--ca-file``, with the extension policy the
+API's real clients apply. OpenSSL (curl, Python's ``ssl``, most HTTP libraries) builds paths
+without the WebPKI profile's extra demands: it trusts a CA made with a plain ``openssl req
+-x509`` (no keyUsage) and a leaf that asserts cA. :func:`openssl_like_policies` encodes what
+OpenSSL checks for a TLS server (issuers must be CAs, keyUsage and extendedKeyUsage, when
+present, must allow what they are used for, no unknown critical extension); it agreed with
+``openssl verify -purpose sslserver``, Python's ``ssl`` and curl on every chain of the
+differential test (``tests/tls/test_openssl_trust.py``, certificates made by the openssl CLI).
+What the strict profile (RFC 5280 and the CA/Browser Forum rules that Python 3.13's default
+context, rustls and ``cryptography`` enforce) would refuse in a chain OpenSSL trusts is reported
+apart, in words (:attr:`ChainAnalysis.deviations`, rule KW613).
+
+When verification fails, keywire builds the path itself, checking each signature with the
 issuer's key (SHA-1 and MD5 included, which the verifier refuses outright), to tell the reasons
 apart: expired, not yet valid, self-signed, untrusted root, incomplete chain, name mismatch, weak
 signature. :func:`analyse_chain` is pure: the store and the time are arguments.
@@ -14,6 +25,7 @@ import contextlib
 import datetime
 import functools
 import ipaddress
+import re
 import ssl
 import warnings
 from collections.abc import Sequence
@@ -27,7 +39,12 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+from cryptography.x509.oid import (
+    AuthorityInformationAccessOID,
+    ExtendedKeyUsageOID,
+    ExtensionOID,
+    ObjectIdentifier,
+)
 
 MAX_PATH = 10
 
@@ -93,6 +110,8 @@ class ChainAnalysis:
     anchor: str = ""
     hostname_matches: bool = True
     parse_error: str = ""
+    #: Where a chain that OpenSSL-based clients trust breaks the strict profile, in words.
+    deviations: tuple[str, ...] = ()
 
     @property
     def leaf(self) -> CertInfo | None:
@@ -114,6 +133,7 @@ class ChainAnalysis:
                 "anchor": self.anchor,
                 "hostname_matches": self.hostname_matches,
                 "checked_at": self.checked_at.isoformat(),
+                **({"strict_profile_deviations": list(self.deviations)} if self.deviations else {}),
             },
             **({"parse_error": self.parse_error} if self.parse_error else {}),
         }
@@ -347,10 +367,74 @@ def _ca_issuers(cert: x509.Certificate) -> bool:
     )
 
 
+# -- the extension policy OpenSSL applies to a TLS server's chain ---------------------------
+
+_SGC = frozenset(  # Netscape and Microsoft Server Gated Crypto: OpenSSL still accepts them
+    {ObjectIdentifier("2.16.840.1.113730.4.1"), ObjectIdentifier("1.3.6.1.4.1.311.10.3.3")}
+)
+
+
+def _server_eku(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
+    if ext is not None and ExtendedKeyUsageOID.SERVER_AUTH not in ext and not _SGC & set(ext):
+        raise ValueError("the extended key usage does not include TLS server authentication")
+
+
+def _ca_basic_constraints(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
+    if not ext.ca:
+        raise ValueError("the basic constraints do not make it a CA")
+
+
+def _ca_key_usage(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
+    if ext is not None and not ext.key_cert_sign:
+        raise ValueError("the key usage does not allow signing certificates")
+
+
+def _server_key_usage(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
+    if ext is not None and not (ext.digital_signature or ext.key_encipherment or ext.key_agreement):
+        raise ValueError("the key usage allows neither signatures nor key exchange")
+
+
+@functools.cache
+def openssl_like_policies() -> tuple[Any, Any]:
+    """(CA policy, end-entity policy) checking what OpenSSL checks for a TLS server's chain.
+
+    OpenSSL's ``X509_verify_cert`` with the ``sslserver`` purpose: an issuer must be a CA
+    (basicConstraints cA, keyUsage keyCertSign when keyUsage is present), extendedKeyUsage, when
+    present anywhere in the path, must include serverAuth, the leaf's keyUsage, when present,
+    must allow a signature or a key exchange, and an unknown critical extension fails. It does
+    not require keyUsage on a CA, authority key identifiers, critical basicConstraints, nor
+    forbid cA on a leaf: those are the strict profile's, reported as deviations.
+    """
+    from cryptography.x509.verification import Criticality, ExtensionPolicy
+
+    any_ = Criticality.AGNOSTIC
+    ca = (
+        ExtensionPolicy.permit_all()
+        .require_present(x509.BasicConstraints, any_, _ca_basic_constraints)
+        .may_be_present(x509.KeyUsage, any_, _ca_key_usage)
+        .may_be_present(x509.ExtendedKeyUsage, any_, _server_eku)
+    )
+    ee = (
+        ExtensionPolicy.permit_all()
+        .require_present(x509.SubjectAlternativeName, any_, None)  # names are matched in SANs
+        .may_be_present(x509.KeyUsage, any_, _server_key_usage)
+        .may_be_present(x509.ExtendedKeyUsage, any_, _server_eku)
+    )
+    return ca, ee
+
+
 def _verify(
-    served: list[x509.Certificate], store: TrustStore, hostname: str, now: datetime.datetime
+    served: list[x509.Certificate],
+    store: TrustStore,
+    hostname: str,
+    now: datetime.datetime,
+    *,
+    strict: bool = False,
 ) -> str:
-    """The verifier's complaint, or "" when the chain verifies for ``hostname``."""
+    """The verifier's complaint in words, or "" when the chain verifies for ``hostname``.
+
+    ``strict`` applies cryptography's WebPKI defaults instead of :func:`openssl_like_policies`.
+    """
     from cryptography.x509.verification import PolicyBuilder, VerificationError
 
     try:
@@ -360,14 +444,108 @@ def _verify(
             subject = x509.DNSName(hostname)
         except ValueError as exc:
             return f"cannot check the name {hostname!r}: {exc}"
-    verifier = PolicyBuilder().store(store.verifier_store).time(now).build_server_verifier(subject)
+    builder = PolicyBuilder().store(store.verifier_store).time(now)
+    if not strict:
+        ca_policy, ee_policy = openssl_like_policies()
+        builder = builder.extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
+    verifier = builder.build_server_verifier(subject)
     try:
         verifier.verify(served[0], served[1:])
     except VerificationError as exc:
-        return str(exc)[:300]
+        return in_words(str(exc))
     except (ValueError, TypeError) as exc:
-        return f"{type(exc).__name__}: {exc}"[:300]
+        return in_words(str(exc)) or type(exc).__name__
     return ""
+
+
+# -- errors and deviations in words ---------------------------------------------------------
+
+EXTENSION_NAMES = {
+    "2.5.29.14": "subject key identifier",
+    "2.5.29.15": "key usage",
+    "2.5.29.17": "subject alternative name",
+    "2.5.29.18": "issuer alternative name",
+    "2.5.29.19": "basic constraints",
+    "2.5.29.30": "name constraints",
+    "2.5.29.31": "CRL distribution points",
+    "2.5.29.32": "certificate policies",
+    "2.5.29.33": "policy mappings",
+    "2.5.29.35": "authority key identifier",
+    "2.5.29.36": "policy constraints",
+    "2.5.29.37": "extended key usage",
+    "2.5.29.54": "inhibit anyPolicy",
+    "1.3.6.1.5.5.7.1.1": "authority information access",
+    "1.3.6.1.5.5.7.1.24": "TLS feature (OCSP must-staple)",
+    "1.3.6.1.4.1.11129.2.4.2": "signed certificate timestamps",
+}
+_OID = re.compile(r"\b(?:\d+\.){3,}\d+\b")
+_REPR = re.compile(r"\s*\(encountered processing <Certificate\(.*\)>\)", re.S)
+_PREFIX = re.compile(r"^(?:validation failed: |candidates exhausted: )+")
+_VALIDATOR = re.compile(r"Python extension validator failed: \w+: ")
+
+
+def _oid_in_words(match: re.Match[str]) -> str:
+    oid = match.group(0)
+    name = EXTENSION_NAMES.get(oid)
+    return f"the {name} extension" if name else f"an extension unknown to keywire (OID {oid})"
+
+
+def in_words(message: str) -> str:
+    """A verifier message without Python reprs, with extensions named in words.
+
+    >>> in_words("validation failed: candidates exhausted: invalid extension: 2.5.29.15: "
+    ...          "Certificate is missing required extension")
+    'invalid extension: the key usage extension: Certificate is missing required extension'
+    """
+    text = _VALIDATOR.sub("", _PREFIX.sub("", _REPR.sub("", message.strip())))
+    return _OID.sub(_oid_in_words, text)[:300]
+
+
+def _extension(cert: x509.Certificate, oid: ObjectIdentifier) -> x509.Extension[Any] | None:
+    try:
+        return cert.extensions.get_extension_for_oid(oid)
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+def strict_profile_deviations(
+    leaf: x509.Certificate, issuers: Sequence[x509.Certificate]
+) -> list[str]:
+    """What the strict profile refuses in a path OpenSSL accepts, one sentence per problem.
+
+    ``issuers`` are the path's CA certificates, the trust anchor included.
+    """
+    found: list[str] = []
+    name = f"the server certificate '{leaf.subject.rfc4514_string()}'"
+    constraints = _extension(leaf, ExtensionOID.BASIC_CONSTRAINTS)
+    if constraints is not None and getattr(constraints.value, "ca", False):
+        found.append(
+            f"{name} asserts cA in its basic constraints: a server certificate must not be a CA"
+        )
+    san = _extension(leaf, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if san is not None and san.critical and len(leaf.subject) > 0:
+        found.append(
+            f"{name} marks its subject alternative name critical although its subject is not empty"
+        )
+    usage = _extension(leaf, ExtensionOID.KEY_USAGE)
+    if usage is not None and getattr(usage.value, "key_cert_sign", False):
+        found.append(f"{name} allows signing certificates in its key usage")
+    for cert in (leaf, *issuers):
+        self_signed = cert.issuer == cert.subject
+        if not self_signed and _extension(cert, ExtensionOID.AUTHORITY_KEY_IDENTIFIER) is None:
+            what = name if cert is leaf else f"the CA certificate '{cert.subject.rfc4514_string()}'"
+            found.append(f"{what} has no authority key identifier extension")
+    for cert in issuers:
+        what = f"the CA certificate '{cert.subject.rfc4514_string()}'"
+        if _extension(cert, ExtensionOID.KEY_USAGE) is None:
+            found.append(
+                f"{what} has no key usage extension (a CA must assert keyCertSign, RFC 5280 "
+                "section 4.2.1.3)"
+            )
+        bc = _extension(cert, ExtensionOID.BASIC_CONSTRAINTS)
+        if bc is not None and not bc.critical:
+            found.append(f"{what} does not mark its basic constraints extension critical")
+    return found
 
 
 def analyse_chain(
@@ -406,6 +584,14 @@ def analyse_chain(
     infos = tuple(describe(c) for c in served)
     error = _verify(served, store, hostname, now)
     path, used, anchor = _build_path(served, store)
+    deviations: tuple[str, ...] = ()
+    if not error:
+        strict_error = _verify(served, store, hostname, now, strict=True)
+        if strict_error:
+            issuers = [c for c in served[1:used] if c is not anchor]
+            if anchor is not None and anchor is not served[0]:
+                issuers.append(anchor)
+            deviations = tuple(strict_profile_deviations(served[0], issuers) or [strict_error])
     leaf = infos[0]
     return ChainAnalysis(
         seen_with=seen_with,
@@ -418,4 +604,5 @@ def analyse_chain(
         path_length=used,
         anchor=anchor.subject.rfc4514_string() if anchor is not None else "",
         hostname_matches=hostname_matches(hostname, leaf.dns_names, leaf.ip_addresses),
+        deviations=deviations,
     )

@@ -42,7 +42,7 @@ from .messages import (
 from .records import Handshake, HandshakeAssembler, Record, RecordStream, parse_alert
 from .suites import by_code
 
-DEFAULT_MAX_BYTES = 512 * 1024
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # one flight: a 1 MiB certificate message and the rest
 READ_CHUNK = 65536
 
 

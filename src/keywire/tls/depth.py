@@ -20,6 +20,7 @@ import os
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .._tasks import spawn
 from . import session13, tls12
 from ._constants import Version
 from ._wire import DecodeError
@@ -146,9 +147,7 @@ class _Depth:
                 self.out.key_exchanges.append(first.key_exchange)
                 if first.ticket:
                     # A ticket is good at once: offer it while this session renegotiates.
-                    by_ticket = asyncio.ensure_future(
-                        self._resume(version, offer, "ticket", first.ticket)
-                    )
+                    by_ticket = spawn(self._resume(version, offer, "ticket", first.ticket))
                 run = await tls12.renegotiate(link, first, spec, RENEGOTIATIONS, wait=wait)
                 if by_ticket is None:
                     # A clean close before the session ID is offered: servers drop the
@@ -302,7 +301,7 @@ async def probe_depth(
                     return int(candidate), found
         return None
 
-    legacy_task = asyncio.ensure_future(best_legacy())
+    legacy_task = spawn(best_legacy())
 
     async def sessions() -> None:
         legacy = await legacy_task
@@ -348,7 +347,7 @@ async def probe_depth(
                     reason="not applicable: no RSA key exchange is accepted",
                 )
             )
-        robot_task = asyncio.ensure_future(asyncio.gather(*probes))
+        robot_task = spawn(asyncio.gather(*probes))
         if riders_settled is not None:
             await riders_settled
         riders = {p.name: p for p in piggybacks}

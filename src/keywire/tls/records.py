@@ -14,7 +14,9 @@ from ._constants import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, 
 from ._wire import DecodeError
 
 MAX_CIPHERTEXT = 16384 + 2048
-DEFAULT_MAX_MESSAGE = 256 * 1024
+# A handshake message may be 16 MiB (RFC 8446); certificate messages of a few hundred KiB exist
+# (thousands of subjectAltNames). 1 MiB reads those and still bounds a hostile server.
+DEFAULT_MAX_MESSAGE = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .._tasks import TaskScope, spawn
 from . import suites as suite_table
 from ._constants import (
     ALERT_PROTOCOL_VERSION,
@@ -514,6 +515,19 @@ async def scan_endpoint(
     ``vulnerability_probes`` False leaves out Heartbleed, CCS injection and ROBOT (recorded as
     skipped, see :mod:`.depth`).
     """
+    # The probes run side by side; whatever happens to this coroutine (a scan deadline
+    # cancels it), none of them outlives it.
+    children = TaskScope()
+    try:
+        with children:
+            return await _scan_endpoint(dialer, endpoint, versions, vulnerability_probes)
+    finally:
+        await children.close()
+
+
+async def _scan_endpoint(
+    dialer: Dialer, endpoint: Endpoint, versions: Sequence[int], vulnerability_probes: bool
+) -> TlsScanResult:
     started = time.perf_counter()
     scan = _Scan(dialer, endpoint)
     accepted = {v: scan.accepted_future(v) for v in versions if v in DEPTH_VERSIONS}
@@ -525,7 +539,7 @@ async def scan_endpoint(
         ]
     if Version.TLS12 not in versions:
         scan.riders_settled.set_result(None)
-    depth_task = asyncio.ensure_future(
+    depth_task = spawn(
         probe_depth(
             dialer,
             endpoint,
@@ -536,14 +550,14 @@ async def scan_endpoint(
         )
     )
     protocol_tasks = {
-        v: asyncio.ensure_future(scan.protocol(v) if v != Version.SSL2 else scan.sslv2())
+        v: spawn(scan.protocol(v) if v != Version.SSL2 else scan.sslv2())
         for v in versions
         if v != Version.TLS13
     }
     tls13 = Version.TLS13 in versions
     if tls13:
-        protocol_tasks[Version.TLS13] = asyncio.ensure_future(scan.protocol(Version.TLS13))
-    groups13 = asyncio.ensure_future(scan.groups_tls13()) if tls13 else None
+        protocol_tasks[Version.TLS13] = spawn(scan.protocol(Version.TLS13))
+    groups13 = spawn(scan.groups_tls13()) if tls13 else None
 
     async def tls13_flight() -> Tls13Flight | None:
         # TLS 1.3 encrypts the certificate: decrypt its flight only when no older version
@@ -557,7 +571,7 @@ async def scan_endpoint(
             return None
         return await read_encrypted_flight(dialer, endpoint)
 
-    flight13 = asyncio.ensure_future(tls13_flight()) if tls13 else None
+    flight13 = spawn(tls13_flight()) if tls13 else None
     protocols = [await protocol_tasks[v] for v in sorted(protocol_tasks)]
     by_version = {p.version: p for p in protocols}
     probes: list[ProbeStatus] = [
@@ -569,7 +583,7 @@ async def scan_endpoint(
         for p in protocols
     ]
 
-    fallback_task = asyncio.ensure_future(scan.fallback(protocols))
+    fallback_task = spawn(scan.fallback(protocols))
 
     # Curves for ECDHE in TLS <= 1.2, at the newest such version with an ECDHE suite.
     ecdhe_protocols = [
@@ -610,7 +624,7 @@ async def scan_endpoint(
             if flight.alpn:
                 scan.alpn.add(flight.alpn)
 
-    extra_dhe = asyncio.ensure_future(scan.extra_dhe(protocols))
+    extra_dhe = spawn(scan.extra_dhe(protocols))
     depth = await depth_task
     await extra_dhe
     for kex in depth.key_exchanges:

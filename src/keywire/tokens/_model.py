@@ -49,6 +49,18 @@ class TestResult:
     statistic: float | None = None
     threshold: float | None = None
     detail: str = ""
+    #: False when the test cannot apply to tokens of this kind, however many there are.
+    applicable: bool = True
+
+    @property
+    def needs_more_samples(self) -> bool:
+        """The test did not run (or ran only in part) because it had too few samples: the
+        analysis is incomplete until it gets ``min_samples``."""
+        return (
+            self.applicable
+            and self.verdict is not Verdict.WEAKNESS
+            and self.samples < self.min_samples
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,9 +165,40 @@ class TokenAnalysis:
     def weak(self) -> bool:
         return bool(self.weaknesses)
 
+    @property
+    def untested(self) -> tuple[TestResult, ...]:
+        """Tests that needed more samples than there were (see TestResult.needs_more_samples)."""
+        return tuple(t for t in self.tests if t.needs_more_samples)
+
+    @property
+    def complete(self) -> bool:
+        """Every test that applies to these tokens had the samples it needs."""
+        return not self.untested
+
+    @property
+    def samples_wanted(self) -> int | None:
+        """The sample count every applicable test needs, when more than there were."""
+        return max((t.min_samples for t in self.untested), default=None)
+
+    @property
+    def verdict(self) -> str:
+        """``weak``, ``incomplete`` (no weakness, but tests did not run) or ``no_weakness_found``."""
+        if self.weaknesses:
+            return "weak"
+        return "no_weakness_found" if self.complete else "incomplete"
+
     def summary(self) -> str:
-        """One line: the verdict, never "random"."""
+        """One line: the verdict, never "random", and what did not run for lack of samples."""
+        missing = ""
+        if not self.complete:
+            names = dict.fromkeys(
+                "fips140-2" if t.name.startswith("fips140-2.") else t.name for t in self.untested
+            )
+            missing = (
+                f"; incomplete: {len(self.untested)} test(s) ({', '.join(names)}) need "
+                f"{self.samples_wanted} samples"
+            )
         if self.weaknesses:
             worst = max(self.weaknesses, key=lambda w: w.severity.rank)
-            return f"weak: {worst.title} ({len(self.weaknesses)} weakness(es))"
-        return f"no weakness found at {self.samples} samples"
+            return f"weak: {worst.title} ({len(self.weaknesses)} weakness(es)){missing}"
+        return f"no weakness found at {self.samples} samples{missing}"

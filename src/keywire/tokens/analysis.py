@@ -1,9 +1,11 @@
 """The whole analysis of a token set: structure, statistics and prediction, then the verdict.
 
 >>> import secrets
->>> result = analyze([secrets.token_urlsafe(24) for _ in range(50)])
+>>> result = analyze([secrets.token_urlsafe(24) for _ in range(400)])
 >>> result.summary()
-'no weakness found at 50 samples'
+'no weakness found at 400 samples'
+>>> analyze([secrets.token_urlsafe(24) for _ in range(50)]).verdict  # too few for every test
+'incomplete'
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from ..redact import redact
 from ._alphabet import infer_charset, positional_view, strip_padding
 from ._model import Prediction, TestResult, TokenAnalysis, Weakness, WeaknessKind
-from .predict import DEFAULT_TIME_WINDOW, predict_tokens
+from .predict import DEFAULT_TIME_WINDOW, predict_tokens, samples_needed
 from .stats import DEFAULT_ALPHA, run_statistics
 from .structure import StructureResult, analyze_structure
 
@@ -63,13 +65,17 @@ def analyze(
     time_window: float = DEFAULT_TIME_WINDOW,
     predict: bool = True,
     predict_budget_s: float = 2.0,
+    sent_times: Sequence[float] | None = None,
+    server_dates: Sequence[float | None] | None = None,
 ) -> TokenAnalysis:
     """Analyse ``tokens``, given in the order they were issued.
 
     ``sampled_at`` (Unix time) is when they were collected, ``token_times`` each one's capture
     time when known; both anchor the searches for timestamps and time-seeded generators
-    (``time_window`` seconds either side). ``alpha`` is the family-wise significance level of
-    the statistical tests. The result holds no raw token.
+    (``time_window`` seconds either side). With live samples, ``sent_times`` (when each request
+    left) and ``server_dates`` (each response's ``Date``) narrow the instant each token was made,
+    for the search of hashed fine clocks. ``alpha`` is the family-wise significance level of the
+    statistical tests. The result holds no raw token.
     """
     started = time.perf_counter()
     cleaned = clean(tokens)
@@ -102,6 +108,10 @@ def analyze(
             token_times=times,
             budget_s=predict_budget_s,
             token_bits=max(len(t) for t in rows) * math.log2(max(written.size, 2)),
+            sent_times=sent_times[: len(cleaned)] if times is not None and sent_times else None,
+            server_dates=server_dates[: len(cleaned)]
+            if times is not None and server_dates
+            else None,
         )
         predictions = predicted.predictions
         prediction_tests = predicted.tests
@@ -142,6 +152,22 @@ def analyze(
         duration_s=round(time.perf_counter() - started, 3),
         notes=tuple(notes) + structure.structure.notes,
     )
+
+
+def samples_wanted(tokens: Sequence[str], *, alpha: float = DEFAULT_ALPHA) -> int:
+    """How many tokens like ``tokens`` every applicable test needs (never fewer than given).
+
+    The statistics and the predictors state their needs for the format seen (hex, base64,
+    32-bit numbers…); ``keywire tokens`` collects until this many, within its bounds. Cheap:
+    no prediction is attempted, only the requirements are read.
+    """
+    cleaned = clean(tokens)
+    if not cleaned:
+        return 0
+    probe = analyze(cleaned, alpha=alpha, predict=False)
+    need = max((t.min_samples for t in probe.tests if t.applicable), default=0)
+    written = infer_charset(cleaned)
+    return max(len(cleaned), need, samples_needed(cleaned, written))
 
 
 def _effective(positional: float | None, structure: StructureResult) -> float | None:

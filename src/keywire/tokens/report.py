@@ -25,7 +25,7 @@ from .._version import __version__
 from ._model import TokenAnalysis, Verdict
 from ._special import format_p
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 FORMATS: tuple[str, ...] = ("console", "json", "html")
 _BARS = " ▁▂▃▄▅▆▇█"
 
@@ -88,8 +88,10 @@ def to_dict(
                 else None
             ),
         },
-        "verdict": "weak" if analysis.weak else "no_weakness_found",
+        "verdict": analysis.verdict,
         "summary": analysis.summary(),
+        "complete": analysis.complete,
+        "samples_wanted": analysis.samples_wanted,
         "analysis": {
             "samples": analysis.samples,
             "distinct": analysis.distinct,
@@ -142,6 +144,7 @@ def to_dict(
                     "statistic": _number(t.statistic),
                     "threshold": _number(t.threshold),
                     "detail": t.detail,
+                    "needs_more_samples": t.needs_more_samples,
                 }
                 for t in analysis.tests
             ],
@@ -190,6 +193,16 @@ def entropy_bars(analysis: TokenAnalysis) -> str:
     return "".join(out)
 
 
+def _incomplete(analysis: TokenAnalysis) -> list[str]:
+    if analysis.complete:
+        return []
+    return [
+        f"Incomplete: {len(analysis.untested)} test(s) did not run for lack of samples: "
+        f"{', '.join(t.name for t in analysis.untested)}; collect at least "
+        f"{analysis.samples_wanted} (keywire tokens --samples {analysis.samples_wanted})."
+    ]
+
+
 def render_text(
     analysis: TokenAnalysis, collection: Collection, findings: Sequence[Finding]
 ) -> str:
@@ -206,6 +219,7 @@ def render_text(
         ),
         "",
         f"Verdict: {analysis.summary()}",
+        *_incomplete(analysis),
         "",
         f"Structure: {s.kind}; {s.charset} alphabet ({s.alphabet_size} symbols), length "
         + (f"{s.min_length}" if s.min_length == s.max_length else f"{s.min_length}-{s.max_length}"),
@@ -224,7 +238,9 @@ def render_text(
     lines += ["", "Tests:"]
     for t in analysis.tests:
         if t.verdict is Verdict.NOT_RUN:
-            verdict = f"not run (needs {t.min_samples} samples)"
+            verdict = (
+                f"not run (needs {t.min_samples} samples)" if t.applicable else "does not apply"
+            )
         elif t.verdict is Verdict.WEAKNESS:
             verdict = "WEAKNESS"
         else:
@@ -234,12 +250,9 @@ def render_text(
         if t.detail:
             lines.append(f"  {'':<22} {t.detail}")
     for p in analysis.predictions:
-        lines += [
-            "",
-            f"Prediction: {p.generator}",
-            f"  {p.detail}",
-            f"  next token(s), redacted: {', '.join(p.next_tokens)}",
-        ]
+        lines += ["", f"Prediction: {p.generator}", f"  {p.detail}"]
+        if p.next_tokens:
+            lines.append(f"  next token(s), redacted: {', '.join(p.next_tokens)}")
     if findings:
         lines += ["", "Findings:"]
         for f in findings:

@@ -18,13 +18,15 @@ responses carry no token at all. Tokens stay in memory only, for the analysis.
 from __future__ import annotations
 
 import asyncio
-import json
+import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 
-from ..net.http import FetchFailure, HttpClient, HttpResponse
+from .. import _json
+from ..net.http import Fetched, FetchFailure, HttpClient, HttpResponse
 
 SOURCE_KINDS = ("cookie", "header", "json", "body")
 READ_ONLY_METHODS = ("GET", "HEAD")
@@ -33,6 +35,9 @@ MAX_RATE = 1000.0
 DEFAULT_MAX_TIME = 600.0
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 MAX_SAMPLES = 100_000
+#: Without ``--samples``: the first batch, and the most collected for the tests' needs.
+AUTO_FIRST_BATCH = 100
+AUTO_MAX_SAMPLES = 2_000
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -76,7 +81,7 @@ class Source:
                 return None
             return (match.group(1) if match.groups() else match.group(0)) or None
         try:
-            node: object = json.loads(text)
+            node: object = _json.loads(text)
         except ValueError:
             return None
         for part in self.path:
@@ -126,6 +131,10 @@ def parse_source(spec: str) -> Source:
 
 @dataclass(frozen=True, kw_only=True)
 class SamplingPlan:
+    """What to collect. With ``auto``, ``samples`` is the first batch: collection then goes on
+    until every test that applies to the tokens seen has what it needs
+    (:func:`keywire.tokens.analysis.samples_wanted`), at most ``max_samples``."""
+
     url: str
     source: Source
     samples: int
@@ -134,7 +143,9 @@ class SamplingPlan:
     max_time: float = DEFAULT_MAX_TIME
     max_bytes: int = DEFAULT_MAX_BYTES
     max_failures: int = 5
-    with_credentials_for: str | None = None
+    credentials_origin: str | None = None
+    auto: bool = False
+    max_samples: int = AUTO_MAX_SAMPLES
 
     def __post_init__(self) -> None:
         if self.method not in READ_ONLY_METHODS:
@@ -143,13 +154,20 @@ class SamplingPlan:
             raise ValueError(f"a HEAD response has no body to take {self.source} from")
         if not 1 <= self.samples <= MAX_SAMPLES:
             raise ValueError(f"--samples must be between 1 and {MAX_SAMPLES}")
+        if not self.samples <= self.max_samples <= MAX_SAMPLES:
+            raise ValueError(f"the sample cap must be between --samples and {MAX_SAMPLES}")
         if not 0 < self.rate <= MAX_RATE:
             raise ValueError(f"--rate must be above 0 and at most {MAX_RATE:g} per second")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Collected:
-    """What sampling brought back. ``tokens`` are raw: analyse them, never print them."""
+    """What sampling brought back. ``tokens`` are raw: analyse them, never print them.
+
+    ``times`` is when each token's response was read, ``sent_times`` when its request was sent
+    and ``server_dates`` the response's ``Date`` header (Unix seconds, None when absent or
+    unreadable): together they bound when, by the server's clock, each token was made.
+    """
 
     tokens: tuple[str, ...] = field(repr=False)
     times: tuple[float, ...]
@@ -160,64 +178,144 @@ class Collected:
     elapsed_s: float
     stopped: str
     last_error: str = ""
+    sent_times: tuple[float, ...] = ()
+    server_dates: tuple[float | None, ...] = ()
+    target: int = 0
 
 
-async def collect(plan: SamplingPlan, client: HttpClient) -> Collected:
-    """Run ``plan`` with ``client``; never raises for network trouble (see ``stopped``)."""
-    tokens: list[str] = []
-    times: list[float] = []
-    requests = failures = missing = consecutive = received = 0
-    last_error = ""
-    started = time.monotonic()
+class SamplingState:
+    """Collection in progress. :func:`collect` updates it as it goes, so whoever holds it can
+    still take what was collected when collection is interrupted (Ctrl-C)."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.times: list[float] = []
+        self.sent_times: list[float] = []
+        self.server_dates: list[float | None] = []
+        self.requests = self.failures = self.missing = self.received = 0
+        self.last_error = ""
+        self.target = 0
+        self.started = time.monotonic()
+
+    def result(self, stopped: str) -> Collected:
+        """What was collected so far, as a :class:`Collected`."""
+        return Collected(
+            tokens=tuple(self.tokens),
+            times=tuple(self.times),
+            requests=self.requests,
+            failures=self.failures,
+            missing=self.missing,
+            bytes_received=self.received,
+            elapsed_s=round(time.monotonic() - self.started, 3),
+            stopped=stopped,
+            last_error=self.last_error,
+            sent_times=tuple(self.sent_times),
+            server_dates=tuple(self.server_dates),
+            target=self.target,
+        )
+
+
+def _server_date(response: HttpResponse) -> float | None:
+    value = response.header("date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+async def collect(
+    plan: SamplingPlan,
+    client: HttpClient,
+    *,
+    state: SamplingState | None = None,
+    progress: Callable[[SamplingState], None] | None = None,
+) -> Collected:
+    """Run ``plan`` with ``client``; never raises for network trouble (see ``stopped``).
+
+    ``state`` (optional) is updated as tokens arrive; ``progress`` is called after every
+    request with it. With ``plan.auto``, the target grows to what the tests need.
+    """
+    from .analysis import samples_wanted
+
+    state = state if state is not None else SamplingState()
+    state.started = time.monotonic()
+    state.target = plan.samples
+    consecutive = 0
     interval = 1.0 / plan.rate
+    next_at = 0.0
+    # Each gap is stretched by up to a quarter, at random: requests then fall at every phase
+    # of the server's second, so its Date headers pin its clock down (see predict.clockhash).
+    # The rate is never exceeded.
+    jitter = random.Random()  # noqa: S311 (timing, not a secret)
     stopped = "complete"
-    while len(tokens) < plan.samples:
-        elapsed = time.monotonic() - started
+    while True:
+        if len(state.tokens) >= state.target:
+            if not plan.auto:
+                break
+            wanted = min(samples_wanted(state.tokens), plan.max_samples)
+            if wanted <= len(state.tokens):
+                break
+            state.target = wanted
+        elapsed = time.monotonic() - state.started
         if elapsed >= plan.max_time:
             stopped = f"time limit ({plan.max_time:g} s)"
             break
-        if received >= plan.max_bytes:
+        if state.received >= plan.max_bytes:
             stopped = f"byte limit ({plan.max_bytes} bytes)"
             break
-        wait = requests * interval - elapsed
+        wait = next_at - elapsed
         if wait > 0:
             await asyncio.sleep(min(wait, plan.max_time - elapsed))
             continue
-        requests += 1
-        result = await client.fetch(
-            plan.url,
-            probe="tokens",
-            method=plan.method,
-            with_credentials_for=plan.with_credentials_for,
-        )
-        if isinstance(result, FetchFailure):
-            failures += 1
-            consecutive += 1
-            last_error = result.reason
-            if consecutive >= plan.max_failures:
-                stopped = f"{consecutive} requests in a row failed"
-                break
-            continue
-        consecutive = 0
-        received += len(result.body) + sum(len(k) + len(v) + 4 for k, v in result.headers)
-        token = plan.source.extract(result)
-        if token is None:
-            missing += 1
-            last_error = f"HTTP {result.status} response without {plan.source}"
-            if not tokens and missing >= plan.max_failures:
-                stopped = f"the first {missing} responses carried no {plan.source}"
-                break
-            continue
-        tokens.append(token)
-        times.append(time.time())
-    return Collected(
-        tokens=tuple(tokens),
-        times=tuple(times),
-        requests=requests,
-        failures=failures,
-        missing=missing,
-        bytes_received=received,
-        elapsed_s=round(time.monotonic() - started, 3),
-        stopped=stopped,
-        last_error=last_error,
-    )
+        next_at = max(next_at, elapsed) + interval * (1.0 + 0.25 * jitter.random())
+        state.requests += 1
+        sent = time.time()
+        try:
+            # No request outlives the time limit: it is cancelled there.
+            result = await asyncio.wait_for(
+                client.fetch(
+                    plan.url,
+                    probe="tokens",
+                    method=plan.method,
+                    credentials_origin=plan.credentials_origin,
+                ),
+                max(0.001, plan.max_time - elapsed),
+            )
+        except asyncio.TimeoutError:
+            stopped = f"time limit ({plan.max_time:g} s)"
+            break
+        consecutive = consecutive + 1 if isinstance(result, FetchFailure) else 0
+        why = _take(plan, state, result, sent, consecutive)
+        if progress is not None:
+            progress(state)
+        if why:
+            stopped = why
+            break
+    return state.result(stopped)
+
+
+def _take(
+    plan: SamplingPlan, state: SamplingState, result: Fetched, sent: float, consecutive: int
+) -> str:
+    """Record one exchange in ``state``; returns why collection must stop ("" to go on)."""
+    if isinstance(result, FetchFailure):
+        state.failures += 1
+        state.last_error = result.reason
+        if consecutive >= plan.max_failures:
+            return f"{consecutive} requests in a row failed"
+        return ""
+    state.received += len(result.body) + sum(len(k) + len(v) + 4 for k, v in result.headers)
+    token = plan.source.extract(result)
+    if token is None:
+        state.missing += 1
+        state.last_error = f"HTTP {result.status} response without {plan.source}"
+        if not state.tokens and state.missing >= plan.max_failures:
+            return f"the first {state.missing} responses carried no {plan.source}"
+        return ""
+    state.tokens.append(token)
+    state.times.append(time.time())
+    state.sent_times.append(sent)
+    state.server_dates.append(_server_date(result))
+    return ""

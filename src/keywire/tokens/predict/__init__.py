@@ -17,7 +17,7 @@ from ..._models import Confidence, Severity
 from ...redact import redact
 from .._alphabet import Charset
 from .._model import Prediction, TestResult, Verdict, Weakness, WeaknessKind
-from . import lcg, mt19937, timeseed
+from . import clockhash, lcg, mt19937, timeseed
 from ._streams import MASK32, Stream, streams
 
 DEFAULT_TIME_WINDOW = 3600.0
@@ -40,8 +40,15 @@ def predict_tokens(
     token_times: Sequence[float] | None = None,
     budget_s: float = 2.0,
     token_bits: float = 128.0,
+    sent_times: Sequence[float] | None = None,
+    server_dates: Sequence[float | None] | None = None,
 ) -> PredictResult:
-    """Try every predictor on ``tokens`` (in issue order)."""
+    """Try every predictor on ``tokens`` (in issue order).
+
+    ``token_times`` (when each token was received, or recorded in a file), ``sent_times``
+    (when its request left) and ``server_dates`` (the responses' ``Date`` headers) place each
+    token on the server's clock for the hashed-clock search (:mod:`.clockhash`).
+    """
     readings = streams(tokens, charset)
     n = len(tokens)
     predictions: list[Prediction] = []
@@ -97,8 +104,91 @@ def predict_tokens(
             + ("; stopped at the time budget" if cut else ""),
         )
     )
+    hashed, hashed_test = _try_clock_hash(
+        tokens,
+        token_times=token_times,
+        sent_times=sent_times,
+        server_dates=server_dates,
+        budget_s=budget_s,
+        skip=seeded is not None,
+    )
+    tests.append(hashed_test)
+    if hashed is not None:
+        predictions.append(hashed)
     weaknesses = tuple(_weakness(p, n) for p in predictions if p.confirmed)
     return PredictResult(predictions=tuple(predictions), tests=tuple(tests), weaknesses=weaknesses)
+
+
+def _try_clock_hash(
+    tokens: Sequence[str],
+    *,
+    token_times: Sequence[float] | None,
+    sent_times: Sequence[float] | None,
+    server_dates: Sequence[float | None] | None,
+    budget_s: float,
+    skip: bool,
+) -> tuple[Prediction | None, TestResult]:
+    n = len(tokens)
+
+    def result(verdict: Verdict, detail: str, *, applicable: bool = True) -> TestResult:
+        return TestResult(
+            name="predict.clock_hash",
+            title="Hashes of a fine clock (ms, µs, Python floats)",
+            verdict=verdict,
+            samples=n,
+            min_samples=1,
+            detail=detail,
+            applicable=applicable,
+        )
+
+    if not any(clockhash.decodings(t) for t in tokens[:20]):
+        return None, result(
+            Verdict.NOT_RUN, "the tokens are not hex or base64 of 8 bytes or more", applicable=False
+        )
+    if not token_times or len(token_times) != n:
+        return None, result(
+            Verdict.NOT_RUN,
+            "needs each token's time: collect live, or give a time after each token in the file",
+            applicable=False,
+        )
+    if skip:
+        return None, result(Verdict.NO_WEAKNESS, "not needed: a time-seeded generator matched")
+    sent = list(sent_times) if sent_times and len(sent_times) == n else None
+    dates = list(server_dates) if server_dates and len(server_dates) == n else None
+    spans = clockhash.windows(sent, list(token_times), dates)
+    found, tried, cut = clockhash.search(tokens, spans, budget_s=budget_s)
+    widest = max(w.high - w.low for w in spans[: clockhash.MAX_SEARCHED])
+    where = (
+        f"{tried} candidate instants hashed, within {widest * 1000:.1f} ms windows around "
+        f"the capture times"
+        + (" (clock offset from the Date headers)" if dates and any(dates) else "")
+        + (
+            "; cut short: the time budget, or a window far wider than it can cover (the "
+            "server's Date headers came from too short a time to place its clock: collect "
+            "over more seconds)"
+            if cut
+            else ""
+        )
+    )
+    if found is None:
+        return None, result(Verdict.NO_WEAKNESS, where)
+    detail = (
+        f"{found.matched} token(s) reproduced by hashing the instant they were issued at; the "
+        f"server's clock is {found.offset_s * 1000:+.1f} ms from keywire's; chance of a "
+        f"coincidence {found.coincidence:.1e}"
+    )
+    prediction = Prediction(
+        generator=found.generator,
+        confirmed=True,
+        samples_used=1,
+        verified=found.matched - 1,
+        next_tokens=(),
+        detail=detail
+        + ". The next token is the hash of the instant it is issued at: a few thousand "
+        "candidates per millisecond for whoever knows roughly when",
+        parameters={"clock": found.clock, "candidates_tried": str(found.tried)},
+    )
+    return prediction, result(Verdict.WEAKNESS, detail)
 
 
 def _try_mt(readings: Sequence[Stream], n: int) -> tuple[Prediction | None, TestResult]:
@@ -156,6 +246,7 @@ def _try_mt(readings: Sequence[Stream], n: int) -> tuple[Prediction | None, Test
             samples=n,
             min_samples=mt19937.N + 1,
             detail="the tokens do not decode to whole 32-bit outputs",
+            applicable=False,
         )
     if n < best_need:
         return None, TestResult(
@@ -229,14 +320,42 @@ def _try_lcgs(readings: Sequence[Stream], n: int) -> tuple[Prediction | None, Te
             min_samples=samples + 1,
             detail=prediction.detail,
         )
+    need = _lcg_need(readings)
     return None, TestResult(
         name="predict.lcg",
         title="Linear congruential and additive generators",
         verdict=Verdict.NO_WEAKNESS if tried else Verdict.NOT_RUN,
         samples=n,
-        min_samples=3,
+        min_samples=need or 3,
         detail=("tried " + ", ".join(sorted(set(tried)))) if tried else "no integer reading fits",
+        applicable=need is not None,
     )
+
+
+def _lcg_need(readings: Sequence[Stream]) -> int | None:
+    """Tokens every LCG solver that fits some reading needs (None: no integer reading)."""
+    needs = []
+    for stream in readings:
+        if stream.bits in (32, 64) and stream.words_java() is not None:
+            needs.append(3)
+        if stream.signed:
+            continue
+        needs.append(8)
+        if stream.values and max(stream.values) <= 0x7FFF:
+            needs.append(4)
+        if stream.values and max(stream.values) < 1 << 31:
+            needs.append(41)
+    return max(needs, default=None)
+
+
+def samples_needed(tokens: Sequence[str], charset: Charset) -> int:
+    """How many tokens like these the predictors need (MT19937's 624 outputs, the LCGs)."""
+    readings = streams(tokens, charset)
+    needs = [_lcg_need(readings) or 0]
+    for stream in readings:
+        if stream.words_le() is not None:
+            needs.append(math.ceil((mt19937.N + 1) / (stream.bits // 32)))
+    return max(needs)
 
 
 def _weakness(prediction: Prediction, n: int) -> Weakness:
@@ -254,7 +373,7 @@ def _weakness(prediction: Prediction, n: int) -> Weakness:
         location=f"predicted:{prediction.generator.split(' ')[0]}",
         evidence={
             "generator": prediction.generator,
-            "next_token": prediction.next_tokens[0] if prediction.next_tokens else "",
+            **({"next_token": prediction.next_tokens[0]} if prediction.next_tokens else {}),
             "verified": str(prediction.verified),
             "detail": prediction.detail,
             **{f"parameter_{k}": v for k, v in prediction.parameters.items()},
@@ -262,4 +381,4 @@ def _weakness(prediction: Prediction, n: int) -> Weakness:
     )
 
 
-__all__ = ["DEFAULT_TIME_WINDOW", "MASK32", "PredictResult", "predict_tokens"]
+__all__ = ["DEFAULT_TIME_WINDOW", "MASK32", "PredictResult", "predict_tokens", "samples_needed"]
