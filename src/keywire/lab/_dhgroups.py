@@ -44,6 +44,33 @@ SMALL_SUBGROUP_2048 = (
         16,
     ),
 )
+#: A DSA-style 2048-bit group from ``openssl dhparam -dsaparam 2048``: the generator spans a
+#: 256-bit prime-order subgroup, sound, but p is not a safe prime and p - 1 cannot be factored
+#: far enough to see the subgroup (what KW436 reports).
+DSA_STYLE_2048 = (
+    int(
+        "e7039712d766dcc1bf878b6acd8ce3a2130294665baae739dc4a97c97ee82c7a46cee1bc"
+        "80ed5261063830766d70f237c5cef4fb5dc2c8e4ebd235766c6ccd27626763f36c0856b9"
+        "324eaa4337ba0975f5f90a92d299f4e7171a2ab5d464f6ad491b90ba787ad40d98e05548"
+        "772c838c4d8a048c01117c6170468aaae4b2c78c109483fe4eb8023a09a0703634260f5a"
+        "b37a0fe95f4f57e5d0d074fd47ed42ab9726ac836e906cf57bc2909d91d701ebe038f8bd"
+        "25dbc89fb1c583c8d9a0b46ea4a249eabe1638c71a26e6e0704c96f7e1660640ddd1ccca"
+        "9ece2d295967f3b0f15c4f2f095e9ee2c3a22e07addb25f27e77659fdc1b59205b020a65"
+        "b3db4cf9",
+        16,
+    ),
+    int(
+        "a342601b10e6a01c9a0de96ee4a9c78c7bf24a5884ef64ac4597df1a80999898299941e6"
+        "eb605a98170e92110c6e561b34e2c4b60b9a7f7622c646caf99d122831ba5f54b178a37e"
+        "659f7763683e5ae4da91ae56331623279724cf3299f1f1c15aeab18824258b3f5a1a45bb"
+        "21ca0b8bdf42180f52b2616e8afe3a7966cf64c5edc7258236a9f591aa94304ee3cba357"
+        "43a7052611d031df82bedaed5fb39ff9ba0f3f63457ca61eecb1bb7658e92d832ce8de1c"
+        "5027289ff73ce6db3d0bee0f2dd5559c588e13d748c841390f1255881b1e5f942ae006a8"
+        "9449478a473934c32cdec9054003fd1cd27463401915c10030bf16fb97fc72a9ce0f2189"
+        "2ed6b83f",
+        16,
+    ),
+)
 #: A 2048-bit safe prime from ``openssl dhparam 2048`` (no standard group), generator 2.
 SAFE_2048 = (
     int(
@@ -108,13 +135,15 @@ def composite_2048() -> tuple[int, int]:
 
 def lab_group(name: str) -> tuple[int, int]:
     """(prime, generator) of a named lab group: "composite-2048", "small-subgroup-2048",
-    "safe-2048", or a size in bits (a safe prime, generator 2)."""
+    "safe-2048", "dsa-style-2048", or a size in bits (a safe prime, generator 2)."""
     if name == "composite-2048":
         return composite_2048()
     if name == "small-subgroup-2048":
         return SMALL_SUBGROUP_2048
     if name == "safe-2048":
         return SAFE_2048
+    if name == "dsa-style-2048":
+        return DSA_STYLE_2048
     return safe_prime(int(name)), 2
 
 

@@ -205,6 +205,14 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
         dh="small-subgroup-2048",
         near_miss="dh-safe-prime",
     ),
+    _profile(
+        "dh-dsa-style",
+        ["KW436"],
+        ciphers=DHE_FIRST,
+        leaf="rsa-2048",
+        dh="dsa-style-2048",
+        near_miss="dh-safe-prime",
+    ),
     _profile("dh-safe-prime", ciphers=DHE_FIRST, leaf="rsa-2048", dh="safe-2048"),
 )
 
@@ -314,7 +322,7 @@ def build_pki(directory: Path | None = None) -> LabPki:
 def dh_params(directory: Path, bits: str) -> Path:
     """DH parameters: RFC 7919 ffdhe2048 from the openssl CLI, a safe prime of ``bits`` bits
     (RFC 2409's 1024-bit MODP group for "1024"), or a named lab group (``lab_group``:
-    "composite-2048", "small-subgroup-2048", "safe-2048")."""
+    "composite-2048", "small-subgroup-2048", "safe-2048", "dsa-style-2048")."""
     path = directory / f"dh{bits}.pem"
     if path.exists():
         return path
