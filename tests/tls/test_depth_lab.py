@@ -66,9 +66,8 @@ def test_nginx_case(tls_pki, name: str) -> None:
     else:
         # The server issues tickets: session IDs are not tried then.
         assert (resumption["session_id"], resumption["ticket"]) == (None, True)
-        assert (
-            resumption["note"]
-            == "the server issues tickets: resumption by session ID was not tried"
+        assert resumption["note"].startswith(
+            "the server issues tickets: resumption by session ID was not tried"
         )
 
 

@@ -120,6 +120,7 @@ class _Depth:
         #: (by session ID, by ticket, ticket lifetime hint) for TLS <= 1.2
         self.legacy: tuple[bool | None, bool | None, int | None] = (None, None, None)
         self.legacy_note = ""
+        self.modern_note = ""
         #: (resumed, lifetime, tickets) for TLS 1.3
         self.modern: tuple[bool | None, int | None, int] = (None, None, 0)
 
@@ -211,7 +212,12 @@ class _Depth:
 
     # -- TLS 1.3 ---------------------------------------------------------------------------
 
-    async def tls13(self, accepted: Sequence[int]) -> None:
+    async def tls13(
+        self, accepted: Sequence[int], older_resumption: Awaitable[object] | None = None
+    ) -> None:
+        """A TLS 1.3 session and its tickets; a ticket offered back when it allows early data,
+        or when ``older_resumption`` (the best version before 1.3) turns out to be None: the
+        only way then to tell whether tickets resume."""
         name = self.endpoint.server_name
         suites = tuple(s for s in accepted if s in session13.SUITES) or session13.SUITES
         try:
@@ -222,6 +228,9 @@ class _Depth:
             replay: session13.ResumeAnswer | None = None
             early = next((t for t in tickets if t.max_early_data), None)
             chosen = early or (tickets[0] if tickets else None)
+            if early is None and older_resumption is not None and await older_resumption:
+                chosen = None  # resumption is tested with TLS 1.2 already: no finding needs it
+                self.modern_note = "TLS 1.3 tickets were not offered back (no early data to test)"
             if chosen is not None:
                 async with self.dialer.channel(self.endpoint) as channel:
                     answer = await session13.offer_ticket(
@@ -239,7 +248,8 @@ class _Depth:
             self.modern = (None, None, 0)
             return
         lifetime = max((t.lifetime for t in tickets), default=None)
-        self.modern = (answer.resumed if answer else False, lifetime, len(tickets))
+        resumed = answer.resumed if answer else (None if self.modern_note else False)
+        self.modern = (resumed, lifetime, len(tickets))
         if early is None:
             result = EarlyDataResult(
                 accepted=False,
@@ -267,7 +277,7 @@ class _Depth:
             tls13=resumed,
             tls13_lifetime=lifetime13,
             tls13_tickets=count,
-            note=self.legacy_note,
+            note="; ".join(n for n in (self.legacy_note, self.modern_note) if n),
         )
 
 
@@ -315,7 +325,7 @@ async def probe_depth(
         tls13 = accepted.get(Version.TLS13)
         suites13 = await tls13 if tls13 is not None else None
         if suites13:
-            await depth.tls13(suites13)
+            await depth.tls13(suites13, legacy_task)
         elif await legacy_task is not None:
             depth.out.early_data = EarlyDataResult(accepted=False, reason="TLS 1.3 is not offered")
 
