@@ -21,6 +21,9 @@ import statistics
 import string
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared lab: labs/
 
 MIB = 1024 * 1024
 
@@ -128,7 +131,7 @@ def bench_spec_scan(runs: int, endpoints: int) -> dict[str, float]:
     from keywire import ScanOptions, scan
     from keywire.lab import LabServer
     from keywire.lab.certs import make_lab_pki
-    from keywire.lab.spec_api import SpecLabState, create_spec_app
+    from labs.spec_api import SpecLabState, create_spec_app
 
     pki = make_lab_pki()
     times: list[float] = []

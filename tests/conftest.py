@@ -15,8 +15,7 @@ from click.testing import CliRunner
 from keywire import ScanOptions, ScanReport, parse_target, scan
 from keywire.lab import LabServer
 from keywire.lab.certs import LabPki, make_lab_pki
-
-from .lab.apps import Behaviour, make_app
+from labs.apps import Behaviour, make_app
 
 _HOST_ENV = (
     "HTTP_PROXY",

@@ -8,7 +8,7 @@ from pathlib import Path
 import keywire
 
 SRC = Path(keywire.__file__).parent
-CLI_ONLY = {"cli.py", "reporters/console.py"}
+CLI_ONLY = {"reporters/console.py"}  # and every module of cli/
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -26,7 +26,7 @@ def test_library_never_imports_click_or_rich():
     offenders = []
     for path in SRC.rglob("*.py"):
         relative = path.relative_to(SRC).as_posix()
-        if relative in CLI_ONLY:
+        if relative in CLI_ONLY or relative.startswith("cli/"):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

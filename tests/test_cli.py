@@ -10,8 +10,7 @@ import pytest
 from keywire.cli import main
 from keywire.reporters.json import schema
 from keywire.rules import RULES
-
-from .lab import raw
+from labs import raw
 
 
 def scan_args(api, *extra: str) -> list[str]:

@@ -23,8 +23,7 @@ from keywire import ScanOptions
 from keywire.cli import main
 from keywire.lab import LabServer
 from keywire.reporters import FORMATS
-
-from .lab import raw
+from labs import raw
 
 CREDENTIAL = "kwtest-cred-7Hq2Vx9Lm4Np8Rs1Tz6W"
 STRIPE = "sk_live_" + "4eRt7Yu1Io3Pa5Sd8Fg0Hj2K"

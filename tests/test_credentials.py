@@ -14,8 +14,7 @@ from click.testing import CliRunner
 from keywire import ScanOptions, parse_target, scan
 from keywire.cli import main
 from keywire.lab import LabServer
-
-from .lab.apps import Behaviour, make_app
+from labs.apps import Behaviour, make_app
 
 SECRET = "user-secret-key-9f2c4e6a8b0d1f3e5a7c"
 
@@ -152,7 +151,7 @@ def _spec(server_url: str, path: str = "/v1/resource") -> dict[str, object]:
 
 def test_spec_scan_never_sends_credentials_over_cleartext(server_context, ca_file):
     """The spec lab's cleartext side serves the API; only canaries ever reach it."""
-    from keywire.lab.spec_api import SpecLabState, create_spec_app
+    from labs.spec_api import SpecLabState, create_spec_app
 
     state = SpecLabState(contradicting=True)
     app = create_spec_app(state)

@@ -20,10 +20,10 @@ import time
 import pytest
 
 from keywire.cli import main
-from keywire.lab.tlspki import make_ca, make_leaf, write_chain
-from keywire.lab.tlsserver import SslLabServer
+from labs.raw import RawServer, closed_port
+from labs.tlspki import make_ca, make_leaf, write_chain
+from labs.tlsserver import SslLabServer
 
-from .lab.raw import RawServer, closed_port
 from .test_stalled_handshake import stall_silent
 
 
@@ -45,8 +45,11 @@ def test_a_tls_family_that_could_not_run_fails_the_gate_with_3(runner):
     document = json.loads(result.stdout)
     assert document["complete"] is False
     assert document["gate"]["passed"] is False
-    assert document["gate"]["reasons"] == ["the scan is incomplete: 1 check not tested (tls)"]
-    assert "incomplete scan: 1 check not tested (tls)" in result.stderr
+    # Without a certificate, revocation could not be checked either.
+    assert document["gate"]["reasons"] == [
+        "the scan is incomplete: 2 checks not tested (tls, revocation)"
+    ]
+    assert "incomplete scan: 2 checks not tested (tls, revocation)" in result.stderr
     assert "gate passed" not in result.stderr
     # --allow-incomplete judges what was tested: nothing at or above the gate.
     assert allowed.exit_code == 0, allowed.stderr
@@ -61,7 +64,7 @@ def test_console_says_the_grade_covers_only_what_was_tested(runner):
         )
     assert result.exit_code == 3
     assert "Grade A (score 100/100, incomplete scan)" in result.stdout
-    assert "INCOMPLETE: 1 check not tested (tls)" in result.stdout
+    assert "INCOMPLETE: 2 checks not tested (tls, revocation)" in result.stdout
     assert "the grade covers only what was tested" in result.stdout
 
 
@@ -149,7 +152,9 @@ def test_a_certificate_message_of_10000_names_is_parsed(runner, big_certificate_
     )
     document = json.loads(result.stdout)
     (target,) = document["targets"]
-    assert target["outcomes"] == [{"check": "tls", "status": "completed", "reason": ""}]
+    assert target["outcomes"][0] == {"check": "tls", "status": "completed", "reason": ""}
+    # The interoperability risk is a finding (KW625), not a scan failure.
+    assert {f["rule_id"] for f in target["findings"]} == {"KW625"}
     (chain,) = target["details"]["tls"]["certificates"]
     assert len(chain["certificates"][0]["dns_names"]) == 10001
     assert chain["validation"]["trusted"] is True

@@ -9,8 +9,7 @@ import tracemalloc
 import pytest
 
 from keywire import OutcomeStatus, ScanOptions, StaticResolver, scan
-
-from .lab import raw
+from labs import raw
 
 FAST = ScanOptions(timeout=1.0, scan_timeout=15.0, only=("cleartext", "redirects"))
 

@@ -15,8 +15,7 @@ import time
 
 from keywire import ScanOptions, scan
 from keywire._tasks import TaskScope, cancel_and_wait, spawn
-
-from .lab import raw
+from labs import raw
 
 #: Start-up of a fresh interpreter plus the cancellation grace, on a busy 2-core machine.
 SLACK_S = 3.0

@@ -19,8 +19,7 @@ from keywire.cli import main
 from keywire.net.http import ChainEnd, ClientSettings, HttpClient, HttpResponse
 from keywire.redact import redact_url
 from keywire.targets import location_problem
-
-from .lab import raw
+from labs import raw
 
 OPTIONS = ScanOptions(timeout=2.0, scan_timeout=20.0, only=("cleartext", "redirects"))
 

@@ -15,11 +15,10 @@ from keywire import ScanOptions, scan
 from keywire.cli import main
 from keywire.lab import LabServer
 from keywire.net.http import ClientSettings, FailureKind, FetchFailure, HttpClient, HttpResponse
-from keywire.spec import SpecError
-from keywire.spec.loader import load_spec
+from keywire.openapi import SpecError
+from keywire.openapi.loader import load_spec
 from keywire.targets import origin_of, parse_target
-
-from .lab.apps import Behaviour, make_app
+from labs.apps import Behaviour, make_app
 
 SECRET = "user-secret-key-5e1d7c3b9a0f2e4d6c8b"
 PLANTED = "planted-value-from-outside-1f9e"

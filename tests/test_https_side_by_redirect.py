@@ -18,7 +18,7 @@ from flask import Flask, jsonify, redirect, request
 
 from keywire import OutcomeStatus, ScanOptions, parse_target, scan
 from keywire.lab import LabServer
-from keywire.lab.tlspki import make_leaf, now, write_chain
+from labs.tlspki import make_leaf, now, write_chain
 
 FAST = {"timeout": 3.0, "scan_timeout": 60.0}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keywire._ruledocs import render_rule_index, render_rule_page
+from keywire._ruledocs import module_path, render_rule_index, render_rule_page
 from keywire.checks import FAMILIES
 from keywire.rules import RULES, get_rule
 
@@ -61,3 +61,12 @@ def test_get_rule_is_case_insensitive_and_strict():
     assert get_rule("kw101").id == "KW101"
     with pytest.raises(KeyError):
         get_rule("KW999")
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.id for r in ALL_RULES])
+def test_rule_page_names_the_module_that_defines_it(rule):
+    path = module_path(rule.module)
+    assert path, rule.module
+    source = (ROOT / path).read_text(encoding="utf-8")
+    assert f'"{rule.id}"' in source
+    assert f"[`{rule.module}`](../../{path})" in render_rule_page(rule)

@@ -16,9 +16,8 @@ import pytest
 from keywire import OutcomeStatus, ScanOptions, parse_target, scan
 from keywire.lab import LabServer
 from keywire.net.http import ClientSettings, FailureKind, HttpClient
-
-from .lab.apps import Behaviour, make_app
-from .lab.raw import RawServer
+from labs.apps import Behaviour, make_app
+from labs.raw import RawServer
 
 FAST = {"timeout": 1.0, "scan_timeout": 30.0}
 
@@ -113,7 +112,7 @@ def test_stalled_https_counterpart_with_skip_tls_is_still_incomplete():
 
 def test_a_closed_https_port_is_still_a_refusal_near_miss():
     """Near-miss: nothing listening on the HTTPS side is "nothing to examine", not an error."""
-    from .lab.raw import closed_port
+    from labs.raw import closed_port
 
     with closed_port() as port, LabServer(make_app(Behaviour())) as http:
         target = parse_target(f"{http.url}/v1/resource", https_port=port)

@@ -18,15 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.reporters.chromium import open_page  # noqa: E402
-from tests.tokens.lab_tokens import generators  # noqa: E402
-
 from keywire.demo import run_demo  # noqa: E402
 from keywire.reporters import html  # noqa: E402
 from keywire.tokens import analyze  # noqa: E402
 from keywire.tokens import html as tokens_html  # noqa: E402
 from keywire.tokens.report import Collection  # noqa: E402
 from keywire.tokens.rules import findings  # noqa: E402
+from labs.tokens_api import generators  # noqa: E402
+from tests.reporters.chromium import open_page  # noqa: E402
 
 
 def scan_page() -> str:

@@ -38,12 +38,14 @@ if TYPE_CHECKING:
         Suppression,
         TargetResult,
     )
-    from ._scanner import ScanObserver, ScanOptions, scan, scan_async
+    from ._scanner import ScanObserver, scan, scan_async
     from .baseline import Baseline, BaselineError, compare_baseline, load_baseline
     from .config import Config, ConfigError, load_config
+    from .finish import finish_report
     from .net.resolver import ResolutionError, Resolver, StaticResolver, SystemResolver
     from .policy import apply_policy
     from .rules import RULES, get_rule
+    from .scanoptions import ScanOptions
     from .targets import Target, TargetError, parse_target
 
 # Public names resolve on first use (PEP 562), as httpx and rich keep their faces cheap: importing
@@ -66,7 +68,7 @@ _LAZY = {
     "Suppression": "._models",
     "TargetResult": "._models",
     "ScanObserver": "._scanner",
-    "ScanOptions": "._scanner",
+    "ScanOptions": ".scanoptions",
     "scan": "._scanner",
     "scan_async": "._scanner",
     "Baseline": ".baseline",
@@ -76,6 +78,7 @@ _LAZY = {
     "Config": ".config",
     "ConfigError": ".config",
     "load_config": ".config",
+    "finish_report": ".finish",
     "ResolutionError": ".net.resolver",
     "Resolver": ".net.resolver",
     "StaticResolver": ".net.resolver",
@@ -121,6 +124,7 @@ __all__ = [
     "__version__",
     "apply_policy",
     "compare_baseline",
+    "finish_report",
     "get_rule",
     "load_baseline",
     "load_config",

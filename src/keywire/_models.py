@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import hashlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -112,6 +113,13 @@ class Rule:
     #: KW111 "credentials in cleartext" from KW101 "served over cleartext"): one fix removes both,
     #: so the overall score counts them once (see :mod:`keywire.scoring`).
     root_cause: str | None = None
+    #: The module that defines the rule (where to change its text), e.g.
+    #: ``keywire.checks.hsts``; filled in from where the rule is made when not given.
+    module: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.module:
+            object.__setattr__(self, "module", _defining_module())
 
     @property
     def doc_path(self) -> str:
@@ -321,3 +329,10 @@ class ScanReport:
     def worst_severity(self) -> Severity | None:
         """The worst severity among the findings that count (suppressed ones do not)."""
         return max((f.severity for f in self.active_findings), default=None)
+
+
+def _defining_module() -> str:
+    """The module whose code is making a :class:`Rule` (the caller of its ``__init__``, or of a
+    helper in the same module that makes rules)."""
+    frame = sys._getframe(3)  # _defining_module ← __post_init__ ← __init__ ← the maker
+    return str(frame.f_globals.get("__name__", ""))

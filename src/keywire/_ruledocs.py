@@ -7,6 +7,8 @@ rewrites them, and ``tests/test_rules.py`` fails when a page differs from what t
 from __future__ import annotations
 
 import inspect
+import sys
+from pathlib import Path
 
 from ._models import Rule
 from .checks import FAMILIES
@@ -20,6 +22,17 @@ def _family_doc(rule: Rule) -> tuple[str, str]:
             doc = inspect.getdoc(module) or ""
             return family.name, doc
     return "", ""
+
+
+def module_path(module: str) -> str:
+    """Where ``module`` (a module that defines rules) is, relative to the repository root, e.g.
+    ``src/keywire/checks/hsts.py``; "" when it is not a loaded keywire module."""
+    loaded = sys.modules.get(module)
+    file = getattr(loaded, "__file__", None)
+    if not module.startswith("keywire.") or file is None:
+        return ""
+    package_root = Path(sys.modules["keywire"].__file__ or "").parent.parent
+    return "src/" + Path(file).relative_to(package_root).as_posix()
 
 
 def render_rule_page(rule: Rule) -> str:
@@ -37,6 +50,9 @@ def render_rule_page(rule: Rule) -> str:
         f"| OWASP API Top 10 (2023) | {rule.owasp_api} |",
         f"| Check | `{family}` |",
     ]
+    where = module_path(rule.module)
+    if where:
+        lines.append(f"| Defined in | [`{rule.module}`](../../{where}) |")
     if rule.grade_cap:
         lines.append(f"| Grade cap | at most {rule.grade_cap} |")
     if rule.root_cause:

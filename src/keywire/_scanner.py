@@ -1,6 +1,8 @@
-"""The scan pipeline: targets → probes (async network work) → checks (pure) → score → report.
+"""The scan pipeline: plan → probes (async network work) → checks (pure) → score → finish.
 
-Every selected family's probe runs concurrently for a target; per-host slots in the HTTP client
+The plan (:mod:`keywire._plan`: URLs, or an API description's endpoints) says which targets to
+scan with which options; this module runs every planned target the same way and finishes the
+report once (:func:`keywire.finish_report`). Every selected family's probe runs concurrently for a target; per-host slots in the HTTP client
 keep the connection count polite. A probe or check that fails for any reason becomes a
 :class:`~keywire.CheckOutcome` with a reason, never a crash; a family still running at the scan
 deadline is recorded as not tested.
@@ -12,26 +14,28 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
+from ._plan import PlannedTarget, ScanPlan, plan_scan
 from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
-from .checks import FAMILIES, GROUPS, Family
+from .checks import Family
 from .checks._base import CheckNotRun, ProbeContext, ScanSettings, internal_error, new_canary
-from .net.headers import check_credential_header
-from .net.http import ClientSettings, FetchFailure, HttpClient, HttpResponse
+from .finish import finish_report
+from .net.http import FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
-from .redact import credential_parameters, redact, redact_url, scrub_result
+from .redact import redact_url, scrub_result
 from .rules import RULES
+from .scanoptions import ScanOptions
 from .scoring import compute_score
-from .targets import Target, TargetError, parse_target
+from .targets import Target
 
 if TYPE_CHECKING:
+    from ._models import Gate
+    from .baseline import Baseline
     from .config import Config
 
 log = logging.getLogger("keywire")
@@ -39,98 +43,7 @@ log = logging.getLogger("keywire")
 #: Targets scanned at the same time (each also respects the per-host connection cap).
 MAX_TARGETS_IN_FLIGHT = 16
 
-#: Headers a user may pass as credentials; anything else is refused (issue: allowlist).
-CREDENTIAL_HEADER_ALLOWLIST = ("authorization", "x-api-key", "cookie", "proxy-authorization")
-#: The check group that only runs on spec-driven scans.
-SPEC_GROUP = "spec"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScanOptions:
-    """Everything a scan can be told. The defaults are the polite, observe-only ones."""
-
-    timeout: float = 10.0
-    scan_timeout: float = 300.0
-    body_cap: int = 1024 * 1024
-    per_host: int = 5
-    max_hops: int = 10
-    ca_file: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    http_port: int | None = None
-    https_port: int | None = None
-    only: Collection[str] = ()
-    skip: Collection[str] = ()
-    #: An OpenAPI 3.x / Swagger 2.0 description (path or URL) to drive the scan: see keywire.spec.
-    spec: str | None = None
-    #: At most this many endpoints of the spec are probed.
-    max_endpoints: int = 50
-    #: Send the TLS vulnerability probes (Heartbleed, CCS injection, ROBOT); see
-    #: docs/vulnerability-probes.md. False records them as skipped.
-    vulnerability_probes: bool = True
-
-    def __post_init__(self) -> None:
-        unknown = (set(self.only) | set(self.skip)) - GROUPS - {f.name for f in FAMILIES}
-        if unknown:
-            raise ValueError(
-                f"unknown check selection {', '.join(sorted(unknown))}; "
-                f"choose from {', '.join(sorted(GROUPS | {f.name for f in FAMILIES}))}"
-            )
-        if self.timeout <= 0 or self.scan_timeout <= 0:
-            raise ValueError("timeouts must be positive")
-        if self.per_host < 1:
-            raise ValueError("per-host connections must be at least 1")
-        if self.max_endpoints < 1:
-            raise ValueError("--max-endpoints must be at least 1")
-        if self.spec is not None and "://" in self.spec:
-            in_query = credential_parameters(urlsplit(self.spec).query)
-            if in_query:
-                raise ValueError(
-                    f"--spec {redact_url(self.spec)}: a credential in the query string "
-                    f"({', '.join(in_query)}) is refused; keywire fetches the description "
-                    "anonymously, give it a URL that needs no credential or a local file"
-                )
-        for name, value in self.headers.items():
-            check_credential_header(name, value)  # never quotes the value
-            lowered = name.lower()
-            if lowered not in CREDENTIAL_HEADER_ALLOWLIST and not lowered.startswith("x-"):
-                raise ValueError(
-                    f"header {name!r} is not sent: only Authorization, Cookie and X-* headers are allowed"
-                )
-
-    def selected(self) -> tuple[Family[Any], ...]:
-        chosen = []
-        for family in FAMILIES:
-            keys = {family.name, family.group}
-            if self.only and not keys & set(self.only):
-                continue
-            if keys & set(self.skip):
-                continue
-            if family.group == SPEC_GROUP and self.spec is None:
-                continue  # compares answers with a spec: nothing to do without one
-            chosen.append(family)
-        return tuple(chosen)
-
-    def public(self) -> dict[str, object]:
-        """The options as they may appear in a report: header values redacted."""
-        return {
-            "timeout": self.timeout,
-            "scan_timeout": self.scan_timeout,
-            "body_cap": self.body_cap,
-            "per_host": self.per_host,
-            "max_hops": self.max_hops,
-            "ca_file": bool(self.ca_file),
-            "headers": {k: str(redact(v)) for k, v in self.headers.items()},
-            "http_port": self.http_port,
-            "https_port": self.https_port,
-            "only": sorted(self.only),
-            "skip": sorted(self.skip),
-            "vulnerability_probes": self.vulnerability_probes,
-            **(
-                {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
-                if self.spec is not None
-                else {}
-            ),
-        }
+__all__ = ["MAX_TARGETS_IN_FLIGHT", "ScanObserver", "ScanOptions", "scan", "scan_async"]
 
 
 class ScanObserver(Protocol):
@@ -148,69 +61,46 @@ async def scan_async(
     resolver: Resolver | None = None,
     observer: ScanObserver | None = None,
     config: Config | None = None,
+    baseline: Baseline | None = None,
+    gate: Gate | None = None,
 ) -> ScanReport:
-    """Scan ``targets`` (http:// or https:// URLs) and return the report.
+    """Scan ``targets`` (http:// or https:// URLs) and return the finished report.
 
-    With ``config`` (see :func:`keywire.load_config`), its skipped rules, severity overrides and
-    suppressions are applied to the report, and its options are used when ``options`` is None.
-    Raises :class:`~keywire.TargetError` before any network traffic if a target is malformed.
+    With ``config`` (see :func:`keywire.load_config`), its options are used when ``options`` is
+    None, and its skipped rules, severity overrides and suppressions are applied to the report;
+    with ``baseline``, findings are marked new, unchanged or fixed; ``gate`` is recorded for
+    :func:`keywire.gate.evaluate` (see :func:`keywire.finish_report`). Raises
+    :class:`~keywire.TargetError` before any network traffic if a target is malformed.
     With ``options.spec``, the spec's GET/HEAD endpoints are scanned (``targets``, if any, are
     base URLs that replace the spec's servers); a spec that cannot be used raises
-    :class:`~keywire.spec.SpecError`.
+    :class:`~keywire.openapi.SpecError`. Either way every target runs through the same runner:
+    at most :data:`MAX_TARGETS_IN_FLIGHT` at a time, all within ``options.scan_timeout``.
     """
     if options is None and config is not None:
         options = config.scan_options()
     options = options or ScanOptions()
-    if options.spec is not None:
-        from .spec.scan import scan_spec_async
-
-        return await scan_spec_async(targets, options=options, resolver=resolver, observer=observer)
-    if not targets:
-        raise TargetError("no target given")
-    parsed = [
-        t
-        if isinstance(t, Target)
-        else parse_target(t, http_port=options.http_port, https_port=options.https_port)
-        for t in targets
-    ]
-    idle = _nothing_applies(options, parsed)
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     deadline = started + options.scan_timeout
-    settings = ClientSettings(
-        timeout=options.timeout,
-        body_cap=options.body_cap,
-        per_host=options.per_host,
-        max_hops=options.max_hops,
-        ca_file=options.ca_file,
-        credentials=dict(options.headers),
-    )
-    canary = new_canary()
-    in_flight = asyncio.Semaphore(MAX_TARGETS_IN_FLIGHT)
-
-    async def one(target: Target) -> TargetResult:
-        if target.url in idle:
-            return TargetResult(target=target.url, scanned=False, error=idle[target.url])
-        async with in_flight:
-            return await _scan_target(target, http, options, canary, deadline, observer)
-
-    async with HttpClient(settings, resolver=resolver) as http:
-        results = await asyncio.gather(*(one(target) for target in _unique(parsed)))
-    findings = [f for r in results for f in r.findings]
-    score = compute_score(findings, RULES) if any(r.scanned for r in results) else None
+    plan = await plan_scan(targets, options, resolver=resolver, deadline=deadline)
+    results = await run_plan(plan, options, resolver=resolver, observer=observer, deadline=deadline)
+    everything = (*plan.leading, *results)
+    findings = [f for r in everything for f in r.findings]
+    score = compute_score(findings, RULES) if any(r.scanned for r in everything) else None
     report = ScanReport(
         tool_version=__version__,
         started_at=started_at,
         duration_s=round(time.perf_counter() - started, 3),
-        targets=tuple(results),
+        targets=everything,
         score=score,
         options=options.public(),
     )
-    if config is not None:
-        from .policy import apply_policy
-
-        report = apply_policy(report, config.policy)
-    return report
+    return finish_report(
+        report,
+        policy=config.policy if config is not None else None,
+        baseline=baseline,
+        gate=gate,
+    )
 
 
 def scan(
@@ -220,6 +110,8 @@ def scan(
     resolver: Resolver | None = None,
     observer: ScanObserver | None = None,
     config: Config | None = None,
+    baseline: Baseline | None = None,
+    gate: Gate | None = None,
 ) -> ScanReport:
     """Scan synchronously; see :func:`scan_async`.
 
@@ -230,54 +122,59 @@ def scan(
     if isinstance(targets, str):
         targets = [targets]
     return asyncio.run(
-        scan_async(targets, options=options, resolver=resolver, observer=observer, config=config)
+        scan_async(
+            targets,
+            options=options,
+            resolver=resolver,
+            observer=observer,
+            config=config,
+            baseline=baseline,
+            gate=gate,
+        )
     )
 
 
-def _nothing_applies(options: ScanOptions, targets: Sequence[Target]) -> dict[str, str]:
-    """Targets on which no selected family has anything to do, with why (known before traffic).
+async def run_plan(
+    plan: ScanPlan,
+    options: ScanOptions,
+    *,
+    resolver: Resolver | None,
+    observer: ScanObserver | None,
+    deadline: float,
+) -> list[TargetResult]:
+    """Scan every planned target: one client, one canary, at most :data:`MAX_TARGETS_IN_FLIGHT`
+    targets at a time, nothing past ``deadline``."""
+    canary = new_canary()
+    in_flight = asyncio.Semaphore(MAX_TARGETS_IN_FLIGHT)
+    credentials = tuple(options.headers.values())
 
-    Raises :class:`TargetError` (a usage error) when that is every target, or when the selection
-    is empty: such a scan could only end in "nothing scanned".
-    """
-    families = options.selected()
-    if not families:
-        hint = " (the spec checks need --spec)" if SPEC_GROUP in options.only else ""
-        raise TargetError(f"no check is selected: --only/--skip leave nothing to run{hint}")
-    idle: dict[str, str] = {}
-    for target in targets:
-        reasons = [f.inapplicable(target) if f.inapplicable else None for f in families]
-        if all(reasons):
-            idle[target.url] = "no selected check applies: " + "; ".join(
-                sorted({r for r in reasons if r})
-            )
-    if targets and len(idle) == len({t.url for t in targets}):
-        url, why = next(iter(idle.items()))
-        raise TargetError(f"{redact_url(url)}: {why}")
-    return idle
+    async def one(planned: PlannedTarget) -> TargetResult:
+        if planned.idle:
+            return TargetResult(target=planned.target.url, scanned=False, error=planned.idle)
+        async with in_flight:
+            return await _scan_target(planned, http, canary, deadline, observer, credentials)
 
-
-def _unique(targets: list[Target]) -> list[Target]:
-    seen: dict[str, Target] = {}
-    for target in targets:
-        seen.setdefault(target.url, target)
-    return list(seen.values())
+    async with HttpClient(options.client_settings(), resolver=resolver) as http:
+        return list(await asyncio.gather(*(one(planned) for planned in plan.targets)))
 
 
 async def _scan_target(
-    target: Target,
+    planned: PlannedTarget,
     http: HttpClient,
-    options: ScanOptions,
     canary: str,
     deadline: float,
     observer: ScanObserver | None,
+    credentials: tuple[str, ...],
 ) -> TargetResult:
+    target = planned.target
     if observer is not None:
         observer.target_started(target.url)
     started = time.perf_counter()
-    result = await _run_target(target, http, options, canary, deadline)
+    result = await _run_target(target, http, planned.options, canary, deadline)
+    if planned.annotate is not None:
+        result = planned.annotate(result)
     # A hostile server may echo the user's credential anywhere a check quotes it: hide it.
-    result = scrub_result(result, tuple(options.headers.values()))
+    result = scrub_result(result, credentials)
     result = dataclasses.replace(
         result,
         duration_s=round(time.perf_counter() - started, 3),
@@ -316,6 +213,7 @@ async def _run_target(
                 settings=ScanSettings(
                     canary=canary,
                     has_credentials=bool(options.headers),
+                    offline=options.offline,
                     vulnerability_probes=options.vulnerability_probes,
                 ),
             )

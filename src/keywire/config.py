@@ -34,20 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from ._models import Policy, Severity, Suppression
-from ._scanner import ScanOptions
-from .checks import FAMILIES, GROUPS
-from .reporters import FORMATS
+from .options import OPTIONS, Option, report_formats
 from .rules import RULES
+from .scanoptions import ScanOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-CONFIG_NAMES = ("keywire.toml", "pyproject.toml")
-FORMAT_NAMES = FORMATS
-SEVERITY_NAMES = (*(s.value for s in Severity), "none")
-SELECTABLE = tuple(sorted(GROUPS | {f.name for f in FAMILIES}))
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
@@ -65,18 +60,11 @@ class Config:
 
     def scan_options(self) -> ScanOptions:
         """:class:`~keywire.ScanOptions` with this file's defaults (others stay built-in)."""
-        names = {
-            "timeout": "timeout",
-            "scan-timeout": "scan_timeout",
-            "per-host": "per_host",
-            "ca-file": "ca_file",
-            "http-port": "http_port",
-            "https-port": "https_port",
-            "only": "only",
-            "skip": "skip",
-            "vulnerability-probes": "vulnerability_probes",
+        kwargs = {
+            o.scan_field: self.options[o.name]
+            for o in OPTIONS
+            if o.scan_field and o.name in self.options
         }
-        kwargs = {attr: self.options[key] for key, attr in names.items() if key in self.options}
         return ScanOptions(**kwargs)
 
 
@@ -305,33 +293,33 @@ def _outputs(reader: _Reader, where: tuple[str | int, ...], value: object) -> tu
     out = []
     for item in values:
         fmt, sep, file = item.partition(":")
-        if not sep or fmt not in FORMAT_NAMES or not file:
+        formats = report_formats()
+        if not sep or fmt not in formats or not file:
             raise reader.error(
                 where,
-                f"'output' entry {item!r} must be FORMAT:FILE, FORMAT one of {', '.join(FORMAT_NAMES)}",
+                f"'output' entry {item!r} must be FORMAT:FILE, FORMAT one of {', '.join(formats)}",
             )
         out.append(f"{fmt}:{file if file == '-' else reader.path_value(file)}")
     return tuple(out)
 
 
-_OPTIONS: dict[str, Any] = {
-    "format": _choice(FORMAT_NAMES),
-    "output": _outputs,
-    "fail-on": _choice(SEVERITY_NAMES),
-    "fail-under": _number(0, 100, integer=True),
-    "fail-on-new": _flag,
-    "allow-incomplete": _flag,
-    "baseline": _path,
-    "timeout": _number(0.1, 600, integer=False),
-    "scan-timeout": _number(1, 86400, integer=False),
-    "per-host": _number(1, 50, integer=True),
-    "only": _choices(SELECTABLE),
-    "skip": _choices(SELECTABLE),
-    "ca-file": _path,
-    "http-port": _number(1, 65535, integer=True),
-    "https-port": _number(1, 65535, integer=True),
-    "vulnerability-probes": _flag,
-}
+def _check_for(option: Option) -> Any:
+    """The check of ``option``'s value in a file, from its row in the option table."""
+    if option.name == "output":
+        return _outputs
+    if option.kind == "flag":
+        return _flag
+    if option.kind == "path":
+        return _path
+    if option.kind in ("number", "integer"):
+        assert option.low is not None and option.high is not None
+        return _number(option.low, option.high, integer=option.kind == "integer")
+    if option.kind == "choice":
+        return (_choices if option.multiple else _choice)(option.allowed())
+    raise AssertionError(f"no configuration check for --{option.name}")  # pragma: no cover
+
+
+_OPTIONS: dict[str, Any] = {o.name: _check_for(o) for o in OPTIONS if o.config}
 """Option keys a file may set, by their command-line names, with their checks."""
 
 

@@ -14,10 +14,17 @@ import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._models import ScanReport
-from ._scanner import ScanObserver, ScanOptions, scan
+from ._scanner import ScanObserver, scan
+from .scanoptions import ScanOptions
 from .targets import Target, parse_target
+
+if TYPE_CHECKING:
+    from ._models import Gate
+    from .baseline import Baseline
+    from .config import Config
 
 SEED_LABEL = "the seed's API (keys in a dict, X-API-Key over HTTP)"
 REDIRECT_LABEL = "the seed's enforce_https variant (redirects to HTTPS)"
@@ -85,9 +92,17 @@ def demo_lab() -> Iterator[DemoLab]:
 
 
 def run_demo(
-    options: ScanOptions | None = None, observer: ScanObserver | None = None
+    options: ScanOptions | None = None,
+    observer: ScanObserver | None = None,
+    *,
+    config: Config | None = None,
+    baseline: Baseline | None = None,
+    gate: Gate | None = None,
 ) -> tuple[ScanReport, dict[str, str]]:
-    """Start the lab, scan it, stop it; return the report and a label per target URL."""
+    """Start the lab, scan it, stop it; return the report and a label per target URL.
+
+    ``config``, ``baseline`` and ``gate`` finish the report as :func:`keywire.scan` does.
+    """
     options = options or ScanOptions()
     with demo_lab() as lab:
         demo_options = ScanOptions(
@@ -97,7 +112,14 @@ def run_demo(
             only=options.only,
             skip=options.skip,
         )
-        report = scan(lab.targets, options=demo_options, observer=observer)
+        report = scan(
+            lab.targets,
+            options=demo_options,
+            observer=observer,
+            config=config,
+            baseline=baseline,
+            gate=gate,
+        )
     return report, lab.labels
 
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from keywire.checks._dh import SMALL_SUBGROUP_BITS, assess, is_probable_prime
-from keywire.lab._dhgroups import SAFE_2048, SMALL_SUBGROUP_2048, composite_2048, safe_prime
+from labs._dhgroups import SAFE_2048, SMALL_SUBGROUP_2048, composite_2048, safe_prime
 
 
 def _sieve(limit: int) -> list[bool]:

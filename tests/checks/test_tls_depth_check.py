@@ -8,7 +8,6 @@ import pytest
 
 from keywire.checks._base import CheckNotRun
 from keywire.checks.tls import check, details
-from keywire.lab._dhgroups import SAFE_2048, SMALL_SUBGROUP_2048, safe_prime
 from keywire.tls._constants import Version
 from keywire.tls.results import (
     AcceptedSuite,
@@ -20,6 +19,7 @@ from keywire.tls.results import (
     ResumptionResult,
     VulnerabilityResult,
 )
+from labs._dhgroups import SAFE_2048, SMALL_SUBGROUP_2048, safe_prime
 
 from .test_tls_check import GOOD_PROTOCOLS, observe, proto
 

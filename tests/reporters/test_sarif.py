@@ -18,8 +18,7 @@ from keywire.compliance import mappings_for
 from keywire.reporters import json as json_reporter
 from keywire.reporters import sarif
 from keywire.rules import RULES
-
-from ..lab import raw
+from labs import raw
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "tests/schemas/sarif-schema-2.1.0.json").read_text(encoding="utf-8"))

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from keywire.lab.tlspki import make_ca, make_leaf, new_key, now, sign_with_openssl
 from keywire.tls.certs import TrustStore, analyse_chain, hostname_matches, load_trust_store
+from labs.tlspki import make_ca, make_leaf, new_key, now, sign_with_openssl
 
 UTC = datetime.timezone.utc
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from keywire.lab.depthlab import NGINX_CASES, RESPONDER_CASES, responder_profile
-from keywire.lab.gnutls import GnutlsServer
-from keywire.lab.nginxserver import NginxServer
-from keywire.lab.tlslab import profile
-from keywire.lab.tlsresponder import TlsResponder
+from labs.depthlab import NGINX_CASES, RESPONDER_CASES, responder_profile
+from labs.gnutls import GnutlsServer
+from labs.nginxserver import NginxServer
+from labs.tlslab import profile
+from labs.tlsresponder import TlsResponder
 
 from .conftest import require_tool, scan_tls
 

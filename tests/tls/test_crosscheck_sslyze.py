@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from keywire.lab.gnutls import GnutlsServer
-from keywire.lab.tlslab import profile
-from keywire.lab.tlsliteserver import TlsliteProfile, TlsliteServer
+from labs.gnutls import GnutlsServer
+from labs.tlslab import profile
+from labs.tlsliteserver import TlsliteProfile, TlsliteServer
 
 from .conftest import require_tool, scan_tls
 

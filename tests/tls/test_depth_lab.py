@@ -7,17 +7,17 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from keywire import OutcomeStatus
-from keywire.lab.depthlab import (
+from labs.depthlab import (
     NGINX_CASES,
     OPENSSL_CASES,
     RESPONDER_CASES,
     openssl_options,
     responder_profile,
 )
-from keywire.lab.nginxserver import NginxServer
-from keywire.lab.opensslserver import OpensslServer
-from keywire.lab.tlslab import SSL_PROFILES
-from keywire.lab.tlsresponder import TlsResponder
+from labs.nginxserver import NginxServer
+from labs.opensslserver import OpensslServer
+from labs.tlslab import SSL_PROFILES
+from labs.tlsresponder import TlsResponder
 
 from .conftest import completed, require_tool, rule_ids, scan_tls
 
@@ -121,7 +121,7 @@ def test_a_server_that_requires_a_client_certificate(tls_pki, max_version) -> No
     (skipped, keywire's limit), and the scan is complete, not failed."""
     import ssl
 
-    from keywire.lab.tlsserver import SslLabServer, server_context
+    from labs.tlsserver import SslLabServer, server_context
 
     cert, key = tls_pki.files("rsa-2048")
     context = server_context(

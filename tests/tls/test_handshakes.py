@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-from keywire.lab.opensslserver import OpensslServer
-from keywire.lab.tlslab import ALLOW_CLIENT_RENEGOTIATION, dh_params
-from keywire.lab.tlsserver import SslLabServer, server_context
-from keywire.tls import session13, tls12
+from keywire.tls import session12, session13, tls12
 from keywire.tls._constants import Version
 from keywire.tls.connection import Dialer, Endpoint
+from labs.opensslserver import OpensslServer
+from labs.tlslab import ALLOW_CLIENT_RENEGOTIATION, dh_params
+from labs.tlsserver import SslLabServer, server_context
 
 from .conftest import require_tool
 
@@ -67,13 +67,13 @@ def test_renegotiations_in_a_row(tls_pki, options, honoured) -> None:
     cert, key = tls_pki.files("good")
     context = server_context(cert, key, max_version="TLSv1.2", extra_options=options)
 
-    async def run(port: int) -> tls12.RenegotiationRun:
+    async def run(port: int) -> session12.RenegotiationRun:
         dialer = Dialer(timeout=5)
         spec = tls12.full_hello_spec(Version.TLS12, (0xC02B, 0xC02C), "localhost")
         async with dialer.channel(_endpoint(port)) as channel:
             link = tls12.Link(channel)
             first = await tls12.handshake(link, spec)
-            return await tls12.renegotiate(link, first, spec, 5, wait=2)
+            return await session12.renegotiate(link, first, spec, 5, wait=2)
 
     with SslLabServer(context) as server:
         result = asyncio.run(run(server.port))
@@ -101,7 +101,7 @@ def test_a_ticket_resumes_and_a_made_up_one_does_not(tls_pki) -> None:
                 session_id=os.urandom(32),
             )
             async with dialer.channel(_endpoint(port)) as channel:
-                answers.append((await tls12.offer_session(channel, spec)).resumed)
+                answers.append((await session12.offer_session(channel, spec)).resumed)
         return answers[0], answers[1]
 
     with SslLabServer(context) as server:

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from keywire import OutcomeStatus, ScanOptions, StaticResolver, TargetError, scan
 from keywire.cli import main
-from keywire.lab.tlslab import profile
-from keywire.lab.tlsserver import SslLabServer, server_context
 from keywire.net.http import HttpClient
+from labs.tlslab import profile
+from labs.tlsserver import SslLabServer, server_context
 
 from .conftest import LAB_NAMES, scan_tls
 
@@ -66,7 +66,11 @@ def test_cli_only_tls_writes_the_tls_details(tls_lab, tls_pki) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     (target,) = report["targets"]
-    assert [o["check"] for o in target["outcomes"]] == ["tls"]
+    # --only tls is the tls group: the TLS scan and the revocation check (nothing to ask here).
+    assert [(o["check"], o["status"]) for o in target["outcomes"]] == [
+        ("tls", "completed"),
+        ("revocation", "skipped"),
+    ]
     tls = target["details"]["tls"]
     assert tls["protocols"]["TLSv1.0"]["status"] == "offered"
     assert tls["protocols"]["TLSv1.3"]["status"] == "not offered"
@@ -170,8 +174,8 @@ def test_cli_vulnerability_probes_option_and_config_key(
 ) -> None:
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from keywire.lab.depthlab import responder_profile
-    from keywire.lab.tlsresponder import TlsResponder
+    from labs.depthlab import responder_profile
+    from labs.tlsresponder import TlsResponder
 
     monkeypatch.chdir(tmp_path)
     if config:

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from keywire.lab.gnutls import GnutlsServer, _is_loopback, _listeners
+from labs.gnutls import GnutlsServer, _is_loopback, _listeners
 
 from .conftest import completed, require_tool, rule_ids, scan_tls
 

@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from keywire import OutcomeStatus
-from keywire.lab.tlsresponder import HOSTILE_MODES, ResponderProfile, TlsResponder
 from keywire.tls._suite_table import SSL2_CIPHERS
+from labs.tlsresponder import HOSTILE_MODES, ResponderProfile, TlsResponder
 
 from .conftest import completed, rule_ids, scan_tls
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keywire.lab.tlslab import SSL_PROFILES, SslProfile, profile
+from labs.tlslab import SSL_PROFILES, SslProfile, profile
 
 from .conftest import completed, rule_ids, scan_tls
 

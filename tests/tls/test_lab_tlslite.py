@@ -8,9 +8,9 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from keywire.lab.tlsliteserver import TlsliteProfile, TlsliteServer
 from keywire.tls.connection import Dialer, Endpoint
 from keywire.tls.tls13 import read_encrypted_flight
+from labs.tlsliteserver import TlsliteProfile, TlsliteServer
 
 from .conftest import completed, rule_ids, scan_tls
 

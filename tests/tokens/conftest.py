@@ -13,7 +13,7 @@ pytest.importorskip("flask")
 
 @pytest.fixture(scope="module")
 def tokens_lab() -> Iterator[LabServer]:
-    from .lab_tokens import create_tokens_app
+    from labs.tokens_api import create_tokens_app
 
     with LabServer(create_tokens_app()) as server:
         yield server

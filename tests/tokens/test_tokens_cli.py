@@ -17,8 +17,7 @@ from click.testing import CliRunner
 
 from keywire.cli import main
 from keywire.tokens.report import schema
-
-from .lab_tokens import EXPECTED, generators
+from labs.tokens_api import EXPECTED, generators
 
 #: Enough samples for every conclusion: MT19937 needs 625 outputs.
 SAMPLES = {"mt": 700}

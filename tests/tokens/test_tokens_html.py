@@ -30,11 +30,11 @@ from keywire.tokens import html as tokens_html
 from keywire.tokens._special import format_p
 from keywire.tokens.report import Collection, render
 from keywire.tokens.rules import findings as token_findings
+from labs.tokens_api import generators
 
 from ..htmlcheck import IMG, PAYLOAD, SCRIPT
 from ..htmlcheck import parse as _parse
 from ..reporters.chromium import chromium_path, open_page
-from .lab_tokens import generators
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

@@ -25,8 +25,7 @@ from keywire.cli import main
 from keywire.lab import LabServer
 from keywire.tokens import analyze
 from keywire.tokens.analysis import samples_wanted
-
-from ..lab import raw
+from labs import raw
 
 FAST_JSON = ("--rate", "1000", "--format", "json")
 

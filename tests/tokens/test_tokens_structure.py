@@ -12,7 +12,8 @@ import uuid
 import pytest
 
 from keywire.tokens import WeaknessKind, analyze
-from keywire.tokens._formats import find_embedded_time, match_uuid, window_for
+from keywire.tokens._embedded import find_embedded_time
+from keywire.tokens._formats import match_uuid, window_for
 
 NOW = time.time()
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

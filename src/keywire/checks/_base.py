@@ -125,6 +125,8 @@ class ScanSettings:
     canary: str
     has_credentials: bool = False
     deep: bool = False
+    #: No request beyond the scanned hosts (OCSP responders, CRLs): ``--offline``.
+    offline: bool = False
     vulnerability_probes: bool = True
 
 
@@ -316,7 +318,3 @@ def is_refusal(fetched: Fetched) -> bool:
 def serves_content(response: HttpResponse) -> bool:
     """A response that is neither a refusal nor a redirect: the request was processed."""
     return not response.is_redirect and response.status not in REFUSAL_STATUSES
-
-
-def failure_reason(fetched: FetchFailure) -> str:
-    return f"{fetched.url}: {fetched.reason}"

@@ -1,6 +1,6 @@
 """Where the live API contradicts its own description (runs on spec-driven scans only).
 
-Every endpoint of a spec-driven scan is an :class:`~keywire.spec.plan.EndpointTarget`: the other
+Every endpoint of a spec-driven scan is an :class:`~keywire.openapi.plan.EndpointTarget`: the other
 families examine it like any URL, and this one compares what it answers with what the spec
 declared:
 
@@ -10,7 +10,7 @@ declared:
 * the spec declares https only, yet the cleartext side serves: the cleartext family's KW101 is
   reported, and this family records the contradiction with the spec location.
 
-The static rules about the spec itself (KW901-KW907, :mod:`keywire.spec.static`) are listed here
+The static rules about the spec itself (KW901-KW907, :mod:`keywire.openapi.static`) are listed here
 too, so the rule catalogue has one home for the spec's rules.
 """
 
@@ -22,9 +22,9 @@ from urllib.parse import urlencode
 
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.http import Fetched, HttpResponse
+from ..openapi.plan import Endpoint, EndpointTarget
+from ..openapi.static import STATIC_RULES
 from ..redact import redact_url
-from ..spec.plan import Endpoint, EndpointTarget
-from ..spec.static import STATIC_RULES
 from ._base import Family, ProbeContext, not_applicable, not_tested, serves_content
 from ._compare import answers_differ, strictly_differ
 from .query_keys import QUERY_STRING_KEY
@@ -211,7 +211,7 @@ def details(obs: OpenApiObservation) -> Mapping[str, object]:
 FAMILY: Family[OpenApiObservation] = Family(
     name="openapi",
     title="Spec contradictions",
-    group="spec",
+    group="openapi",
     rules=RULES,
     probe=probe,
     check=check,

@@ -36,20 +36,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .._models import Confidence, Finding, Rule
+from .._models import Confidence, Finding, Rule, Severity
 from ..net.resolver import ResolutionError
 from ..targets import Target
 from ..tls._constants import Group, Version, group_label
 from ..tls.results import TlsScanResult
 from ..tls.suites import CipherSuite, by_code, ssl2_by_code
-from . import _tls_depth
+from . import _cert_depth, _tls_depth
 from . import _tls_rules as R
 from ._base import Family, ProbeContext, not_applicable, not_tested
 
 if TYPE_CHECKING:  # the certificate code imports cryptography: only when a probe runs
     from ..tls.certs import CertInfo, ChainAnalysis
 
-RULES = R.RULES
+RULES = R.RULES + _cert_depth.RULES
 LIFETIME_LIMIT_DAYS = 398
 
 
@@ -77,6 +77,11 @@ def _is_ip(host: str) -> bool:
 
 
 async def probe(ctx: ProbeContext) -> TlsObservation:
+    """The TLS scan of the target's HTTPS side, run once per target (``revocation`` reads it too)."""
+    return await ctx.once(("tls-scan",), lambda: _scan(ctx))
+
+
+async def _scan(ctx: ProbeContext) -> TlsObservation:
     from ..tls.certs import analyse_chain, load_trust_store
     from ..tls.connection import Dialer, Endpoint, first_reachable
     from ..tls.scan import scan_endpoint
@@ -190,6 +195,7 @@ class _Findings:
         location: str,
         evidence: Mapping[str, str] | None = None,
         confidence: Confidence = Confidence.HIGH,
+        severity: Severity | None = None,
     ) -> None:
         self.items.append(
             rule.finding(
@@ -198,6 +204,7 @@ class _Findings:
                 evidence={"endpoint": self.endpoint, **(evidence or {})},
                 location=location,
                 confidence=confidence,
+                severity=severity,
             )
         )
 
@@ -420,7 +427,8 @@ def _certificate(chain: ChainAnalysis, out: _Findings) -> None:
             evidence,
         )
         explained = True
-    if not chain.hostname_matches:
+    # A certificate without subjectAltName matches no name at all: KW624 says why.
+    if not chain.hostname_matches and leaf.has_san:
         names = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or "none"
         out.add(
             R.CERT_NAME_MISMATCH,
@@ -465,6 +473,7 @@ def _certificate(chain: ChainAnalysis, out: _Findings) -> None:
             f"{where}:strict-profile",
             {**evidence, "deviations": "; ".join(chain.deviations)},
         )
+    explained |= _cert_depth.check_chain(chain, where, out.add)
     if leaf.lifetime_days > LIFETIME_LIMIT_DAYS:
         out.add(
             R.CERT_LONG_LIFETIME,

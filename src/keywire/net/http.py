@@ -262,8 +262,13 @@ class HttpClient:
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
         credentials_origin: str | None = None,
+        content: bytes | None = None,
+        body_cap: int | None = None,
     ) -> Fetched:
         """Send one request and read its response within the deadline.
+
+        ``content`` is a request body (an OCSP request, say); ``body_cap`` replaces the client's
+        cap on the response body for this request (a CRL may be larger than an API answer).
 
         ``credentials_origin`` (``https://host:port``, see :func:`keywire.targets.origin_of`)
         names the origin the user's credentials belong to. They are added only if ``url`` is on
@@ -290,14 +295,19 @@ class HttpClient:
                 )
             extra.update(self.settings.credentials)
             credentials = True
+        body = _Body(content, body_cap or self.settings.body_cap)
         async with self.host_slot(host):
-            result = await self._bounded(url, probe, method, extra, verify=True, creds=credentials)
+            result = await self._bounded(
+                url, probe, method, extra, body, verify=True, creds=credentials
+            )
             if (
                 isinstance(result, FetchFailure)
                 and result.kind is FailureKind.CERTIFICATE
                 and not credentials
             ):
-                retry = await self._bounded(url, probe, method, extra, verify=False, creds=False)
+                retry = await self._bounded(
+                    url, probe, method, extra, body, verify=False, creds=False
+                )
                 if isinstance(retry, HttpResponse) and retry.tls is not None:
                     tls = TlsInfo(
                         version=retry.tls.version,
@@ -346,6 +356,7 @@ class HttpClient:
         probe: str,
         method: str,
         headers: Mapping[str, str],
+        body: _Body,
         *,
         verify: bool,
         creds: bool,
@@ -354,7 +365,8 @@ class HttpClient:
         self.requests_sent += 1
         try:
             return await asyncio.wait_for(
-                self._exchange(url, probe, method, headers, verify=verify, creds=creds), deadline
+                self._exchange(url, probe, method, headers, body, verify=verify, creds=creds),
+                deadline,
             )
         except asyncio.TimeoutError:
             return FetchFailure(
@@ -376,16 +388,17 @@ class HttpClient:
         probe: str,
         method: str,
         headers: Mapping[str, str],
+        sent: _Body,
         *,
         verify: bool,
         creds: bool,
     ) -> HttpResponse:
         client = self._client(verify)
         started = time.perf_counter()
-        request = client.build_request(method, url, headers=headers)
+        request = client.build_request(method, url, headers=headers, content=sent.content)
         response = await client.send(request, stream=True)
         try:
-            body, truncated = await _read_capped(response, self.settings.body_cap)
+            body, truncated = await _read_capped(response, sent.cap)
             tls = _tls_info(response, verified=verify)
         finally:
             await response.aclose()
@@ -406,6 +419,14 @@ class HttpClient:
             tls=tls,
             sent_credentials=creds,
         )
+
+
+@dataclass(frozen=True)
+class _Body:
+    """What one request sends (``content``) and how much of the answer it reads (``cap``)."""
+
+    content: bytes | None
+    cap: int
 
 
 _RAW_HEADERS = "keywire_raw_headers"

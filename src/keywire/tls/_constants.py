@@ -30,13 +30,6 @@ _VERSION_LABELS = {
 }
 
 
-def version_label(code: int) -> str:
-    try:
-        return Version(code).label
-    except ValueError:
-        return f"0x{code:04x}"
-
-
 # Record content types and handshake message types (RFC 8446 §5.1, §4).
 CHANGE_CIPHER_SPEC = 20
 ALERT = 21
@@ -150,11 +143,6 @@ class Group(enum.IntEnum):
     def bits(self) -> int:
         """Size of the group: the curve or prime in bits (hybrids: their classical part)."""
         return _GROUP_BITS.get(self, 0)
-
-    @property
-    def post_quantum(self) -> bool:
-        """An ML-KEM group, alone or in a hybrid with a classical curve."""
-        return self.value >= 0x0200
 
     @property
     def tls13(self) -> bool:

@@ -38,11 +38,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
     ExtendedKeyUsageOID,
     ExtensionOID,
+    NameOID,
     ObjectIdentifier,
 )
 
@@ -67,10 +69,26 @@ class CertInfo:
     sha256: str
     sha1: str
     is_ca: bool
+    #: The subject's common name ("" when it has none).
+    common_name: str = ""
+    #: Whether the certificate has a subjectAltName extension at all (clients ignore the CN).
+    has_san: bool = True
+    #: The extended key usages by name (``serverAuth``...), None when the extension is absent.
+    #: (The defaults of these fields describe an ordinary server certificate: :func:`describe`
+    #: always sets them.)
+    extended_key_usage: tuple[str, ...] | None = ("serverAuth",)
+    #: The size of the DER encoding, in bytes.
+    der_bytes: int = 0
 
     @property
     def lifetime_days(self) -> int:
         return (self.not_after - self.not_before).days
+
+    @property
+    def server_auth(self) -> bool:
+        """Whether the extended key usage, if present, allows TLS server authentication."""
+        usages = self.extended_key_usage
+        return usages is None or bool({"serverAuth", *SGC_NAMES} & set(usages))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -85,6 +103,11 @@ class CertInfo:
             "ip_addresses": list(self.ip_addresses),
             "sha256": self.sha256,
             "sha1": self.sha1,
+            **(
+                {"extended_key_usage": list(self.extended_key_usage)}
+                if self.extended_key_usage is not None
+                else {}
+            ),
         }
 
 
@@ -112,6 +135,8 @@ class ChainAnalysis:
     parse_error: str = ""
     #: Where a chain that OpenSSL-based clients trust breaks the strict profile, in words.
     deviations: tuple[str, ...] = ()
+    #: The notAfter of the trust anchor that ends the path (None without one).
+    anchor_not_after: datetime.datetime | None = None
 
     @property
     def leaf(self) -> CertInfo | None:
@@ -237,6 +262,53 @@ def _names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return dns, ips
 
 
+EKU_NAMES = {
+    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
+    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
+    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
+    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
+    ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE: "anyExtendedKeyUsage",
+    ObjectIdentifier("2.16.840.1.113730.4.1"): "nsSGC",
+    ObjectIdentifier("1.3.6.1.4.1.311.10.3.3"): "msSGC",
+}
+#: Netscape and Microsoft Server Gated Crypto, which OpenSSL accepts in place of serverAuth.
+SGC_NAMES = ("nsSGC", "msSGC")
+
+
+def _extended_key_usage(cert: x509.Certificate) -> tuple[str, ...] | None:
+    try:
+        ext = cert.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE)
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError:
+        return ("unparsable",)
+    value = ext.value
+    if not isinstance(value, x509.ExtendedKeyUsage):
+        return ("unparsable",)
+    return tuple(EKU_NAMES.get(oid, oid.dotted_string) for oid in list(value)[:32])
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    try:
+        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:
+        return ""
+    value = names[0].value if names else ""
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _has_san(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except x509.ExtensionNotFound:
+        return False
+    except ValueError:
+        return True  # present, if malformed: not the "CN only" case
+    return True
+
+
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         ext = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS)
@@ -277,6 +349,10 @@ def describe(cert: x509.Certificate) -> CertInfo:
         sha256=cert.fingerprint(hashes.SHA256()).hex(),
         sha1=cert.fingerprint(hashes.SHA1()).hex(),  # noqa: S303 - a fingerprint, as browsers show
         is_ca=_is_ca(cert),
+        common_name=_common_name(cert),
+        has_san=_has_san(cert),
+        extended_key_usage=_extended_key_usage(cert),
+        der_bytes=len(cert.public_bytes(Encoding.DER)),
     )
 
 
@@ -605,4 +681,5 @@ def analyse_chain(
         anchor=anchor.subject.rfc4514_string() if anchor is not None else "",
         hostname_matches=hostname_matches(hostname, leaf.dns_names, leaf.ip_addresses),
         deviations=deviations,
+        anchor_not_after=anchor.not_valid_after_utc if anchor is not None else None,
     )

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .._tasks import spawn
-from . import session13, tls12
+from . import session12, session13, tls12
 from ._constants import Version
 from ._wire import DecodeError
 from .connection import ConnectFailed, Dialer, Endpoint
@@ -149,11 +149,11 @@ class _Depth:
                 if first.ticket:
                     # A ticket is good at once: offer it while this session renegotiates.
                     by_ticket = spawn(self._resume(version, offer, "ticket", first.ticket))
-                run = await tls12.renegotiate(link, first, spec, RENEGOTIATIONS, wait=wait)
+                run = await session12.renegotiate(link, first, spec, RENEGOTIATIONS, wait=wait)
                 if by_ticket is None:
                     # A clean close before the session ID is offered: servers drop the
                     # sessions of connections that just vanish.
-                    await tls12.close(link, wait=self.quiet)
+                    await session12.close(link, wait=self.quiet)
         except _EXPECTED as exc:
             failure = _failure(exc, self.dialer.timeout)
             if first is not None:
@@ -204,7 +204,7 @@ class _Depth:
         )
         try:
             async with self.dialer.channel(self.endpoint) as channel:
-                answer = await tls12.offer_session(channel, spec)
+                answer = await session12.offer_session(channel, spec)
         except _EXPECTED as exc:
             failure = _failure(exc, self.dialer.timeout)
             return None, _Failure(f"{what}: {failure.reason}", failure.limited)

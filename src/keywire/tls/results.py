@@ -6,7 +6,7 @@ the checks turn only completed probes into findings or passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._constants import Version
 
@@ -66,6 +66,8 @@ class Chain:
 
     certificates: tuple[bytes, ...]
     seen_with: str
+    #: The first OCSP response the server stapled to this chain (DER; empty when none).
+    ocsp_response: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -80,6 +80,7 @@ class _Scan:
         self.renegotiation: list[bool] = []
         self.compression: list[bool] = []
         self.stapled: list[bool] = []
+        self.staples: dict[tuple[bytes, ...], bytes] = {}
         self.alpn: set[str] = set()
         self.alpn_seen = False
         self.certificate_curves: list[int] = []
@@ -173,6 +174,8 @@ class _Scan:
                 if curve is not None and curve not in self.certificate_curves:
                     self.certificate_curves.append(curve)
             self.stapled.append(bool(answer.ocsp_response))
+            if answer.ocsp_response:
+                self.staples.setdefault(answer.certificates, answer.ocsp_response)
         self.note_key_exchange(
             answer.key_exchange,
             f"{Version(version).label} {suite_table.by_code(hello.cipher_suite).name}",
@@ -620,6 +623,8 @@ async def _scan_endpoint(
             if flight.certificates:
                 scan.chains.setdefault(flight.certificates, "TLSv1.3")
             scan.stapled.append(bool(flight.ocsp_response))
+            if flight.ocsp_response and flight.certificates:
+                scan.staples.setdefault(flight.certificates, flight.ocsp_response)
             scan.alpn_seen = True
             if flight.alpn:
                 scan.alpn.add(flight.alpn)
@@ -655,7 +660,10 @@ async def _scan_endpoint(
         compression=_verdict(scan.compression, all_of=False),
         ocsp_stapling=_verdict(scan.stapled, all_of=False),
         alpn=tuple(sorted(scan.alpn)) if scan.alpn_seen else None,
-        chains=tuple(Chain(certificates=c, seen_with=w) for c, w in scan.chains.items()),
+        chains=tuple(
+            Chain(certificates=c, seen_with=w, ocsp_response=scan.staples.get(c, b""))
+            for c, w in scan.chains.items()
+        ),
         dh_groups=tuple(
             DhGroup(prime=p, generator=g, seen_with=w) for (p, g), w in scan.dh_groups.items()
         ),

@@ -15,25 +15,20 @@ a closed connection), :class:`~keywire.tls._wire.DecodeError` for anything malfo
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from ._constants import (
-    ALERT,
-    APPLICATION_DATA,
     CHANGE_CIPHER_SPEC,
     EXT_EXTENDED_MASTER_SECRET,
     HANDSHAKE,
-    HEARTBEAT,
     HS_CERTIFICATE,
     HS_CERTIFICATE_REQUEST,
     HS_CERTIFICATE_STATUS,
     HS_CLIENT_KEY_EXCHANGE,
     HS_FINISHED,
-    HS_HELLO_REQUEST,
     HS_NEW_SESSION_TICKET,
     HS_SERVER_HELLO,
     HS_SERVER_HELLO_DONE,
@@ -41,39 +36,36 @@ from ._constants import (
     Version,
     alert_label,
 )
+from ._link12 import ALERT_CLOSE_NOTIFY, ALERT_NO_RENEGOTIATION, Link, Refused, Unsupported
 from ._record12 import Protection, SuiteParams, handshake_hash, key_block, prf, supported
 from ._wire import DecodeError, Reader, u8, u16, u24, vec8, vec16
-from .connection import Channel
 from .hello import LEGACY_GROUPS, HelloSpec, client_hello, record_version
 from .messages import (
     KeyExchange,
-    ServerHello,
     parse_certificate,
     parse_server_hello,
     parse_server_key_exchange,
 )
-from .records import Handshake, HandshakeAssembler, Record, RecordStream, parse_alert
 from .suites import by_code
 from .tls13 import KEY_SHARE_GROUPS, KeyShare
 
 FULL_HANDSHAKE_GROUPS = KEY_SHARE_GROUPS + tuple(
     g for g in LEGACY_GROUPS if g not in KEY_SHARE_GROUPS
 )
-ALERT_NO_RENEGOTIATION = 100
-ALERT_CLOSE_NOTIFY = 0
 
-
-class Refused(Exception):
-    """The server declined: an alert, or it closed the connection."""
-
-    def __init__(self, reason: str, *, alert: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.alert = alert
-
-
-class Unsupported(Exception):
-    """The server chose something keywire cannot complete a handshake with."""
+__all__ = [
+    "ALERT_CLOSE_NOTIFY",
+    "ALERT_NO_RENEGOTIATION",
+    "FULL_HANDSHAKE_GROUPS",
+    "Established",
+    "Link",
+    "Refused",
+    "Unsupported",
+    "client_suites",
+    "full_hello_spec",
+    "handshake",
+    "parse_ticket12",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,104 +82,6 @@ class Established:
     server_verify: bytes = b""
     key_exchange: KeyExchange | None = None
     certificates: tuple[bytes, ...] = ()
-
-
-@dataclass
-class _Event:
-    kind: str  # "handshake", "ccs", "alert", "data", "heartbeat"
-    message: Handshake | None = None
-    alert: int = 0
-    level: int = 0
-    payload: bytes = b""
-
-
-class Link:
-    """Records over one channel: current protection each way, reassembly, one record at a time."""
-
-    def __init__(
-        self, channel: Channel, version: int = Version.TLS10, *, heartbeat: bool = False
-    ) -> None:
-        self.channel = channel
-        self.version = version
-        self.stream = RecordStream(heartbeat=heartbeat)
-        self.assembler = HandshakeAssembler()
-        self.read = Protection()
-        self.write = Protection()
-        self.pending_read: Protection | None = None
-        self._records: list[Record] = []
-        self._events: list[_Event] = []
-        self._outgoing = bytearray()
-
-    def send(self, content_type: int, payload: bytes) -> None:
-        """Queue a record; everything queued goes out in one write before the next read."""
-        for start in range(0, max(len(payload), 1), 16384):
-            chunk = payload[start : start + 16384]
-            if not self.write.active:
-                # Before the first ChangeCipherSpec the version stays the one of the hello.
-                self._outgoing += u8(content_type) + u16(self.version) + vec16(chunk)
-            else:
-                self._outgoing += self.write.seal(content_type, chunk)
-
-    def flush(self) -> None:
-        if self._outgoing:
-            self.channel.send(bytes(self._outgoing))
-            self._outgoing.clear()
-
-    async def event(self) -> _Event:
-        self.flush()
-        while not self._events:
-            if not self._records:
-                data = await self.channel.recv()
-                if not data:
-                    raise Refused("the server closed the connection")
-                self.stream.feed(data)
-                self._records.extend(r for r in self.stream.records() if isinstance(r, Record))
-                continue
-            self._record(self._records.pop(0))
-        return self._events.pop(0)
-
-    def _record(self, record: Record) -> None:
-        payload = self.read.open(record.content_type, record.payload)
-        if record.content_type == CHANGE_CIPHER_SPEC:
-            if payload != b"\x01":
-                raise DecodeError("malformed ChangeCipherSpec")
-            if self.pending_read is None:
-                raise DecodeError("ChangeCipherSpec before the keys were agreed")
-            self.read, self.pending_read = self.pending_read, None
-            self._events.append(_Event("ccs"))
-        elif record.content_type == ALERT:
-            alert = parse_alert(payload)
-            self._events.append(_Event("alert", alert=alert.description, level=alert.level))
-        elif record.content_type == HANDSHAKE:
-            for message in self.assembler.feed(payload):
-                self._events.append(_Event("handshake", message=message))
-        elif record.content_type == APPLICATION_DATA:
-            self._events.append(_Event("data"))
-        elif record.content_type == HEARTBEAT:
-            self._events.append(_Event("heartbeat", payload=payload))
-        else:
-            raise DecodeError(f"unexpected record type {record.content_type}")
-
-    async def message(self, *, during: str) -> Handshake:
-        """The next handshake message; alerts and closes become :class:`Refused`."""
-        while True:
-            event = await self.event()
-            if event.kind == "handshake" and event.message is not None:
-                if event.message.msg_type == HS_HELLO_REQUEST:
-                    continue
-                return event.message
-            if event.kind == "alert":
-                if event.level == 1 and event.alert not in (
-                    ALERT_NO_RENEGOTIATION,
-                    ALERT_CLOSE_NOTIFY,
-                ):
-                    continue  # other warnings do not end a handshake
-                raise Refused(
-                    f"alert {alert_label(event.alert)} {during}",
-                    alert=event.alert,
-                )
-            if event.kind == "ccs":
-                raise DecodeError(f"unexpected ChangeCipherSpec {during}")
 
 
 def client_suites(accepted: Sequence[int]) -> tuple[int, ...]:
@@ -422,94 +316,3 @@ def parse_ticket12(body: bytes) -> tuple[int, bytes]:
     ticket = reader.vec16()
     reader.done()
     return lifetime, ticket
-
-
-@dataclass(frozen=True, kw_only=True)
-class Resumed:
-    """How the server answered a hello that offered a previous session."""
-
-    resumed: bool
-    server_hello: ServerHello
-
-
-async def offer_session(channel: Channel, spec: HelloSpec) -> Resumed:
-    """Send ``spec`` (carrying a session ID or ticket) and read how the server starts.
-
-    The server resumes when it echoes the session ID and goes on with NewSessionTicket or
-    ChangeCipherSpec instead of a Certificate (RFC 5246 §7.3, RFC 5077 §3.4). keywire stops
-    there: the abbreviated handshake proves resumption without being finished.
-    """
-    link = Link(channel)
-    hello = client_hello(spec)
-    channel.send(u8(HANDSHAKE) + u16(record_version(spec.version)) + vec16(hello))
-    message = await link.message(during="in answer to the ClientHello")
-    if message.msg_type != HS_SERVER_HELLO:
-        raise DecodeError(f"expected a ServerHello, got handshake message {message.msg_type}")
-    server_hello = parse_server_hello(message.body)
-    echoed = bool(spec.session_id) and server_hello.session_id == spec.session_id
-    # What follows the ServerHello: a resumed session skips the certificate and key exchange.
-    link.pending_read = Protection()  # a CCS here only tells us the handshake is abbreviated
-    while True:
-        event = await link.event()
-        if event.kind == "ccs":
-            return Resumed(resumed=echoed, server_hello=server_hello)
-        if event.kind == "alert":
-            raise Refused(f"alert {alert_label(event.alert)} after the ServerHello")
-        if event.kind == "handshake" and event.message is not None:
-            kind = event.message.msg_type
-            if kind == HS_NEW_SESSION_TICKET:
-                continue
-            return Resumed(resumed=False, server_hello=server_hello)
-
-
-async def close(link: Link, *, wait: float) -> None:
-    """Send close_notify and give the server ``wait`` seconds to close its side (or answer)."""
-    link.send(ALERT, bytes([1, ALERT_CLOSE_NOTIFY]))
-    try:
-        for _ in range(4):
-            event = await asyncio.wait_for(link.event(), wait)
-            if event.kind == "alert":
-                return
-    except (Refused, DecodeError, asyncio.TimeoutError, OSError):
-        return
-
-
-@dataclass
-class RenegotiationRun:
-    """What happened to the renegotiations keywire started on one session."""
-
-    honoured: int = 0
-    refusal: str = ""
-    sessions: list[Established] = field(default_factory=list)
-
-
-async def renegotiate(
-    link: Link, first: Established, spec: HelloSpec, attempts: int, *, wait: float
-) -> RenegotiationRun:
-    """Start up to ``attempts`` renegotiations in a row on ``link``; stop at the first refusal.
-
-    Each renegotiation is a complete handshake inside the previous one (so that the next can be
-    asked). Silence for ``wait`` seconds counts as a refusal: some servers (Netty) just ignore
-    the hello.
-    """
-    run = RenegotiationRun()
-    current = first
-    for _ in range(attempts):
-        again = replace(
-            spec,
-            renegotiation_info=current.client_verify if current.secure_renegotiation else b"",
-            random=os.urandom(32),
-            session_ticket=None,
-            session_id=b"",
-        )
-        try:
-            current = await asyncio.wait_for(handshake(link, again, previous=current), wait)
-        except Refused as exc:
-            run.refusal = exc.reason
-            return run
-        except asyncio.TimeoutError:
-            run.refusal = f"no answer within {wait:g}s"
-            return run
-        run.honoured += 1
-        run.sessions.append(current)
-    return run

@@ -1,6 +1,7 @@
 """Token randomness analysis: is what an API issues as a secret actually unpredictable?
 
-Pure analysis (no network here; :mod:`keywire.tokens.sampling` collects tokens):
+Pure analysis (no network here; :mod:`keywire.tokens.intake` takes tokens from a URL or a file,
+as ``keywire tokens`` does):
 
 * :mod:`~keywire.tokens.structure`: what 1-10 tokens are made of (UUID versions, ObjectIds,
   Snowflakes, embedded timestamps, counters, repeats) and upper bounds on their entropy;

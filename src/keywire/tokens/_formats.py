@@ -1,5 +1,5 @@
-"""Identifier formats that carry a clock: UUIDs, MongoDB ObjectIds, ULIDs, Snowflake IDs, and
-timestamps embedded anywhere in a token (decimal, hex, or in its base64-decoded bytes).
+"""Identifier formats that carry a clock: UUIDs, MongoDB ObjectIds, ULIDs, Snowflake IDs
+(timestamps embedded anywhere else in a token are :mod:`keywire.tokens._embedded`).
 
 Each recogniser returns a :class:`FormatMatch` with the :class:`~keywire.tokens._model.Field`\\ s
 it explained and the bits an attacker would still have to guess. "Near the sampling time" means
@@ -9,8 +9,6 @@ single token (a random 32-bit value lands within an hour of now about once in 60
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
 from collections.abc import Sequence
@@ -65,12 +63,12 @@ def iso(ts: float) -> str:
         return f"{ts:.0f} (out of range)"
 
 
-def _time_bits(unit_s: float) -> float:
+def bits_of_time(unit_s: float) -> float:
     """Bits left to guess in a timestamp of resolution ``unit_s`` whose instant is roughly known."""
     return max(1.0, math.log2(ISSUE_UNCERTAINTY_S / unit_s))
 
 
-def _spread(values: Sequence[int]) -> float:
+def spread(values: Sequence[int]) -> float:
     """Bits needed to cover the values' spread (0 when all are equal)."""
     low, high = min(values), max(values)
     return math.log2(high - low + 1) if high > low else 0.0
@@ -127,14 +125,14 @@ def match_uuid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | None:
             kind="uuid-v7",
             description="UUIDv7: a 48-bit Unix time in ms, then 74 random bits",
             max_bits=122.0,
-            unpredictable_bits=_time_bits(0.001) + 74.0,
+            unpredictable_bits=bits_of_time(0.001) + 74.0,
             fields=(
                 Field(
                     kind="timestamp",
                     start=0,
                     end=12,
                     bits=48.0,
-                    unpredictable=_time_bits(0.001),
+                    unpredictable=bits_of_time(0.001),
                     detail=f"Unix ms, first issued {iso(min(stamps))}",
                 ),
                 *layout,
@@ -177,7 +175,7 @@ def _uuid_time(parsed: list[int], version: int, window: TimeWindow) -> FormatMat
     # (anyone's) gives them away. A random node that varies has to be guessed.
     node_bits = 48.0 if random_node and (n == 1 or len(nodes) > 1) else 0.0
     clock_bits = 14.0 if (n >= 2 and len(clocks) > 1) or (n == 1 and random_node) else 0.0
-    time_bits = _time_bits(1e-7)
+    time_bits = bits_of_time(1e-7)
     near = all(s in window for s in stamps)
     node_text = (
         "random (multicast bit set)"
@@ -224,7 +222,7 @@ def _uuid_time(parsed: list[int], version: int, window: TimeWindow) -> FormatMat
 
 def match_objectid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | None:
     """MongoDB ObjectIds: 4-byte time, 5-byte per-process value, 3-byte counter (24 hex)."""
-    if not all(len(t) == 24 for t in tokens) or not all(_is_hex(t) for t in tokens):
+    if not all(len(t) == 24 for t in tokens) or not all(is_hex(t) for t in tokens):
         return None
     if len({t.islower() for t in tokens if not t.isdigit()}) > 1:
         return None
@@ -234,7 +232,7 @@ def match_objectid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | N
     processes = {t[8:18].lower() for t in tokens}
     counters = [int(t[18:], 16) for t in tokens]
     n = len(tokens)
-    counter_bits = min(24.0, _spread(counters) + 1.0) if n >= 2 else 24.0
+    counter_bits = min(24.0, spread(counters) + 1.0) if n >= 2 else 24.0
     process_bits = 40.0 if n >= 2 and len(processes) == n and n >= 3 else 0.0
     evidence = {
         "issued": iso(min(stamps)),
@@ -247,14 +245,14 @@ def match_objectid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | N
         kind="objectid",
         description="MongoDB ObjectId: creation time, per-process value and a counter",
         max_bits=96.0,
-        unpredictable_bits=_time_bits(1.0) + process_bits + counter_bits,
+        unpredictable_bits=bits_of_time(1.0) + process_bits + counter_bits,
         fields=(
             Field(
                 kind="timestamp",
                 start=0,
                 end=8,
                 bits=32.0,
-                unpredictable=_time_bits(1.0),
+                unpredictable=bits_of_time(1.0),
                 detail=f"Unix seconds, issued {iso(min(stamps))}",
             ),
             Field(
@@ -297,14 +295,14 @@ def match_ulid(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | None:
         kind="ulid",
         description="ULID: a 48-bit Unix time in ms, then 80 random bits",
         max_bits=128.0,
-        unpredictable_bits=_time_bits(0.001) + 80.0,
+        unpredictable_bits=bits_of_time(0.001) + 80.0,
         fields=(
             Field(
                 kind="timestamp",
                 start=0,
                 end=10,
                 bits=48.0,
-                unpredictable=_time_bits(0.001),
+                unpredictable=bits_of_time(0.001),
                 detail=f"Unix ms, issued {iso(min(stamps))}",
             ),
         ),
@@ -328,8 +326,8 @@ def match_snowflake(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | 
         if not all(s in window for s in stamps):
             continue
         low = [v & ((1 << shift) - 1) for v in values]
-        low_bits = min(float(shift), _spread(low) + 1.0) if n >= 2 else float(shift)
-        time_bits = _time_bits(unit / 1000.0)
+        low_bits = min(float(shift), spread(low) + 1.0) if n >= 2 else float(shift)
+        time_bits = bits_of_time(unit / 1000.0)
         return FormatMatch(
             kind="snowflake",
             description=f"{name}: a time in {unit} ms units, then {layout}",
@@ -360,141 +358,8 @@ def match_snowflake(tokens: Sequence[str], window: TimeWindow) -> FormatMatch | 
     return None
 
 
-def _is_hex(text: str) -> bool:
-    return set(text) <= _HEXDIGITS
-
-
-# Embedded timestamps: (encoding, width in characters or bytes, unit in seconds).
-_DECIMAL_STAMPS = ((10, 1.0, "Unix seconds"), (13, 1e-3, "Unix ms"), (16, 1e-6, "Unix µs"))
-_HEX_STAMPS = ((8, 1.0, "Unix seconds"), (11, 1e-3, "Unix ms"), (13, 1e-6, "Unix µs"))
-_BYTE_STAMPS = (
-    (4, "big", 1.0, "Unix seconds"),
-    (4, "little", 1.0, "Unix seconds"),
-    (6, "big", 1e-3, "Unix ms"),
-    (8, "big", 1.0, "Unix seconds"),
-    (8, "little", 1.0, "Unix seconds"),
-    (8, "big", 1e-3, "Unix ms"),
-    (8, "little", 1e-3, "Unix ms"),
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class EmbeddedTime:
-    """A timestamp found at the same place in every token."""
-
-    encoding: str
-    start: int  # character offset, or byte offset when ``encoding`` ends in "bytes"
-    width: int
-    unit_s: float
-    unit: str
-    first: float
-
-    @property
-    def bits(self) -> float:
-        per = {"decimal": math.log2(10), "hex": 4.0}.get(self.encoding, 8.0)
-        return self.width * per
-
-    @property
-    def unpredictable(self) -> float:
-        return _time_bits(self.unit_s)
-
-
-def decoded_bytes(token: str) -> bytes | None:
-    """The bytes a base64/base64url token encodes, or None."""
-    text = token.rstrip("=")
-    if len(text) < 8 or len(text) % 4 == 1:
-        return None
-    padded = text + "=" * (-len(text) % 4)
-    try:
-        if "-" in text or "_" in text:
-            return base64.urlsafe_b64decode(padded)
-        return base64.b64decode(padded, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def find_embedded_time(tokens: Sequence[str], window: TimeWindow) -> EmbeddedTime | None:
-    """A timestamp near the sampling time at one fixed place in every token, if any.
-
-    Decimal and hex digits are searched in the tokens as written; base64 tokens are also decoded
-    and their bytes searched for 4-, 6- and 8-byte integers and for ASCII decimal timestamps.
-    """
-    if not tokens:
-        return None
-    length = len(tokens[0])
-    same_length = all(len(t) == length for t in tokens)
-    if same_length:
-        for width, unit_s, unit in _DECIMAL_STAMPS:
-            for start in range(length - width + 1):
-                if _all_near(tokens, start, width, 10, unit_s, window):
-                    return _found("decimal", start, width, unit_s, unit, tokens, 10)
-        for width, unit_s, unit in _HEX_STAMPS:
-            for start in range(length - width + 1):
-                if _all_near(tokens, start, width, 16, unit_s, window):
-                    return _found("hex", start, width, unit_s, unit, tokens, 16)
-    decoded = [decoded_bytes(t) for t in tokens]
-    if all(d is not None for d in decoded):
-        blobs = [d for d in decoded if d is not None]
-        size = len(blobs[0])
-        if all(len(b) == size for b in blobs):
-            for width, order, unit_s, unit in _BYTE_STAMPS:
-                for start in range(size - width + 1):
-                    stamps = [
-                        int.from_bytes(b[start : start + width], order) * unit_s  # type: ignore[arg-type]
-                        for b in blobs
-                    ]
-                    if all(s in window for s in stamps):
-                        return EmbeddedTime(
-                            encoding=f"{order}-endian bytes",
-                            start=start,
-                            width=width,
-                            unit_s=unit_s,
-                            unit=unit,
-                            first=min(stamps),
-                        )
-            texts = [b.decode("latin-1") for b in blobs]
-            for width, unit_s, unit in _DECIMAL_STAMPS:
-                for start in range(size - width + 1):
-                    if _all_near(texts, start, width, 10, unit_s, window):
-                        found = _found("decimal", start, width, unit_s, unit, texts, 10)
-                        return EmbeddedTime(
-                            encoding="ASCII digits in decoded bytes",
-                            start=start,
-                            width=width,
-                            unit_s=unit_s,
-                            unit=unit,
-                            first=found.first,
-                        )
-    return None
-
-
-def _all_near(
-    tokens: Sequence[str], start: int, width: int, base: int, unit_s: float, window: TimeWindow
-) -> bool:
-    allowed = _DIGITS if base == 10 else _HEXDIGITS
-    for token in tokens:
-        chunk = token[start : start + width]
-        if len(chunk) != width or not set(chunk) <= allowed:
-            return False
-        if int(chunk, base) * unit_s not in window:
-            return False
-    return True
-
-
-_DIGITS = frozenset("0123456789")
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-def _found(
-    encoding: str,
-    start: int,
-    width: int,
-    unit_s: float,
-    unit: str,
-    tokens: Sequence[str],
-    base: int,
-) -> EmbeddedTime:
-    first = min(int(t[start : start + width], base) * unit_s for t in tokens)
-    return EmbeddedTime(
-        encoding=encoding, start=start, width=width, unit_s=unit_s, unit=unit, first=first
-    )
+def is_hex(text: str) -> bool:
+    return set(text) <= _HEXDIGITS

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .._alphabet import BASE64, BASE64URL, DECIMAL, HEX, HEX_UPPER, Charset
-from .._formats import decoded_bytes
+from .._embedded import decoded_bytes
 
 _SIGNED_DECIMAL = re.compile(r"^-?[0-9]{1,40}$")
 MASK32 = 0xFFFFFFFF

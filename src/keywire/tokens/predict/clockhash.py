@@ -42,11 +42,11 @@ import math
 import operator
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat, starmap
 
 from .._special import poisson_sf
+from ._clocks import Clock, clocks_at
 
 #: Tokens whose window is searched in full before the generator is known.
 MAX_SEARCHED = 3
@@ -66,86 +66,6 @@ _HASHES = ("md5", "sha1", "sha256", "sha512")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
-_US = 1_000_000
-
-
-@dataclass(frozen=True)
-class Clock:
-    """One way a server writes the time: its tick, and every value in a range of ticks."""
-
-    name: str  # as code, for the finding
-    tick: float
-    render: Callable[[range], Iterable[bytes]]
-    also: str = ""  # the same value written elsewhere
-
-
-def _decimal(ticks: range) -> Iterable[bytes]:
-    return map(b"%d".__mod__, ticks)
-
-
-def _micro_fixed(ticks: range) -> Iterable[bytes]:
-    return map(b"%d.%06d".__mod__, map(divmod, ticks, repeat(_US)))
-
-
-def _php_microtime(ticks: range) -> Iterable[bytes]:
-    return map(str.encode, starmap("0.{1:06d}00 {0}".format, map(divmod, ticks, repeat(_US))))
-
-
-def _php_uniqid(ticks: range) -> Iterable[bytes]:
-    return map(b"%08x%05x".__mod__, map(divmod, ticks, repeat(_US)))
-
-
-def _php_float(ticks: range) -> Iterable[bytes]:
-    values = map(operator.truediv, ticks, repeat(10_000))
-    return map(str.encode, map("{:.14G}".format, values))
-
-
-def _python2_float(ticks: range) -> Iterable[bytes]:
-    values = map(operator.truediv, ticks, repeat(100))
-    return map(str.encode, map("{:.12G}".format, values))
-
-
-def _js_seconds(ticks: range) -> Iterable[bytes]:
-    for text in map(repr, map(operator.truediv, ticks, repeat(1000))):
-        yield (text[:-2] if text.endswith(".0") else text).encode()
-
-
-def _python_float(ulp: float) -> Callable[[range], Iterable[bytes]]:
-    def render(ticks: range) -> Iterable[bytes]:
-        # Doubles between 2^30 and 2^31 (2004-2038) are the multiples of one ulp: every value
-        # time.time() can return is k * ulp, written by repr() as the shortest round trip.
-        return map(str.encode, map(repr, map(ulp.__mul__, ticks)))
-
-    return render
-
-
-#: Coarse clocks first: they cost little, and cover the whole window before the fine ones.
-COARSE = (
-    Clock("'%.12g' % time.time()", 0.01, _python2_float, "str(time.time()) on Python 2"),
-    Clock(
-        "str(int(time.time() * 1000))",
-        0.001,
-        _decimal,
-        "JavaScript Date.now(), Java System.currentTimeMillis()",
-    ),
-    Clock("String(Date.now() / 1000)", 0.001, _js_seconds, "JavaScript"),
-    Clock("(string) microtime(true)", 0.0001, _php_float, "PHP"),
-)
-FINE = (
-    Clock("str(time.time_ns() // 1000)", 1e-6, _decimal, "Go time.Now().UnixMicro()"),
-    Clock("'%.6f' % time.time()", 1e-6, _micro_fixed, "PHP sprintf('%.6f', microtime(true))"),
-    Clock("microtime()", 1e-6, _php_microtime, "PHP"),
-    Clock("uniqid()", 1e-6, _php_uniqid, "PHP"),
-)
-
-
-def _clocks(instant: float) -> tuple[tuple[Clock, ...], tuple[Clock, ...]]:
-    fine: tuple[Clock, ...] = FINE
-    if 2**30 <= instant < 2**31:
-        ulp = math.ulp(instant)
-        python = Clock("str(time.time())", ulp, _python_float(ulp), "Ruby Time.now.to_f.to_s")
-        fine = (python, *FINE)
-    return COARSE, fine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -335,7 +255,7 @@ def search(
     tried = 0
     cut = False
     for window in ordered:
-        coarse, fine = _clocks(window.centre)
+        coarse, fine = clocks_at(window.centre)
         # The coarse clocks cost little over the whole window; the fine ones are tried
         # together, one millisecond at a time, from the most likely instant outwards.
         plan = [(coarse, (window.low, window.high))] + [
@@ -378,7 +298,7 @@ def _hopeless(window: Window, chunk_cost_s: float, budget_s: float) -> bool:
 def _writers(value: bytes, instant: float) -> list[Clock]:
     """Every clock that writes ``value`` at ``instant``: several can agree on one string
     (``'%.6f' % t`` and ``repr(t)`` when the latter has six decimals), so the others decide."""
-    coarse, fine = _clocks(instant)
+    coarse, fine = clocks_at(instant)
     found = []
     for clock in (*coarse, *fine):
         near = _ticks(clock, instant - 2 * clock.tick, instant + 2 * clock.tick)

@@ -1,0 +1,5 @@
+"""``python -m keywire.cli`` runs the command line."""
+
+from . import main
+
+main()

@@ -1,0 +1,132 @@
+"""``keywire scan``: scan URLs (or an API description's endpoints) and report.
+
+Options come from the command line, else from the configuration file, else from the table's
+defaults (:mod:`keywire.options`); the scan, policy, baseline and gate are the library's
+(:func:`keywire.scan`, :func:`keywire.finish_report`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from contextlib import ExitStack
+from typing import Any
+
+import click
+
+from .._display import visible
+from .._models import ScanReport, TargetResult
+from .._scanner import scan
+from ..scanoptions import scan_options
+from ..targets import TargetError
+from ._exit import (
+    EXIT_CODES_HELP,
+    fail_usage,
+)
+from ._headers import parse_header_env, parse_headers, protect_credentials
+from ._options import check_ca_file, configure_logging, load_settings, table_options
+from ._report import Label, emit
+
+_SKIPPED_SHOWN = 20
+
+
+def _spec_labels(report: ScanReport) -> dict[str, Label]:
+    """Console labels for a spec-driven scan: the operation each endpoint comes from, and which
+    operations were skipped and why."""
+    labels: dict[str, Label] = {}
+    for target in report.targets:
+        detail = target.details.get("openapi")
+        if isinstance(detail, Mapping) and isinstance(detail.get("operation"), str):
+            labels[target.target] = f"{detail['operation']} (from the spec)"
+        elif isinstance(detail, Mapping) and "endpoints" in detail:
+            probed = len(detail["endpoints"])
+            total = detail.get("skipped_total", 0)
+            lines = [
+                f"API description: {probed} endpoint(s) probed, {total} operation(s) skipped"
+                + (":" if total else "")
+            ]
+            listed = [s for s in detail.get("skipped", ()) if isinstance(s, Mapping)]
+            for item in listed[:_SKIPPED_SHOWN]:
+                lines.append(f"  skipped {item.get('operation')}: {item.get('reason')}")
+            if total > min(len(listed), _SKIPPED_SHOWN):
+                shown = min(len(listed), _SKIPPED_SHOWN)
+                lines.append(f"  … and {total - shown} more (the JSON report lists them)")
+            labels[target.target] = tuple(lines)
+    return labels
+
+
+class _Progress:
+    """A transient rich progress line on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}", markup=False),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = self._progress.add_task(f"scanning {total} target(s)", total=total)
+
+    def __enter__(self) -> _Progress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def target_started(self, target: str) -> None:
+        self._progress.update(self._task, description=f"scanning {visible(target)}")
+
+    def target_finished(self, result: TargetResult) -> None:
+        self._progress.advance(self._task)
+
+
+@click.command("scan", epilog=EXIT_CODES_HELP)
+@click.argument("targets", nargs=-1, required=False)
+@table_options("scan")
+@click.pass_context
+def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any) -> None:
+    """Scan TARGETS (http:// or https:// URLs) and report what an observer on the wire could take.
+
+    With --spec, the API description's endpoints are scanned too.
+    """
+    from ..openapi.loader import SpecError
+
+    settings = load_settings(ctx, params)
+    values = settings.values
+    configure_logging(values["verbose"])
+    check_ca_file(values["ca_file"])
+    spec = values["spec"]
+    if not targets and spec is None:
+        fail_usage("give at least one TARGET URL, or --spec FILE|URL")
+    credentials = parse_headers(values["headers"])
+    credentials.update(parse_header_env(values["header_envs"], os.environ))
+    protect_credentials(credentials)
+    try:
+        options = scan_options(values, headers=credentials)
+    except ValueError as exc:
+        fail_usage(str(exc))
+    try:
+        with ExitStack() as stack:
+            progress = None
+            if sys.stderr.isatty():
+                total = options.max_endpoints if spec is not None else len(targets)
+                progress = stack.enter_context(_Progress(total))
+            report = scan(
+                list(targets),
+                options=options,
+                observer=progress,
+                config=settings.config,
+                baseline=settings.baseline,
+                gate=settings.gate,
+            )
+    except TargetError as exc:
+        fail_usage(str(exc))
+    except SpecError as exc:
+        fail_usage(f"cannot use the API description: {exc}")
+    labels = _spec_labels(report) if spec is not None else None
+    emit(report, settings=settings, labels=labels)

@@ -1,0 +1,143 @@
+"""Everything a scan can be told: :class:`ScanOptions`, filled from the option table.
+
+The defaults of the fields the command line sets are the table's (:mod:`keywire.options`), so
+``keywire scan`` with no option and ``keywire.scan()`` with no options scan alike.
+
+>>> ScanOptions().timeout
+10.0
+>>> scan_options({"timeout": 5.0, "per_host": 2}).per_host
+2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .credentials import check_credential_headers
+from .options import GROUP_ALIASES, OPENAPI_GROUP, OPTION, OPTIONS, selectable
+from .redact import credential_parameters, redact, redact_url
+
+if TYPE_CHECKING:
+    from .checks import Family
+    from .net.http import ClientSettings
+
+
+def _default(name: str) -> Any:
+    return OPTION[name].default
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanOptions:
+    """Everything a scan can be told. The defaults are the polite, observe-only ones."""
+
+    timeout: float = _default("timeout")
+    scan_timeout: float = _default("scan-timeout")
+    body_cap: int = 1024 * 1024
+    per_host: int = _default("per-host")
+    max_hops: int = 10
+    ca_file: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    http_port: int | None = None
+    https_port: int | None = None
+    only: Collection[str] = ()
+    skip: Collection[str] = ()
+    #: An OpenAPI 3.x / Swagger 2.0 description (path or URL) to drive the scan: see
+    #: keywire.openapi.
+    spec: str | None = None
+    #: At most this many endpoints of the spec are probed.
+    max_endpoints: int = _default("max-endpoints")
+    #: Send nothing beyond the scanned hosts: no OCSP responder, no CRL (``--offline``).
+    offline: bool = _default("offline")
+    #: Send the TLS vulnerability probes (Heartbleed, CCS injection, ROBOT); see
+    #: docs/vulnerability-probes.md. False records them as skipped.
+    vulnerability_probes: bool = _default("vulnerability-probes")
+
+    def __post_init__(self) -> None:
+        known = set(selectable())
+        unknown = (set(self.only) | set(self.skip)) - known
+        if unknown:
+            raise ValueError(
+                f"unknown check selection {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(sorted(known))}"
+            )
+        if self.timeout <= 0 or self.scan_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.per_host < 1:
+            raise ValueError("per-host connections must be at least 1")
+        if self.max_endpoints < 1:
+            raise ValueError("--max-endpoints must be at least 1")
+        if self.spec is not None and "://" in self.spec:
+            in_query = credential_parameters(urlsplit(self.spec).query)
+            if in_query:
+                raise ValueError(
+                    f"--spec {redact_url(self.spec)}: a credential in the query string "
+                    f"({', '.join(in_query)}) is refused; keywire fetches the description "
+                    "anonymously, give it a URL that needs no credential or a local file"
+                )
+        check_credential_headers(self.headers)
+
+    def selected(self) -> tuple[Family[Any], ...]:
+        """The check families this scan runs, in report order."""
+        from .checks import FAMILIES
+
+        only = {GROUP_ALIASES.get(name, name) for name in self.only}
+        skip = {GROUP_ALIASES.get(name, name) for name in self.skip}
+        chosen = []
+        for family in FAMILIES:
+            keys = {family.name, family.group}
+            if only and not keys & only:
+                continue
+            if keys & skip:
+                continue
+            if family.group == OPENAPI_GROUP and self.spec is None:
+                continue  # compares answers with a spec: nothing to do without one
+            chosen.append(family)
+        return tuple(chosen)
+
+    def client_settings(self) -> ClientSettings:
+        """The HTTP client's settings for this scan (the user's headers as its credentials)."""
+        from .net.http import ClientSettings
+
+        return ClientSettings(
+            timeout=self.timeout,
+            body_cap=self.body_cap,
+            per_host=self.per_host,
+            max_hops=self.max_hops,
+            ca_file=self.ca_file,
+            credentials=dict(self.headers),
+        )
+
+    def public(self) -> dict[str, object]:
+        """The options as they may appear in a report: header values redacted."""
+        return {
+            "timeout": self.timeout,
+            "scan_timeout": self.scan_timeout,
+            "body_cap": self.body_cap,
+            "per_host": self.per_host,
+            "max_hops": self.max_hops,
+            "ca_file": bool(self.ca_file),
+            "headers": {k: str(redact(v)) for k, v in self.headers.items()},
+            "http_port": self.http_port,
+            "https_port": self.https_port,
+            "only": sorted(self.only),
+            "skip": sorted(self.skip),
+            "offline": self.offline,
+            "vulnerability_probes": self.vulnerability_probes,
+            **(
+                {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
+                if self.spec is not None
+                else {}
+            ),
+        }
+
+
+def scan_options(values: Mapping[str, Any], **fields: Any) -> ScanOptions:
+    """:class:`ScanOptions` from option values by parameter name (what commands receive), the
+    table saying which value fills which field; ``fields`` add or replace fields."""
+    from_table = {
+        o.scan_field: values[o.param] for o in OPTIONS if o.scan_field and o.param in values
+    }
+    return ScanOptions(**{**from_table, **fields})
