@@ -88,11 +88,13 @@ MARK_END = "<!-- bench:end -->"
 class Sample:
     wall: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def add(self, wall: float, rss_kib: int) -> None:
+    def add(self, wall: float, rss_kib: int, cpu: float = 0.0) -> None:
         self.wall.append(wall)
         self.rss_mib.append(rss_kib / 1024)
+        self.cpu.append(cpu)
 
 
 # A tiny launcher runs each measured command. Spawning from the benchmark process itself would
@@ -104,14 +106,20 @@ started = time.perf_counter()
 quiet = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY, 0) for fd in (1, 2)]
 pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=quiet)
 _, status, usage = os.wait4(pid, 0)
-print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+cpu = usage.ru_utime + usage.ru_stime
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status), cpu)
 """
 
 
 def measure(
     cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900
-) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS KiB of the process and its waited-for children, exit status)."""
+) -> tuple[float, int, int, float]:
+    """(wall seconds, peak RSS KiB of the process and its waited-for children, exit status,
+    CPU seconds of the process and its children).
+
+    On a shared machine wall times move with the other jobs; CPU time much less, so the CPU
+    ratio is the steadier comparison there.
+    """
     done = subprocess.run(
         [sys.executable, "-c", LAUNCHER, *cmd],
         stdin=subprocess.DEVNULL,
@@ -121,8 +129,8 @@ def measure(
         timeout=timeout,
         check=False,
     )
-    wall, rss, code = done.stdout.split()[-3:]
-    return float(wall), int(rss), int(code)
+    wall, rss, code, cpu = done.stdout.split()[-4:]
+    return float(wall), int(rss), int(code), float(cpu)
 
 
 def keywire_command(urls: Sequence[str], ca_file: Path, out: Path) -> list[str]:
@@ -185,8 +193,8 @@ def import_cost() -> tuple[float, float]:
 
 def table(results: dict[str, dict[str, Sample]], runs: dict[str, int]) -> str:
     lines = [
-        "| scenario | tool | runs | wall median (s) | peak RSS median (MiB) | keywire speed-up | memory vs keywire |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | tool | runs | wall median (s) | peak RSS median (MiB) | CPU median (s) | keywire speed-up | CPU vs keywire | memory vs keywire |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for scenario, tools in results.items():
         base = tools.get("keywire")
@@ -195,12 +203,15 @@ def table(results: dict[str, dict[str, Sample]], runs: dict[str, int]) -> str:
                 continue
             wall = statistics.median(sample.wall)
             rss = statistics.median(sample.rss_mib)
-            speed = mem = ""
+            cpu = statistics.median(sample.cpu)
+            speed = mem = cpu_ratio = ""
             if base and base.wall and tool != "keywire":
                 speed = f"{wall / statistics.median(base.wall):.1f}x"
                 mem = f"{rss / statistics.median(base.rss_mib):.1f}x"
+                cpu_ratio = f"{cpu / statistics.median(base.cpu):.1f}x"
             lines.append(
-                f"| {scenario} | {tool} | {len(sample.wall)} | {wall:.2f} | {rss:.0f} | {speed} | {mem} |"
+                f"| {scenario} | {tool} | {len(sample.wall)} | {wall:.2f} | {rss:.0f} | {cpu:.2f} "
+                f"| {speed} | {cpu_ratio} | {mem} |"
             )
     return "\n".join(lines)
 
@@ -288,8 +299,8 @@ def main() -> int:
                             out,
                             depth=args.sslyze_commands == "matching",
                         )
-                    wall, rss, code = measure(cmd)
-                    sample[tool].add(wall, rss)
+                    wall, rss, code, cpu = measure(cmd)
+                    sample[tool].add(wall, rss, cpu)
                     check = check_keywire if tool == "keywire" else check_sslyze
                     problem = f"exit {code}" if code else check(out, len(chosen_urls))
                     if problem:
@@ -302,14 +313,14 @@ def main() -> int:
         if testssl:
             for run in range(args.testssl_runs):
                 host, _port = targets[0]
-                wall, rss, code = measure(testssl_command(testssl, host, urls[0]), env=env)
-                single["testssl.sh --fast"].add(wall, rss)
+                wall, rss, code, cpu = measure(testssl_command(testssl, host, urls[0]), env=env)
+                single["testssl.sh --fast"].add(wall, rss, cpu)
                 print(f"testssl run {run + 1}: {wall:.1f}s exit {code}", file=sys.stderr)
             if args.testssl_batch:
                 started = time.perf_counter()
                 peak = 0
                 for (host, _), url in zip(targets, urls, strict=True):
-                    _, rss, _ = measure(testssl_command(testssl, host, url), env=env)
+                    _, rss, _, _ = measure(testssl_command(testssl, host, url), env=env)
                     peak = max(peak, rss)
                 batch["testssl.sh --fast"].add(time.perf_counter() - started, peak)
         importing, python = import_cost()
