@@ -34,10 +34,15 @@ _HOST_ENV = (
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The host's proxies and CA settings must not change results."""
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The host's proxies and CA settings must not change results, and scans record into a
+    history store of the test's own (``keywire scan`` records by default), never the user's."""
     for name in _HOST_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("KEYWIRE_STORE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ CONFIG_VALUES = {
 
 
 def test_every_command_takes_exactly_its_rows():
-    for name in ("scan", "demo", "tokens"):
+    for name in ("scan", "demo", "tokens", "watch", "history", "diff", "report"):
         command = main.commands[name]
         declared = {
             p.opts[0].removeprefix("--") for p in command.params if isinstance(p, click.Option)
@@ -124,7 +124,7 @@ def test_no_option_is_declared_outside_the_table():
             ):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
-    assert OPTION["timeout"].commands == ("scan", "demo", "tokens")
+    assert OPTION["timeout"].commands == ("scan", "demo", "tokens", "watch")
 
 
 def test_a_negatable_flag_row_makes_an_on_off_option():

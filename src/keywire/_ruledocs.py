@@ -21,6 +21,10 @@ def _family_doc(rule: Rule) -> tuple[str, str]:
             module = inspect.getmodule(family.check)
             doc = inspect.getdoc(module) or ""
             return family.name, doc
+    from .history import rules as history_rules
+
+    if rule.id in history_rules.RULE_IDS:
+        return history_rules.FAMILY, inspect.getdoc(history_rules) or ""
     return "", ""
 
 

@@ -29,7 +29,7 @@ Kind = Literal["number", "integer", "flag", "choice", "text", "path", "count"]
 Choices = tuple[str, ...] | Callable[[], Sequence[str]]
 
 #: The commands that take table options.
-COMMANDS = ("scan", "demo", "tokens")
+COMMANDS = ("scan", "demo", "tokens", "watch", "history", "diff", "report")
 #: The check group that only runs on spec-driven scans (``spec`` is its former name, still taken).
 OPENAPI_GROUP = "openapi"
 GROUP_ALIASES: Mapping[str, str] = MappingProxyType({"spec": OPENAPI_GROUP})
@@ -117,6 +117,10 @@ def severity_choices() -> tuple[str, ...]:
 
 
 _SCAN, _BOTH, _ALL = ("scan",), ("scan", "demo"), ("scan", "demo", "tokens")
+#: ``keywire watch`` scans like ``keywire scan``: it takes scan's options for reaching targets.
+_SCANNING = ("scan", "watch")
+#: The commands that read or keep the history store.
+_STORE = ("scan", "watch", "history", "diff", "report")
 
 OPTIONS: tuple[Option, ...] = (
     # What to scan.
@@ -226,7 +230,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=selectable,
         multiple=True,
         default=(),
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         config=True,
         scan_field="only",
         help="Run only these checks or groups.",
@@ -237,7 +241,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=selectable,
         multiple=True,
         default=(),
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         config=True,
         scan_field="skip",
         help="Skip these checks or groups.",
@@ -249,7 +253,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-H",
         dest="headers",
         multiple=True,
-        commands=("scan", "tokens"),
+        commands=("scan", "tokens", "watch"),
         help="'Name: value' credential header, sent only over verified HTTPS to the target host.",
         overrides={
             "tokens": {
@@ -264,14 +268,14 @@ OPTIONS: tuple[Option, ...] = (
         dest="header_envs",
         multiple=True,
         metavar="NAME=VAR",
-        commands=_SCAN,
+        commands=_SCANNING,
         help="Like --header, with the value read from environment variable VAR (not shell "
         "history).",
     ),
     Option(
         name="ca-file",
         kind="path",
-        commands=("scan", "tokens"),
+        commands=("scan", "tokens", "watch"),
         config=True,
         scan_field="ca_file",
         help="Extra trusted CA certificates (PEM).",
@@ -281,7 +285,7 @@ OPTIONS: tuple[Option, ...] = (
         kind="integer",
         low=1,
         high=65535,
-        commands=_SCAN,
+        commands=_SCANNING,
         config=True,
         scan_field="http_port",
         help="Port of the cleartext side of https:// targets.",
@@ -291,7 +295,7 @@ OPTIONS: tuple[Option, ...] = (
         kind="integer",
         low=1,
         high=65535,
-        commands=_SCAN,
+        commands=_SCANNING,
         config=True,
         scan_field="https_port",
         help="Port of the HTTPS side of http:// targets.",
@@ -303,7 +307,7 @@ OPTIONS: tuple[Option, ...] = (
         high=50,
         default=5,
         show_default=True,
-        commands=_SCAN,
+        commands=_SCANNING,
         config=True,
         scan_field="per_host",
         help="Concurrent connections per host.",
@@ -312,7 +316,7 @@ OPTIONS: tuple[Option, ...] = (
         name="offline",
         kind="flag",
         default=False,
-        commands=_SCAN,
+        commands=_SCANNING,
         config=True,
         scan_field="offline",
         help="Send nothing beyond the scanned hosts: no fetch from the OCSP responders or CRLs "
@@ -337,7 +341,7 @@ OPTIONS: tuple[Option, ...] = (
         high=600,
         default=10.0,
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "watch"),
         config=True,
         scan_field="timeout",
         help="Seconds per request.",
@@ -349,10 +353,133 @@ OPTIONS: tuple[Option, ...] = (
         high=86400,
         default=300.0,
         show_default=True,
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         config=True,
         scan_field="scan_timeout",
         help="Seconds for the whole scan.",
+        overrides={"watch": {"help": "Seconds for each batch of targets (see --batch)."}},
+    ),
+    # The history store and the watch (docs/history.md).
+    Option(
+        name="store",
+        kind="path",
+        metavar="FILE",
+        commands=_STORE,
+        help="The history store (SQLite). Default: $KEYWIRE_STORE, else "
+        "$XDG_DATA_HOME/keywire/keywire.db (~/.local/share/keywire/keywire.db).",
+    ),
+    Option(
+        name="no-store",
+        kind="flag",
+        default=False,
+        commands=_SCAN,
+        help="Do not record the scan in the history store.",
+    ),
+    Option(
+        name="input",
+        kind="path",
+        short="-i",
+        dest="inputs",
+        dash=True,
+        multiple=True,
+        metavar="FILE",
+        commands=("watch",),
+        help="A targets file: one URL per line, blank lines and # comments ignored ('-' reads "
+        "stdin); a bad line is reported with its number and skipped.",
+    ),
+    Option(
+        name="every",
+        kind="text",
+        default="6h",
+        show_default=True,
+        commands=("watch",),
+        help="Time between cycles: 90s, 30m, 6h, 1d.",
+    ),
+    Option(
+        name="once",
+        kind="flag",
+        default=False,
+        commands=("watch",),
+        help="Run one cycle (or finish an interrupted one) and exit.",
+    ),
+    Option(
+        name="batch",
+        kind="integer",
+        low=1,
+        high=64,
+        default=4,
+        show_default=True,
+        commands=("watch",),
+        help="Targets scanned at once (what SIGTERM waits for).",
+    ),
+    Option(
+        name="alert-on",
+        kind="choice",
+        choices=lambda: severity_choices()[:-1],
+        default="medium",
+        show_default=True,
+        commands=("watch",),
+        help="New findings at least this severe raise an alert.",
+    ),
+    Option(
+        name="expiry-days",
+        kind="text",
+        default="30,14,7",
+        show_default=True,
+        commands=("watch",),
+        help="Certificate expiry thresholds in days; each raises one alert.",
+    ),
+    Option(
+        name="webhook",
+        kind="text",
+        metavar="URL",
+        commands=("watch",),
+        help="Send each alert to URL, signed as Standard Webhooks say.",
+    ),
+    Option(
+        name="webhook-secret-env",
+        kind="text",
+        metavar="VAR",
+        commands=("watch",),
+        help="The environment variable holding the signing secret (whsec_...); never printed.",
+    ),
+    Option(
+        name="webhook-format",
+        kind="choice",
+        choices=("standard", "slack"),
+        default="standard",
+        show_default=True,
+        commands=("watch",),
+        help="slack: a Slack incoming-webhook message.",
+    ),
+    Option(
+        name="webhook-timeout",
+        kind="number",
+        low=1,
+        high=120,
+        default=15.0,
+        show_default=True,
+        commands=("watch",),
+        help="Seconds a receiver has to answer.",
+    ),
+    Option(
+        name="limit",
+        kind="integer",
+        low=1,
+        high=100_000,
+        default=20,
+        show_default=True,
+        commands=("history",),
+        help="Results shown per target, newest first.",
+    ),
+    Option(
+        name="target",
+        kind="text",
+        dest="targets",
+        multiple=True,
+        metavar="URL",
+        commands=("diff",),
+        help="Only this target (repeatable).",
     ),
     # The report and the gate.
     Option(
@@ -362,10 +489,19 @@ OPTIONS: tuple[Option, ...] = (
         dest="fmt",
         default="console",
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "history", "diff", "report"),
         config=True,
         help="Report format written to stdout (or --output).",
-        overrides={"tokens": {"choices": token_formats}},
+        overrides={
+            "tokens": {"choices": token_formats},
+            "history": {"choices": ("console", "json", "markdown")},
+            "diff": {
+                "choices": ("console", "json", "markdown"),
+                "help": "Format written to stdout (or --output); markdown is for a pull-request "
+                "comment.",
+            },
+            "report": {"choices": ("html", "json"), "default": "html"},
+        },
     ),
     Option(
         name="output",
@@ -373,7 +509,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-o",
         multiple=True,
         metavar="[FORMAT:]FILE",
-        commands=_ALL,
+        commands=(*_ALL, "history", "diff", "report"),
         config=True,
         help="Write a report to FILE: in --format if given, else as FILE's extension says "
         "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
@@ -385,7 +521,15 @@ OPTIONS: tuple[Option, ...] = (
                 "help": "Write a report to FILE: in --format if given, else as FILE's extension "
                 "says (.json .html .txt); FORMAT:FILE names the format ('-' is stdout). Repeat "
                 "for several formats, e.g. -o tokens.json -o tokens.html.",
-            }
+            },
+            **{
+                command: {
+                    "multiple": False,
+                    "metavar": "FILE",
+                    "help": "Write to FILE (replaced atomically) instead of stdout.",
+                }
+                for command in ("history", "diff", "report")
+            },
         },
     ),
     Option(
@@ -394,14 +538,18 @@ OPTIONS: tuple[Option, ...] = (
         choices=severity_choices,
         default="high",
         show_default=True,
-        commands=_ALL,
+        commands=(*_ALL, "diff"),
         config=True,
         help="Exit 1 if any finding is at least this severe ('none' disables).",
         overrides={
             "tokens": {
                 "default": "low",
                 "help": "Exit 1 if any weakness is at least this severe ('none' disables).",
-            }
+            },
+            "diff": {
+                "default": "none",
+                "help": "Exit 1 if a new finding is at least this severe ('none': never).",
+            },
         },
     ),
     Option(
@@ -455,14 +603,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         name="config",
         kind="path",
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
     ),
     Option(
         name="no-config",
         kind="flag",
         default=False,
-        commands=_BOTH,
+        commands=(*_BOTH, "watch"),
         help="Do not read any configuration file.",
     ),
     Option(
@@ -470,11 +618,11 @@ OPTIONS: tuple[Option, ...] = (
         kind="count",
         short="-v",
         default=0,
-        commands=_ALL,
+        commands=(*_ALL, "watch"),
         help="Log to stderr (-vv for debug).",
     ),
 )
-"""Every option of ``scan``, ``demo`` and ``tokens``, in the order ``--help`` lists them."""
+"""Every option of every command, in the order ``--help`` lists them."""
 
 OPTION: Mapping[str, Option] = MappingProxyType({o.name: o for o in OPTIONS})
 """The table by option name."""

@@ -1,7 +1,7 @@
 """The ``keywire`` command line.
 
-One module per command (``scan``, ``demo``, ``rules``, ``tokens``); each parses its options and
-calls the library. stdout carries the report and nothing else; progress and messages go to
+One module per command (``scan``, ``demo``, ``rules``, ``tokens``, and for the history store
+``watch``, ``history``, ``diff``, ``report``); each parses its options and calls the library. stdout carries the report and nothing else; progress and messages go to
 stderr. Exit codes (:mod:`keywire.cli._exit`): 0 the gate passed on a complete scan, 1 findings or the score failed the gate,
 2 usage or configuration error, 3 nothing could be scanned or the scan is incomplete (unless
 ``--allow-incomplete``), 130 interrupted (Ctrl-C).
@@ -24,9 +24,13 @@ import click
 from .. import __version__
 from ._exit import EXIT_INTERRUPTED, fail_usage, stdout_lost
 from .demo import demo_command
+from .diff import diff_command
+from .history import history_command
+from .report import report_command
 from .rules import rules_command
 from .scan import scan_command
 from .tokens import tokens_command
+from .watch import watch_command
 
 
 class _Keywire(click.Group):
@@ -56,7 +60,16 @@ def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
 
 
-for _command in (scan_command, demo_command, rules_command, tokens_command):
+for _command in (
+    scan_command,
+    demo_command,
+    rules_command,
+    tokens_command,
+    watch_command,
+    history_command,
+    diff_command,
+    report_command,
+):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -27,6 +27,7 @@ from ._exit import (
 from ._headers import parse_header_env, parse_headers, protect_credentials
 from ._options import check_ca_file, configure_logging, load_settings, table_options
 from ._report import Label, emit
+from ._store import record_scan, store_for_scan
 
 _SKIPPED_SHOWN = 20
 
@@ -110,6 +111,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         options = scan_options(values, headers=credentials)
     except ValueError as exc:
         fail_usage(str(exc))
+    history = store_for_scan(values["store"], values["no_store"])  # refused before any traffic
     try:
         with ExitStack() as stack:
             progress = None
@@ -129,4 +131,8 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     except SpecError as exc:
         fail_usage(f"cannot use the API description: {exc}")
     labels = _spec_labels(report) if spec is not None else None
+    if history is not None:
+        policy = settings.config.policy if settings.config is not None else None
+        with history:
+            report = record_scan(history, report, policy=policy, verbose=bool(values["verbose"]))
     emit(report, settings=settings, labels=labels)

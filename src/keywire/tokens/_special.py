@@ -55,7 +55,6 @@ def _log_prefix(a: float, x: float) -> float:
     # a log x - x - lgamma(a) = a (log(x/a) - (x-a)/a) + (a log a - a - lgamma(a)); the first
     # part is small near x = a and computed there without cancellation, the second by Stirling.
     d = (x - a) / a
-    # log(x) - log(a), not log(x / a): x / a underflows to 0 for the tiniest x (5e-324).
     near = a * _log1p_minus(d) if abs(d) < 0.1 else a * (math.log(x) - math.log(a)) - (x - a)
     return near + 0.5 * math.log(a) - _LOG_SQRT_2PI - _stirling_tail(a)
 
