@@ -8,10 +8,13 @@ own per-host connection cap), then runs, alternating the tools' order every roun
 
 - one target: ``keywire scan --only tls --format json URL`` vs ``sslyze <same checks> HOST:PORT``
   (vs ``testssl --fast``);
+- one target, keywire's full default scan (every check family: the lab's TLS servers answer
+  HTTP too) vs the same sslyze run;
 - the batch: every target in one invocation of each tool.
 
-Each run is a whole process: wall time from spawn to exit, and peak RSS from ``wait4`` (for
-testssl.sh, the largest of its process tree's members). sslyze runs the commands that match what
+Each run is a whole process: wall time from spawn to exit, CPU time (user + system) and peak RSS
+from ``wait4`` (for testssl.sh, the largest of its process tree's members). On a shared machine
+the CPU time is the steadier number; wall time includes waiting for the lab's servers. sslyze runs the commands that match what
 keywire's TLS scan does (versions, suites, curves, certificate, fallback, renegotiation,
 compression, and since issue 13 resumption, early data, Heartbleed, CCS injection and ROBOT),
 not its whole default set; ``--sslyze-commands enumeration`` leaves out the issue 13 ones, as
@@ -87,14 +90,14 @@ MARK_END = "<!-- bench:end -->"
 @dataclass
 class Sample:
     wall: list[float] = field(default_factory=list)
-    rss_mib: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def add(self, wall: float, rss_kib: int, cpu: float = 0.0) -> None:
+    def add(self, wall: float, rss_kib: int, cpu: float) -> None:
         self.wall.append(wall)
-        self.rss_mib.append(rss_kib / 1024)
         self.cpu.append(cpu)
+        self.rss_mib.append(rss_kib / 1024)
 
 
 # A tiny launcher runs each measured command. Spawning from the benchmark process itself would
@@ -106,20 +109,15 @@ started = time.perf_counter()
 quiet = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY, 0) for fd in (1, 2)]
 pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=quiet)
 _, status, usage = os.wait4(pid, 0)
-cpu = usage.ru_utime + usage.ru_stime
-print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status), cpu)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
+      usage.ru_utime + usage.ru_stime)
 """
 
 
 def measure(
     cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900
 ) -> tuple[float, int, int, float]:
-    """(wall seconds, peak RSS KiB of the process and its waited-for children, exit status,
-    CPU seconds of the process and its children).
-
-    On a shared machine wall times move with the other jobs; CPU time much less, so the CPU
-    ratio is the steadier comparison there.
-    """
+    """(wall s, peak RSS KiB of the process and its waited-for children, exit status, CPU s)."""
     done = subprocess.run(
         [sys.executable, "-c", LAUNCHER, *cmd],
         stdin=subprocess.DEVNULL,
@@ -133,11 +131,14 @@ def measure(
     return float(wall), int(rss), int(code), float(cpu)
 
 
-def keywire_command(urls: Sequence[str], ca_file: Path, out: Path) -> list[str]:
+def keywire_command(
+    urls: Sequence[str], ca_file: Path, out: Path, *, only_tls: bool = True
+) -> list[str]:
     exe = Path(sys.executable).with_name("keywire")
     binary = str(exe) if exe.exists() else shutil.which("keywire") or "keywire"
+    only = ["--only", "tls"] if only_tls else []
     return [
-        binary, "scan", "--only", "tls", "--format", "json", "--fail-on", "none",
+        binary, "scan", *only, "--format", "json", "--fail-on", "none",
         "--ca-file", str(ca_file), "--output", str(out), *urls,
     ]  # fmt: skip
 
@@ -162,10 +163,10 @@ def testssl_command(binary: str, address: str, url: str) -> list[str]:
 def check_keywire(out: Path, expected: int) -> str:
     report = json.loads(out.read_text())
     targets = report["targets"]
+    # "skipped" is a family with nothing to examine (no cleartext side): not an incomplete scan.
     bad = [
         t["target"]
         for t in targets
-        # "skipped" is a check with nothing to do (revocation without an OCSP/CRL URL)
         if not t["scanned"] or any(o["status"] == "error" for o in t["outcomes"])
     ]
     if len(targets) != expected or bad:
@@ -182,36 +183,66 @@ def check_sslyze(out: Path, expected: int) -> str:
     return ""
 
 
-def import_cost() -> tuple[float, float]:
-    """(median wall of `python -c 'import keywire.cli'`, median wall of `python -c pass`)."""
-    walls, base = [], []
-    for _ in range(5):
-        base.append(measure([sys.executable, "-c", "pass"])[0])
-        walls.append(measure([sys.executable, "-c", "import keywire.cli"])[0])
-    return statistics.median(walls), statistics.median(base)
+def import_cost(runs: int = 9, before: str = "") -> dict[str, tuple[float, float]]:
+    """Medians (wall s, CPU s) of start-up commands, alternating (and of ``before``'s tree)."""
+    commands: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "python -c pass": ([sys.executable, "-c", "pass"], None),
+        "python -c 'import keywire.cli'": ([sys.executable, "-c", "import keywire.cli"], None),
+        "python -c 'import keywire'": ([sys.executable, "-c", "import keywire"], None),
+    }
+    if before:
+        env = _before_env(before)
+        commands["before: python -c 'import keywire.cli'"] = (
+            [sys.executable, "-c", "import keywire.cli"],
+            env,
+        )
+    found: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (cmd, env) in commands.items():
+            wall, _rss, _code, cpu = measure(cmd, env=env)
+            found[name].append((wall, cpu))
+    return {
+        name: (statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows))
+        for name, rows in found.items()
+    }
 
 
-def table(results: dict[str, dict[str, Sample]], runs: dict[str, int]) -> str:
+KEYWIRE_TLS = "keywire --only tls"
+KEYWIRE_FULL = "keywire (every check family)"
+BEFORE = "before: "
+
+
+def _before_env(tree: str) -> dict[str, str]:
+    """The environment that runs keywire from another source tree (``--before``)."""
+    return {**os.environ, "PYTHONPATH": tree}
+
+
+def table(results: dict[str, dict[str, Sample]]) -> str:
+    """One row per tool; a keywire row says how much faster it is than sslyze in its scenario."""
     lines = [
-        "| scenario | tool | runs | wall median (s) | peak RSS median (MiB) | CPU median (s) | keywire speed-up | CPU vs keywire | memory vs keywire |",
+        "| scenario | tool | runs | wall median (s) | CPU median (s) | peak RSS median (MiB) "
+        "| sslyze / keywire: wall | CPU | memory |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for scenario, tools in results.items():
-        base = tools.get("keywire")
+        reference = tools.get("sslyze")
         for tool, sample in tools.items():
             if not sample.wall:
                 continue
             wall = statistics.median(sample.wall)
-            rss = statistics.median(sample.rss_mib)
             cpu = statistics.median(sample.cpu)
-            speed = mem = cpu_ratio = ""
-            if base and base.wall and tool != "keywire":
-                speed = f"{wall / statistics.median(base.wall):.1f}x"
-                mem = f"{rss / statistics.median(base.rss_mib):.1f}x"
-                cpu_ratio = f"{cpu / statistics.median(base.cpu):.1f}x"
+            rss = statistics.median(sample.rss_mib)
+            ratios = ["", "", ""]
+            keywire = tool.removeprefix(BEFORE).startswith("keywire")
+            if keywire and reference is not None and reference.wall:
+                ratios = [
+                    f"{statistics.median(reference.wall) / wall:.1f}x",
+                    f"{statistics.median(reference.cpu) / cpu:.1f}x",
+                    f"{statistics.median(reference.rss_mib) / rss:.1f}x",
+                ]
             lines.append(
-                f"| {scenario} | {tool} | {len(sample.wall)} | {wall:.2f} | {rss:.0f} | {cpu:.2f} "
-                f"| {speed} | {cpu_ratio} | {mem} |"
+                f"| {scenario} | {tool} | {len(sample.wall)} | {wall:.2f} | {cpu:.2f} | {rss:.0f} "
+                f"| {' | '.join(ratios)} |"
             )
     return "\n".join(lines)
 
@@ -232,6 +263,7 @@ def main() -> int:
     parser.add_argument(
         "--testssl-batch", action="store_true", help="also run testssl.sh on the batch (slow)"
     )
+    parser.add_argument("--no-batch", action="store_true", help="one target only (quicker)")
     parser.add_argument(
         "--sslyze-commands",
         choices=("matching", "enumeration"),
@@ -239,6 +271,12 @@ def main() -> int:
         help="sslyze's commands: those matching everything keywire's TLS scan does (default), "
         "or only the enumeration ones (versions, suites, curves, certificate, fallback, "
         "renegotiation, compression) the benchmark used before issue 13",
+    )
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="SRC",
+        help="also run keywire from this source tree (its src/ directory), alternating",
     )
     parser.add_argument("--write", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args()
@@ -271,26 +309,36 @@ def main() -> int:
         hostports = [f"{host}:{port}" for host, port in targets]
         print(f"lab: {len(targets)} TLS targets on loopback", file=sys.stderr)
 
+        batch_name = f"batch of {len(targets)}"
         results: dict[str, dict[str, Sample]] = {
-            "1 target": {"keywire": Sample(), "sslyze": Sample(), "testssl.sh --fast": Sample()},
-            f"batch of {len(targets)}": {
-                "keywire": Sample(),
+            "1 target": {
+                KEYWIRE_TLS: Sample(),
+                KEYWIRE_FULL: Sample(),
                 "sslyze": Sample(),
                 "testssl.sh --fast": Sample(),
             },
+            batch_name: {KEYWIRE_TLS: Sample(), "sslyze": Sample(), "testssl.sh --fast": Sample()},
         }
-        single, batch = results["1 target"], results[f"batch of {len(targets)}"]
-        tools = ["keywire", "sslyze"]
+        if args.before:
+            for scenario in results.values():
+                for tool in [t for t in scenario if t.startswith("keywire")]:
+                    scenario[BEFORE + tool] = Sample()
+        single, batch = results["1 target"], results[batch_name]
         for run in range(args.runs):
-            order = tools if run % 2 == 0 else tools[::-1]
             for scenario, sample, chosen_urls, chosen_targets in (
                 ("1 target", single, urls[:1], hostports[:1]),
-                ("batch", batch, urls, hostports),
+                *([] if args.no_batch else [("batch", batch, urls, hostports)]),
             ):
+                tools = [t for t in sample if not t.startswith("testssl")]
+                order = tools if run % 2 == 0 else tools[::-1]
                 for tool in order:
-                    out = work / f"{tool}-{scenario}-{run}.json"
-                    if tool == "keywire":
-                        cmd = keywire_command(chosen_urls, pki.ca_file, out)
+                    out = work / f"{tool.split()[0]}-{len(tool)}-{scenario}-{run}.json"
+                    name = tool.removeprefix(BEFORE)
+                    env = _before_env(args.before) if tool.startswith(BEFORE) else None
+                    if name.startswith("keywire"):
+                        cmd = keywire_command(
+                            chosen_urls, pki.ca_file, out, only_tls=name == KEYWIRE_TLS
+                        )
                     else:
                         cmd = sslyze_command(
                             sslyze,
@@ -299,14 +347,15 @@ def main() -> int:
                             out,
                             depth=args.sslyze_commands == "matching",
                         )
-                    wall, rss, code, cpu = measure(cmd)
+                    wall, rss, code, cpu = measure(cmd, env=env)
                     sample[tool].add(wall, rss, cpu)
-                    check = check_keywire if tool == "keywire" else check_sslyze
+                    check = check_keywire if name.startswith("keywire") else check_sslyze
                     problem = f"exit {code}" if code else check(out, len(chosen_urls))
                     if problem:
                         sample[tool].failures.append(problem)
                     print(
-                        f"run {run + 1} {scenario:8} {tool:8} {wall:6.2f}s {rss / 1024:6.0f} MiB {problem}",
+                        f"run {run + 1} {scenario:8} {tool:28} {wall:6.2f}s {cpu:6.2f}s CPU "
+                        f"{rss / 1024:6.0f} MiB {problem}",
                         file=sys.stderr,
                     )
         env = {**os.environ, "NXCONNECT": "127.0.0.1:0"}
@@ -318,24 +367,29 @@ def main() -> int:
                 print(f"testssl run {run + 1}: {wall:.1f}s exit {code}", file=sys.stderr)
             if args.testssl_batch:
                 started = time.perf_counter()
-                peak = 0
+                peak, cpu_total = 0, 0.0
                 for (host, _), url in zip(targets, urls, strict=True):
-                    _, rss, _, _ = measure(testssl_command(testssl, host, url), env=env)
-                    peak = max(peak, rss)
-                batch["testssl.sh --fast"].add(time.perf_counter() - started, peak)
-        importing, python = import_cost()
+                    _, rss, _, cpu = measure(testssl_command(testssl, host, url), env=env)
+                    peak, cpu_total = max(peak, rss), cpu_total + cpu
+                batch["testssl.sh --fast"].add(time.perf_counter() - started, peak, cpu_total)
+        start_up = import_cost(before=args.before)
     finally:
         if gnutls is not None:
             gnutls.close()
         lab.close()
 
-    text = table(results, {})
+    text = table(results)
     failures = [
         f"{s} {t}: {f}" for s, ts in results.items() for t, x in ts.items() for f in x.failures
     ]
+    start_lines = "\n".join(
+        f"| `{name}` | {wall * 1000:.0f} ms | {cpu * 1000:.0f} ms |"
+        for name, (wall, cpu) in start_up.items()
+    )
     summary = (
-        f"{text}\n\nStart-up: `python -c 'import keywire.cli'` {importing:.2f} s "
-        f"(bare interpreter {python:.2f} s). CPU: {os.cpu_count()} cores, shared.\n"
+        f"{text}\n\nStart-up (medians of 9, whole process):\n\n| command | wall | CPU |\n"
+        f"|---|---|---|\n{start_lines}\n\nCPU: {os.cpu_count()} cores, shared; "
+        f"load average at the end {os.getloadavg()[0]:.1f}.\n"
     )
     if failures:
         summary += "\nRuns that did not complete:\n" + "\n".join(f"- {f}" for f in failures) + "\n"
@@ -346,8 +400,13 @@ def main() -> int:
         head, _, rest = content.partition(MARK_BEGIN)
         _, _, tail = rest.partition(MARK_END)
         stamp = time.strftime("%Y-%m-%d")
+        before_note = (
+            " (rows marked before: the same rounds with keywire from SRC, the tree before the work)"
+            if args.before
+            else ""
+        )
         readme.write_text(
-            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs} --sslyze-commands {args.sslyze_commands}`:\n\n{summary}{MARK_END}{tail}",
+            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs} --sslyze-commands {args.sslyze_commands}{' --before SRC' if args.before else ''}`{before_note}:\n\n{summary}{MARK_END}{tail}",
             encoding="utf-8",
         )
     return 1 if failures else 0

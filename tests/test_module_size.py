@@ -21,7 +21,6 @@ DATA_TABLES = {
     "keywire/tls/_suite_table.py",  # IANA cipher suites
 }
 SPLIT_PENDING = {
-    "keywire/net/http.py",  # the HTTP client: being reworked for speed (issue 12 item 6)
     "keywire/tls/scan.py",  # the TLS engine: being deepened (issue 13)
     "keywire/checks/tls.py",  # the TLS family: being deepened (issue 13)
     "keywire/tls/certs.py",  # certificates: being deepened (certificate depth)

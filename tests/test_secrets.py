@@ -378,3 +378,33 @@ def test_entries_without_literals_still_work():
     )
     hits = find_secrets("x ck_0123456789abcdef y", where="body", catalogue=[plain])
     assert [h.type.id for h in hits] == ["custom"]
+
+
+class _CountingText(str):
+    """A text that counts the searches made in it."""
+
+    searches: list[str]
+
+    def find(self, sub, *args):  # type: ignore[override]
+        self.searches.append(sub)
+        return super().find(sub, *args)
+
+
+def test_literals_with_a_character_the_text_lacks_are_not_searched():
+    """Lower-case JSON holds no upper-case prefix: no pass over the body for AKIA, AIza, ..."""
+    from keywire.secrets.scanner import _Occurrences
+
+    body = json.dumps([{"id": n, "name": f"item {n}"} for n in range(2000)])
+    text = _CountingText(body)
+    text.searches = []
+    occurrences = _Occurrences(text, body.lower())
+    assert occurrences.of("AKIA") == []
+    assert occurrences.of("GOCSPX-") == []
+    assert text.searches == []
+    assert occurrences.of("item") != []  # a literal whose characters are all there is searched
+    assert "item" in text.searches
+    # Lower-case JSON with a real key in it: the key is still found.
+    key = "AKIA" + "Z2XCV3BNM4QWE5RT"
+    assert [h.type.id for h in find_secrets(body[:-1] + f', "{key}"]', where="body")] == [
+        "aws-access-key-id"
+    ]

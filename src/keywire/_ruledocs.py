@@ -11,16 +11,15 @@ import sys
 from pathlib import Path
 
 from ._models import Rule
-from .checks import FAMILIES
+from .checks import entry_of
 from .compliance import FRAMEWORKS, mappings_for
 
 
 def _family_doc(rule: Rule) -> tuple[str, str]:
-    for family in FAMILIES:
-        if any(r.id == rule.id for r in family.rules):
-            module = inspect.getmodule(family.check)
-            doc = inspect.getdoc(module) or ""
-            return family.name, doc
+    entry = entry_of(rule.id)
+    if entry is not None:
+        module = inspect.getmodule(entry.load().check)
+        return entry.name, inspect.getdoc(module) or ""
     from .history import rules as history_rules
 
     if rule.id in history_rules.RULE_IDS:

@@ -31,17 +31,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._models import Policy, Severity, Suppression
 from .options import OPTIONS, Option, report_formats
 from .rules import RULES
 from .scanoptions import ScanOptions
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+
+def _toml() -> Any:
+    """The TOML parser, loaded when a configuration file is read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    import tomli  # pragma: no cover - exercised on Python 3.10 only
+
+    return tomli  # pragma: no cover
+
+
+if TYPE_CHECKING:
+    from .mcp_server.policy import McpSettings
 
 MAX_CONFIG_BYTES = 1024 * 1024
 
@@ -57,6 +67,8 @@ class Config:
     path: Path | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
+    #: The ``[mcp]`` table: what ``keywire mcp`` may scan (see :mod:`keywire.mcp_server.policy`).
+    mcp: McpSettings | None = None
 
     def scan_options(self) -> ScanOptions:
         """:class:`~keywire.ScanOptions` with this file's defaults (others stay built-in)."""
@@ -77,8 +89,8 @@ def discover(directory: str | Path = ".") -> Path | None:
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
         try:
-            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            document = _toml().loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, _toml().TOMLDecodeError):
             return pyproject  # let load() report the problem with its line
         if isinstance(document.get("tool"), dict) and "keywire" in document["tool"]:
             return pyproject
@@ -98,9 +110,10 @@ def load_config(path: str | Path) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    toml = _toml()
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        document = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         message = str(exc)
         where = re.search(r"\(at line (\d+), column (\d+)\)", message)
         if where:
@@ -137,7 +150,7 @@ class _Reader:
             raise self.error((), "[tool.keywire] must be a table")
         options: dict[str, Any] = {}
         policy_keys = {"skip-rules", "severity", "suppress"}
-        known = set(_OPTIONS) | policy_keys
+        known = set(_OPTIONS) | policy_keys | {"mcp"}
         for key, value in document.items():
             if key == "headers" or key == "header":
                 raise self.error(
@@ -155,7 +168,14 @@ class _Reader:
             suppressions=self._suppressions(document.get("suppress", [])),
             source=str(self.path),
         )
-        return Config(path=self.path, options=options, policy=policy)
+        mcp = None
+        if "mcp" in document:
+            from .mcp_server.policy import read_mcp_table
+
+            mcp = read_mcp_table(
+                document["mcp"], lambda where, msg: self.error(("mcp", *where), msg)
+            )
+        return Config(path=self.path, options=options, policy=policy, mcp=mcp)
 
     def _rule_id(self, where: tuple[str | int, ...], value: object) -> str:
         if not isinstance(value, str) or value.strip().upper() not in RULES:

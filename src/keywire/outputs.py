@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +139,8 @@ def check_output(output: Output) -> None:
     if info is not None and stat.S_ISREG(info.st_mode) and not os.access(path, os.W_OK):
         raise OutputError(f"cannot write {output.path!r}: the file is read-only")
     try:  # the only sure test of a directory: create (and remove) a file in it
+        import tempfile
+
         fd, probe = tempfile.mkstemp(dir=parent, prefix=".keywire-", suffix=".probe")
     except OSError as exc:
         raise OutputError(f"cannot write {output.path!r}: {exc.strerror or exc}") from None
@@ -165,6 +166,8 @@ def write_atomically(path: str, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
+    import tempfile  # (loaded with the first file written, not with the command line)
+
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

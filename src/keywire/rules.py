@@ -4,6 +4,10 @@ Rule IDs are forever. A rule that is withdrawn stays here with ``retired=True`` 
 never given to anything else. Rules are defined next to the check that reports them
 (:mod:`keywire.checks`); this module only gathers them.
 
+:data:`RULES` is read-only and gathered lazily: looking up one rule imports only the family that
+defines it (the registry knows which, see :data:`keywire.checks.REGISTRY`), so scoring a scan
+with ``--only tls`` never loads the other families. Iterating over it loads them all.
+
 ID ranges: KW1xx transport and credentials, KW4xx-6xx TLS, KW7xx data exposure, KW8xx randomness,
 KW9xx API descriptions. The rules only time can show (KW630, KW631: a result compared with the
 previous one in the store) live in :mod:`keywire.history.rules`.
@@ -11,27 +15,75 @@ previous one in the store) live in :mod:`keywire.history.rules`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-from ._models import Rule
-from .checks import FAMILIES
-from .history import rules as history_rules
+from .checks import REGISTRY, entry_of
+
+if TYPE_CHECKING:
+    from ._models import Rule
 
 RETIRED: tuple[Rule, ...] = ()
+#: The rules of :mod:`keywire.history.rules` (no check family reports them), known without
+#: importing it; ``tests/test_registry.py`` keeps this in step.
+HISTORY_RULE_IDS: tuple[str, ...] = ("KW630", "KW631")
+HISTORY = "history"
 
 
-def _collect() -> Mapping[str, Rule]:
-    rules: dict[str, Rule] = {}
-    gathered = [r for family in FAMILIES for r in family.rules]
-    for rule in gathered + list(history_rules.RULES) + list(RETIRED):
-        if rule.id in rules:
-            raise RuntimeError(f"rule ID {rule.id} is defined twice")
-        rules[rule.id] = rule
-    return MappingProxyType(dict(sorted(rules.items())))
+class _Catalogue(Mapping[str, "Rule"]):
+    """Rule ID → :class:`Rule`, sorted by ID, each family's rules loaded on first use."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Rule] = {r.id: r for r in RETIRED}
+        self._families: set[str] = set()
+        ids = {r for e in REGISTRY for r in e.rules} | set(HISTORY_RULE_IDS)
+        self._ids = sorted(ids | {r.id for r in RETIRED})
+
+    def _load(self, name: str) -> None:
+        if name in self._families:
+            return
+        rules: tuple[Rule, ...]
+        if name == HISTORY:
+            from .history import rules as history_rules
+
+            rules = history_rules.RULES
+        else:
+            rules = next(e for e in REGISTRY if e.name == name).load().rules
+        for rule in rules:
+            defined = self._loaded.setdefault(rule.id, rule)
+            if defined is not rule:
+                raise RuntimeError(f"rule ID {rule.id} is defined twice")
+        self._families.add(name)
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        rule = self._loaded.get(rule_id)
+        if rule is None:
+            family = family_of(rule_id)
+            if not family:
+                raise KeyError(rule_id)
+            self._load(family)
+            rule = self._loaded.get(rule_id)
+            if rule is None:  # the registry names a rule its family does not define
+                raise KeyError(rule_id)
+        return rule
+
+    def __iter__(self) -> Iterator[str]:
+        for entry in REGISTRY:
+            self._load(entry.name)
+        self._load(HISTORY)
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return isinstance(rule_id, str) and (rule_id in self._loaded or bool(family_of(rule_id)))
+
+    def __repr__(self) -> str:
+        return f"<keywire rule catalogue: {len(self._ids)} rules>"
 
 
-RULES: Mapping[str, Rule] = _collect()
+RULES: Mapping[str, Rule] = _Catalogue()
 
 
 def get_rule(rule_id: str) -> Rule:
@@ -40,9 +92,11 @@ def get_rule(rule_id: str) -> Rule:
 
 
 def family_of(rule_id: str) -> str:
-    for family in FAMILIES:
-        if any(r.id == rule_id for r in family.rules):
-            return family.name
-    if rule_id in history_rules.RULE_IDS:
-        return history_rules.FAMILY
-    return ""
+    """The name of the family that reports ``rule_id`` ("" if none does); imports nothing.
+
+    The history rules (:data:`HISTORY_RULE_IDS`) belong to ``"history"``.
+    """
+    entry = entry_of(rule_id)
+    if entry is not None:
+        return entry.name
+    return HISTORY if rule_id in HISTORY_RULE_IDS else ""

@@ -21,7 +21,7 @@ from .options import GROUP_ALIASES, OPENAPI_GROUP, OPTION, OPTIONS, selectable
 from .redact import credential_parameters, redact, redact_url
 
 if TYPE_CHECKING:
-    from .checks import Family
+    from .checks import Family, FamilyEntry
     from .net.http import ClientSettings
 
 
@@ -80,22 +80,18 @@ class ScanOptions:
         check_credential_headers(self.headers)
 
     def selected(self) -> tuple[Family[Any], ...]:
-        """The check families this scan runs, in report order."""
-        from .checks import FAMILIES
+        """The check families this scan runs, in report order (only their modules are imported)."""
+        return tuple(entry.load() for entry in self.selected_entries())
+
+    def selected_entries(self) -> tuple[FamilyEntry, ...]:
+        """The registry lines of :meth:`selected`, known without importing any family."""
+        from .checks import select
 
         only = {GROUP_ALIASES.get(name, name) for name in self.only}
         skip = {GROUP_ALIASES.get(name, name) for name in self.skip}
-        chosen = []
-        for family in FAMILIES:
-            keys = {family.name, family.group}
-            if only and not keys & only:
-                continue
-            if keys & skip:
-                continue
-            if family.group == OPENAPI_GROUP and self.spec is None:
-                continue  # compares answers with a spec: nothing to do without one
-            chosen.append(family)
-        return tuple(chosen)
+        # The openapi checks compare answers with a spec: nothing to do without one.
+        excluded = (OPENAPI_GROUP,) if self.spec is None else ()
+        return select(only, skip, exclude_groups=excluded)
 
     def client_settings(self) -> ClientSettings:
         """The HTTP client's settings for this scan (the user's headers as its credentials)."""

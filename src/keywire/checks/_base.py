@@ -163,10 +163,19 @@ class ProbeContext:
         return result
 
     async def fetch(
-        self, url: str, *, probe: str, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        *,
+        probe: str,
+        headers: Mapping[str, str] | None = None,
+        body_cap: int | None = None,
     ) -> Fetched:
-        """One anonymous request (never with the user's credentials), recorded for the report."""
-        result = await self.http.fetch(url, probe=probe, headers=headers)
+        """One anonymous request (never with the user's credentials), recorded for the report.
+
+        ``body_cap`` reads less of the answer than the scan's cap, for a probe that only
+        compares it (see :data:`keywire.checks._compare.COMPARED_BYTES`).
+        """
+        result = await self.http.fetch(url, probe=probe, headers=headers, body_cap=body_cap)
         self.exchanges.append(result)
         return result
 

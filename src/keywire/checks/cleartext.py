@@ -19,7 +19,6 @@ KW101 (see ``_cleartext_demand.py`` and docs/scoring.md).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +36,7 @@ from ._base import (
 from ._cleartext_demand import FLASK_REFUSE as _FLASK_REFUSE
 from ._cleartext_demand import RULES as DEMAND_RULES
 from ._cleartext_demand import demand_findings
+from ._compare import COMPARED_BYTES, bodies_differ, size
 
 _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
@@ -154,11 +154,14 @@ async def probe(ctx: ProbeContext) -> CleartextObservation:
     if isinstance(baseline, HttpResponse):
         for label, header, template in CANARY_HEADERS:
             response = await ctx.fetch(
-                url, probe=f"canary-{label}", headers={header: template.format(canary=ctx.canary)}
+                url,
+                probe=f"canary-{label}",
+                headers={header: template.format(canary=ctx.canary)},
+                body_cap=COMPARED_BYTES,
             )
             canaries.append((label, response))
         if any(_differs(baseline, r, ctx.canary) for _, r in canaries):
-            repeat = await ctx.fetch(url, probe="http-baseline-repeat")
+            repeat = await ctx.fetch(url, probe="http-baseline-repeat", body_cap=COMPARED_BYTES)
     return CleartextObservation(
         target=ctx.target.url,
         http_url=url,
@@ -251,14 +254,6 @@ def _header_name(label: str) -> str:
     return next(h for lbl, h, _ in CANARY_HEADERS if lbl == label)
 
 
-_VOLATILE = re.compile(rb"[0-9a-fA-F]{8,}|\d+")
-
-
-def normalized_body(response: HttpResponse, canary: str) -> bytes:
-    """The body without the canary, numbers and long hex runs (timestamps, request IDs)."""
-    return _VOLATILE.sub(b"#", response.body.replace(canary.encode(), b""))
-
-
 def _challenge(response: HttpResponse) -> str:
     return (response.header("www-authenticate") or "").strip().lower()
 
@@ -269,7 +264,13 @@ def _differs(baseline: Fetched, other: Fetched, canary: str) -> bool:
     return (
         baseline.status != other.status
         or _challenge(baseline) != _challenge(other)
-        or normalized_body(baseline, canary) != normalized_body(other, canary)
+        or bodies_differ(
+            baseline.body,
+            other.body,
+            canary,
+            a_truncated=baseline.body_truncated,
+            b_truncated=other.body_truncated,
+        )
     )
 
 
@@ -282,7 +283,7 @@ def _stable(baseline: HttpResponse, repeat: Fetched | None, canary: str) -> bool
 
 def _summary(response: HttpResponse) -> str:
     challenge = response.header("www-authenticate")
-    text = f"HTTP {response.status}, {len(response.body)} bytes"
+    text = f"HTTP {response.status}, {size(response)}"
     return f"{text}, WWW-Authenticate: {challenge}" if challenge else text
 
 

@@ -26,7 +26,7 @@ from ..openapi.plan import Endpoint, EndpointTarget
 from ..openapi.static import STATIC_RULES
 from ..redact import redact_url
 from ._base import Family, ProbeContext, not_applicable, not_tested, serves_content
-from ._compare import answers_differ, strictly_differ
+from ._compare import COMPARED_BYTES, answers_differ, size, strictly_differ
 from .query_keys import QUERY_STRING_KEY
 
 SECURED_BUT_OPEN = Rule(
@@ -95,11 +95,15 @@ async def probe(ctx: ProbeContext) -> OpenApiObservation:
     if isinstance(anonymous, HttpResponse):
         for scheme, parameter in endpoint.query_keys:
             response = await ctx.fetch(
-                _with_param(url, parameter, ctx.canary), probe=f"spec-query-key-{parameter}"
+                _with_param(url, parameter, ctx.canary),
+                probe=f"spec-query-key-{parameter}",
+                body_cap=COMPARED_BYTES,
             )
             keys.append((scheme, parameter, response))
         if any(answers_differ(anonymous, r, ctx.canary, (p,)) for _, p, r in keys):
-            repeat = await ctx.fetch(url, probe="spec-query-key-baseline-repeat")
+            repeat = await ctx.fetch(
+                url, probe="spec-query-key-baseline-repeat", body_cap=COMPARED_BYTES
+            )
     return OpenApiObservation(
         target=target.url,
         endpoint=endpoint,
@@ -155,8 +159,8 @@ def check(obs: OpenApiObservation) -> Sequence[Finding]:
                 evidence={
                     "parameter": parameter,
                     "spec": endpoint.security_location,
-                    "without": f"HTTP {anonymous.status}, {len(anonymous.body)} bytes",
-                    "with canary": f"HTTP {response.status}, {len(response.body)} bytes",
+                    "without": f"HTTP {anonymous.status}, {size(anonymous)}",
+                    "with canary": f"HTTP {response.status}, {size(response)}",
                 },
                 confidence=Confidence.HIGH if strict else Confidence.MEDIUM,
                 location=parameter,

@@ -24,7 +24,7 @@ from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.http import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url
 from ._base import Family, ProbeContext, not_applicable, not_tested
-from ._compare import answers_differ, strictly_differ
+from ._compare import COMPARED_BYTES, answers_differ, size, strictly_differ
 
 KEY_PARAMETERS = ("api_key", "apikey", "key", "access_token", "token")
 
@@ -95,15 +95,19 @@ async def probe(ctx: ProbeContext) -> QueryKeyObservation:
             canary=ctx.canary,
         )
     combined = await ctx.fetch(
-        _with_params(url, dict.fromkeys(KEY_PARAMETERS, ctx.canary)), probe="query-key-all"
+        _with_params(url, dict.fromkeys(KEY_PARAMETERS, ctx.canary)),
+        probe="query-key-all",
+        body_cap=COMPARED_BYTES,
     )
     single: list[tuple[str, Fetched]] = []
     repeat: Fetched | None = None
     if answers_differ(baseline, combined, ctx.canary, KEY_PARAMETERS):
-        repeat = await ctx.fetch(url, probe="query-key-baseline-repeat")
+        repeat = await ctx.fetch(url, probe="query-key-baseline-repeat", body_cap=COMPARED_BYTES)
         for name in KEY_PARAMETERS:
             response = await ctx.fetch(
-                _with_params(url, {name: ctx.canary}), probe=f"query-key-{name}"
+                _with_params(url, {name: ctx.canary}),
+                probe=f"query-key-{name}",
+                body_cap=COMPARED_BYTES,
             )
             single.append((name, response))
     return QueryKeyObservation(
@@ -148,11 +152,8 @@ def check(obs: QueryKeyObservation) -> Sequence[Finding]:
             ),
             evidence={
                 "parameters": ", ".join(names),
-                "without": f"HTTP {baseline.status}, {len(baseline.body)} bytes",
-                **{
-                    f"with ?{n}=<canary>": f"HTTP {r.status}, {len(r.body)} bytes"
-                    for n, r in read[:5]
-                },
+                "without": f"HTTP {baseline.status}, {size(baseline)}",
+                **{f"with ?{n}=<canary>": f"HTTP {r.status}, {size(r)}" for n, r in read[:5]},
             },
             confidence=Confidence.HIGH if strict else Confidence.MEDIUM,
             location="query-string",

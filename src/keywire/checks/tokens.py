@@ -47,7 +47,7 @@ from .. import _json
 from .._models import Finding
 from ..net.http import HttpResponse
 from ..redact import redact, redact_url
-from ..tokens import NoTokens, Weakness, WeaknessKind, analyze
+from ..tokens._model import Weakness, WeaknessKind
 from ..tokens.rules import RULE_BY_KIND, RULES
 from ._base import Family, Isolation, ProbeContext, not_applicable
 
@@ -178,6 +178,9 @@ def capture(
                 values.append(value)
     seen = []
     for (where, name), (url, values) in grouped.items():
+        # The analysis (statistics, predictors) loads only when a response carried tokens.
+        from ..tokens.analysis import NoTokens, analyze
+
         with guarded(f"analysing {where} {name[:40]}"):
             try:
                 analysis = analyze(values, sampled_at=seen_at, predict=False)

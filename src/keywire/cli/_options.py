@@ -7,22 +7,24 @@ a click option, in the table's order. Nothing about an option is declared here.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from .._models import Gate, Severity
-from ..baseline import Baseline, BaselineError, load_baseline
 from ..config import Config, ConfigError, discover, load_config
 from ..options import OPTION, OPTIONS, Option, options_for
 from ..outputs import Output
 from ._exit import fail_usage
+from ._messages import info
 from ._report import plan_outputs
+
+if TYPE_CHECKING:
+    from ..baseline import Baseline
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,13 +63,38 @@ def _click_option(option: Option) -> Callable[[F], F]:
             int(low) if low is not None else None, int(high) if high is not None else None
         )
     elif option.kind == "choice":
-        kwargs["type"] = click.Choice(option.allowed())
+        # Choices the table computes (report formats, check names) are asked for when click
+        # needs them (parsing, --help), not when the command line is imported.
+        kwargs["type"] = (
+            _LazyChoice(option.allowed)
+            if callable(option.choices)
+            else (click.Choice(option.allowed()))
+        )
     elif option.kind == "path":
         kwargs["type"] = click.Path(dir_okay=False, allow_dash=option.dash)
     if option.default is not None:
         kwargs["default"] = option.default
     decorator: Callable[[F], F] = click.option(*names, **kwargs)
     return decorator
+
+
+class _LazyChoice(click.Choice[str]):
+    """A :class:`click.Choice` whose choices are computed on first use."""
+
+    def __init__(self, resolve: Callable[[], tuple[str, ...]]) -> None:
+        self._resolve = resolve
+        self._resolved: tuple[str, ...] | None = None
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._resolved is None:
+            self._resolved = tuple(self._resolve())
+        return self._resolved
+
+    @choices.setter
+    def choices(self, value: tuple[str, ...]) -> None:
+        self._resolved = tuple(value)
 
 
 def format_given(ctx: click.Context) -> bool:
@@ -82,11 +109,12 @@ def _given(ctx: click.Context, param: str) -> bool:
 def check_ca_file(path: str | None) -> None:
     if path is None:
         return
+    from ..net import contexts
+
     try:
-        ssl.create_default_context().load_verify_locations(cafile=path)
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        fail_usage(f"cannot use CA file {path!r}: {reason}")
+        contexts.check_ca_file(path)  # the file alone: no CA bundle is loaded for this
+    except contexts.CaFileError as exc:
+        fail_usage(f"cannot use CA file {path!r}: {exc}")
 
 
 @dataclass(frozen=True)
@@ -118,7 +146,7 @@ def load_settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         values.pop("config", None)
         if path is not None:
             config = load_config(path)
-            click.echo(f"keywire: using configuration {path}", err=True)
+            info(f"keywire: using configuration {path}")
     except ConfigError as exc:
         fail_usage(str(exc))
     if config is not None:
@@ -133,6 +161,8 @@ def load_settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         fail_usage("--fail-on-new needs --baseline (the report the new findings are new to)")
     baseline = None
     if values.get("baseline"):
+        from ..baseline import BaselineError, load_baseline
+
         try:
             baseline = load_baseline(values["baseline"])
         except BaselineError as exc:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import click
 
-from ..compliance import mappings_for
 from ..rules import RULES, get_rule
 from ._exit import (
     fail_usage,
 )
 
 
-@click.command("rules")
+@click.command("rules", short_help="List the rule catalogue, or show one rule in full.")
 @click.argument("rule_id", required=False)
 def rules_command(rule_id: str | None) -> None:
     """List the rule catalogue, or show one rule with its remediation."""
+    from ..compliance import mappings_for
+
     if rule_id is None:
         width = max(len(r.title) for r in RULES.values())
         for rule in RULES.values():

@@ -17,7 +17,6 @@ import click
 
 from .._display import visible
 from .._models import ScanReport, TargetResult
-from .._scanner import scan
 from ..scanoptions import scan_options
 from ..targets import TargetError
 from ._exit import (
@@ -25,6 +24,7 @@ from ._exit import (
     fail_usage,
 )
 from ._headers import parse_header_env, parse_headers, protect_credentials
+from ._messages import color_wanted, set_quiet
 from ._options import check_ca_file, configure_logging, load_settings, table_options
 from ._report import Label, emit
 from ._store import record_scan, store_for_scan
@@ -67,7 +67,7 @@ class _Progress:
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),
-            console=Console(stderr=True),
+            console=Console(stderr=True, no_color=not color_wanted(True)),
             transient=True,
         )
         self._task = self._progress.add_task(f"scanning {total} target(s)", total=total)
@@ -86,7 +86,11 @@ class _Progress:
         self._progress.advance(self._task)
 
 
-@click.command("scan", epilog=EXIT_CODES_HELP)
+@click.command(
+    "scan",
+    epilog=EXIT_CODES_HELP,
+    short_help="Scan API URLs (or an OpenAPI spec's endpoints) and grade them.",
+)
 @click.argument("targets", nargs=-1, required=False)
 @table_options("scan")
 @click.pass_context
@@ -95,8 +99,9 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
 
     With --spec, the API description's endpoints are scanned too.
     """
-    from ..openapi.loader import SpecError
+    from .._scanner import scan  # the scanner loads when a scan runs, not with the command line
 
+    set_quiet(params["quiet"], params["verbose"])
     settings = load_settings(ctx, params)
     values = settings.values
     configure_logging(values["verbose"])
@@ -111,11 +116,16 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         options = scan_options(values, headers=credentials)
     except ValueError as exc:
         fail_usage(str(exc))
+    spec_errors: tuple[type[Exception], ...] = ()
+    if spec is not None:  # only a spec scan can raise one: without it, no OpenAPI loader
+        from ..openapi.loader import SpecError
+
+        spec_errors = (SpecError,)
     history = store_for_scan(values["store"], values["no_store"])  # refused before any traffic
     try:
         with ExitStack() as stack:
             progress = None
-            if sys.stderr.isatty():
+            if sys.stderr.isatty() and not values["quiet"]:
                 total = options.max_endpoints if spec is not None else len(targets)
                 progress = stack.enter_context(_Progress(total))
             report = scan(
@@ -128,7 +138,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
             )
     except TargetError as exc:
         fail_usage(str(exc))
-    except SpecError as exc:
+    except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")
     labels = _spec_labels(report) if spec is not None else None
     if history is not None:

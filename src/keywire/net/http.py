@@ -15,227 +15,67 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import enum
-import http.cookiejar
-import ssl
+import logging
 import time
-import zlib
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit
 
-from .._version import __version__
 from ..redact import scrub
 from ..targets import location_problem
-from .resolver import CachingResolver, ResolutionError, Resolver, SystemResolver
+from .contexts import unverifying_context, verifying_context
+from .failures import classify
+from .models import (
+    DEFAULT_BODY_CAP,
+    REDIRECT_STATUSES,
+    USER_AGENT,
+    Chain,
+    ChainEnd,
+    ClientSettings,
+    FailureKind,
+    Fetched,
+    FetchFailure,
+    HttpResponse,
+    TlsInfo,
+)
+from .resolver import CachingResolver, Resolver, SystemResolver
 
-if TYPE_CHECKING:  # httpx (and, through it, click and rich) loads on the first request only
-    import httpx
+if TYPE_CHECKING:
+    from . import h1
 
-USER_AGENT = f"keywire/{__version__} (+https://github.com/keywire/keywire)"
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_BODY_CAP = 1024 * 1024
+log = logging.getLogger("keywire.http")
 
-
-class FailureKind(enum.Enum):
-    """Why an exchange produced no response."""
-
-    DNS = "dns"
-    REFUSED = "refused"
-    CONNECT_TIMEOUT = "connect_timeout"
-    TIMEOUT = "timeout"
-    CERTIFICATE = "certificate"
-    TLS = "tls"
-    RESET = "reset"
-    PROTOCOL = "protocol"
-    POLICY = "policy"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, kw_only=True)
-class TlsInfo:
-    version: str
-    cipher: str
-    verified: bool
-    verify_error: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class HttpResponse:
-    """One request and the response it got. ``body`` is capped and never serialized."""
-
-    url: str
-    method: str
-    probe: str
-    status: int
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = field(repr=False)
-    body_truncated: bool
-    http_version: str
-    elapsed_s: float
-    tls: TlsInfo | None = None
-    sent_credentials: bool = False
-
-    @property
-    def is_redirect(self) -> bool:
-        return self.status in REDIRECT_STATUSES and self.header("location") is not None
-
-    @property
-    def scheme(self) -> str:
-        return urlsplit(self.url).scheme
-
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name`` (case-insensitive), or None."""
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
-
-    def header_values(self, name: str) -> tuple[str, ...]:
-        lowered = name.lower()
-        return tuple(value for key, value in self.headers if key.lower() == lowered)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    @property
-    def location(self) -> str | None:
-        """The absolute URL of the ``Location`` header, if any."""
-        value = self.header("location")
-        if value is None:
-            return None
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            # As sent: urljoin would quietly drop some of them, and no client accepts any.
-            return value
-        try:
-            return urljoin(self.url, value.strip())
-        except ValueError:
-            return value.strip()
-
-
-@dataclass(frozen=True, kw_only=True)
-class FetchFailure:
-    """An exchange that produced no usable response."""
-
-    url: str
-    probe: str
-    kind: FailureKind
-    reason: str
-
-    @property
-    def is_refusal(self) -> bool:
-        """The server refused to talk at all (nothing listens, or the port is filtered)."""
-        return self.kind in (FailureKind.REFUSED, FailureKind.CONNECT_TIMEOUT)
-
-
-Fetched = HttpResponse | FetchFailure
-
-
-class ChainEnd(enum.Enum):
-    FINAL = "final"  # the last hop is not a redirect
-    OFF_HOST = "off_host"  # the next hop leaves the host; keywire does not follow
-    LOOP = "loop"
-    TOO_MANY = "too_many"
-    FAILED = "failed"  # the last request failed; see ``failure``
-    INVALID = "invalid_location"  # the Location is no URL a client can follow (``next_url``)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Chain:
-    """A request and the redirects keywire followed from it, hop by hop."""
-
-    start: str
-    hops: tuple[HttpResponse, ...]
-    end: ChainEnd
-    failure: FetchFailure | None = None
-    next_url: str = ""
-
-    @property
-    def first(self) -> Fetched:
-        if self.hops:
-            return self.hops[0]
-        assert self.failure is not None
-        return self.failure
-
-    @property
-    def last(self) -> HttpResponse | None:
-        return self.hops[-1] if self.hops else None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClientSettings:
-    timeout: float = 10.0
-    body_cap: int = DEFAULT_BODY_CAP
-    per_host: int = 5
-    max_hops: int = 10
-    ca_file: str | None = None
-    credentials: Mapping[str, str] = field(default_factory=dict)
-
-
-def _no_cookies() -> http.cookiejar.CookieJar:
-    """A cookie jar that never stores anything."""
-    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-
-
-def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
-    """A client context that verifies against the system roots, certifi's and ``ca_file``."""
-    import certifi
-
-    context = ssl.create_default_context()
-    # Python 3.13 turns on VERIFY_X509_STRICT by default; OpenSSL itself, curl and the clients
-    # of most APIs do not. Trust is decided the way they decide it; what the strict profile
-    # would refuse is reported apart (KW613), and never withholds the user's credentials.
-    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
-    context.load_verify_locations(cafile=certifi.where())
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context
-
-
-def _unverifying_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+__all__ = [
+    "DEFAULT_BODY_CAP",
+    "REDIRECT_STATUSES",
+    "USER_AGENT",
+    "Chain",
+    "ChainEnd",
+    "ClientSettings",
+    "FailureKind",
+    "FetchFailure",
+    "Fetched",
+    "HttpClient",
+    "HttpResponse",
+    "TlsInfo",
+    "classify",
+    "verifying_context",
+]
 
 
 class HttpClient:
-    """The scan-wide HTTP client. Use as an async context manager."""
+    """The scan-wide HTTP client. Use as an async context manager.
+
+    HTTP/1.1 on keywire's own connections (:mod:`keywire.net.h1`): idle keep-alive connections
+    are kept per origin, and no cookie is ever stored or sent but the user's own.
+    """
 
     def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.resolver = CachingResolver(resolver or SystemResolver(timeout=settings.timeout))
-        # Created on first use: a scan that sends no HTTP request (``--only tls``) never pays
-        # for importing httpx and loading two CA bundles.
-        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._pool: h1.Pool | None = None
         self._slots: dict[str, asyncio.Semaphore] = {}
         self.requests_sent = 0
-
-    def _client(self, verify: bool) -> httpx.AsyncClient:
-        client = self._clients.get(verify)
-        if client is None:
-            import httpx
-
-            from .transport import ResolvingTransport
-
-            context = verifying_context(self.settings.ca_file) if verify else _unverifying_context()
-            client = httpx.AsyncClient(
-                event_hooks={"response": [_hide_location_from_httpx]},
-                transport=ResolvingTransport(resolver=self.resolver, ssl_context=context),
-                timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.timeout),
-                # Every exchange is anonymous: a cookie one response sets must not ride along on
-                # the next probe (or on a token sampler's next request).
-                cookies=_no_cookies(),
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-            )
-            self._clients[verify] = client
-        return client
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -244,8 +84,8 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
+        if self._pool is not None:
+            self._pool.close()
 
     @contextlib.asynccontextmanager
     async def host_slot(self, host: str) -> AsyncIterator[None]:
@@ -388,152 +228,77 @@ class HttpClient:
         probe: str,
         method: str,
         headers: Mapping[str, str],
-        sent: _Body,
+        body: _Body,
         *,
         verify: bool,
         creds: bool,
     ) -> HttpResponse:
-        client = self._client(verify)
+        from . import exchange, h1  # h11 loads with the first HTTP request: --only tls needs none
+
         started = time.perf_counter()
-        request = client.build_request(method, url, headers=headers, content=sent.content)
-        response = await client.send(request, stream=True)
-        try:
-            body, truncated = await _read_capped(response, sent.cap)
-            tls = _tls_info(response, verified=verify)
-        finally:
-            await response.aclose()
-        return HttpResponse(
+        if self._pool is None:
+            self._pool = h1.Pool()
+        origin, request = exchange.prepare(
+            url, method, _DEFAULT_HEADERS, headers, body.content, verify
+        )
+        answer = await exchange.exchange(
+            self._pool, origin, request, self._connect, cap=body.cap, timeout=self.settings.timeout
+        )
+        tls = None
+        if answer.tls_version is not None:
+            tls = TlsInfo(version=answer.tls_version, cipher=answer.tls_cipher, verified=verify)
+        response = HttpResponse(
             url=url,
             method=method,
             probe=probe,
-            status=response.status_code,
-            reason=response.reason_phrase,
-            headers=tuple(
-                (k.decode("latin-1"), v.decode("latin-1"))
-                for k, v in response.extensions.get(_RAW_HEADERS, response.headers.raw)
-            ),
-            body=body,
-            body_truncated=truncated,
-            http_version=response.http_version,
+            status=answer.status,
+            reason=answer.reason,
+            headers=answer.headers,
+            body=answer.body,
+            body_truncated=answer.truncated,
+            http_version=answer.http_version,
             elapsed_s=time.perf_counter() - started,
             tls=tls,
             sent_credentials=creds,
         )
+        if log.isEnabledFor(logging.INFO):
+            log.info('HTTP Request: %s %s "%s %d"', method, url, answer.http_version, answer.status)
+        return response
+
+    async def _connect(self, origin: h1.Origin) -> h1.Connection:
+        from .h1 import open_connection
+
+        addresses = await self.resolver.resolve(origin.host)
+        context = None
+        if origin.scheme == "https":
+            context = (
+                verifying_context(self.settings.ca_file) if origin.verify else unverifying_context()
+            )
+        return await open_connection(
+            addresses[:_MAX_ADDRESSES_TRIED],
+            origin.port,
+            ssl_context=context,
+            server_hostname=origin.host,
+            timeout=self.settings.timeout,
+        )
 
 
-@dataclass(frozen=True)
-class _Body:
-    """What one request sends (``content``) and how much of the answer it reads (``cap``)."""
+#: What every request carries (as httpx sent it), unless a probe's own header replaces it.
+_DEFAULT_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Accept", "*/*"),
+    ("Accept-Encoding", "identity"),
+    ("Connection", "keep-alive"),
+    ("User-Agent", USER_AGENT),
+)
+_MAX_ADDRESSES_TRIED = 4
+
+
+class _Body(NamedTuple):
+    """What a request sends (``content``) and how much of the answer it reads (``cap``)."""
 
     content: bytes | None
     cap: int
 
 
-_RAW_HEADERS = "keywire_raw_headers"
-
-
-async def _hide_location_from_httpx(response: httpx.Response) -> None:
-    """Keep httpx from parsing ``Location``.
-
-    httpx builds the next request from a redirect's ``Location`` even with redirects off, and
-    raises on one it cannot parse (``javascript:``, control characters, a bad port): the
-    response is lost and the whole target looks unreachable. keywire follows redirects itself
-    and judges the value (KW103), so the headers are kept as received and httpx sees none.
-    """
-    response.extensions[_RAW_HEADERS] = list(response.headers.raw)
-    if "location" in response.headers:
-        del response.headers["location"]
-
-
 def _replace_tls(response: HttpResponse, tls: TlsInfo) -> HttpResponse:
     return dataclasses.replace(response, tls=tls)
-
-
-async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
-    """Read at most ``cap`` bytes of body (decoded from gzip/deflate, also capped)."""
-    encoding = (response.headers.get("content-encoding") or "").strip().lower()
-    decoder = None
-    if encoding in ("gzip", "x-gzip"):
-        decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    elif encoding == "deflate":
-        decoder = zlib.decompressobj()
-    body = bytearray()
-    async for chunk in response.aiter_raw():
-        if decoder is not None:
-            try:
-                chunk = decoder.decompress(chunk, cap + 1 - len(body))
-            except zlib.error:
-                decoder = None
-        body += chunk
-        if len(body) > cap:
-            return bytes(body[:cap]), True
-    return bytes(body), False
-
-
-def _tls_info(response: httpx.Response, *, verified: bool) -> TlsInfo | None:
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    ssl_object = stream.get_extra_info("ssl_object")
-    if ssl_object is None:
-        return None
-    cipher = ssl_object.cipher()
-    return TlsInfo(
-        version=ssl_object.version() or "",
-        cipher=cipher[0] if cipher else "",
-        verified=verified,
-    )
-
-
-def _chain_messages(exc: BaseException) -> Sequence[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 10:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def classify(exc: BaseException) -> tuple[FailureKind, str]:
-    """Turn an exception from httpx/httpcore/ssl/OS into a failure kind and a one-line reason."""
-    import httpcore
-    import httpx
-
-    from .transport import TlsHandshakeFailed, TlsHandshakeStalled
-
-    chain = _chain_messages(exc)
-    for item in chain:
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return FailureKind.CERTIFICATE, f"certificate did not verify: {item.verify_message}"
-    for item in chain:
-        # Before the connect timeout below: a stalled handshake is not a port that never answered.
-        if isinstance(item, TlsHandshakeStalled | TlsHandshakeFailed):
-            return FailureKind.TLS, str(item).splitlines()[0][:200]
-    for item in chain:
-        if isinstance(item, ResolutionError):
-            return FailureKind.DNS, str(item)
-    for item in chain:
-        if isinstance(item, ConnectionRefusedError):
-            return FailureKind.REFUSED, "connection refused"
-    first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200] or type(exc).__name__
-    if isinstance(exc, httpcore.ConnectTimeout | httpx.ConnectTimeout):
-        return FailureKind.CONNECT_TIMEOUT, "connect timed out"
-    if isinstance(exc, httpcore.TimeoutException | httpx.TimeoutException):
-        return FailureKind.TIMEOUT, "read timed out"
-    if isinstance(exc, httpcore.ConnectError | httpx.ConnectError):
-        if any(isinstance(item, ssl.SSLError) for item in chain) or "SSL" in first_line:
-            return FailureKind.TLS, f"TLS handshake failed: {first_line}"
-        if "refused" in first_line.lower():
-            return FailureKind.REFUSED, "connection refused"
-        return FailureKind.OTHER, f"cannot connect: {first_line}"
-    if isinstance(exc, httpcore.RemoteProtocolError | httpx.RemoteProtocolError):
-        if "disconnected" in first_line.lower():
-            return FailureKind.RESET, "server closed the connection without a response"
-        return FailureKind.PROTOCOL, f"malformed HTTP response: {first_line}"
-    if isinstance(exc, httpcore.ReadError | httpx.ReadError | ConnectionError):
-        return FailureKind.RESET, "connection reset by the server"
-    if isinstance(exc, ssl.SSLError):
-        return FailureKind.TLS, f"TLS error: {first_line}"
-    if isinstance(exc, UnicodeError | ValueError):
-        return FailureKind.PROTOCOL, f"malformed HTTP response: {first_line}"
-    return FailureKind.OTHER, f"{type(exc).__name__}: {first_line}"

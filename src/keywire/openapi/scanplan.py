@@ -182,7 +182,7 @@ async def plan_spec_scan(
         http_port=options.http_port,
         https_port=options.https_port,
     )
-    run_spec_checks = any(f.name == "openapi" for f in options.selected())
+    run_spec_checks = any(e.name == "openapi" for e in options.selected_entries())
     static = spec_findings(model) if run_spec_checks else []
     spec_result = _spec_result(model, plan, static, time.perf_counter() - started)
 
@@ -199,7 +199,7 @@ async def plan_spec_scan(
         target_options = options
         if origin in seen_origins and host_level:
             target_options = dataclasses.replace(target_options, skip=(*options.skip, *host_level))
-            if not target_options.selected():
+            if not target_options.selected_entries():
                 # Only host-level checks are selected: they ran on this origin's first endpoint.
                 covered.append(redact_url(target.url))
                 continue

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 from .._display import visible
 from .._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
-from ..checks import FAMILIES
+from ..checks import REGISTRY
 from ..gate import counts_for_gate, describe
 from ..rules import family_of
 from ._common import docs_url, gate_of, title_of
@@ -58,8 +58,8 @@ def _describe(findings: Iterable[Finding]) -> str:
 def _cases(target: TargetResult) -> list[tuple[str, str, CheckOutcome | None]]:
     """(name, title, outcome) of every check family to report on ``target``, in report order."""
     outcomes = {o.check: o for o in target.outcomes}
-    known = {f.name for f in FAMILIES}
-    cases = [(f.name, f.title, outcomes.get(f.name)) for f in FAMILIES if f.name in outcomes]
+    known = {e.name for e in REGISTRY}
+    cases = [(e.name, e.title, outcomes.get(e.name)) for e in REGISTRY if e.name in outcomes]
     # Checks outside the registry (none today) and findings of rules no family lists stay visible.
     cases += [(o.check, o.check, o) for o in target.outcomes if o.check not in known]
     named = {name for name, _, _ in cases}

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .._lazyre import LazyPattern
 from ..keyformat import BASE62, KEY_TAIL_PATTERN, PREFIX_PATTERN, base62_encode
 from .validators import (
     aws_facts,
@@ -68,7 +69,8 @@ class SecretType:
     provider: str
     name: str
     kind: SecretKind
-    pattern: re.Pattern[str]
+    #: Compiled on first use (most entries never run in a scan: their literal does not occur).
+    pattern: re.Pattern[str] | LazyPattern
     validate: Callable[[str], bool] | None = None
     min_entropy: float = 0.0
     keyword: str = ""
@@ -80,11 +82,11 @@ class SecretType:
     #: For entries with no literal of their own: a cheap expression (starting with a literal
     #: character) that finds where a match can end; ``pattern`` then runs from up to
     #: ``window[0]`` characters before it.
-    locator: re.Pattern[str] | None = None
+    locator: re.Pattern[str] | LazyPattern | None = None
 
 
-def _re(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(pattern, flags)
+def _re(pattern: str, flags: int = 0) -> LazyPattern:
+    return LazyPattern(pattern, flags)
 
 
 _B = r"(?<![A-Za-z0-9_\-])"  # left boundary: not inside a longer token

@@ -165,26 +165,29 @@ class ChainAnalysis:
 
 
 class TrustStore:
-    """Root certificates, indexed by subject; built once per set of sources."""
+    """Root certificates, indexed by subject; built once per set of sources.
+
+    ``roots`` are distinct certificates (the sources overlap: certifi's roots are in most
+    system bundles too). A root's key is read only when a certificate with its subject asks
+    whether it is an anchor: building the store costs one parse of each distinct root.
+    """
 
     def __init__(self, roots: Sequence[x509.Certificate]) -> None:
-        unique: dict[bytes, x509.Certificate] = {}
-        for cert in roots:
-            unique.setdefault(cert.fingerprint(hashes.SHA256()), cert)
-        self.roots = tuple(unique.values())
+        self.roots = tuple(roots)
         self._by_subject: dict[bytes, list[x509.Certificate]] = {}
-        self._keys: set[tuple[bytes, bytes]] = set()
         for cert in self.roots:
-            subject = cert.subject.public_bytes()
-            self._by_subject.setdefault(subject, []).append(cert)
-            self._keys.add((subject, _spki(cert)))
+            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
         return self._by_subject.get(cert.issuer.public_bytes(), [])
 
     def anchors(self, cert: x509.Certificate) -> bool:
         """Whether ``cert`` is a trust anchor (same subject and key as a root)."""
-        return (cert.subject.public_bytes(), _spki(cert)) in self._keys
+        same_subject = self._by_subject.get(cert.subject.public_bytes())
+        if not same_subject:
+            return False
+        key = _spki(cert)
+        return any(_spki(root) == key for root in same_subject)
 
     @functools.cached_property
     def verifier_store(self) -> Any:
@@ -199,10 +202,23 @@ def _spki(cert: x509.Certificate) -> bytes:
     return cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
-def _load_pem_file(path: str) -> list[x509.Certificate]:
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n.+?-----END CERTIFICATE-----\r?\n?", re.DOTALL
+)
+
+
+def _pem_blocks(path: str) -> list[bytes]:
+    """The certificate blocks of a PEM file, as written (nothing if it cannot be read)."""
     try:
         data = Path(path).read_bytes()
     except OSError:
+        return []
+    return [block if block.endswith(b"\n") else block + b"\n" for block in _PEM_BLOCK.findall(data)]
+
+
+def _load_pem_blocks(blocks: Sequence[bytes]) -> list[x509.Certificate]:
+    data = b"".join(blocks)
+    if not data:
         return []
     try:
         with warnings.catch_warnings():
@@ -211,25 +227,40 @@ def _load_pem_file(path: str) -> list[x509.Certificate]:
             return x509.load_pem_x509_certificates(data)
     except ValueError:
         found = []
-        marker = b"-----END CERTIFICATE-----"
-        for block in data.split(marker):
-            if b"-----BEGIN CERTIFICATE-----" in block:
-                with contextlib.suppress(ValueError), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                    found.append(x509.load_pem_x509_certificate(block + marker))
+        for block in blocks:  # one that does not parse costs only itself
+            with contextlib.suppress(ValueError), warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                found.append(x509.load_pem_x509_certificate(block))
         return found
+
+
+def _load_pem_file(path: str) -> list[x509.Certificate]:
+    return _load_pem_blocks(_pem_blocks(path))
 
 
 @functools.lru_cache(maxsize=4)
 def load_trust_store(ca_file: str | None = None) -> TrustStore:
     """certifi's roots, the system's default CA file and ``ca_file``, deduplicated."""
-    roots = _load_pem_file(certifi.where())
+    blocks = _pem_blocks(certifi.where())
     system = ssl.get_default_verify_paths().cafile
     if system:
-        roots += _load_pem_file(system)
+        blocks += _pem_blocks(system)
     if ca_file:
-        roots += _load_pem_file(ca_file)
-    return TrustStore(roots)
+        blocks += _pem_blocks(ca_file)
+    # The same root in two bundles is the same text (base64 of the same DER, in 64-character
+    # lines): drop repeats before parsing, not after.
+    distinct = dict.fromkeys(b"".join(block.split()) for block in blocks)
+    unique = [_rewrap(block) for block in distinct]
+    return TrustStore(_load_pem_blocks(unique))
+
+
+def _rewrap(joined: bytes) -> bytes:
+    """A PEM block from its whitespace-free form."""
+    body = joined.removeprefix(b"-----BEGINCERTIFICATE-----").removesuffix(
+        b"-----ENDCERTIFICATE-----"
+    )
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return b"\n".join([b"-----BEGIN CERTIFICATE-----", *lines, b"-----END CERTIFICATE-----", b""])
 
 
 def _key(cert: x509.Certificate) -> tuple[str, int]:

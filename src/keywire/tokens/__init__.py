@@ -10,25 +10,47 @@ as ``keywire tokens`` does):
 * :mod:`~keywire.tokens.predict`: MT19937 state recovery, LCGs, time-seeded generators.
 
 >>> import uuid
+>>> from keywire.tokens import analyze
 >>> analyze([str(uuid.uuid1()) for _ in range(3)]).weaknesses[0].kind.value
 'time_based'
 """
 
 from __future__ import annotations
 
-from ._model import (
-    Field,
-    PositionStats,
-    Prediction,
-    Structure,
-    TestResult,
-    TokenAnalysis,
-    Verdict,
-    Weakness,
-    WeaknessKind,
-)
-from .analysis import NoTokens, analyze
-from .stats import DEFAULT_ALPHA
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._model import (
+        Field,
+        PositionStats,
+        Prediction,
+        Structure,
+        TestResult,
+        TokenAnalysis,
+        Verdict,
+        Weakness,
+        WeaknessKind,
+    )
+    from .analysis import NoTokens, analyze
+    from .stats import DEFAULT_ALPHA
+
+# Resolved on first use (PEP 562): the tokens check family needs the model and the rules for
+# every scan, the analysis (statistics, predictors) only when a response carries tokens.
+_LAZY = {
+    "Field": "._model",
+    "PositionStats": "._model",
+    "Prediction": "._model",
+    "Structure": "._model",
+    "TestResult": "._model",
+    "TokenAnalysis": "._model",
+    "Verdict": "._model",
+    "Weakness": "._model",
+    "WeaknessKind": "._model",
+    "NoTokens": ".analysis",
+    "analyze": ".analysis",
+    "DEFAULT_ALPHA": ".stats",
+}
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -44,3 +66,16 @@ __all__ = [
     "WeaknessKind",
     "analyze",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

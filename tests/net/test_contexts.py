@@ -1,0 +1,133 @@
+"""One verifying TLS context per process (and CA file); the unverifying one loads no CA bundle.
+
+Each CA bundle load costs tens of milliseconds; a scan used to load the system's three times
+(checking ``--ca-file``, the verifying context, the unverifying one) and certifi's once.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import pytest
+
+from keywire.cli import main
+from keywire.net import contexts
+from keywire.net.contexts import (
+    CaFileError,
+    check_ca_file,
+    unverifying_context,
+    verifying_context,
+)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Count what goes into OpenSSL's stores: the system's default bundle, a CA file by name,
+    and the certificates handed over in memory ("N roots")."""
+    contexts._verifying.cache_clear()
+    loads: list[str] = []
+    real_default, real_locations = (
+        ssl.SSLContext.load_default_certs,
+        ssl.SSLContext.load_verify_locations,
+    )
+
+    def load_default_certs(self, *args, **kwargs):
+        loads.append("system")
+        return real_default(self, *args, **kwargs)
+
+    def load_verify_locations(self, cafile=None, capath=None, cadata=None):
+        if cafile:
+            loads.append(Path(cafile).name)
+        if cadata:
+            before = self.cert_store_stats()["x509"]
+            real_locations(self, cadata=cadata)
+            loads.append(f"{self.cert_store_stats()['x509'] - before} roots")
+        if cafile or capath:
+            real_locations(self, cafile, capath)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs", load_default_certs)
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", load_verify_locations)
+    yield loads
+    contexts._verifying.cache_clear()
+
+
+def test_the_verifying_context_is_built_once_per_ca_file(counted, ca_file):
+    first = verifying_context(ca_file)
+    assert verifying_context(ca_file) is first
+    assert verifying_context() is verifying_context()
+    assert verifying_context() is not first
+    assert counted.count(Path(ca_file).name) == 1
+    assert first.verify_mode is ssl.CERT_REQUIRED and first.check_hostname
+    assert not first.verify_flags & ssl.VERIFY_X509_STRICT
+
+
+def test_the_roots_are_the_system_bundle_and_certifi_without_repeats():
+    """The same trust anchors as OpenSSL's defaults plus certifi, loaded the cheap way."""
+    import certifi
+
+    reference = ssl.create_default_context()
+    reference.load_verify_locations(cafile=certifi.where())
+    assert verifying_context().cert_store_stats() == reference.cert_store_stats()
+    assert verifying_context().get_ca_certs(binary_form=True) == reference.get_ca_certs(
+        binary_form=True
+    )
+
+
+def test_the_unverifying_context_loads_no_bundle():
+    context = unverifying_context()
+    assert context.verify_mode is ssl.CERT_NONE and not context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+
+
+def test_a_bad_ca_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    for check in (verifying_context, check_ca_file):
+        with pytest.raises(CaFileError):
+            check(str(bad))
+        with pytest.raises(CaFileError, match="No such file"):
+            check(str(tmp_path / "missing.pem"))
+
+
+def test_checking_a_ca_file_loads_no_bundle(counted, ca_file):
+    check_ca_file(ca_file)
+    assert counted == [Path(ca_file).name]
+
+
+def test_a_scan_loads_each_bundle_once(counted, runner, lab_api):
+    """Checking ``--ca-file`` loads no bundle; the scan's HTTPS requests share one context."""
+    api = lab_api()
+    result = runner.invoke(
+        main,
+        [
+            "scan",
+            api.https.url + "/v1/resource",
+            "--http-port",
+            str(api.http.port),
+            "--ca-file",
+            api.ca_file,
+            "--skip",
+            "tls",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    # One context: the system's and certifi's roots once each (in memory, repeats dropped),
+    # the CA file checked and then loaded.
+    roots = [load for load in counted if load.endswith(" roots")]
+    assert len(roots) == 1 and int(roots[0].split()[0]) > 50, counted
+    assert "system" not in counted and "cacert.pem" not in counted, counted
+    assert counted.count(Path(api.ca_file).name) == 2, counted
+
+
+def test_a_tls_only_scan_loads_no_bundle_into_openssl(counted, runner, lab_api):
+    """The TLS checks verify with their own store: no HTTPS request, no verifying context."""
+    api = lab_api()
+    result = runner.invoke(
+        main,
+        ["scan", api.https.url, "--only", "tls", "--ca-file", api.ca_file, "--format", "json"],
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    assert counted == [Path(api.ca_file).name], counted  # checked, nothing more
