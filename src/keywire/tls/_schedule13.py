@@ -106,6 +106,11 @@ class _Link:
         self._queue: list[Handshake] = []
         self._outgoing = bytearray()
 
+    def pending(self, data: bytes) -> None:
+        """Bytes another reader took off the wire already: they come first."""
+        self.stream.feed(data)
+        self._records.extend(r for r in self.stream.records() if isinstance(r, Record))
+
     def send_plain(self, message: bytes, version: int = Version.TLS10) -> None:
         self._outgoing += u8(HANDSHAKE) + u16(version) + vec16(message)
 

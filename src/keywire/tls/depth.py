@@ -1,12 +1,14 @@
 """The probes that go past the server's first flight, run beside the enumeration.
 
-Once the enumeration knows which suites a version accepts (before it orders them), these start:
+Each starts as soon as the enumeration has seen the server accept a suite of the version it
+needs (:mod:`._sightings`), not once the whole list is known:
 
 - **renegotiation** (TLS <= 1.2): a full handshake, then up to :data:`RENEGOTIATIONS`
   client-initiated renegotiations in a row on the same connection (:mod:`.tls12`);
 - **session resumption**: the ticket of that handshake (or its session ID when the server
-  issues no tickets) offered on a new connection (TLS <= 1.2); a TLS 1.3 handshake, its tickets, and a ticket offered with
-  0-RTT announced, then offered again (:mod:`.session13`);
+  issues no tickets) offered on a new connection (TLS <= 1.2); a TLS 1.3 handshake (carried on
+  an enumeration connection when one fits, :mod:`.ride13`), its tickets, and a ticket offered
+  with 0-RTT announced, then offered again (:mod:`.session13`);
 - **known vulnerabilities** unless turned off: Heartbleed and CCS injection (:mod:`.vulns`) and
   ROBOT when an RSA key exchange is accepted (:mod:`.robot`).
 
@@ -23,8 +25,9 @@ from dataclasses import dataclass, field
 from .._tasks import spawn
 from . import session12, session13, tls12
 from ._constants import Version
-from ._wire import DecodeError
-from .connection import ConnectFailed, Dialer, Endpoint
+from ._probe_failure import EXPECTED, Failure, failure_of, status
+from ._sightings import Sightings, robot_suite
+from .connection import Dialer, Endpoint
 from .messages import KeyExchange
 from .results import (
     EarlyDataResult,
@@ -33,7 +36,8 @@ from .results import (
     ResumptionResult,
     VulnerabilityResult,
 )
-from .suites import by_code
+from .ride13 import Ride13
+from .suites import by_code, for_version
 from .vulns import Piggyback
 
 #: Client-initiated renegotiations tried in a row: one more than Node.js's limit (3 in 10
@@ -59,54 +63,6 @@ class DepthResult:
     key_exchanges: list[KeyExchange | None] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Failure:
-    """Why a probe could not decide; ``limited`` when it is keywire's limit, not the server's."""
-
-    reason: str
-    limited: bool = False
-
-
-def _failure(exc: BaseException, timeout: float) -> _Failure:
-    if isinstance(exc, tls12.Unsupported | session13.Unsupported):
-        return _Failure(f"not tested: keywire cannot complete this handshake ({exc})", True)
-    if isinstance(exc, tls12.Refused | session13.Closed):
-        return _Failure(f"the server refused ({exc})")
-    if isinstance(exc, DecodeError):
-        return _Failure(f"malformed answer: {exc}")
-    if isinstance(exc, asyncio.TimeoutError):
-        return _Failure(f"no complete answer within {timeout:g}s")
-    if isinstance(exc, ConnectFailed):
-        return _Failure(str(exc))
-    if isinstance(exc, OSError):
-        return _Failure(f"the connection failed ({exc.strerror or exc})")
-    raise exc
-
-
-def _status(name: str, failures: Sequence[_Failure | None]) -> ProbeStatus:
-    found = [f for f in failures if f is not None]
-    if not found:
-        return ProbeStatus(name=name, completed=True)
-    return ProbeStatus(
-        name=name,
-        completed=False,
-        reason="; ".join(f.reason for f in found),
-        skipped=all(f.limited for f in found),
-    )
-
-
-_EXPECTED = (
-    tls12.Refused,
-    tls12.Unsupported,
-    session13.Closed,
-    session13.Unsupported,
-    DecodeError,
-    asyncio.TimeoutError,
-    ConnectFailed,
-    OSError,
-)
-
-
 async def _ready(result: VulnerabilityResult) -> VulnerabilityResult:
     return result
 
@@ -126,21 +82,24 @@ class _Depth:
 
     # -- TLS <= 1.2 ------------------------------------------------------------------------
 
-    async def legacy_sessions(self, version: int, accepted: Sequence[int]) -> None:
-        """One session for renegotiation, its ticket and its session ID (see the module doc)."""
-        offer = tls12.client_suites(accepted)
-        if version < Version.TLS10 or not offer:
-            what = "SSL 3.0" if version < Version.TLS10 else "any suite the server accepts"
-            why = _Failure(f"not tested: keywire cannot complete a handshake with {what}", True)
-            self.out.renegotiation = RenegotiationResult(version=version, reason=why.reason)
-            self.out.probes.append(_status(RENEGOTIATION, [why]))
-            self.out.probes.append(_status(RESUMPTION, [why]))
+    async def legacy_sessions(
+        self, version: int, accepted: Awaitable[tuple[int, ...] | None]
+    ) -> None:
+        """One session for renegotiation, its ticket and its session ID (see the module doc).
+
+        It starts as soon as the server is known to speak ``version``, offering every suite
+        keywire completes; ``accepted`` (the server's suites, known later) tells a refusal
+        from keywire's limit.
+        """
+        offer = tls12.client_suites([s.code for s in for_version(version)])
+        if version < Version.TLS10:
+            self._cannot(version, "SSL 3.0")
             return
         spec = tls12.full_hello_spec(version, offer, self.endpoint.server_name)
         wait = min(self.dialer.timeout, 3.0)
         first: tls12.Established | None = None
-        failure: _Failure | None = None
-        by_ticket: asyncio.Future[tuple[bool | None, _Failure | None]] | None = None
+        failure: Failure | None = None
+        by_ticket: asyncio.Future[tuple[bool | None, Failure | None]] | None = None
         try:
             async with self.dialer.channel(self.endpoint) as channel:
                 link = tls12.Link(channel)
@@ -154,10 +113,13 @@ class _Depth:
                     # A clean close before the session ID is offered: servers drop the
                     # sessions of connections that just vanish.
                     await session12.close(link, wait=self.quiet)
-        except _EXPECTED as exc:
-            failure = _failure(exc, self.dialer.timeout)
+        except EXPECTED as exc:
+            failure = failure_of(exc, self.dialer.timeout)
+            if first is None and not tls12.client_suites(await accepted or ()):
+                self._cannot(version, "any suite the server accepts")
+                return
             if first is not None:
-                failure = _Failure(f"the session broke off: {failure.reason}", failure.limited)
+                failure = Failure(f"the session broke off: {failure.reason}", failure.limited)
             self.out.renegotiation = RenegotiationResult(version=version, reason=failure.reason)
         else:
             self.out.renegotiation = RenegotiationResult(
@@ -166,10 +128,10 @@ class _Depth:
                 honoured=run.honoured,
                 refusal=run.refusal,
             )
-        self.out.probes.append(_status(RENEGOTIATION, [failure]))
+        self.out.probes.append(status(RENEGOTIATION, [failure]))
         if first is None:
             assert failure is not None
-            self.out.probes.append(_status(RESUMPTION, [failure]))
+            self.out.probes.append(status(RESUMPTION, [failure]))
             return
         # Resumption as a client would try it, on a new connection after this one: with the
         # ticket when the server issued one, else with the session ID. A server that issues
@@ -183,11 +145,17 @@ class _Depth:
         else:
             resumed, failure = await self._resume(version, offer, "session ID", first.session_id)
             self.legacy = (resumed, False, None)
-        self.out.probes.append(_status(RESUMPTION, [failure]))
+        self.out.probes.append(status(RESUMPTION, [failure]))
+
+    def _cannot(self, version: int, what: str) -> None:
+        why = Failure(f"not tested: keywire cannot complete a handshake with {what}", True)
+        self.out.renegotiation = RenegotiationResult(version=version, reason=why.reason)
+        self.out.probes.append(status(RENEGOTIATION, [why]))
+        self.out.probes.append(status(RESUMPTION, [why]))
 
     async def _resume(
         self, version: int, offer: tuple[int, ...], what: str, value: bytes
-    ) -> tuple[bool | None, _Failure | None]:
+    ) -> tuple[bool | None, Failure | None]:
         """Offer a session ID or a ticket (``what``) on a new connection: (resumed, failure).
 
         Without a session ID nothing can be resumed by one (False).
@@ -205,24 +173,26 @@ class _Depth:
         try:
             async with self.dialer.channel(self.endpoint) as channel:
                 answer = await session12.offer_session(channel, spec)
-        except _EXPECTED as exc:
-            failure = _failure(exc, self.dialer.timeout)
-            return None, _Failure(f"{what}: {failure.reason}", failure.limited)
+        except EXPECTED as exc:
+            failure = failure_of(exc, self.dialer.timeout)
+            return None, Failure(f"{what}: {failure.reason}", failure.limited)
         return answer.resumed, None
 
     # -- TLS 1.3 ---------------------------------------------------------------------------
 
     async def tls13(
-        self, accepted: Sequence[int], older_resumption: Awaitable[object] | None = None
+        self, older_resumption: Awaitable[object] | None = None, ride: Ride13 | None = None
     ) -> None:
-        """A TLS 1.3 session and its tickets; a ticket offered back when it allows early data,
-        or when ``older_resumption`` (the best version before 1.3) turns out to be None: the
-        only way then to tell whether tickets resume."""
+        """A TLS 1.3 session (the one ``ride`` carried, else one of its own) and its tickets; a
+        ticket offered back when it allows early data, or when ``older_resumption`` (the best
+        version before 1.3) turns out to be None: the only way then to tell whether tickets
+        resume."""
         name = self.endpoint.server_name
-        suites = tuple(s for s in accepted if s in session13.SUITES) or session13.SUITES
         try:
-            async with self.dialer.channel(self.endpoint) as channel:
-                full = await session13.full_handshake(channel, name, suites)
+            full = await ride.settle() if ride is not None else None
+            if full is None:
+                async with self.dialer.channel(self.endpoint) as channel:
+                    full = await session13.full_handshake(channel, name)
             tickets = full.tickets
             answer: session13.ResumeAnswer | None = None
             replay: session13.ResumeAnswer | None = None
@@ -241,10 +211,10 @@ class _Depth:
                         replay = await session13.offer_ticket(
                             channel, name, chosen, early_data=True
                         )
-        except _EXPECTED as exc:
-            failure = _failure(exc, self.dialer.timeout)
+        except EXPECTED as exc:
+            failure = failure_of(exc, self.dialer.timeout)
             self.out.early_data = EarlyDataResult(reason=failure.reason)
-            self.out.probes.append(_status(EARLY_DATA, [failure]))
+            self.out.probes.append(status(EARLY_DATA, [failure]))
             self.modern = (None, None, 0)
             return
         lifetime = max((t.lifetime for t in tickets), default=None)
@@ -289,12 +259,17 @@ async def probe_depth(
     vulnerability_probes: bool = True,
     piggybacks: Sequence[Piggyback] = (),
     riders_settled: Awaitable[None] | None = None,
+    ride13: Ride13 | None = None,
+    sightings: Sightings | None = None,
 ) -> DepthResult:
-    """Run the probes of the module docstring once ``accepted`` (version -> suites) is known.
+    """Run the probes of the module docstring beside the enumeration: each starts once
+    ``sightings`` shows the server speaks the version it needs (or, without them, once
+    ``accepted``, version -> suites, is known).
 
     ``piggybacks`` are vulnerability probes the enumeration carries on its own TLS 1.2
     connections (until ``riders_settled``); whichever did not get a connection (or could not
-    decide) then runs on its own.
+    decide) then runs on its own. ``ride13`` is the TLS 1.3 session, if the enumeration
+    carried one.
     """
     from .robot import robot
     from .vulns import ccs_injection, heartbleed
@@ -303,12 +278,18 @@ async def probe_depth(
     depth = _Depth(dialer, endpoint, quiet)
     not_legacy = "not applicable: the server offers no TLS 1.2 or older"
 
-    async def best_legacy() -> tuple[int, tuple[int, ...]] | None:
+    async def speaks(version: int, *, rsa: bool = False) -> bool:
+        if version not in accepted:
+            return False
+        if sightings is not None:
+            return await sightings.future(version, rsa=rsa)
+        found = await accepted[version] or ()
+        return any(robot_suite(s) for s in found) if rsa else bool(found)
+
+    async def best_legacy() -> int | None:
         for candidate in LEGACY:
-            if candidate in accepted:
-                found = await accepted[candidate]
-                if found:
-                    return int(candidate), found
+            if await speaks(candidate):
+                return int(candidate)
         return None
 
     legacy_task = spawn(best_legacy())
@@ -316,16 +297,14 @@ async def probe_depth(
     async def sessions() -> None:
         legacy = await legacy_task
         if legacy is not None:
-            await depth.legacy_sessions(*legacy)
+            await depth.legacy_sessions(legacy, accepted[legacy])
             return
         depth.out.renegotiation = RenegotiationResult(reason=not_legacy)
         depth.out.probes.append(ProbeStatus(name=RENEGOTIATION, completed=True, reason=not_legacy))
 
     async def modern() -> None:
-        tls13 = accepted.get(Version.TLS13)
-        suites13 = await tls13 if tls13 is not None else None
-        if suites13:
-            await depth.tls13(suites13, legacy_task)
+        if await speaks(Version.TLS13):
+            await depth.tls13(legacy_task, ride13)
         elif await legacy_task is not None:
             depth.out.early_data = EarlyDataResult(accepted=False, reason="TLS 1.3 is not offered")
 
@@ -337,19 +316,19 @@ async def probe_depth(
                 for name in names
             )
             return
-        legacy = await legacy_task
-        if legacy is None:
+        version = await legacy_task
+        if version is None:
             depth.out.probes.extend(
                 ProbeStatus(name=name, completed=True, reason=not_legacy) for name in names
             )
             return
-        version, suites = legacy
-        probes: list[Awaitable[VulnerabilityResult]] = []
-        rsa = [s for s in suites if by_code(s).kex == "RSA" and not by_code(s).export]
-        gcm = [s for s in rsa if by_code(s).aead]
-        if rsa:
-            probes.append(robot(dialer, endpoint, version, gcm or rsa, quiet=quiet))
-        else:
+
+        async def rsa_probe() -> list[VulnerabilityResult]:
+            if await speaks(version, rsa=True):
+                # Every RSA key exchange, GCM first: the server picks the same one each time.
+                rsa = [s.code for s in for_version(version) if robot_suite(s.code)]
+                rsa.sort(key=lambda code: not by_code(code).aead)
+                return [await robot(dialer, endpoint, version, rsa, quiet=quiet)]
             depth.out.probes.append(
                 ProbeStatus(
                     name="ROBOT",
@@ -357,9 +336,12 @@ async def probe_depth(
                     reason="not applicable: no RSA key exchange is accepted",
                 )
             )
-        robot_task = spawn(asyncio.gather(*probes))
+            return []
+
+        robot_task = spawn(rsa_probe())
         if riders_settled is not None:
             await riders_settled
+        suites = await accepted[version] or ()
         riders = {p.name: p for p in piggybacks}
         standalone: list[Awaitable[VulnerabilityResult]] = []
         for name, probe in (("Heartbleed", heartbleed), ("CCS injection", ccs_injection)):

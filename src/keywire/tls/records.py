@@ -79,6 +79,12 @@ class RecordStream:
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
+    def unread(self) -> bytes:
+        """The bytes of a record not yet complete (taken out: another reader goes on)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
     def records(self) -> list[Record | Ssl2Message]:
         """Every complete record in the buffer; raises DecodeError on bad framing."""
         out: list[Record | Ssl2Message] = []

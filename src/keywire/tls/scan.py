@@ -21,19 +21,23 @@ from .._tasks import TaskScope, spawn
 from . import suites as suite_table
 from ._constants import (
     ALERT_PROTOCOL_VERSION,
+    HANDSHAKE,
     Group,
     Version,
     alert_label,
     group_label,
 )
+from ._sightings import Sightings
 from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
 from .depth import QUIET, probe_depth
 from .hello import (
     LEGACY_GROUPS,
     TLS13_GROUPS,
     HelloSpec,
-    client_hello_records,
+    client_hello,
     hello_bytes,
+    record_version,
+    records,
     sslv2_client_hello,
 )
 from .messages import KeyExchange
@@ -46,6 +50,7 @@ from .results import (
     ProtocolResult,
     TlsScanResult,
 )
+from .ride13 import Ride13
 from .tls13 import KEY_SHARE_GROUPS, KeyShare, Tls13Flight, read_encrypted_flight
 from .vulns import CCS_INJECTION, HEARTBLEED, Piggyback
 
@@ -75,7 +80,9 @@ class _Scan:
     def __init__(self, dialer: Dialer, endpoint: Endpoint) -> None:
         self.dialer = dialer
         self.endpoint = endpoint
-        self._share: bytes | None = None
+        self._share: KeyShare | None = None
+        #: The depth probes' TLS 1.3 session, carried by an enumeration connection if one fits.
+        self.ride13: Ride13 | None = None
         self.chains: dict[tuple[bytes, ...], str] = {}
         self.renegotiation: list[bool] = []
         self.compression: list[bool] = []
@@ -86,6 +93,7 @@ class _Scan:
         self.certificate_curves: list[int] = []
         #: Per version, the suites accepted (before they are ordered), for the depth probes.
         self.accepted: dict[int, asyncio.Future[tuple[int, ...] | None]] = {}
+        self.sightings = Sightings()
         self.dh_groups: dict[tuple[bytes, bytes], str] = {}
         #: Vulnerability probes that ride on the enumeration's TLS 1.2 connections, and when
         #: the enumeration of TLS 1.2 is over (no ride after that).
@@ -111,9 +119,9 @@ class _Scan:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _x25519_share(self) -> bytes:
+    def x25519_share(self) -> KeyShare:
         if self._share is None:
-            self._share = KeyShare(Group.X25519).public
+            self._share = KeyShare(Group.X25519)
         return self._share
 
     async def ask(
@@ -129,7 +137,7 @@ class _Scan:
         tls13 = version >= Version.TLS13
         shares: tuple[tuple[int, bytes], ...] = ()
         if tls13 and key_shares:
-            shares = ((Group.X25519, self._x25519_share()),)
+            shares = ((Group.X25519, self.x25519_share().public),)
         spec = HelloSpec(
             version=version,
             suites=tuple(suites),
@@ -141,6 +149,10 @@ class _Scan:
             session_id=hello_bytes(32) if tls13 else b"",
         )
         mode = Mode.HELLO_ONLY if tls13 else Mode.FLIGHT
+        message = client_hello(spec)
+        after13 = None
+        if tls13 and shares and piggyback and self.ride13 is not None:
+            after13 = self.ride13.rider(message)
         rider = None
         if piggyback:
             rider = next(
@@ -151,9 +163,10 @@ class _Scan:
         answer = await exchange(
             self.dialer,
             self.endpoint,
-            client_hello_records(spec),
+            records(HANDSHAKE, record_version(version), message),
             mode,
             after=rider.run if rider is not None else None,
+            after13=after13,
         )
         if rider is not None and rider.result is None:
             rider.claimed = False  # this connection did not carry it: offer it to the next
@@ -239,7 +252,9 @@ class _Scan:
                 run.failure = f"the server chose suite 0x{picked or 0:04x}, which was not offered"
                 return run
             remaining.remove(picked)
-            if not answer.complete:
+            if answer.complete:
+                self.sightings.seen(version, picked)
+            else:
                 # It chose the suite, then could not go on with it: not usable.
                 why = alert_label(answer.alert) if answer.alert is not None else answer.reason
                 run.aborted = why
@@ -259,6 +274,7 @@ class _Scan:
         try:
             return await self._protocol(version)
         finally:
+            self.sightings.over(version)  # no depth probe waits on a version that failed
             if version == Version.TLS12 and not self.riders_settled.done():
                 self.riders_settled.set_result(None)
 
@@ -275,6 +291,7 @@ class _Scan:
         future = self.accepted_future(version)
         if not future.done():
             future.set_result(tuple(c for c in candidates if c in accepted) or None)
+        self.sightings.over(version)
         label = Version(version).label
         if not accepted:
             if failures:
@@ -534,8 +551,10 @@ async def _scan_endpoint(
     started = time.perf_counter()
     scan = _Scan(dialer, endpoint)
     accepted = {v: scan.accepted_future(v) for v in versions if v in DEPTH_VERSIONS}
+    quiet = min(dialer.timeout, QUIET)
+    if Version.TLS13 in versions:
+        scan.ride13 = Ride13(scan.x25519_share(), quiet=quiet)
     if vulnerability_probes:
-        quiet = min(dialer.timeout, QUIET)
         scan.piggybacks = [
             Piggyback(HEARTBLEED, quiet, Version.TLS12),
             Piggyback(CCS_INJECTION, quiet, Version.TLS12),
@@ -550,6 +569,8 @@ async def _scan_endpoint(
             vulnerability_probes=vulnerability_probes,
             piggybacks=scan.piggybacks,
             riders_settled=scan.riders_settled,
+            ride13=scan.ride13,
+            sightings=scan.sightings,
         )
     )
     protocol_tasks = {

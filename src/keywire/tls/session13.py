@@ -12,6 +12,7 @@ finishes the resumed handshake: the answer to the hello is the fact.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import time
@@ -57,6 +58,7 @@ __all__ = [
     "ResumeAnswer",
     "Ticket",
     "Unsupported",
+    "continue_handshake",
     "full_handshake",
     "offer_ticket",
 ]
@@ -174,6 +176,41 @@ async def full_handshake(
         if hello.retry_request:
             raise DecodeError("a second HelloRetryRequest")
         transcript += message.raw
+    return await _complete(link, transcript, hello, shares)
+
+
+async def continue_handshake(
+    channel: Channel,
+    client_hello: bytes,
+    hello: ServerHello,
+    server_hello: bytes,
+    share: KeyShare,
+    pending: bytes,
+    *,
+    quiet: float,
+) -> FullHandshake:
+    """Complete a handshake another probe started: it sent ``client_hello`` (with ``share``)
+    and read ``server_hello`` (a ServerHello, not a HelloRetryRequest) and ``pending`` (the
+    bytes after it, up to where it stopped reading).
+
+    Tickets are awaited ``quiet`` seconds at most each: that probe waits for this one.
+    """
+    link = _Link(channel)
+    link.pending(pending)
+    shares = {share.group: share}
+    return await _complete(link, client_hello + server_hello, hello, shares, quiet=quiet)
+
+
+async def _complete(
+    link: _Link,
+    transcript: bytes,
+    hello: ServerHello,
+    shares: dict[int, KeyShare],
+    *,
+    quiet: float | None = None,
+) -> FullHandshake:
+    """From the ServerHello (``transcript`` ends with it) to the tickets (each awaited
+    ``quiet`` seconds at most, or until the server closes)."""
     suite = hello.cipher_suite
     if suite not in _SUITES:
         raise Unsupported(f"the server chose suite 0x{suite:04x}")
@@ -224,7 +261,11 @@ async def full_handshake(
     tickets: list[Ticket] = []
     while len(tickets) < MAX_TICKETS:
         try:
-            message = await link.message()
+            message = await asyncio.wait_for(link.message(), quiet)
+        except asyncio.TimeoutError:
+            if quiet is None:
+                raise
+            break
         except (Closed, OSError) as exc:
             if requested and not tickets:
                 # It asked for a client certificate and got none: keywire's limit.
