@@ -109,6 +109,11 @@ def test_early_data(result, expected) -> None:
         (ResumptionResult(tls13=True, tls13_lifetime=8 * 86400), {"KW433"}),
         # 0 is "unspecified" (RFC 5077): not a claim of a long life.
         (ResumptionResult(ticket=True, ticket_lifetime=0), set()),
+        # A ticket the server refused to resume keeps no session alive, whatever its hint.
+        (ResumptionResult(ticket=False, ticket_lifetime=3 * 86400), set()),
+        (ResumptionResult(tls13=False, tls13_lifetime=8 * 86400), set()),
+        # Not tested: the hint is all there is, and it is reported.
+        (ResumptionResult(ticket_lifetime=3 * 86400), {"KW433"}),
         (ResumptionResult(session_id=True), set()),
     ],
 )

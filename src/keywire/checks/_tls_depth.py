@@ -140,12 +140,15 @@ def _tickets(scan: TlsScanResult) -> Iterator[Item]:
     if resumption is None:
         return
     long: list[str] = []
-    if resumption.ticket_lifetime and resumption.ticket_lifetime > TICKET_LIFETIME_LIMIT:
-        long.append(f"TLS 1.2 tickets: {_duration(resumption.ticket_lifetime)}")
-    if resumption.tls13_lifetime and resumption.tls13_lifetime > TICKET_LIFETIME_LIMIT:
+    # A ticket the server was seen to refuse suspends nothing, whatever its hint says.
+    life12 = resumption.ticket_lifetime if resumption.ticket is not False else None
+    life13 = resumption.tls13_lifetime if resumption.tls13 is not False else None
+    if life12 and life12 > TICKET_LIFETIME_LIMIT:
+        long.append(f"TLS 1.2 tickets: {_duration(life12)}")
+    if life13 and life13 > TICKET_LIFETIME_LIMIT:
         beyond = " (beyond the 7 days RFC 8446 allows)"
-        note = beyond if resumption.tls13_lifetime > TLS13_MAX_LIFETIME else ""
-        long.append(f"TLS 1.3 tickets: {_duration(resumption.tls13_lifetime)}{note}")
+        note = beyond if life13 > TLS13_MAX_LIFETIME else ""
+        long.append(f"TLS 1.3 tickets: {_duration(life13)}{note}")
     if long:
         yield (
             R.LONG_TICKETS,
