@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from .conftest import keywire
+from .conftest import free_port, keywire
 
 QUICK = ("--only", "cleartext", "--fail-on", "none", "--no-config", "--no-store")
 
@@ -221,3 +222,53 @@ def test_without_workers_the_scan_deadline_reports_every_target(fleet, redis_url
     assert sorted(r["target"] for r in targets) == sorted(urls)
     assert {r["error"] for r in targets} == {"the scan deadline was reached before it started"}
     assert records[-1]["complete"] is False
+
+
+def test_a_mixed_fleet_gets_the_same_findings_as_a_local_run(
+    fleet, lab_api, workers, redis_url, tmp_path
+):
+    """The full default scan of HTTPS and cleartext APIs, an answering one and a dead port."""
+    conformant = lab_api()
+    leaky = lab_api(refuse_cleartext=False, hsts=None, query_key=True)
+    plain = fleet()
+    dead = free_port()
+    urls = [
+        conformant.https.url + "/v1/resource",
+        leaky.https.url + "/v1/resource",
+        leaky.http.url + "/v1/resource",
+        f"{plain.url}/plain",
+        f"http://127.0.0.1:{dead}/nothing-listens",
+    ]
+    targets = _write_targets(tmp_path / "mixed.txt", urls)
+    common = ["scan", "-i", str(targets), "--ca-file", conformant.ca_file, "--fail-on", "none",
+              "--no-config", "--no-store", "-q", "--allow-incomplete", "--format", "jsonl"]  # fmt: skip
+    for _ in range(3):
+        workers("--threads", "2")
+    spread = subprocess.run(
+        [sys.executable, "-m", "keywire", *common, "--broker", redis_url],
+        capture_output=True, timeout=300, check=False,
+    )  # fmt: skip
+    local = subprocess.run(
+        [sys.executable, "-m", "keywire", *common],
+        capture_output=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert spread.returncode == local.returncode, spread.stderr.decode()
+
+    def by_target(stdout: bytes) -> dict[str, tuple[object, ...]]:
+        records = [json.loads(line) for line in stdout.splitlines()]
+        return {
+            r["target"]: (
+                r["scanned"],
+                r.get("error", ""),
+                sorted((f["rule_id"], f["fingerprint"]) for f in r["findings"]),
+                sorted((o["check"], o["status"]) for o in r["outcomes"]),
+            )
+            for r in records
+            if r["record"] == "target"
+        }
+
+    distributed, alone = by_target(spread.stdout), by_target(local.stdout)
+    assert sorted(distributed) == sorted(urls)
+    assert distributed == alone
+    assert any(findings for _s, _e, findings, _o in distributed.values())  # something to compare
+    assert distributed[urls[-1]][0] is False  # the dead port: not scanned, the same reason
