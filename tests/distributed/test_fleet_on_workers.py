@@ -222,6 +222,13 @@ def test_without_workers_the_scan_deadline_reports_every_target(fleet, redis_url
     assert sorted(r["target"] for r in targets) == sorted(urls)
     assert {r["error"] for r in targets} == {"the scan deadline was reached before it started"}
     assert records[-1]["complete"] is False
+    # Nobody took the messages: each is (scan id, URL), with the target deadline plus a margin
+    # as its time limit.
+    queued = redis.Redis.from_url(redis_url).hvals("dramatiq:keywire.msgs")
+    messages = [json.loads(m) for m in queued]
+    assert sorted(m["args"][1] for m in messages) == sorted(urls)
+    assert {len(m["args"]) for m in messages} == {2} and not any(m["kwargs"] for m in messages)
+    assert {m["options"]["time_limit"] for m in messages} == {(300 + 60) * 1000}
 
 
 def test_a_mixed_fleet_gets_the_same_findings_as_a_local_run(
