@@ -279,3 +279,29 @@ def test_a_mixed_fleet_gets_the_same_findings_as_a_local_run(
     assert distributed == alone
     assert any(findings for _s, _e, findings, _o in distributed.values())  # something to compare
     assert distributed[urls[-1]][0] is False  # the dead port: not scanned, the same reason
+
+
+def test_at_the_scan_deadline_a_target_in_progress_ends_as_it_would_locally(
+    fleet, workers, redis_url
+):
+    server = fleet(delay=lambda path: None if path == "/stalls" else 0.0)
+    urls = [f"{server.url}/stalls", f"{server.url}/quick"]
+    workers("--threads", "2")
+
+    def run(*extra: str) -> dict[str, tuple[object, ...]]:
+        result = subprocess.run(
+            [sys.executable, "-m", "keywire", "scan", *urls, *QUICK, "--scan-timeout", "4",
+             "--allow-incomplete", "--format", "jsonl", *extra],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        return {
+            r["target"]: (r["scanned"], r.get("error", ""), [o["status"] for o in r["outcomes"]])
+            for r in records
+            if r["record"] == "target"
+        }
+
+    distributed, local = run("--broker", redis_url), run()
+    assert distributed == local
+    assert distributed[urls[1]][0] is True
+    assert distributed[urls[0]][1] == "not tested: the scan deadline was reached"

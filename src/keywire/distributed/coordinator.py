@@ -11,7 +11,8 @@ and the run finishes, streams, stores and reports them exactly as a local run do
    already come back), each with a time limit of the target deadline plus a margin;
 3. records are popped from the scan's ``records`` list as workers write them (each target's
    exactly once: :mod:`._keys`); a record for a target that is not outstanding is ignored;
-4. at the scan deadline (``--scan-timeout``) the targets not done are reported as not scanned;
+4. at the scan deadline (``--scan-timeout``) the workers end their targets; a few seconds later
+   the targets without a record are reported as not scanned;
 5. whatever ends the generator (the last result, Ctrl-C, an error) deletes the scan's keys: the
    workers then drop its outstanding messages and stop the targets they were scanning.
 """
@@ -41,6 +42,9 @@ log = logging.getLogger("keywire.distributed")
 TIME_LIMIT_MARGIN_S = 60.0
 #: Say so when no worker has taken any message for this long.
 NO_WORKER_WARNING_S = 15.0
+#: At the scan deadline the workers end the targets they scan (not tested: the deadline); their
+#: records are waited for this long, then the targets without one are reported not scanned.
+DEADLINE_GRACE_S = 5.0
 _POP_WAIT_S = 1.0
 
 
@@ -111,8 +115,8 @@ async def _collect(
         started = time.monotonic()
         warned = False
         while pending:
-            if run_deadline is not None and time.perf_counter() >= run_deadline:
-                break
+            if run_deadline is not None and time.perf_counter() >= run_deadline + DEADLINE_GRACE_S:
+                break  # the workers stop at the deadline too: their last records had time
             if enqueuer.done() and enqueuer.exception() is not None:
                 raise enqueuer.exception()  # type: ignore[misc]
             popped = await client.blpop([keys.records], timeout=_POP_WAIT_S)
