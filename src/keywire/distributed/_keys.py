@@ -68,6 +68,19 @@ class ScanKeys:
         return f"{self.prefix}slots:{server[0]}:{server[1]}"
 
 
+#: Take a message: KEYS job, done, attempts; ARGV url, ttl (ms). Returns ``{take number, job}``,
+#: ``{-1}`` when the scan is over (its job is gone), ``{0}`` when the target's record is already
+#: written (a message delivered again): one round trip, and nothing written for a scan that
+#: is over.
+TAKE = """
+local job = redis.call('GET', KEYS[1])
+if not job then return {-1} end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {0} end
+local n = redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return {n, job}
+"""
+
 #: Write a target's record once: KEYS job, done, records; ARGV url, record line, ttl (ms).
 #: Returns 1 when written, 0 when the target already had one (a redelivered message), -1 when
 #: the scan is over (cancelled, or its coordinator is gone): nothing is written then.

@@ -3,8 +3,9 @@
 :func:`scan_message` is the coroutine behind keywire's Dramatiq actor (:func:`declare`). For a
 message ``(scan id, target URL)`` it:
 
-1. reads the scan's job (its options); a scan that is over (cancelled, its coordinator gone)
-   has no job any more, and its message is dropped;
+1. takes the message in one Lua script (:data:`~._keys.TAKE`, steps 1 to 3): reads the scan's
+   job (its options); a scan that is over (cancelled, its coordinator gone) has no job any
+   more, and its message is dropped;
 2. skips a target whose record is already written (a message delivered again after the worker
    that had it died after writing: the idempotence key is scan id + target);
 3. counts the take; a target taken :data:`~._keys.MAX_ATTEMPTS` times already (each time its
@@ -32,7 +33,7 @@ from .. import _json
 from .._models import TargetResult
 from .._version import __version__
 from ..scanoptions import ScanOptions
-from ._keys import MAX_ATTEMPTS, RESULT_TTL_MS, STORE_ONCE, ScanKeys
+from ._keys import MAX_ATTEMPTS, RESULT_TTL_MS, STORE_ONCE, TAKE, ScanKeys
 from .slots import Leases, RedisSlots
 
 log = logging.getLogger("keywire.worker")
@@ -51,6 +52,7 @@ class WorkerState:
     client: Any = None
     leases: Leases | None = None
     store_once: Any = None
+    take: Any = None
 
     def connect(self) -> None:
         if self.client is None:
@@ -59,6 +61,7 @@ class WorkerState:
             self.client = async_client(self.url)
             self.leases = Leases(self.client)
             self.store_once = self.client.register_script(STORE_ONCE)
+            self.take = self.client.register_script(TAKE)
 
 
 _state: WorkerState | None = None
@@ -93,21 +96,19 @@ async def scan_message(scan_id: str, url: str) -> None:
     if state is None:
         raise RuntimeError("keywire worker state not installed")
     state.connect()
-    client = state.client
     keys = ScanKeys(scan_id)
-    raw = await client.get(keys.job)
-    if raw is None:
+    taken = await state.take(keys=[keys.job, keys.done, keys.attempts], args=[url, RESULT_TTL_MS])
+    if int(taken[0]) < 0:
         log.info(
             "scan %s is over (cancelled, or its coordinator is gone): message dropped", scan_id
         )
         return
-    if await client.hexists(keys.done, url):
+    if int(taken[0]) == 0:
         log.info(
             "scan %s: a target's record was already written: duplicate message dropped", scan_id
         )
         return
-    attempt = int(await client.hincrby(keys.attempts, url, 1))
-    await client.pexpire(keys.attempts, RESULT_TTL_MS)
+    attempt, raw = int(taken[0]), taken[1]
     if attempt > MAX_ATTEMPTS:
         why = (
             f"not tested: its scan ended the keywire worker scanning it {MAX_ATTEMPTS} times "
