@@ -45,6 +45,7 @@ CONFIG_VALUES = {
     "http-port": "8080",
     "https-port": "8443",
     "offline": "true",
+    "vulnerability-probes": "false",
 }
 
 
@@ -107,6 +108,7 @@ def test_every_configurable_option_is_read_from_a_file_and_reaches_scan_options(
     assert (options.target_timeout, options.max_connections, options.max_targets) == (20, 40, 8)
     assert (options.scan_timeout, options.retries) == (30, 2)
     assert (tuple(options.only), tuple(options.skip)) == (("hsts",), ("tls",))
+    assert options.vulnerability_probes is False
 
 
 def test_scan_options_from_command_values():

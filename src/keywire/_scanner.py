@@ -237,6 +237,7 @@ async def _run_target(
                     canary=canary,
                     has_credentials=bool(options.headers),
                     offline=options.offline,
+                    vulnerability_probes=options.vulnerability_probes,
                 ),
             )
             tasks = {family.name: spawn(family.probe(ctx)) for family in families}

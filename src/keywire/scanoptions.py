@@ -63,6 +63,9 @@ class ScanOptions:
     max_endpoints: int = _default("max-endpoints")
     #: Send nothing beyond the scanned hosts: no OCSP responder, no CRL (``--offline``).
     offline: bool = _default("offline")
+    #: Send the TLS vulnerability probes (Heartbleed, CCS injection, ROBOT); see
+    #: docs/vulnerability-probes.md. False records them as skipped.
+    vulnerability_probes: bool = _default("vulnerability-probes")
 
     def __post_init__(self) -> None:
         known = set(selectable())
@@ -147,6 +150,7 @@ class ScanOptions:
             "only": sorted(self.only),
             "skip": sorted(self.skip),
             "offline": self.offline,
+            "vulnerability_probes": self.vulnerability_probes,
             **(
                 {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
                 if self.spec is not None

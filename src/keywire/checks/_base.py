@@ -127,6 +127,7 @@ class ScanSettings:
     deep: bool = False
     #: No request beyond the scanned hosts (OCSP responders, CRLs): ``--offline``.
     offline: bool = False
+    vulnerability_probes: bool = True
 
 
 class ProbeContext:
