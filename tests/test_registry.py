@@ -77,3 +77,9 @@ def test_history_rules_are_known_without_importing_them():
     assert HISTORY == history_rules.FAMILY
     assert all(family_of(rule_id) == HISTORY for rule_id in HISTORY_RULE_IDS)
     assert all(RULES[rule_id].id == rule_id for rule_id in HISTORY_RULE_IDS)
+
+
+def test_the_root_rules_are_known_without_loading_every_family():
+    from keywire.rules import ROOT_RULE_IDS
+
+    assert {r.root_cause for r in RULES.values() if r.root_cause} == ROOT_RULE_IDS

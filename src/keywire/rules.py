@@ -28,6 +28,9 @@ RETIRED: tuple[Rule, ...] = ()
 #: importing it; ``tests/test_registry.py`` keeps this in step.
 HISTORY_RULE_IDS: tuple[str, ...] = ("KW630", "KW631")
 HISTORY = "history"
+#: The rules other rules name as their root cause (:attr:`Rule.root_cause`), known without
+#: loading every family (scoring needs them; ``tests/test_registry.py`` keeps this in step).
+ROOT_RULE_IDS: frozenset[str] = frozenset({"KW101"})
 
 
 class _Catalogue(Mapping[str, "Rule"]):
