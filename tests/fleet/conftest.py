@@ -21,8 +21,11 @@ QUICK = ("--only", "cleartext", "--fail-on", "none", "--no-config")
 def keywire(*args: str, cwd: Path | None = None, **kwargs: object) -> subprocess.Popen[bytes]:
     """``python -m keywire ARGS`` as a process of its own (workers, signals, a real stdout)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Unbuffered pipes: a readline() must not read ahead, or the bytes it read past the line
+    # are lost to a later communicate() (which reads the file descriptors directly).
     return subprocess.Popen(
         [sys.executable, "-m", "keywire", *args],
+        bufsize=0,
         stdout=kwargs.pop("stdout", subprocess.PIPE),
         stderr=kwargs.pop("stderr", subprocess.PIPE),
         stdin=kwargs.pop("stdin", subprocess.DEVNULL),

@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import _json
 from .._models import TargetResult
@@ -44,19 +45,53 @@ def shard(
 ) -> list[list[str]]:
     """``targets``' URLs in at most ``workers`` shares, each server's targets in one share.
 
-    The servers' groups go, largest first, to the share with the fewest targets so far, so the
-    shares are as even as the servers allow. A target's server is its address when the parent
-    knows it without asking DNS (an IP literal, a ``--resolve`` pin, ``localhost``), else its
-    host name: two names that DNS sends to one server may land in different shares (each then
-    keeps the cap on its own).
+    A server is an address and a port, as for the connection caps. A target reaches its own
+    server and the one of its counterpart (the cleartext side of an https:// target, the HTTPS
+    side of an http:// one), so targets that share any server are grouped together
+    (:func:`_groups`). The groups go, largest first, to the share with the fewest targets so
+    far, so the shares are as even as the servers allow. A target's address is known when the
+    parent knows it without asking DNS (an IP literal, a ``--resolve`` pin, ``localhost``),
+    else its host name stands for it: two names that DNS sends to one server may land in
+    different shares (each then keeps the cap on its own).
     """
-    groups: dict[str, list[str]] = {}
-    for target in targets:
-        groups.setdefault(server_key(target.host, pins), []).append(target.url)
     shares: list[list[str]] = [[] for _ in range(max(1, workers))]
-    for group in sorted(groups.values(), key=len, reverse=True):
+    for group in sorted(_groups(targets, pins), key=len, reverse=True):
         min(shares, key=len).extend(group)
     return [s for s in shares if s]
+
+
+def _groups(targets: Sequence[Target], pins: Mapping[str, tuple[str, ...]]) -> list[list[str]]:
+    """The targets' URLs grouped so that no server is reached from two groups (union-find over
+    the servers each target reaches), each group in the targets' order."""
+    parent: dict[tuple[str, int], tuple[str, int]] = {}
+
+    def root(node: tuple[str, int]) -> tuple[str, int]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    reached: list[tuple[str, tuple[str, int]]] = []
+    for target in targets:
+        key = server_key(target.host, pins)
+        own = (key, target.port)
+        first = root(own)
+        for side in (target.http_url, target.https_url):
+            if side is not None and side != target.url:
+                other = root((key, _port_of(side)))
+                if other != first:
+                    parent[other] = first
+        reached.append((target.url, own))
+    groups: dict[tuple[str, int], list[str]] = {}
+    for url, own in reached:
+        groups.setdefault(root(own), []).append(url)
+    return list(groups.values())
+
+
+def _port_of(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def server_key(host: str, pins: Mapping[str, tuple[str, ...]]) -> str:
