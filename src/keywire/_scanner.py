@@ -22,12 +22,12 @@ from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetRes
 from ._plan import PlannedTarget, ScanPlan, plan_scan
 from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
-from .checks import Family
 from .checks._base import CheckNotRun, ProbeContext, ScanSettings, internal_error, new_canary
 from .finish import finish_report
 from .net.http import FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
 from .redact import redact_url, scrub_result
+from .registry import Family
 from .rules import RULES
 from .scanoptions import ScanOptions
 from .scoring import compute_score

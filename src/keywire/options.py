@@ -87,7 +87,7 @@ class Option:
 
 def selectable() -> tuple[str, ...]:
     """Check families and groups ``--only`` and ``--skip`` take (aliases included)."""
-    from .checks import SELECTABLE  # the registry's static table: no family is imported
+    from .registry import SELECTABLE  # the registry's static table: no family is imported
 
     return tuple(sorted({*SELECTABLE, *GROUP_ALIASES}))
 

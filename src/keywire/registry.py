@@ -1,16 +1,24 @@
-"""The check families keywire runs, in report order.
+"""The registry: which check families exist, and which rules each reports. Imports no family.
 
-:data:`REGISTRY` is the registry: a family that is not listed here does not run. It is a static
-table (name, module, group, title, rule IDs), so that choosing families (``--only``/``--skip``), knowing
-which family reports a rule, and validating a configuration import no family: a scan imports the
+:data:`REGISTRY` is the table of check families: a family that is not listed here does not run.
+Each line names the family, its group, its title, the rules it reports and its two modules: the
+*check* (``keywire.checks.<module>``: its rules, its frozen observation and a pure ``check``)
+and the *probe* (``keywire.probes.<module>``: the network work that produces the observation).
+No discovery magic: choosing families (``--only``/``--skip``), knowing which family reports a
+rule and validating a configuration read this table and import nothing, so a scan imports the
 modules of the families it runs and no others (``--only tls`` never loads the secret catalogue).
-``tests/test_registry.py`` keeps the table in sync with the modules, and ``tests/test_rules.py``
-with the rule catalogue and ``docs/rules/``.
 
-Adding a family: write its module (see :mod:`keywire.checks._base`), then add a line here with
-its rule IDs; the sync test says what is missing.
+Which family reports a rule is written here and nowhere else: :func:`family_of` (and
+:attr:`keywire.Rule.family`) read it, and the rule catalogue (:mod:`keywire.rules`) loads a
+family's ``RULES`` through it. The two rules only time can show (KW630, KW631: a result compared
+with the previous one in the history store) are reported by :data:`HISTORY`, not by a check
+family. ``tests/test_registry.py`` keeps the table in step with the modules.
 
-``FAMILIES`` (every :class:`Family`, loaded) is still available, on first use.
+Adding a family: write its check module (see :mod:`keywire.checks._base`) and its probe module
+(see :mod:`keywire.probes`), then add a line here with its rule IDs; the sync test says what is
+missing.
+
+``FAMILIES`` (every :class:`~keywire.checks._base.Family`, loaded) is available on first use.
 """
 
 from __future__ import annotations
@@ -21,33 +29,68 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from ._models import Rule
     from .checks._base import Family
 
 
+def _import(name: str) -> Any:
+    module = sys.modules.get(name)
+    if module is None:
+        __import__(name)  # (unlike importlib.import_module, seen by -X importtime)
+        module = sys.modules[name]
+    return module
+
+
 @dataclass(frozen=True)
-class FamilyEntry:
-    """One line of the registry: what is known of a family without importing it."""
+class RuleSource:
+    """Who reports a set of rules: a check family, or the history store's comparison."""
 
     name: str
+    #: The module whose ``RULES`` holds these rules (the family's check module).
     module: str
-    group: str
-    title: str
     rules: tuple[str, ...]
 
+    def load_rules(self) -> tuple[Rule, ...]:
+        """The :class:`~keywire.Rule` objects (imports :attr:`module`), in the table's order.
+
+        Raises ``RuntimeError`` when the module's ``RULES`` and this line disagree.
+        """
+        defined: tuple[Rule, ...] = tuple(_import(self.module).RULES)
+        if tuple(r.id for r in defined) != self.rules:
+            raise RuntimeError(
+                f"keywire.registry lists {' '.join(self.rules)} for {self.name!r}, but "
+                f"{self.module}.RULES defines {' '.join(r.id for r in defined)}"
+            )
+        return defined
+
+
+@dataclass(frozen=True)
+class FamilyEntry(RuleSource):
+    """One line of the registry: what is known of a check family without importing it."""
+
+    group: str
+    title: str
+    #: The module of its probe (``probe(ctx) -> observation``, the only part that does I/O).
+    probe_module: str
+
     def load(self) -> Family[Any]:
-        """The family itself (imports its module)."""
-        module = sys.modules.get(self.module)
-        if module is None:
-            __import__(self.module)  # (unlike importlib.import_module, seen by -X importtime)
-            module = sys.modules[self.module]
-        family: Family[Any] = module.FAMILY
+        """The family itself (imports its check module, never its probe)."""
+        family: Family[Any] = _import(self.module).FAMILY
         return family
+
+    def load_probe(self) -> Callable[[Any], Awaitable[Any]]:
+        """The family's probe (imports its probe module and the network code it uses)."""
+        probe: Callable[[Any], Awaitable[Any]] = _import(self.probe_module).probe
+        return probe
 
 
 def _entry(name: str, group: str, title: str, rules: str, *, module: str = "") -> FamilyEntry:
     return FamilyEntry(
         name=name,
         module=f"keywire.checks.{module or name}",
+        probe_module=f"keywire.probes.{module or name}",
         group=group,
         title=title,
         rules=tuple(rules.split()),
@@ -108,16 +151,37 @@ REGISTRY: tuple[FamilyEntry, ...] = (
     _entry("tokens", "http", "Token randomness", "KW801 KW802 KW803 KW804 KW805 KW806"),
 )
 
+#: The rules no check family reports: what changed since a target's previous scan in the store.
+HISTORY = RuleSource(name="history", module="keywire.history.rules", rules=("KW630", "KW631"))
+#: Every source of rules: the check families, then :data:`HISTORY`.
+SOURCES: tuple[RuleSource, ...] = (*REGISTRY, HISTORY)
+
 GROUPS: frozenset[str] = frozenset(e.group for e in REGISTRY)
 NAMES: tuple[str, ...] = tuple(e.name for e in REGISTRY)
 #: What ``--only`` and ``--skip`` accept: every group and every family name.
 SELECTABLE: tuple[str, ...] = tuple(sorted(GROUPS | set(NAMES)))
-_BY_RULE: dict[str, FamilyEntry] = {rule: e for e in REGISTRY for rule in e.rules}
+_BY_RULE: dict[str, RuleSource] = {rule: s for s in SOURCES for rule in s.rules}
+
+
+def source_of(rule_id: str) -> RuleSource | None:
+    """The line of whoever reports ``rule_id`` (a check family or :data:`HISTORY`), or None."""
+    return _BY_RULE.get(rule_id)
 
 
 def entry_of(rule_id: str) -> FamilyEntry | None:
-    """The registry line of the family that reports ``rule_id`` (None if no family does)."""
-    return _BY_RULE.get(rule_id)
+    """The registry line of the check family that reports ``rule_id`` (None if none does)."""
+    source = _BY_RULE.get(rule_id)
+    return source if isinstance(source, FamilyEntry) else None
+
+
+def family_of(rule_id: str) -> str:
+    """The name of the family that reports ``rule_id`` ("" if none does); imports nothing.
+
+    >>> family_of("KW140"), family_of("KW630"), family_of("KW999")
+    ('hsts', 'history', '')
+    """
+    source = _BY_RULE.get(rule_id)
+    return source.name if source is not None else ""
 
 
 def select(
@@ -149,11 +213,16 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "GROUPS",
+    "HISTORY",
     "NAMES",
     "REGISTRY",
     "SELECTABLE",
+    "SOURCES",
     "Family",
     "FamilyEntry",
+    "RuleSource",
     "entry_of",
+    "family_of",
     "select",
+    "source_of",
 ]

@@ -21,8 +21,9 @@ from .options import GROUP_ALIASES, OPENAPI_GROUP, OPTION, OPTIONS, selectable
 from .redact import credential_parameters, redact, redact_url
 
 if TYPE_CHECKING:
-    from .checks import Family, FamilyEntry
+    from .checks._base import Family
     from .net.http import ClientSettings
+    from .registry import FamilyEntry
 
 
 def _default(name: str) -> Any:
@@ -82,7 +83,7 @@ class ScanOptions:
 
     def selected_entries(self) -> tuple[FamilyEntry, ...]:
         """The registry lines of :meth:`selected`, known without importing any family."""
-        from .checks import select
+        from .registry import select
 
         only = {GROUP_ALIASES.get(name, name) for name in self.only}
         skip = {GROUP_ALIASES.get(name, name) for name in self.skip}

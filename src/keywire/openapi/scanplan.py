@@ -24,10 +24,10 @@ from functools import partial
 
 from .._models import CheckOutcome, Finding, OutcomeStatus, TargetResult
 from .._plan import PlannedTarget, ScanPlan
-from ..checks import GROUPS
 from ..net.http import ChainEnd, HttpClient
 from ..net.resolver import Resolver
 from ..redact import redact_url
+from ..registry import GROUPS
 from ..rules import RULES
 from ..scanoptions import ScanOptions
 from ..scoring import compute_score
