@@ -187,12 +187,7 @@ def test_a_bug_while_scanning_a_response_keeps_the_other_findings(monkeypatch):
 
 
 def _family(check) -> Family[object]:
-    async def probe(_ctx: object) -> object:
-        return None
-
-    return Family(
-        name="demo", title="demo", group="http", rules=exposure.RULES, probe=probe, check=check
-    )
+    return Family(name="demo", title="demo", group="http", observation=object, check=check)
 
 
 def _done(value: object) -> asyncio.Future[object]:

@@ -22,10 +22,11 @@ from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetRes
 from ._plan import PlannedTarget, ScanPlan, plan_scan
 from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
-from .checks._base import CheckNotRun, ProbeContext, ScanSettings, internal_error, new_canary
+from .checks._base import CheckNotRun, internal_error
 from .finish import finish_report
 from .net.http import FetchFailure, HttpClient, HttpResponse
 from .net.resolver import ResolutionError, Resolver
+from .probes._context import ProbeContext, ScanSettings, new_canary
 from .redact import redact_url, scrub_result
 from .registry import Family
 from .rules import RULES
@@ -190,7 +191,8 @@ async def _run_target(
 ) -> TargetResult:
     if time.perf_counter() >= deadline:
         return _not_started(target, "the scan deadline was reached before it started")
-    families = options.selected()
+    entries = options.selected_entries()
+    families = [entry.load() for entry in entries]
     # Everything this target's probes start (TLS probes, shared exchanges, name lookups) is
     # recorded here, and cancelled and awaited when the target ends: nothing outlives the
     # deadline (see keywire._tasks).
@@ -216,7 +218,7 @@ async def _run_target(
                     offline=options.offline,
                 ),
             )
-            tasks = {family.name: spawn(family.probe(ctx)) for family in families}
+            tasks = {entry.name: spawn(entry.load_probe()(ctx)) for entry in entries}
         remaining = max(0.0, deadline - time.perf_counter())
         if tasks:
             _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)

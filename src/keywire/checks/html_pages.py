@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import HttpResponse
+from ..net.models import HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable, not_tested
+from ._base import Family, not_applicable, not_tested
 
 if TYPE_CHECKING:  # the parser loads html.parser: only when a page is read
     from ._html import FormSeen, ResourceSeen
@@ -134,39 +134,6 @@ def is_html(response: HttpResponse) -> bool:
     return start.startswith((b"<!doctype html", b"<html"))
 
 
-async def probe(ctx: ProbeContext) -> HtmlObservation:
-    from ._html import parse_page
-
-    responses = [r for r in await ctx.responses() if r.scheme == "https"]
-    pages: list[PageSeen] = []
-    seen: set[str] = set()
-    for response in responses:
-        if len(pages) >= MAX_PAGES or response.url in seen or not is_html(response):
-            continue
-        seen.add(response.url)
-        page = parse_page(response.body, response.url)
-        pages.append(
-            PageSeen(
-                url=response.url,
-                forms=page.forms,
-                resources=page.resources,
-                cut_short=page.cut_short,
-            )
-        )
-    https = await ctx.https_chain()
-    failure = https.failure if https is not None and not https.hops else None
-    return HtmlObservation(
-        target=ctx.target.url,
-        https_responses=len(responses),
-        pages=tuple(pages),
-        https_failure=(
-            f"{redact_url(failure.url)}: {failure.reason}"
-            if failure is not None and not failure.is_refusal
-            else ""
-        ),
-    )
-
-
 def _cleartext(url: str) -> bool:
     try:
         return urlsplit(url).scheme.lower() == "http"
@@ -260,8 +227,7 @@ FAMILY: Family[HtmlObservation] = Family(
     name="html",
     title="HTML pages: cleartext forms and active mixed content",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=HtmlObservation,
     check=check,
     details=details,
 )

@@ -28,21 +28,19 @@ import datetime
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._models import Confidence, Finding, Rule, Severity
 from ..net.resolver import ResolutionError
+from ..probes._context import ProbeContext
 from ..targets import Target
 from ..tls._constants import Group, Version, group_label
+from ..tls.certfacts import CertInfo, ChainAnalysis
 from ..tls.results import TlsScanResult
 from ..tls.suites import CipherSuite, by_code, ssl2_by_code
 from . import _cert_depth
 from . import _tls_rules as R
-from ._base import Family, ProbeContext, not_applicable, not_tested
-
-if TYPE_CHECKING:  # the certificate code imports cryptography: only when a probe runs
-    from ..tls.certs import CertInfo, ChainAnalysis
+from ._base import Family, not_applicable, not_tested
 
 RULES = R.RULES + _cert_depth.RULES
 LIFETIME_LIMIT_DAYS = 398
@@ -599,8 +597,7 @@ FAMILY: Family[TlsObservation] = Family(
     name="tls",
     title="TLS protocols, cipher suites, key exchange and certificates",
     group="tls",
-    rules=RULES,
-    probe=probe,
+    observation=TlsObservation,
     check=check,
     details=details,
     inapplicable=inapplicable,
