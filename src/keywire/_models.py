@@ -274,6 +274,9 @@ class TargetResult:
     details: Mapping[str, object] = field(default_factory=dict)
     duration_s: float = 0.0
     score: Score | None = None
+    #: What the checks judged, captured (JSON-ready; see :mod:`keywire.observations`), kept
+    #: only when the scan saves observations. Reports never show it.
+    observations: Mapping[str, object] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

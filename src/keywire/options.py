@@ -29,7 +29,7 @@ Kind = Literal["number", "integer", "flag", "choice", "text", "path", "count"]
 Choices = tuple[str, ...] | Callable[[], Sequence[str]]
 
 #: The commands that take table options.
-COMMANDS = ("scan", "demo", "tokens", "watch", "history", "diff", "report")
+COMMANDS = ("scan", "demo", "judge", "tokens", "watch", "history", "diff", "report")
 #: The check group that only runs on spec-driven scans (``spec`` is its former name, still taken).
 OPENAPI_GROUP = "openapi"
 GROUP_ALIASES: Mapping[str, str] = MappingProxyType({"spec": OPENAPI_GROUP})
@@ -477,7 +477,7 @@ OPTIONS: tuple[Option, ...] = (
         dest="fmt",
         default="console",
         show_default=True,
-        commands=(*_ALL, "history", "diff", "report"),
+        commands=(*_ALL, "history", "diff", "report", "judge"),
         config=True,
         help="Report format written to stdout (or --output).",
         overrides={
@@ -497,7 +497,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-o",
         multiple=True,
         metavar="[FORMAT:]FILE",
-        commands=(*_ALL, "history", "diff", "report"),
+        commands=(*_ALL, "history", "diff", "report", "judge"),
         config=True,
         help="Write a report to FILE: in --format if given, else as FILE's extension says "
         "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
@@ -521,12 +521,22 @@ OPTIONS: tuple[Option, ...] = (
         },
     ),
     Option(
+        name="save-observations",
+        kind="path",
+        commands=_SCAN,
+        metavar="FILE",
+        scan_field="save_observations",
+        help="Also write what the checks judged to FILE (JSON Lines; secrets, your header values "
+        "and the canary are scrubbed): `keywire judge FILE` grades it again, with today's "
+        "rules and no network.",
+    ),
+    Option(
         name="fail-on",
         kind="choice",
         choices=severity_choices,
         default="high",
         show_default=True,
-        commands=(*_ALL, "diff"),
+        commands=(*_ALL, "diff", "judge"),
         config=True,
         help="Exit 1 if any finding is at least this severe ('none' disables).",
         overrides={
@@ -545,14 +555,14 @@ OPTIONS: tuple[Option, ...] = (
         kind="integer",
         low=0,
         high=100,
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         config=True,
         help="Exit 1 if the overall score is below this.",
     ),
     Option(
         name="baseline",
         kind="path",
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         config=True,
         help="A previous JSON report: mark findings new, unchanged or fixed.",
     ),
@@ -560,7 +570,7 @@ OPTIONS: tuple[Option, ...] = (
         name="fail-on-new",
         kind="flag",
         default=False,
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         config=True,
         help="Apply --fail-on to findings that are new since --baseline only.",
     ),
@@ -568,7 +578,7 @@ OPTIONS: tuple[Option, ...] = (
         name="allow-incomplete",
         kind="flag",
         default=False,
-        commands=_ALL,
+        commands=(*_ALL, "judge"),
         config=True,
         help="Judge an incomplete scan (a target not scanned, a check not tested) on what was "
         "tested instead of exiting 3.",
@@ -583,7 +593,7 @@ OPTIONS: tuple[Option, ...] = (
         name="framework",
         kind="choice",
         choices=compliance_frameworks,
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         help="Also group the console, Markdown and HTML reports by the requirements of this "
         "compliance framework (JSON and SARIF always carry every mapping).",
     ),
@@ -591,14 +601,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         name="config",
         kind="path",
-        commands=(*_BOTH, "watch"),
+        commands=(*_BOTH, "watch", "judge"),
         help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
     ),
     Option(
         name="no-config",
         kind="flag",
         default=False,
-        commands=(*_BOTH, "watch"),
+        commands=(*_BOTH, "watch", "judge"),
         help="Do not read any configuration file.",
     ),
     Option(
@@ -606,7 +616,7 @@ OPTIONS: tuple[Option, ...] = (
         kind="count",
         short="-v",
         default=0,
-        commands=(*_ALL, "watch"),
+        commands=(*_ALL, "watch", "judge"),
         help="Log to stderr (-vv for debug).",
     ),
 )

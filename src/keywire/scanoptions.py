@@ -52,6 +52,9 @@ class ScanOptions:
     max_endpoints: int = _default("max-endpoints")
     #: Send nothing beyond the scanned hosts: no OCSP responder, no CRL (``--offline``).
     offline: bool = _default("offline")
+    #: Write the captured observations here when the scan ends (``--save-observations``; see
+    #: :mod:`keywire.observations`), and keep them in each result's ``observations`` meanwhile.
+    save_observations: str | None = None
 
     def __post_init__(self) -> None:
         known = set(selectable())

@@ -22,16 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import HttpResponse
 from ..redact import redact_url
 from ._base import Family, not_applicable, not_tested
-
-if TYPE_CHECKING:  # the parser loads html.parser: only when a page is read
-    from ._html import FormSeen, ResourceSeen
 
 MAX_PAGES = 10
 _MDN_MIXED = "https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content"
@@ -106,6 +102,26 @@ MIXED_FRAME = Rule(
 )
 
 RULES = (CLEARTEXT_FORM, MIXED_ACTIVE, MIXED_FRAME)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormSeen:
+    """A form: where it submits, how, and its fields that carry a credential."""
+
+    action: str
+    method: str
+    sensitive_fields: tuple[str, ...] = ()
+    #: "action" for the form's own target, "formaction" for a submit button's override.
+    via: str = "action"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceSeen:
+    """A subresource the page loads: ``script``, ``stylesheet``, ``iframe``, ``frame``,
+    ``object`` or ``embed``."""
+
+    kind: str
+    url: str
 
 
 @dataclass(frozen=True, kw_only=True)
