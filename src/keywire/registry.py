@@ -204,10 +204,6 @@ def __getattr__(name: str) -> Any:
         families = tuple(entry.load() for entry in REGISTRY)
         globals()["FAMILIES"] = families
         return families
-    if name == "Family":
-        from .checks._base import Family
-
-        return Family
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
