@@ -89,7 +89,7 @@ def mask_secrets(data: bytes) -> bytes:
     kept as redaction shows them).
 
     >>> mask_secrets(b'{"key": "sk_live_0123456789abcdefABCDEFGH"}')
-    b'{"key": "sk_liv******************EFGH"}'
+    b'{"key": "sk_liv**********************EFGH"}'
     """
     from ..secrets.scanner import secret_values
 
