@@ -113,18 +113,18 @@ def test_per_host_connection_cap_is_respected():
     state = {"now": 0, "max": 0}
 
     def counting(conn, stop):
+        # Counted from the request to just before its answer: a client slot is held at least that
+        # long, so a count above the cap is the client's doing, never this thread's scheduling.
+        raw.read_request(conn)
         with lock:
             state["now"] += 1
             state["max"] = max(state["max"], state["now"])
         try:
-            raw.read_request(conn)
             stop.wait(0.2)
-            conn.sendall(
-                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )
         finally:
             with lock:
                 state["now"] -= 1
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
     with raw.RawServer(counting) as server:
         targets = [f"{server.url}/path{i}" for i in range(6)]

@@ -43,7 +43,17 @@ CONFIG_VALUES = {
 
 
 def test_every_command_takes_exactly_its_rows():
-    for name in ("scan", "demo", "tokens", "watch", "history", "diff", "report"):
+    for name in (
+        "scan",
+        "demo",
+        "tokens",
+        "watch",
+        "history",
+        "diff",
+        "report",
+        "mcp",
+        "lint-spec",
+    ):
         command = main.commands[name]
         declared = {
             p.opts[0].removeprefix("--") for p in command.params if isinstance(p, click.Option)

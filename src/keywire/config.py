@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._models import Policy, Severity, Suppression
 from .options import OPTIONS, Option, report_formats
@@ -50,6 +50,9 @@ def _toml() -> Any:
     return tomli  # pragma: no cover
 
 
+if TYPE_CHECKING:
+    from .mcp_server.policy import McpSettings
+
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
@@ -64,6 +67,8 @@ class Config:
     path: Path | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
+    #: The ``[mcp]`` table: what ``keywire mcp`` may scan (see :mod:`keywire.mcp_server.policy`).
+    mcp: McpSettings | None = None
 
     def scan_options(self) -> ScanOptions:
         """:class:`~keywire.ScanOptions` with this file's defaults (others stay built-in)."""
@@ -145,7 +150,7 @@ class _Reader:
             raise self.error((), "[tool.keywire] must be a table")
         options: dict[str, Any] = {}
         policy_keys = {"skip-rules", "severity", "suppress"}
-        known = set(_OPTIONS) | policy_keys
+        known = set(_OPTIONS) | policy_keys | {"mcp"}
         for key, value in document.items():
             if key == "headers" or key == "header":
                 raise self.error(
@@ -163,7 +168,14 @@ class _Reader:
             suppressions=self._suppressions(document.get("suppress", [])),
             source=str(self.path),
         )
-        return Config(path=self.path, options=options, policy=policy)
+        mcp = None
+        if "mcp" in document:
+            from .mcp_server.policy import read_mcp_table
+
+            mcp = read_mcp_table(
+                document["mcp"], lambda where, msg: self.error(("mcp", *where), msg)
+            )
+        return Config(path=self.path, options=options, policy=policy, mcp=mcp)
 
     def _rule_id(self, where: tuple[str | int, ...], value: object) -> str:
         if not isinstance(value, str) or value.strip().upper() not in RULES:

@@ -29,7 +29,18 @@ Kind = Literal["number", "integer", "flag", "choice", "text", "path", "count"]
 Choices = tuple[str, ...] | Callable[[], Sequence[str]]
 
 #: The commands that take table options.
-COMMANDS = ("scan", "demo", "judge", "tokens", "watch", "history", "diff", "report")
+COMMANDS = (
+    "scan",
+    "demo",
+    "judge",
+    "tokens",
+    "watch",
+    "history",
+    "diff",
+    "report",
+    "mcp",
+    "lint-spec",
+)
 #: The check group that only runs on spec-driven scans (``spec`` is its former name, still taken).
 OPENAPI_GROUP = "openapi"
 GROUP_ALIASES: Mapping[str, str] = MappingProxyType({"spec": OPENAPI_GROUP})
@@ -120,7 +131,7 @@ _SCAN, _BOTH, _ALL = ("scan",), ("scan", "demo"), ("scan", "demo", "tokens")
 #: ``keywire watch`` scans like ``keywire scan``: it takes scan's options for reaching targets.
 _SCANNING = ("scan", "watch")
 #: The commands that read or keep the history store.
-_STORE = ("scan", "watch", "history", "diff", "report")
+_STORE = ("scan", "watch", "history", "diff", "report", "mcp")
 
 OPTIONS: tuple[Option, ...] = (
     # What to scan.
@@ -360,7 +371,7 @@ OPTIONS: tuple[Option, ...] = (
         name="no-store",
         kind="flag",
         default=False,
-        commands=_SCAN,
+        commands=(*_SCAN, "mcp"),
         help="Do not record the scan in the history store.",
     ),
     Option(
@@ -477,7 +488,7 @@ OPTIONS: tuple[Option, ...] = (
         dest="fmt",
         default="console",
         show_default=True,
-        commands=(*_ALL, "history", "diff", "report", "judge"),
+        commands=(*_ALL, "history", "diff", "report", "lint-spec", "judge"),
         config=True,
         help="Report format written to stdout (or --output).",
         overrides={
@@ -497,7 +508,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-o",
         multiple=True,
         metavar="[FORMAT:]FILE",
-        commands=(*_ALL, "history", "diff", "report", "judge"),
+        commands=(*_ALL, "history", "diff", "report", "lint-spec", "judge"),
         config=True,
         help="Write a report to FILE: in --format if given, else as FILE's extension says "
         "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
@@ -536,7 +547,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=severity_choices,
         default="high",
         show_default=True,
-        commands=(*_ALL, "diff", "judge"),
+        commands=(*_ALL, "diff", "lint-spec", "judge"),
         config=True,
         help="Exit 1 if any finding is at least this severe ('none' disables).",
         overrides={
@@ -548,6 +559,8 @@ OPTIONS: tuple[Option, ...] = (
                 "default": "none",
                 "help": "Exit 1 if a new finding is at least this severe ('none': never).",
             },
+            # A linter in a pre-commit hook: what a spec declares is fixed before it ships.
+            "lint-spec": {"default": "medium"},
         },
     ),
     Option(
@@ -601,14 +614,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         name="config",
         kind="path",
-        commands=(*_BOTH, "watch", "judge"),
+        commands=(*_BOTH, "watch", "mcp", "lint-spec", "judge"),
         help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
     ),
     Option(
         name="no-config",
         kind="flag",
         default=False,
-        commands=(*_BOTH, "watch", "judge"),
+        commands=(*_BOTH, "watch", "mcp", "lint-spec", "judge"),
         help="Do not read any configuration file.",
     ),
     Option(
@@ -618,6 +631,22 @@ OPTIONS: tuple[Option, ...] = (
         default=0,
         commands=(*_ALL, "watch", "judge"),
         help="Log to stderr (-vv for debug).",
+    ),
+    Option(
+        name="workspace",
+        kind="text",
+        commands=("mcp",),
+        metavar="DIR",
+        help="The directory analyse_tokens may read token files from (default: the current "
+        "directory).",
+    ),
+    Option(
+        name="quiet",
+        kind="flag",
+        short="-q",
+        commands=(*_ALL, "mcp", "lint-spec", "judge"),
+        help="Print nothing on stderr but errors and warnings (no progress, no closing line "
+        "when the gate passes).",
     ),
 )
 """Every option of every command, in the order ``--help`` lists them."""

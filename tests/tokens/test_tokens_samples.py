@@ -152,12 +152,14 @@ def test_ctrl_c_during_collection_analyses_what_was_collected():
             ]
         )
         _wait_for(lambda: served[0] >= 20)
+        at_signal = served[0]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err  # no weakness, but interrupted before the tests had enough
     document = json.loads(out)
     assert document["collection"]["stopped"] == "interrupted (Ctrl-C)"
-    assert document["collection"]["collected"] >= 20
+    # One request at a time: the answer in flight when the signal lands may not be counted yet.
+    assert at_signal - 1 <= document["collection"]["collected"] <= served[0]
     assert document["verdict"] == "incomplete"
     assert "interrupted: analysing the" in err and "Traceback" not in err
 

@@ -23,10 +23,13 @@ import click
 
 from .. import __version__
 from ._exit import EXIT_INTERRUPTED, fail_usage, stdout_lost
+from .completion import completion_command
 from .demo import demo_command
 from .diff import diff_command
 from .history import history_command
 from .judge import judge_command
+from .lint_spec import lint_spec_command
+from .mcp import mcp_command
 from .report import report_command
 from .rules import rules_command
 from .scan import scan_command
@@ -71,6 +74,9 @@ for _command in (
     history_command,
     diff_command,
     report_command,
+    lint_spec_command,
+    mcp_command,
+    completion_command,
 ):
     main.add_command(_command)
 

@@ -20,6 +20,7 @@ from ..config import Config, ConfigError, discover, load_config
 from ..options import OPTION, OPTIONS, Option, options_for
 from ..outputs import Output
 from ._exit import fail_usage
+from ._messages import info
 from ._report import plan_outputs
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def load_settings(ctx: click.Context, values: dict[str, Any]) -> Settings:
         values.pop("config", None)
         if path is not None:
             config = load_config(path)
-            click.echo(f"keywire: using configuration {path}", err=True)
+            info(f"keywire: using configuration {path}")
     except ConfigError as exc:
         fail_usage(str(exc))
     if config is not None:

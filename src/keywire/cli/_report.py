@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -23,6 +22,7 @@ from ._exit import (
     fail_usage,
     stdout_lost,
 )
+from ._messages import color_wanted, info
 
 if TYPE_CHECKING:
     from ._options import Settings
@@ -46,7 +46,7 @@ def _render(
     from ..reporters import console
 
     width = console.report_width(terminal=to_terminal)  # COLUMNS, the terminal's, or 100
-    if to_terminal and "NO_COLOR" not in os.environ:
+    if color_wanted(to_terminal):
         return console.render_rich(report, labels=labels, width=width, framework=framework)
     return console.render_plain(report, labels=labels, width=width, framework=framework)
 
@@ -64,11 +64,12 @@ def plan_outputs(
     return outputs
 
 
-def deliver(output: Output, text: str) -> None:
-    """Write one report to stdout or, atomically, to its file."""
+def deliver(output: Output, text: str, *, color: bool = False) -> None:
+    """Write one report to stdout or, atomically, to its file. ``color``: the text holds ANSI
+    colour meant to reach a pipe too (``FORCE_COLOR``), which click would otherwise strip."""
     if output.path == "-":
         try:
-            click.echo(text, nl=False)
+            click.echo(text, nl=False, color=True if color else None)
         except OSError as exc:  # a full disk, a closed pipe: one line, not a traceback
             stdout_lost()
             fail_usage(f"cannot write the report to stdout: {exc.strerror or exc}")
@@ -77,7 +78,7 @@ def deliver(output: Output, text: str) -> None:
         outputs_module.write_atomically(output.path, text)
     except OSError as exc:
         fail_usage(f"cannot write {output.path!r}: {exc.strerror or exc}")
-    click.echo(f"keywire: {output.fmt} report written to {output.path}", err=True)
+    info(f"keywire: {output.fmt} report written to {output.path}")
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
@@ -121,7 +122,7 @@ def emit(
             labels=labels or {},
             framework=settings.values.get("framework"),
         )
-        deliver(output, text)
+        deliver(output, text, color=output.fmt == "console" and color_wanted(to_terminal))
     for target in report.targets:
         if not target.scanned:
             click.echo(
@@ -130,7 +131,10 @@ def emit(
     for notice in report.notices:
         click.echo(f"keywire: warning: {visible(notice)}", err=True)
     if epilogue:
-        click.echo(f"keywire: {epilogue}", err=True)
+        info(f"keywire: {epilogue}")
     code, message = _gate_exit(report)
-    click.echo(f"keywire: {message}", err=True)
+    if code == EXIT_OK:
+        info(f"keywire: {message}")
+    else:  # why it failed is kept under -q: the exit code alone does not say
+        click.echo(f"keywire: {message}", err=True)
     sys.exit(code)

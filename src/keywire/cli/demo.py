@@ -8,11 +8,16 @@ import click
 
 from ..scanoptions import scan_options
 from ._exit import EXIT_CODES_HELP, fail_usage
+from ._messages import info, set_quiet
 from ._options import configure_logging, load_settings, table_options
 from ._report import emit
 
 
-@click.command("demo", epilog=EXIT_CODES_HELP)
+@click.command(
+    "demo",
+    epilog=EXIT_CODES_HELP,
+    short_help="Scan a vulnerable lab API and its flask_keywire fix, offline.",
+)
 @table_options("demo")
 @click.pass_context
 def demo_command(ctx: click.Context, /, **params: Any) -> None:
@@ -23,10 +28,11 @@ def demo_command(ctx: click.Context, /, **params: Any) -> None:
     """
     from ..demo import DemoUnavailable, closing_line, run_demo
 
+    set_quiet(params["quiet"], params["verbose"])
     settings = load_settings(ctx, params)
     values = settings.values
     configure_logging(values["verbose"])
-    click.echo("keywire: starting the demo lab on 127.0.0.1 …", err=True)
+    info("keywire: starting the demo lab on 127.0.0.1 …")
     try:
         report, labels = run_demo(
             scan_options(values),

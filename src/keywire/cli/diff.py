@@ -12,7 +12,7 @@ from ._options import table_options
 from ._store import normalised, open_store, say, write_output
 
 
-@click.command("diff")
+@click.command("diff", short_help="New, fixed and unchanged findings between two stored scans.")
 @click.argument("scans", nargs=-1, type=int, metavar="[SCAN] [SCAN]")
 @table_options("diff")
 def diff_command(

@@ -9,7 +9,7 @@ from ._options import table_options
 from ._store import normalised, open_store, write_output
 
 
-@click.command("history")
+@click.command("history", short_help="Grades and scores over time, from the history store.")
 @click.argument("target", required=False)
 @table_options("history")
 def history_command(

@@ -13,6 +13,7 @@ import click
 
 from ._exit import EXIT_CODES_HELP, fail_usage
 from ._labels import spec_labels
+from ._messages import info, set_quiet
 from ._options import configure_logging, load_settings, table_options
 from ._report import emit
 
@@ -32,6 +33,7 @@ def judge_command(ctx: click.Context, /, file: str, **params: Any) -> None:
     from ..observations.file import ObservationsError, read
     from ..observations.judge import judge
 
+    set_quiet(params["quiet"], params["verbose"])
     settings = load_settings(ctx, params)
     configure_logging(settings.values["verbose"])
     try:
@@ -42,9 +44,8 @@ def judge_command(ctx: click.Context, /, file: str, **params: Any) -> None:
     except ObservationsError as exc:
         fail_usage(f"cannot judge the observations: {exc}")
     when = saved.started_at.strftime("%Y-%m-%d %H:%M %Z").strip()
-    click.echo(
+    info(
         f"keywire: judging the observations keywire {saved.tool_version} saved on {when} "
-        f"({len(saved.records)} target(s)); no request is sent",
-        err=True,
+        f"({len(saved.records)} target(s)); no request is sent"
     )
     emit(report, settings=settings, labels=spec_labels(report))

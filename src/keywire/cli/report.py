@@ -10,7 +10,7 @@ from ._options import table_options
 from ._store import open_store, write_output
 
 
-@click.command("report")
+@click.command("report", short_help="The fleet overview (HTML or JSON) from the history store.")
 @table_options("report")
 def report_command(store: str | None, fmt: str, output: str | None) -> None:
     """The fleet overview from the store: every API's grade and trend, the certificates expiring

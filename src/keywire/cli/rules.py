@@ -10,7 +10,7 @@ from ._exit import (
 )
 
 
-@click.command("rules")
+@click.command("rules", short_help="List the rule catalogue, or show one rule in full.")
 @click.argument("rule_id", required=False)
 def rules_command(rule_id: str | None) -> None:
     """List the rule catalogue, or show one rule with its remediation."""

@@ -26,6 +26,7 @@ from ._exit import (
 )
 from ._headers import parse_header_env, parse_headers, protect_credentials
 from ._labels import spec_labels
+from ._messages import color_wanted, info, set_quiet
 from ._options import check_ca_file, configure_logging, load_settings, table_options
 from ._report import emit
 from ._store import record_scan, store_for_scan
@@ -56,7 +57,7 @@ class _Progress:
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),
-            console=Console(stderr=True),
+            console=Console(stderr=True, no_color=not color_wanted(True)),
             transient=True,
         )
         self._task = self._progress.add_task(f"scanning {total} target(s)", total=total)
@@ -75,7 +76,11 @@ class _Progress:
         self._progress.advance(self._task)
 
 
-@click.command("scan", epilog=EXIT_CODES_HELP)
+@click.command(
+    "scan",
+    epilog=EXIT_CODES_HELP,
+    short_help="Scan API URLs (or an OpenAPI spec's endpoints) and grade them.",
+)
 @click.argument("targets", nargs=-1, required=False)
 @table_options("scan")
 @click.pass_context
@@ -86,6 +91,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     """
     from .._scanner import scan  # the scanner loads when a scan runs, not with the command line
 
+    set_quiet(params["quiet"], params["verbose"])
     settings = load_settings(ctx, params)
     values = settings.values
     configure_logging(values["verbose"])
@@ -110,7 +116,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     try:
         with ExitStack() as stack:
             progress = None
-            if sys.stderr.isatty():
+            if sys.stderr.isatty() and not values["quiet"]:
                 total = options.max_endpoints if spec is not None else len(targets)
                 progress = stack.enter_context(_Progress(total))
             report = scan(
@@ -128,7 +134,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     except OSError as exc:  # only the observations file is written during the scan
         fail_usage(f"cannot write the observations: {exc.strerror or exc}")
     if options.save_observations is not None:
-        click.echo(f"keywire: observations written to {options.save_observations}", err=True)
+        info(f"keywire: observations written to {options.save_observations}")
     labels = spec_labels(report) if spec is not None else None
     if history is not None:
         policy = settings.config.policy if settings.config is not None else None

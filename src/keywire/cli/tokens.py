@@ -22,6 +22,7 @@ from ._exit import (
     fail_usage,
 )
 from ._headers import parse_headers, protect_credentials
+from ._messages import info, set_quiet
 from ._options import check_ca_file, configure_logging, format_given, table_options
 from ._report import deliver, plan_outputs
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from ..tokens.intake import TakenTokens
 
 
-@click.command("tokens")
+@click.command("tokens", short_help="Collect or read issued tokens and judge their randomness.")
 @click.argument("url", required=False)
 @table_options("tokens")
 @click.pass_context
@@ -48,6 +49,7 @@ def tokens_command(ctx: click.Context, /, url: str | None, **values: Any) -> Non
     from ..tokens.report import FORMATS, render
     from ..tokens.rules import findings as token_findings
 
+    set_quiet(values["quiet"], values["verbose"])
     configure_logging(values["verbose"])
     planned = plan_outputs(
         values["fmt"], values["outputs"], allowed=FORMATS, fmt_given=format_given(ctx)
@@ -87,7 +89,7 @@ def tokens_command(ctx: click.Context, /, url: str | None, **values: Any) -> Non
         deliver(output, render(analysis, taken.collection, found, output.fmt))
     rerun = f"; rerun with --samples {analysis.samples_wanted}" if not analysis.complete else ""
     line = f"{redact_url(target)}: {analysis.summary()}{rerun}"
-    click.echo(f"keywire: {visible(line)}", err=True)
+    info(f"keywire: {visible(line)}")
     fail_on = values["fail_on"]
     if fail_on != "none" and any(f.severity >= Severity(fail_on) for f in found):
         sys.exit(EXIT_GATE)
@@ -112,8 +114,8 @@ def _sample(url: str, values: dict[str, Any], *, rate: float) -> TakenTokens:
         ca_file=values["ca_file"],
         timeout=values["timeout"],
     )
-    click.echo(f"keywire: {sampler.describe()}", err=True)
-    show = _ProgressLine() if sys.stderr.isatty() else None
+    info(f"keywire: {sampler.describe()}")
+    show = _ProgressLine() if sys.stderr.isatty() and not values["quiet"] else None
     try:
         taken = sampler.run(progress=show)
     except KeyboardInterrupt:
@@ -130,10 +132,9 @@ def _sample(url: str, values: dict[str, Any], *, rate: float) -> TakenTokens:
     if show is not None:
         show.done()
     collection = taken.collection
-    click.echo(
+    info(
         f"keywire: collected {collection.collected} token(s) in {collection.requests} "
-        f"request(s), {collection.elapsed_s:g} s ({collection.stopped})",
-        err=True,
+        f"request(s), {collection.elapsed_s:g} s ({collection.stopped})"
     )
     if not taken.tokens:
         reason = taken.last_error or collection.stopped

@@ -130,7 +130,7 @@ def _keep_out_of_logs(url: str, secret: str | None) -> None:
     protect(h for h in hidden if len(h) > 1)
 
 
-@click.command("watch")
+@click.command("watch", short_help="Rescan APIs on a schedule and alert on changes (webhooks).")
 @click.argument("targets", nargs=-1, required=False)
 @table_options("watch")
 @click.pass_context
