@@ -18,7 +18,11 @@ from ._options import configure_logging, load_settings, table_options
 from ._report import emit
 
 
-@click.command("judge", epilog=EXIT_CODES_HELP)
+@click.command(
+    "judge",
+    epilog=EXIT_CODES_HELP,
+    short_help="Grade saved observations again with today's rules, offline.",
+)
 @click.argument("file", type=click.Path(dir_okay=False))
 @table_options("judge")
 @click.pass_context
