@@ -23,13 +23,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 STALLED_DNS = """
 import socket, time
@@ -127,6 +130,11 @@ def run(args: list[str], prelude: str = "") -> tuple[float, int, float]:
 
 
 def main() -> int:
+    # Each run records into a store of its own, as a first scan does: the user's default store
+    # holds the history of every earlier run, and its size is not what is measured here.
+    os.environ.setdefault(
+        "KEYWIRE_STORE", str(Path(tempfile.mkdtemp(prefix="keywire-bench-store-")) / "keywire.db")
+    )
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--targets", type=int, default=2000)
     parser.add_argument("--fleet-timeout", type=float, default=20.0)

@@ -36,8 +36,10 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 SERVER = r"""
 import asyncio, json, os, random, sys, time
@@ -288,6 +290,11 @@ def bodies(
 
 
 def main() -> int:
+    # Each run records into a store of its own, as a first scan does: the user's default store
+    # holds the history of every earlier run, and its size is not what is measured here.
+    os.environ.setdefault(
+        "KEYWIRE_STORE", str(Path(tempfile.mkdtemp(prefix="keywire-bench-store-")) / "keywire.db")
+    )
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -1,6 +1,6 @@
 """Benchmark keywire's TLS scan against sslyze (and testssl.sh) on a loopback lab.
 
-    python bench/tls_bench.py [--runs 5] [--testssl-runs 2] [--write]
+    python bench/tls_bench.py [--runs 5] [--testssl-runs 2] [--sslyze-commands matching] [--write]
 
 Starts the lab (Python ``ssl`` profiles and, when installed, gnutls-serv), each target on its own
 loopback address (127.0.0.2, 127.0.0.3, ...: a batch of APIs is a batch of hosts, each with its
@@ -16,7 +16,9 @@ Each run is a whole process: wall time from spawn to exit, CPU time (user + syst
 from ``wait4`` (for testssl.sh, the largest of its process tree's members). On a shared machine
 the CPU time is the steadier number; wall time includes waiting for the lab's servers. sslyze runs the commands that match what
 keywire's TLS scan does (versions, suites, curves, certificate, fallback, renegotiation,
-compression), not its whole default set. ``--write`` puts the table into bench/README.md.
+compression, and since issue 13 resumption, early data, Heartbleed, CCS injection and ROBOT),
+not its whole default set; ``--sslyze-commands enumeration`` leaves out the issue 13 ones, as
+the benchmark did before. ``--write`` puts the table into bench/README.md.
 
 sslyze comes from ``$KEYWIRE_SSLYZE`` (or PATH); testssl.sh from PATH (``testssl`` or
 ``testssl.sh``), run with ``--ip <address> -n none`` and ``NXCONNECT=127.0.0.1:0`` so it sends
@@ -78,6 +80,9 @@ SSLYZE_COMMANDS = (
     "--reneg",
     "--compression",
 )
+#: What keywire also establishes since issue 13 (resumption, 0-RTT, Heartbleed, CCS injection,
+#: ROBOT): part of the matching set unless ``--sslyze-commands enumeration``.
+SSLYZE_DEPTH_COMMANDS = ("--resum", "--early_data", "--heartbleed", "--openssl_ccs", "--robot")
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
 
@@ -138,10 +143,13 @@ def keywire_command(
     ]  # fmt: skip
 
 
-def sslyze_command(binary: str, targets: Sequence[str], ca_file: Path, out: Path) -> list[str]:
+def sslyze_command(
+    binary: str, targets: Sequence[str], ca_file: Path, out: Path, *, depth: bool = True
+) -> list[str]:
+    commands = SSLYZE_COMMANDS + (SSLYZE_DEPTH_COMMANDS if depth else ())
     return [
         binary, "--quiet", f"--json_out={out}", f"--certinfo_ca_file={ca_file}",
-        *SSLYZE_COMMANDS, *targets,
+        *commands, *targets,
     ]  # fmt: skip
 
 
@@ -240,6 +248,11 @@ def table(results: dict[str, dict[str, Sample]]) -> str:
 
 
 def main() -> int:
+    # Each run records into a store of its own, as a first scan does: the user's default store
+    # holds the history of every earlier run, and its size is not what is measured here.
+    os.environ.setdefault(
+        "KEYWIRE_STORE", str(Path(tempfile.mkdtemp(prefix="keywire-bench-store-")) / "keywire.db")
+    )
     # Measure what users run: byte-compiled modules. Some build environments set
     # PYTHONDONTWRITEBYTECODE, which would make every keywire run recompile its sources.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -256,6 +269,14 @@ def main() -> int:
         "--testssl-batch", action="store_true", help="also run testssl.sh on the batch (slow)"
     )
     parser.add_argument("--no-batch", action="store_true", help="one target only (quicker)")
+    parser.add_argument(
+        "--sslyze-commands",
+        choices=("matching", "enumeration"),
+        default="matching",
+        help="sslyze's commands: those matching everything keywire's TLS scan does (default), "
+        "or only the enumeration ones (versions, suites, curves, certificate, fallback, "
+        "renegotiation, compression) the benchmark used before issue 13",
+    )
     parser.add_argument(
         "--before",
         default="",
@@ -324,7 +345,13 @@ def main() -> int:
                             chosen_urls, pki.ca_file, out, only_tls=name == KEYWIRE_TLS
                         )
                     else:
-                        cmd = sslyze_command(sslyze, chosen_targets, pki.ca_file, out)
+                        cmd = sslyze_command(
+                            sslyze,
+                            chosen_targets,
+                            pki.ca_file,
+                            out,
+                            depth=args.sslyze_commands == "matching",
+                        )
                     wall, rss, code, cpu = measure(cmd, env=env)
                     sample[tool].add(wall, rss, cpu)
                     check = check_keywire if name.startswith("keywire") else check_sslyze
@@ -384,7 +411,7 @@ def main() -> int:
             else ""
         )
         readme.write_text(
-            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs}{' --before SRC' if args.before else ''}`{before_note}:\n\n{summary}{MARK_END}{tail}",
+            f"{head}{MARK_BEGIN}\nMeasured {stamp}, `python bench/tls_bench.py --runs {args.runs} --testssl-runs {args.testssl_runs} --sslyze-commands {args.sslyze_commands}{' --before SRC' if args.before else ''}`{before_note}:\n\n{summary}{MARK_END}{tail}",
             encoding="utf-8",
         )
     return 1 if failures else 0

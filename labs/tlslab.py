@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from labs._dhgroups import dh_pem, lab_group
 from labs.tlspki import (
     ONE_DAY,
     Issued,
@@ -31,6 +32,9 @@ from labs.tlspki import (
 from .tlsserver import SslLabServer, server_context
 
 STRONG = "ECDHE+AESGCM:ECDHE+CHACHA20"
+#: SSL_OP_ALLOW_CLIENT_RENEGOTIATION (OpenSSL 3; Python's ssl module has no name for it).
+ALLOW_CLIENT_RENEGOTIATION = 0x100
+DHE_FIRST = "DHE+AESGCM:ECDHE+AESGCM"
 #: Loopback addresses the lab's certificates are valid for (the bench gives each target its own).
 LAB_ADDRESSES = tuple(f"127.0.0.{i}" for i in range(1, 41))
 
@@ -50,6 +54,8 @@ class SslProfile:
     server_preference: bool = True
     host: str = "localhost"
     near_miss: str = ""
+    #: Extra ``SSLContext.options`` bits (e.g. SSL_OP_ALLOW_CLIENT_RENEGOTIATION).
+    options: int = 0
 
 
 def _profile(name: str, expect: Sequence[str] = (), **kw: object) -> SslProfile:
@@ -195,6 +201,37 @@ SSL_PROFILES: tuple[SslProfile, ...] = (
     _profile("long-lifetime", ["KW612"], leaf="lifetime-400", near_miss="max-lifetime"),
     _profile("max-lifetime", leaf="lifetime-397"),
     _profile("ec-p224", ["KW406", "KW611"], leaf="p224", max_version="TLSv1.2", near_miss="modern"),
+    _profile(
+        "client-renegotiation",
+        ["KW426"],
+        options=ALLOW_CLIENT_RENEGOTIATION,
+        near_miss="modern",
+    ),
+    _profile(
+        "dh-composite",
+        ["KW434"],
+        ciphers=DHE_FIRST,
+        leaf="rsa-2048",
+        dh="composite-2048",
+        near_miss="dh-safe-prime",
+    ),
+    _profile(
+        "dh-small-subgroup",
+        ["KW435"],
+        ciphers=DHE_FIRST,
+        leaf="rsa-2048",
+        dh="small-subgroup-2048",
+        near_miss="dh-safe-prime",
+    ),
+    _profile(
+        "dh-dsa-style",
+        ["KW436"],
+        ciphers=DHE_FIRST,
+        leaf="rsa-2048",
+        dh="dsa-style-2048",
+        near_miss="dh-safe-prime",
+    ),
+    _profile("dh-safe-prime", ciphers=DHE_FIRST, leaf="rsa-2048", dh="safe-2048"),
 )
 
 
@@ -326,20 +363,21 @@ def _many_names(count: int) -> tuple[str, ...]:
 
 
 def dh_params(directory: Path, bits: str) -> Path:
-    """DH parameters from the openssl CLI: RFC 7919 ffdhe2048, or a quick 1024-bit group."""
+    """DH parameters: RFC 7919 ffdhe2048 from the openssl CLI, a safe prime of ``bits`` bits
+    (RFC 2409's 1024-bit MODP group for "1024"), or a named lab group (``lab_group``:
+    "composite-2048", "small-subgroup-2048", "safe-2048", "dsa-style-2048")."""
     path = directory / f"dh{bits}.pem"
     if path.exists():
+        return path
+    if bits != "2048":
+        path.write_bytes(dh_pem(*lab_group(bits)))
         return path
     openssl = shutil.which("openssl")
     if openssl is None:
         raise RuntimeError("the openssl command is needed for DH parameters")
-    if bits == "2048":
-        args = ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048"]
-        args += ["-out", str(path)]
-    else:
-        args = ["dhparam", "-dsaparam", "-out", str(path), str(int(bits))]
+    args = ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048"]
     subprocess.run(  # noqa: S603 - fixed arguments, no shell
-        [openssl, *args], check=True, capture_output=True, timeout=60
+        [openssl, *args, "-out", str(path)], check=True, capture_output=True, timeout=60
     )
     return path
 
@@ -362,6 +400,7 @@ class TlsLab:
             max_version=item.max_version,
             dh_params=dh,
             server_preference=item.server_preference,
+            extra_options=item.options,
         )
         server = SslLabServer(context, host=address)
         self.servers.append(server)

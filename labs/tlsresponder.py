@@ -4,22 +4,35 @@ Nothing on these machines serves SSL 2.0, EXPORT suites, TLS compression, tiny D
 insecure renegotiation, and nothing misbehaves on purpose. This responder does: it reads a
 ClientHello (parsed here with its own few lines, independent of :mod:`keywire.tls`), negotiates
 like a TLS <= 1.2 server of the profile (version, suite in server order, fallback SCSV) and sends
-ServerHello, Certificate, ServerKeyExchange and ServerHelloDone with unverifiable but well-formed
-contents, or, in a ``hostile`` mode, something malformed, endless or slow.
+ServerHello, Certificate, ServerKeyExchange and ServerHelloDone, or, in a ``hostile`` mode,
+something malformed, endless or slow.
+
+Then it finishes the handshake like a server (:mod:`._responder12`, :mod:`._responder13`) when
+keywire can compute the key exchange: real ephemeral keys, real signatures when the profile
+has the certificate's ``key`` (random ones otherwise), and the misbehaviours of old servers on
+request: client-initiated renegotiation honoured, Heartbleed, CCS injection, a ROBOT oracle,
+and DH groups with a chosen prime and generator (composite, small subgroup).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from keywire.tls._record12 import supported
 from keywire.tls._suite_table import TLS_SUITES
 
+from ._dhgroups import safe_prime
 from ._loopback import LoopbackServer
+from ._responder12 import ServerSession, Session, sign_params
+from ._responder13 import finish, key_pair
 
 _NAMES = dict(TLS_SUITES)
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -54,6 +67,21 @@ class ResponderProfile:
     tls13_suites: tuple[int, ...] = ()
     tls13_groups: tuple[int, ...] = ()
     hostile: str = ""
+    #: PEM private key of ``certificate``: real signatures and RSA key exchange.
+    key: bytes = b""
+    #: Finish handshakes (otherwise: the first flight, then hang up).
+    complete: bool = True
+    client_renegotiation: bool = False
+    heartbleed: str = ""  # "", "vulnerable" or "patched"
+    ccs_injection: bool = False
+    robot: str = ""  # "", "strong" or "weak"
+    #: A DH group of the profile's choosing (0: a safe prime of ``dh_bits`` bits).
+    dh_prime: int = 0
+    dh_generator: int = 2
+    #: Reuse one ephemeral (EC)DH key on every connection (old TLS terminators did).
+    static_ephemeral: bool = False
+    #: Issue TLS 1.2 session tickets with this lifetime hint (None: no tickets).
+    ticket_lifetime: int | None = None
 
 
 def _vec(data: bytes, size: int) -> bytes:
@@ -81,7 +109,9 @@ class _Hello:
     groups: tuple[int, ...]
     session_id: bytes = b""
     versions: tuple[int, ...] = ()
-    shares: tuple[tuple[int, int], ...] = ()  # (group, key length)
+    shares: tuple[tuple[int, bytes], ...] = ()  # (group, key share)
+    random: bytes = b""
+    raw: bytes = b""
 
 
 def _parse_client_hello(body: bytes) -> _Hello:
@@ -101,7 +131,7 @@ def _parse_client_hello(body: bytes) -> _Hello:
     extensions: list[int] = []
     groups: tuple[int, ...] = ()
     versions: tuple[int, ...] = ()
-    shares: list[tuple[int, int]] = []
+    shares: list[tuple[int, bytes]] = []
     if pos + 2 <= len(body):
         end = pos + 2 + int.from_bytes(body[pos : pos + 2], "big")
         pos += 2
@@ -122,13 +152,23 @@ def _parse_client_hello(body: bytes) -> _Hello:
                 at = 2
                 while at + 4 <= len(data):
                     length = int.from_bytes(data[at + 2 : at + 4], "big")
-                    shares.append((int.from_bytes(data[at : at + 2], "big"), length))
+                    share = bytes(data[at + 4 : at + 4 + length])
+                    shares.append((int.from_bytes(data[at : at + 2], "big"), share))
                     at += 4 + length
             pos += 4 + size
     if pos > len(body):
         raise ValueError("truncated ClientHello")
     return _Hello(
-        version, suites, compression, tuple(extensions), groups, session_id, versions, tuple(shares)
+        version,
+        suites,
+        compression,
+        tuple(extensions),
+        groups,
+        session_id,
+        versions,
+        tuple(shares),
+        random=bytes(body[6:38]),
+        raw=bytes(body),
     )
 
 
@@ -144,6 +184,12 @@ class TlsResponder(LoopbackServer):
 
     def __init__(self, profile: ResponderProfile, *, host: str = "127.0.0.1") -> None:
         self.profile = profile
+        self._key: Any = None
+        self._keys: dict[tuple[str, int], Any] = {}
+        if profile.key:
+            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+            self._key = load_pem_private_key(profile.key, password=None)
         super().__init__(host=host)
 
     def handle(self, conn: socket.socket) -> None:
@@ -196,21 +242,41 @@ class TlsResponder(LoopbackServer):
             self._hostile(conn, hello)
             return
         if profile.tls13_suites and 0x0304 in hello.versions:
-            conn.sendall(self._tls13(hello))
-            time.sleep(0.05)
+            self._tls13(conn, hello)
             return
+        chosen = self._negotiate(hello)
+        if isinstance(chosen, bytes):
+            conn.sendall(chosen)
+            return
+        version, suite = chosen
+        messages, state = self._flight(hello, version, suite)
+        conn.sendall(_record(22, version, messages))
+        if profile.complete and state is not None:
+            conn.settimeout(5)
+            Session(conn, state, profile, self._renegotiation).run()
+        else:
+            time.sleep(0.05)
+
+    def _static(self, kind: tuple[str, int], make: Callable[[], Any]) -> Any:
+        """A fresh value from ``make``, or with ``static_ephemeral`` the first one again."""
+        if not self.profile.static_ephemeral:
+            return make()
+        if kind not in self._keys:
+            self._keys[kind] = make()
+        return self._keys[kind]
+
+    def _negotiate(self, hello: _Hello) -> tuple[int, int] | bytes:
+        """(version, suite) for ``hello``, or the alert record that refuses it."""
+        profile = self.profile
         versions = sorted(profile.versions) + ([0x0304] if profile.tls13_suites else [])
         if not versions:
-            conn.sendall(_alert(min(hello.version, 0x0303), 40))
-            return
+            return _alert(min(hello.version, 0x0303), 40)
         record_version = min(hello.version, 0x0303, versions[-1])
         if hello.version < versions[0] or record_version not in versions:
-            conn.sendall(_alert(min(hello.version, 0x0303), 70))
-            return
+            return _alert(min(hello.version, 0x0303), 70)
         version = record_version
         if 0x5600 in hello.suites and version < versions[-1] and profile.honor_fallback_scsv:
-            conn.sendall(_alert(version, 86))
-            return
+            return _alert(version, 86)
         # An ECDHE suite needs the profile's curve among the client's groups (RFC 8422 §5.1).
         curve_ok = profile.curve in hello.groups or 10 not in hello.extensions
         suite = next(
@@ -222,49 +288,103 @@ class TlsResponder(LoopbackServer):
             None,
         )
         if suite is None:
-            conn.sendall(_alert(version, 40))
-            return
-        conn.sendall(self._flight(hello, version, suite))
-        time.sleep(0.05)
+            return _alert(version, 40)
+        return version, suite
 
-    def _tls13(self, hello: _Hello) -> bytes:
-        """A TLS 1.3 ServerHello, or a HelloRetryRequest naming the group the profile prefers.
+    def _renegotiation(
+        self, message: bytes, previous: ServerSession
+    ) -> tuple[bytes, ServerSession] | None:
+        """A new flight for a ClientHello received inside a session (when honoured)."""
+        hello = _parse_client_hello(message)
+        chosen = self._negotiate(hello)
+        if isinstance(chosen, bytes) or chosen[0] != previous.version:
+            return None
+        messages, state = self._flight(hello, chosen[0], chosen[1], previous=previous)
+        return (messages, state) if state is not None else None
 
-        The key share is random bytes: good enough for every probe but the decryption, which
-        then fails, as it must against a server that does not really speak TLS 1.3.
-        """
+    def _tls13(self, conn: socket.socket, hello: _Hello) -> None:
+        """A TLS 1.3 ServerHello, or a HelloRetryRequest naming the group the profile prefers;
+        then the rest of the handshake when keywire can compute the group."""
+        from keywire.tls.tls13 import _SUITES
+
         suite = next((s for s in self.profile.tls13_suites if s in hello.suites), None)
         group = next((g for g in self.profile.tls13_groups if g in hello.groups), None)
         if suite is None or group is None:
-            return _alert(0x0303, 40)
+            conn.sendall(_alert(0x0303, 40))
+            time.sleep(0.05)
+            return
         shares = dict(hello.shares)
-        retry = group not in shares
-        random = HRR_RANDOM if retry else os.urandom(32)
-        key_share = struct.pack(">H", group)
-        if not retry:
-            key_share += _vec(os.urandom(shares[group]), 2)
+        transcript = hello.raw
+        if group not in shares:
+            retry = _handshake(2, self._server_hello13(hello, suite, group, b"", HRR_RANDOM)[4:])
+            conn.sendall(_record(22, 0x0303, retry))
+            if not self.profile.complete or suite not in _SUITES or key_pair(group) is None:
+                time.sleep(0.05)
+                return
+            conn.settimeout(5)
+            header = self._recv(conn, 5)
+            second = self._recv(conn, int.from_bytes(header[3:5], "big"))
+            if header[0] == 20:  # a compatibility ChangeCipherSpec first
+                header = self._recv(conn, 5)
+                second = self._recv(conn, int.from_bytes(header[3:5], "big"))
+            hello = _parse_client_hello(second)
+            shares = dict(hello.shares)
+            if group not in shares:
+                return
+            digest = hashlib.new(_SUITES[suite][0], transcript).digest()
+            transcript = b"\xfe" + len(digest).to_bytes(3, "big") + digest + retry + hello.raw
+        pair = key_pair(group) if self.profile.complete and suite in _SUITES else None
+        if pair is None:
+            share = os.urandom(len(shares[group]))
+            conn.sendall(_record(22, 0x0303, self._server_hello13(hello, suite, group, share)))
+            time.sleep(0.05)
+            return
+        key, share = pair
+        message = self._server_hello13(hello, suite, group, share)
+        conn.sendall(_record(22, 0x0303, message))
+        conn.settimeout(5)
+        finish(conn, transcript + message, suite, key, shares[group], self.profile.certificate)
+
+    @staticmethod
+    def _server_hello13(
+        hello: _Hello, suite: int, group: int, share: bytes, random: bytes = b""
+    ) -> bytes:
+        key_share = struct.pack(">H", group) + (_vec(share, 2) if share else b"")
         extensions = (
             struct.pack(">HH", 43, 2) + b"\x03\x04" + struct.pack(">H", 51) + _vec(key_share, 2)
         )
         body = (
             b"\x03\x03"
-            + random
+            + (random or os.urandom(32))
             + _vec(hello.session_id, 1)
             + struct.pack(">HB", suite, 0)
             + _vec(extensions, 2)
         )
-        return _record(22, 0x0303, _handshake(2, body))
+        return _handshake(2, body)
 
-    def _flight(self, hello: _Hello, version: int, suite: int) -> bytes:
+    def _flight(
+        self, hello: _Hello, version: int, suite: int, *, previous: ServerSession | None = None
+    ) -> tuple[bytes, ServerSession | None]:
+        """ServerHello..ServerHelloDone, and the state to finish the handshake (None: cannot)."""
         profile = self.profile
         name = _NAMES.get(suite, "")
         compression = 1 if profile.compression and 1 in hello.compression else 0
         extensions = b""
-        if profile.renegotiation_info and (0xFF01 in hello.extensions or 0x00FF in hello.suites):
-            extensions += struct.pack(">HH", 0xFF01, 1) + b"\x00"
+        secure = profile.renegotiation_info and (
+            0xFF01 in hello.extensions or 0x00FF in hello.suites
+        )
+        if secure:
+            verify = previous.client_verify + previous.server_verify if previous else b""
+            extensions += struct.pack(">H", 0xFF01) + _vec(_vec(verify, 1), 2)
+        if profile.ticket_lifetime is not None and 35 in hello.extensions:
+            extensions += struct.pack(">HH", 35, 0)
+        if profile.heartbleed and 15 in hello.extensions:
+            # The heartbeat extension, as OpenSSL 1.0.1 answers it (peer allowed to send).
+            extensions += struct.pack(">HHB", 15, 1, 1)
+        server_random = os.urandom(32)
         server_hello = (
             struct.pack(">H", version)
-            + os.urandom(32)
+            + server_random
             + _vec(os.urandom(32), 1)
             + struct.pack(">HB", suite, compression)
             + (_vec(extensions, 2) if extensions else b"")
@@ -272,24 +392,63 @@ class TlsResponder(LoopbackServer):
         messages = _handshake(2, server_hello)
         if "anon" not in name and profile.certificate:
             messages += _handshake(11, _vec(_vec(profile.certificate, 3), 3))
-        signature = (b"\x04\x01" if version >= 0x0303 else b"") + _vec(os.urandom(256), 2)
-        if "anon" in name:
-            signature = b""
+        state = ServerSession(
+            version=version,
+            suite=suite,
+            client_version=hello.version,
+            client_random=hello.random,
+            server_random=server_random,
+            transcript=[],
+            rsa_key=self._key,
+            secure_renegotiation=bool(secure),
+            ticket_lifetime=profile.ticket_lifetime if 35 in hello.extensions else None,
+        )
+        params = b""
         if "_DHE_" in name or "_DH_anon_" in name:
-            params = (
-                _vec(_big(profile.dh_bits), 2)
-                + _vec(b"\x02", 2)
-                + _vec(_big(profile.dh_bits - 8), 2)
+            prime = profile.dh_prime or safe_prime(profile.dh_bits)
+            size = (prime.bit_length() + 7) // 8
+            private = self._static(("dh", prime), lambda: int.from_bytes(os.urandom(32), "big") | 1)
+            public = pow(profile.dh_generator, private, prime)
+            generator = profile.dh_generator.to_bytes(
+                max(1, (profile.dh_generator.bit_length() + 7) // 8), "big"
             )
-            messages += _handshake(12, params + signature)
+            params = (
+                _vec(prime.to_bytes(size, "big"), 2)
+                + _vec(generator, 2)
+                + _vec(public.to_bytes(size, "big"), 2)
+            )
+            state.dh = (prime, private)
         elif "_ECDHE_" in name or "_ECDH_anon_" in name:
-            params = b"\x03" + struct.pack(">H", profile.curve) + _vec(b"\x04" + os.urandom(64), 1)
-            messages += _handshake(12, params + signature)
+            pair = self._static(("ec", profile.curve), lambda: key_pair(profile.curve))
+            if pair is not None:
+                state.ecdhe, point = pair
+            else:
+                point = b"\x04" + os.urandom(64)
+            params = b"\x03" + struct.pack(">H", profile.curve) + _vec(point, 1)
         elif "RSA_EXPORT" in name:
             params = _vec(_big(profile.export_rsa_bits), 2) + _vec(b"\x01\x00\x01", 2)
+        if params:
+            if "anon" in name:
+                signature = b""
+            elif self._key is not None:
+                signed = hello.random + server_random + params
+                signature = sign_params(self._key, version, signed)
+            else:
+                signature = (b"\x04\x01" if version >= 0x0303 else b"") + _vec(os.urandom(256), 2)
             messages += _handshake(12, params + signature)
         messages += _handshake(14, b"")
-        return _record(22, version, messages)
+        suite_params = supported().get(suite)
+        complete = (
+            compression == 0
+            and suite_params is not None
+            and (
+                state.ecdhe is not None
+                or state.dh is not None
+                or (suite_params.kex == "RSA" and self._key is not None)
+            )
+        )
+        state.transcript = [hello.raw, messages]
+        return messages, state if complete else None
 
     def _hostile(self, conn: socket.socket, hello: _Hello) -> None:
         mode = self.profile.hostile

@@ -182,3 +182,12 @@ def test_library_scan_applies_config(lab_api, tmp_path):
     assert [f.rule_id for f in report.findings] == ["KW140"]
     assert report.findings[0].suppressed and report.active_findings == ()
     assert report.score.score == 100 and report.policy is config.policy
+
+
+def test_vulnerability_probes_key(tmp_path):
+    config = load_config(write(tmp_path, "vulnerability-probes = false\n"))
+    assert config.options["vulnerability-probes"] is False
+    assert config.scan_options().vulnerability_probes is False
+    assert load_config(write(tmp_path, "timeout = 3\n")).scan_options().vulnerability_probes
+    with pytest.raises(ConfigError, match=r"keywire.toml:1: .*vulnerability-probes"):
+        load_config(write(tmp_path, 'vulnerability-probes = "no"\n'))

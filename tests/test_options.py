@@ -39,6 +39,7 @@ CONFIG_VALUES = {
     "http-port": "8080",
     "https-port": "8443",
     "offline": "true",
+    "vulnerability-probes": "false",
 }
 
 
@@ -99,6 +100,7 @@ def test_every_configurable_option_is_read_from_a_file_and_reaches_scan_options(
     options = config.scan_options()
     assert (options.timeout, options.per_host, options.http_port) == (2.5, 2, 8080)
     assert (tuple(options.only), tuple(options.skip)) == (("hsts",), ("tls",))
+    assert options.vulnerability_probes is False
 
 
 def test_scan_options_from_command_values():

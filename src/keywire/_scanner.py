@@ -221,6 +221,7 @@ async def _run_target(
                     canary=canary,
                     has_credentials=bool(options.headers),
                     offline=options.offline,
+                    vulnerability_probes=options.vulnerability_probes,
                 ),
             )
             tasks = {entry.name: spawn(entry.load_probe()(ctx)) for entry in entries}

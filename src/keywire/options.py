@@ -334,6 +334,18 @@ OPTIONS: tuple[Option, ...] = (
         "that certificates name (revocation is then read from stapled OCSP responses only).",
     ),
     Option(
+        name="vulnerability-probes",
+        kind="flag",
+        default=True,
+        negatable=True,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        scan_field="vulnerability_probes",
+        help="Probe TLS for Heartbleed, CCS injection and ROBOT (harmless probes, described in "
+        "docs/vulnerability-probes.md); --no-vulnerability-probes records them as skipped.",
+    ),
+    Option(
         name="timeout",
         kind="number",
         low=0.1,

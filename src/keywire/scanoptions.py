@@ -55,6 +55,9 @@ class ScanOptions:
     #: Write the captured observations here when the scan ends (``--save-observations``; see
     #: :mod:`keywire.observations`), and keep them in each result's ``observations`` meanwhile.
     save_observations: str | None = None
+    #: Send the TLS vulnerability probes (Heartbleed, CCS injection, ROBOT); see
+    #: docs/vulnerability-probes.md. False records them as skipped.
+    vulnerability_probes: bool = _default("vulnerability-probes")
 
     def __post_init__(self) -> None:
         known = set(selectable())
@@ -122,6 +125,7 @@ class ScanOptions:
             "only": sorted(self.only),
             "skip": sorted(self.skip),
             "offline": self.offline,
+            "vulnerability_probes": self.vulnerability_probes,
             **(
                 {"spec": redact_url(self.spec), "max_endpoints": self.max_endpoints}
                 if self.spec is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import stat
 import subprocess
@@ -152,6 +153,44 @@ def test_a_corrupt_store_is_refused_and_left_untouched(tmp_path, damage):
     assert ("corrupt" in str(caught.value)) or ("not a SQLite database" in str(caught.value))
     assert "left as it is" in str(caught.value)
     assert digest(path) == before
+
+
+def _scribble(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    page = 4096 * (len(data) // 4096 // 2)
+    data[page : page + 200] = bytes(range(200))
+    path.write_bytes(bytes(data))
+
+
+def test_a_big_store_is_checked_once_a_day_not_at_every_scan(tmp_path, monkeypatch):
+    """quick_check reads every page: a store bigger than CHECK_ALWAYS_BYTES is checked when its
+    last check is a day old, so a scan's start-up does not grow with months of history."""
+    from keywire.store import _db
+
+    path = _populated(tmp_path)
+    stamp = path.with_name(path.name + "-checked")
+    monkeypatch.setattr(_db, "CHECK_ALWAYS_BYTES", 4096)  # this small store counts as big
+    Store.open(path).close()  # checked: the stamp says when
+    assert stamp.exists() and stat.S_IMODE(stamp.stat().st_mode) == 0o600
+    _scribble(path)
+    before = digest(path)
+    Store.open(path).close()  # checked less than a day ago: not read page by page
+    assert digest(path) == before
+    day_ago = stamp.stat().st_mtime - _db.CHECK_INTERVAL_S - 1
+    os.utime(stamp, (day_ago, day_ago))
+    with pytest.raises(StoreError, match="corrupt"):
+        Store.open(path)  # due again: the damage is found before anything is written
+    assert digest(path) == before
+
+
+def test_a_small_store_is_checked_every_time(tmp_path):
+    path = _populated(tmp_path)
+    assert path.stat().st_size <= 8 << 20
+    Store.open(path).close()
+    assert not path.with_name(path.name + "-checked").exists()  # no stamp for a small store
+    _scribble(path)
+    with pytest.raises(StoreError, match="corrupt"):
+        Store.open(path)
 
 
 def test_other_files_are_refused(tmp_path):

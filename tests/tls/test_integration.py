@@ -158,3 +158,50 @@ def test_alpn_is_read_from_the_server_hello_and_the_encrypted_extensions(
     with SslLabServer(context) as server:
         result = scan_tls(server.url.replace("127.0.0.1", "localhost"), ca_file=tls_pki.ca_file)
     assert result.details["tls"]["alpn"] == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "probed"),
+    [
+        ((), "", True),
+        (("--no-vulnerability-probes",), "", False),
+        ((), "vulnerability-probes = false\n", False),
+        (("--vulnerability-probes",), "vulnerability-probes = false\n", True),
+    ],
+)
+def test_cli_vulnerability_probes_option_and_config_key(
+    tls_pki, tmp_path, monkeypatch, args, config, probed
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from labs.depthlab import responder_profile
+    from labs.tlsresponder import TlsResponder
+
+    monkeypatch.chdir(tmp_path)
+    if config:
+        (tmp_path / "keywire.toml").write_text(config, encoding="utf-8")
+    leaf = tls_pki.leaves["rsa-2048"]
+    profile_ = responder_profile("heartbleed", leaf.cert.public_bytes(Encoding.DER), leaf.key_pem())
+    with TlsResponder(profile_) as server:
+        result = CliRunner().invoke(
+            main,
+            [
+                "scan",
+                "--only",
+                "tls",
+                "--format",
+                "json",
+                "--fail-on",
+                "none",
+                "--ca-file",
+                str(tls_pki.ca_file),
+                *args,
+                server.url,
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (target,) = report["targets"]
+    assert report["options"]["vulnerability_probes"] is probed
+    assert ("KW427" in {f["rule_id"] for f in target["findings"]}) is probed
+    assert target["details"]["tls"]["probes"]["Heartbleed"].get("skipped", False) is not probed

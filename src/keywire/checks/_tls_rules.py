@@ -303,6 +303,198 @@ COMPRESSION = _rule(
     "Disable TLS-level compression (OpenSSL: SSL_OP_NO_COMPRESSION, the default since 1.1.0).",
     (_BCP195, "https://en.wikipedia.org/wiki/CRIME"),
 )
+CLIENT_RENEGOTIATION = _rule(
+    "KW426",
+    "Client-initiated renegotiation is honoured",
+    (400, 770),
+    Severity.MEDIUM,
+    "The server completes renegotiations that the client starts, again and again on one "
+    "connection. Each costs the server a full handshake (a private-key operation) and the client "
+    "next to nothing, so a few connections can tie up its CPU: a cheap denial of service that "
+    "needs no credentials. keywire starts up to four in a row and reports when all are honoured.",
+    "Refuse client-initiated renegotiation (OpenSSL 1.1.1+ and 3.x refuse it unless "
+    "SSL_OP_ALLOW_CLIENT_RENEGOTIATION is set; nginx refuses it; for Apache httpd and others, "
+    "update or rate-limit), or offer TLS 1.3 only, which has no renegotiation.",
+    (
+        "https://www.rfc-editor.org/rfc/rfc5746",
+        "https://www.thc.org/thc-ssl-dos/",
+        _BCP195,
+        "https://cwe.mitre.org/data/definitions/400.html",
+    ),
+)
+HEARTBLEED = _rule(
+    "KW427",
+    "Heartbleed (CVE-2014-0160)",
+    (125, 200),
+    Severity.CRITICAL,
+    "The server answers a TLS heartbeat whose declared length exceeds the data it carried, the "
+    "behaviour of OpenSSL 1.0.1 to 1.0.1f. An attacker sends the same request with a larger "
+    "length and receives up to 64 KiB of the server's memory per heartbeat: private keys, "
+    "session keys, and the API keys and passwords of other users' requests. keywire's probe "
+    "overruns only into its own padding, so the server echoed keywire's bytes, not its memory.",
+    "Update OpenSSL (1.0.1g or later; every supported version is fixed), then replace the "
+    "server's private key and certificate, revoke the old certificate, and rotate every "
+    "credential and session that crossed the server while it was exposed.",
+    (
+        "https://heartbleed.com/",
+        "https://nvd.nist.gov/vuln/detail/CVE-2014-0160",
+        "https://www.rfc-editor.org/rfc/rfc6520",
+    ),
+    grade_cap="F",
+)
+CCS_INJECTION = _rule(
+    "KW428",
+    "OpenSSL CCS injection (CVE-2014-0224)",
+    (326, 300),
+    Severity.HIGH,
+    "The server accepts a ChangeCipherSpec before the key exchange, the behaviour of OpenSSL "
+    "before 0.9.8za, 1.0.0m and 1.0.1h. An attacker on the path makes both ends use keys derived "
+    "from an empty master secret (with a vulnerable client) and then reads and alters the "
+    "traffic, API keys included.",
+    "Update OpenSSL to a supported version (the fix is in 0.9.8za, 1.0.0m, 1.0.1h and later).",
+    (
+        "https://nvd.nist.gov/vuln/detail/CVE-2014-0224",
+        "https://www.openssl.org/news/secadv/20140605.txt",
+        "https://www.openssl.org/news/vulnerabilities.html",
+    ),
+    grade_cap="F",
+)
+ROBOT_STRONG = _rule(
+    "KW429",
+    "ROBOT: the RSA key exchange is a strong Bleichenbacher oracle",
+    (203, 327),
+    Severity.HIGH,
+    "The server answers RSA key exchanges with wrongly padded secrets differently depending on "
+    "how the padding is wrong (ROBOT, Return Of Bleichenbacher's Oracle Threat). With enough "
+    "connections an attacker decrypts recorded sessions that used RSA key exchange, or signs "
+    "with the server's key. A strong oracle makes the attack practical.",
+    "Update the TLS library or appliance firmware, and disable RSA key exchange suites "
+    "(TLS_RSA_WITH_*; `!kRSA` in OpenSSL) so that only ECDHE, DHE and TLS 1.3 remain.",
+    ("https://robotattack.org/", "https://eprint.iacr.org/2017/1189", _BCP195),
+    grade_cap="F",
+)
+ROBOT_WEAK = _rule(
+    "KW430",
+    "ROBOT: the RSA key exchange is a weak Bleichenbacher oracle",
+    (203, 327),
+    Severity.MEDIUM,
+    "The server answers a correctly formatted but wrong RSA key exchange differently from the "
+    "other malformed ones (ROBOT, weak oracle). The Bleichenbacher attack still works, with "
+    "many more connections than for a strong oracle.",
+    "Update the TLS library or appliance firmware, and disable RSA key exchange suites "
+    "(TLS_RSA_WITH_*; `!kRSA` in OpenSSL).",
+    ("https://robotattack.org/", "https://eprint.iacr.org/2017/1189", _BCP195),
+)
+EARLY_DATA = _rule(
+    "KW431",
+    "TLS 1.3 early data (0-RTT) is accepted",
+    (294,),
+    Severity.LOW,
+    "The server accepts early data (0-RTT) on resumed TLS 1.3 sessions. Early data has no "
+    "protection against replay: an attacker who records a client's first flight can send it "
+    "again, and the request in it (carrying the client's API key) runs again. The server did "
+    "refuse the same ticket a second time (single-use tickets), which stops simple replays but "
+    "not one that reaches another server of the same deployment, or that races the original.",
+    "Turn 0-RTT off for the API (nginx `ssl_early_data off`, the default; OpenSSL: do not set "
+    "max_early_data), or accept only idempotent requests in early data and answer others with "
+    "425 Too Early (RFC 8470).",
+    (
+        "https://www.rfc-editor.org/rfc/rfc8446#section-8",
+        "https://www.rfc-editor.org/rfc/rfc8470",
+        "https://cwe.mitre.org/data/definitions/294.html",
+    ),
+)
+EARLY_DATA_REPLAY = _rule(
+    "KW432",
+    "TLS 1.3 early data (0-RTT) is accepted again on a replayed ticket",
+    (294,),
+    Severity.MEDIUM,
+    "The server accepts early data (0-RTT) and accepted it again when keywire offered the same "
+    "ticket a second time: it keeps no anti-replay state. Whoever records a client's 0-RTT "
+    "request (an API call with its key) can replay it as often as the ticket lives, repeating "
+    "state-changing calls.",
+    "Turn 0-RTT off for the API (nginx `ssl_early_data off`), or keep OpenSSL's anti-replay "
+    "protection on (do not set SSL_OP_NO_ANTI_REPLAY) and answer non-idempotent requests in "
+    "early data with 425 Too Early (RFC 8470).",
+    (
+        "https://www.rfc-editor.org/rfc/rfc8446#section-8",
+        "https://www.rfc-editor.org/rfc/rfc8470",
+        "https://cwe.mitre.org/data/definitions/294.html",
+    ),
+)
+LONG_TICKETS = _rule(
+    "KW433",
+    "Session tickets are valid for more than a day",
+    (613,),
+    Severity.INFO,
+    "The server's session tickets say they may be used for more than 24 hours (TLS 1.3 caps "
+    "them at 7 days). A resumed session's keys derive from the ticket, which is encrypted with "
+    "the server's ticket key: whoever obtains that key decrypts every session resumed from a "
+    "ticket it encrypted, so the longer tickets live, the longer forward secrecy is suspended.",
+    "Keep ticket lifetimes short (a few hours; nginx `ssl_session_timeout`), rotate the ticket "
+    "keys at least daily, or turn tickets off.",
+    (
+        "https://www.rfc-editor.org/rfc/rfc8446#section-4.6.1",
+        "https://www.rfc-editor.org/rfc/rfc5077",
+        _MOZILLA,
+    ),
+)
+DH_COMPOSITE = _rule(
+    "KW434",
+    "The DH modulus is not a prime",
+    (326, 1240),
+    Severity.HIGH,
+    "The server's DHE parameters use a composite modulus. Discrete logarithms modulo a "
+    "composite split into smaller problems over its factors: whoever knows them (or finds "
+    "them) recovers the ephemeral keys and decrypts the sessions, whatever the modulus' size. "
+    "keywire tests primality itself (Baillie-PSW) instead of trusting the size.",
+    "Use a standard group (RFC 7919 ffdhe2048 or larger; OpenSSL 3 and nginx use them when no "
+    "parameters are set), or drop DHE for ECDHE.",
+    ("https://www.rfc-editor.org/rfc/rfc7919", "https://weakdh.org/", _BCP195),
+    grade_cap="F",
+)
+DH_SMALL_SUBGROUP = _rule(
+    "KW435",
+    "The DH generator lies in a small subgroup",
+    (326, 1240),
+    Severity.HIGH,
+    "The prime is large, but the server's generator has a small order (its largest prime "
+    "factor is under 160 bits): every key lives in that small subgroup, where Pohlig-Hellman "
+    "and Pollard's rho recover it quickly. The size shown to clients is misleading.",
+    "Use a standard group (RFC 7919 ffdhe2048 or larger), whose generator has a prime order of "
+    "about the size of the prime; or drop DHE for ECDHE.",
+    (
+        "https://www.rfc-editor.org/rfc/rfc7919",
+        "https://eprint.iacr.org/2016/995",
+        "https://badssl.com/",
+    ),
+    grade_cap="F",
+)
+DH_NOT_SAFE = _rule(
+    "KW436",
+    "The DH prime is not a safe prime",
+    (326,),
+    Severity.LOW,
+    "The server's DH prime p is not a safe prime (p = 2q + 1 with q prime), so p - 1 has other "
+    "factors and the group has subgroups keywire could not rule out: the generator's order is "
+    "unknown or smaller than the prime. Servers that reuse exponents or do not check peer keys "
+    "are open to small-subgroup attacks in such groups (CVE-2016-0701).",
+    "Use a standard safe-prime group (RFC 7919 ffdhe2048 or larger), or drop DHE for ECDHE.",
+    ("https://eprint.iacr.org/2016/995", "https://www.rfc-editor.org/rfc/rfc7919", _BCP195),
+)
+EPHEMERAL_REUSE = _rule(
+    "KW437",
+    "Ephemeral key exchange values are reused across connections",
+    (323,),
+    Severity.INFO,
+    'The server sent the same (EC)DHE public value on different connections: its "ephemeral" '
+    "key is reused, so sessions are not independent. Whoever obtains that one private value "
+    "decrypts every session made with it until it changes, and with DH groups that are not "
+    "safe primes reuse enables small-subgroup key recovery.",
+    "Generate a fresh key for every handshake (OpenSSL does by default; check SSL_OP_SINGLE_DH_USE "
+    "on old versions and TLS terminators that cache keys).",
+    ("https://www.rfc-editor.org/rfc/rfc7919", "https://eprint.iacr.org/2016/995", _BCP195),
+)
 
 CERT_EXPIRED = _rule(
     "KW601",
@@ -492,6 +684,18 @@ RULES: tuple[Rule, ...] = (
     WEAK_CURVE,
     NO_SECURE_RENEGOTIATION,
     COMPRESSION,
+    CLIENT_RENEGOTIATION,
+    HEARTBLEED,
+    CCS_INJECTION,
+    ROBOT_STRONG,
+    ROBOT_WEAK,
+    EARLY_DATA,
+    EARLY_DATA_REPLAY,
+    LONG_TICKETS,
+    DH_COMPOSITE,
+    DH_SMALL_SUBGROUP,
+    DH_NOT_SAFE,
+    EPHEMERAL_REUSE,
     CERT_EXPIRED,
     CERT_NOT_YET_VALID,
     CERT_SELF_SIGNED,

@@ -3,7 +3,7 @@
 A stack trace tells an attacker the framework, its version, file paths and often configuration
 values; an interactive debugger (Werkzeug's, for one) runs code for whoever opens it. keywire
 examines every error response it already has (4xx and 5xx) and the host's not-found page
-(:mod:`keywire.checks._sources`), and matches signatures of the common stacks' traces and debug
+(:mod:`keywire.probes._sources`), and matches signatures of the common stacks' traces and debug
 pages. It never sends malformed input to provoke an error.
 
 Rule: KW707.

@@ -2,7 +2,7 @@
 
 Every response keywire receives for a target (both sides, every redirect hop, and the authenticated
 request when credentials were given), the target host's not-found page and up to five same-host
-scripts linked from its HTML (:mod:`keywire.checks._sources`) are searched with the secret catalogue
+scripts linked from its HTML (:mod:`keywire.probes._sources`) are searched with the secret catalogue
 (:mod:`keywire.secrets`), and so are ``Location`` URLs after percent-decoding. Matches are redacted where they are found: findings carry a prefix, the
 last four characters and a SHA-256 fingerprint, never the value. Found keys are never tried
 against any service.

@@ -16,6 +16,11 @@ and report only what the *server* accepts. For the HTTPS side of each target it 
   with ``cryptography.x509.verification`` against certifi's roots, the system's and
   ``--ca-file`` the way OpenSSL-based clients verify it, and, when it fails, why; what only the
   strict X.509 profile refuses in a trusted chain is reported apart (KW613, low).
+- past the first flight (:mod:`keywire.tls.depth`, verdicts in :mod:`._tls_depth`): whether
+  client-initiated renegotiation is honoured, session resumption and ticket lifetimes, TLS 1.3
+  0-RTT acceptance and replay, Heartbleed, CCS injection and ROBOT (unless
+  ``--no-vulnerability-probes``), the real strength of DH groups (:mod:`._dh`) and reused
+  ephemeral keys.
 
 At most ``--per-host`` connections are open to a host at once, shared with the HTTP probes.
 Anything that could not be established (a timeout, an answer keywire cannot decrypt) makes the
@@ -33,7 +38,7 @@ from ..tls._constants import Group, Version, group_label
 from ..tls.certfacts import CertInfo, ChainAnalysis
 from ..tls.results import TlsScanResult
 from ..tls.suites import CipherSuite, by_code, ssl2_by_code
-from . import _cert_depth
+from . import _cert_depth, _tls_depth
 from . import _tls_rules as R
 from ._base import Family, not_applicable, not_tested
 
@@ -418,12 +423,15 @@ def check(obs: TlsObservation) -> Sequence[Finding]:
     _ciphers(scan, out)
     _key_exchange(scan, out)
     _extras(scan, out)
+    for rule, message, location, evidence in _tls_depth.findings(scan):
+        out.add(rule, message, location, evidence)
     for chain in obs.chains:
         _certificate(chain, out)
     findings = _unique(out.items)
-    missing = [p for p in scan.probes if not p.completed]
+    missing = [f"{p.name}: {p.reason}" for p in scan.probes if not p.completed and not p.skipped]
+    missing += _tls_depth.undecided(scan)
     if missing:
-        reasons = "; ".join(f"{p.name}: {p.reason}" for p in missing)
+        reasons = "; ".join(missing)
         raise not_tested(
             f"part of the TLS scan of {obs.endpoint} did not run: {reasons}", findings=findings
         )
@@ -485,8 +493,13 @@ def details(obs: TlsObservation) -> Mapping[str, object]:
         "ocsp_stapling": scan.ocsp_stapling,
         "alpn": None if scan.alpn is None else list(scan.alpn),
         "certificates": [c.to_json() for c in obs.chains],
+        **_tls_depth.details(scan),
         "probes": {
-            p.name: {"completed": p.completed, **({"reason": p.reason} if p.reason else {})}
+            p.name: {
+                "completed": p.completed,
+                **({"skipped": True} if p.skipped else {}),
+                **({"reason": p.reason} if p.reason else {}),
+            }
             for p in scan.probes
         },
         "connections": scan.connections,

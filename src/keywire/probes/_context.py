@@ -36,6 +36,8 @@ class ScanSettings:
     deep: bool = False
     #: No request beyond the scanned hosts (OCSP responders, CRLs): ``--offline``.
     offline: bool = False
+    #: Send the TLS vulnerability probes (``--no-vulnerability-probes`` turns them off).
+    vulnerability_probes: bool = True
 
 
 class ProbeContext:

@@ -73,7 +73,9 @@ async def _scan(ctx: ProbeContext) -> TlsObservation:
         port=port,
         server_name=None if _is_ip(host) else host,
     )
-    result = await scan_endpoint(dialer, endpoint)
+    result = await scan_endpoint(
+        dialer, endpoint, vulnerability_probes=ctx.settings.vulnerability_probes
+    )
     if not result.reachable:
         return TlsObservation(
             target=target,

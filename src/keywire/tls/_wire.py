@@ -56,7 +56,7 @@ class Reader:
         return len(self._data) - self._pos
 
     def take(self, n: int) -> bytes:
-        if n < 0 or n > self.remaining:
+        if n < 0 or n > len(self._data) - self._pos:
             raise DecodeError(
                 f"{self.what}: needs {n} byte(s) at offset {self._pos}, {self.remaining} left"
             )

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -57,6 +57,9 @@ class Endpoint:
 
 
 SlotFactory = Callable[[str], AbstractAsyncContextManager[None]]
+#: A probe carried on after a TLS 1.3 ServerHello: (channel, hello, its bytes, the bytes read
+#: after it: whole records and the start of the next one).
+After13 = Callable[["Channel", ServerHello, bytes, bytes], Awaitable[None]]
 
 
 @contextlib.asynccontextmanager
@@ -149,6 +152,7 @@ class Channel:
         self._writer = writer
         self._deadline = deadline
         self._budget = max_bytes
+        self._reset: OSError | None = None
 
     def send(self, data: bytes) -> None:
         self._writer.write(data)
@@ -158,10 +162,21 @@ class Channel:
 
         Raises asyncio.TimeoutError past the deadline, DecodeError past the byte budget.
         """
+        if self._reset is not None:
+            raise self._reset
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise asyncio.TimeoutError
-        data = await asyncio.wait_for(self._reader.read(READ_CHUNK), remaining)
+        try:
+            data = await asyncio.wait_for(self._reader.read(READ_CHUNK), remaining)
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            # asyncio raises a reset before handing over what arrived before it (a server's
+            # last alert, typically): return those bytes first, the reset on the next read.
+            buffered = bytes(getattr(self._reader, "_buffer", b""))
+            if not buffered:
+                raise
+            self._reset = exc
+            data = buffered
         self._budget -= len(data)
         if self._budget < 0:
             raise DecodeError("the server sent more than keywire reads from one handshake")
@@ -225,16 +240,23 @@ class _Flight:
         self.alert: int | None = None
         self.done = False
         self.complete = False
+        #: The ServerHello as sent, and the bytes read after it once done (what a TLS 1.3
+        #: rider needs to carry the handshake on).
+        self.hello_raw = b""
+        self.rest = b""
 
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
-        for record in self.stream.records():
+        records = self.stream.records()
+        for index, record in enumerate(records):
             if not isinstance(record, Record):
                 self.ssl2 = parse_ssl2_server_hello(record.body)
                 self.done = self.complete = True
                 return
             self._record(record)
             if self.done:
+                after = (r for r in records[index + 1 :] if isinstance(r, Record))
+                self.rest = b"".join(r.header + r.payload for r in after) + self.stream.unread()
                 return
 
     def _record(self, record: Record) -> None:
@@ -256,6 +278,7 @@ class _Flight:
             if message.msg_type != HS_SERVER_HELLO:
                 raise DecodeError(f"handshake message {message.msg_type} before the ServerHello")
             self.hello = parse_server_hello(message.body)
+            self.hello_raw = message.raw
             if (
                 self.mode is not Mode.FLIGHT
                 or self.hello.version >= Version.TLS13
@@ -291,8 +314,22 @@ class _Flight:
         )
 
 
-async def exchange(dialer: Dialer, endpoint: Endpoint, hello: bytes, mode: Mode) -> Answer:
-    """Send ``hello`` on a new connection and read the answer (see the module docstring)."""
+async def exchange(
+    dialer: Dialer,
+    endpoint: Endpoint,
+    hello: bytes,
+    mode: Mode,
+    *,
+    after: Callable[[Channel, int], Awaitable[None]] | None = None,
+    after13: After13 | None = None,
+) -> Answer:
+    """Send ``hello`` on a new connection and read the answer (see the module docstring).
+
+    ``after`` runs on the same connection once a TLS <= 1.2 flight is complete, before keywire
+    hangs up (with the negotiated version): a probe that needs a flight reuses this one.
+    ``after13`` likewise after a TLS 1.3 ServerHello (not a HelloRetryRequest), with that
+    message and the bytes that came after it.
+    """
     flight = _Flight(mode)
     try:
         async with dialer.channel(endpoint) as channel:
@@ -305,6 +342,24 @@ async def exchange(dialer: Dialer, endpoint: Endpoint, hello: bytes, mode: Mode)
                         reason += " before finishing its flight"
                     return flight.answer(Status.REJECTED, reason)
                 flight.feed(data)
+            hello_in = flight.hello
+            if (
+                after is not None
+                and flight.complete
+                and hello_in is not None
+                and hello_in.version < Version.TLS13
+                and flight.alert is None
+            ):
+                await after(channel, hello_in.version)
+            if (
+                after13 is not None
+                and hello_in is not None
+                and hello_in.version == Version.TLS13
+                and not hello_in.retry_request
+                and flight.alert is None
+                and not flight.assembler.pending
+            ):
+                await after13(channel, hello_in, flight.hello_raw, flight.rest)
     except DecodeError as exc:
         return flight.answer(Status.FAILED, f"malformed answer: {exc}")
     except asyncio.TimeoutError:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import functools
 import os
+import random as _random
 import struct
 from dataclasses import dataclass
 
 from ._constants import (
     EXT_ALPN,
     EXT_COOKIE,
+    EXT_EARLY_DATA,
     EXT_EC_POINT_FORMATS,
     EXT_EXTENDED_MASTER_SECRET,
+    EXT_HEARTBEAT,
     EXT_KEY_SHARE,
     EXT_PADDING,
+    EXT_PRE_SHARED_KEY,
     EXT_PSK_KEY_EXCHANGE_MODES,
     EXT_RENEGOTIATION_INFO,
     EXT_SERVER_NAME,
@@ -106,6 +110,26 @@ class HelloSpec:
     random: bytes = b""
     session_id: bytes = b""
     cookie: bytes = b""
+    #: The SessionTicket extension's content (RFC 5077): empty asks for a ticket, None omits it.
+    session_ticket: bytes | None = b""
+    #: renegotiation_info's content: empty on a first hello, client_verify_data when renegotiating.
+    renegotiation_info: bytes = b""
+    #: Offer the heartbeat extension (RFC 6520, peer allowed to send).
+    heartbeat: bool = False
+    #: TLS 1.3: announce early data (RFC 8446 §4.2.10).
+    early_data: bool = False
+    #: TLS 1.3: the pre_shared_key extension's body; always the last extension.
+    pre_shared_key: bytes = b""
+
+
+#: Randoms of the enumeration's hellos, which never lead to a session: unpredictability buys
+#: nothing there, and a thousand getrandom() calls per batch cost more than the hellos. The
+#: handshakes keywire completes pass their own random from os.urandom.
+_HELLO_RANDOM = _random.Random(os.urandom(32))  # noqa: S311
+
+
+def hello_bytes(size: int) -> bytes:
+    return _HELLO_RANDOM.randbytes(size)
 
 
 def _ext(kind: int, body: bytes) -> bytes:
@@ -120,7 +144,10 @@ def _u16s(values: tuple[int, ...] | list[int]) -> bytes:
 _STATUS_REQUEST = _ext(EXT_STATUS_REQUEST, u8(1) + u16(0) + u16(0))
 _POINT_FORMATS = _ext(EXT_EC_POINT_FORMATS, vec8(bytes([0, 1, 2])))
 _SIGNATURE_ALGORITHMS = _ext(EXT_SIGNATURE_ALGORITHMS, vec16(_u16s(SIGNATURE_SCHEMES)))
-_TAIL = _ext(EXT_EXTENDED_MASTER_SECRET, b"") + _ext(EXT_SESSION_TICKET, b"")
+_EMS = _ext(EXT_EXTENDED_MASTER_SECRET, b"")
+_TAIL = _EMS + _ext(EXT_SESSION_TICKET, b"")
+_HEARTBEAT = _ext(EXT_HEARTBEAT, u8(1))
+_EARLY_DATA = _ext(EXT_EARLY_DATA, b"")
 _TLS13 = _ext(EXT_SUPPORTED_VERSIONS, vec8(u16(Version.TLS13))) + _ext(
     EXT_PSK_KEY_EXCHANGE_MODES, vec8(u8(1))
 )
@@ -152,14 +179,26 @@ def _extensions(spec: HelloSpec) -> list[bytes]:
         exts.append(_SIGNATURE_ALGORITHMS)
     if spec.alpn:
         exts.append(_alpn(spec.alpn))
-    exts.append(_TAIL)
+    if spec.session_ticket == b"":
+        exts.append(_TAIL)
+    else:
+        exts.append(_EMS)
+        if spec.session_ticket is not None:
+            exts.append(_ext(EXT_SESSION_TICKET, spec.session_ticket))
+    if spec.heartbeat:
+        exts.append(_HEARTBEAT)
     if tls13:
         exts.append(_TLS13)
         shares = b"".join(u16(g) + vec16(key) for g, key in spec.key_shares)
         exts.append(_ext(EXT_KEY_SHARE, vec16(shares)))
         if spec.cookie:
             exts.append(_ext(EXT_COOKIE, vec16(spec.cookie)))
-    exts.append(_RENEGOTIATION)
+        if spec.early_data:
+            exts.append(_EARLY_DATA)
+    if spec.renegotiation_info:
+        exts.append(_ext(EXT_RENEGOTIATION_INFO, vec8(spec.renegotiation_info)))
+    else:
+        exts.append(_RENEGOTIATION)
     return exts
 
 
@@ -172,7 +211,7 @@ def client_hello(spec: HelloSpec) -> bytes:
         suites.append(EMPTY_RENEGOTIATION_INFO_SCSV)
     if spec.fallback_scsv:
         suites.append(FALLBACK_SCSV)
-    random = spec.random or os.urandom(32)
+    random = spec.random or hello_bytes(32)
     session_id = spec.session_id
     compression = bytes([1, 0]) if spec.offer_compression else bytes([0])
     body = (
@@ -180,11 +219,12 @@ def client_hello(spec: HelloSpec) -> bytes:
     )
     if not ssl3:
         exts = _extensions(spec)
-        length = 4 + len(body) + 2 + sum(len(e) for e in exts)
+        last = _ext(EXT_PRE_SHARED_KEY, spec.pre_shared_key) if spec.pre_shared_key else b""
+        length = 4 + len(body) + 2 + sum(len(e) for e in exts) + len(last)
         # Some middleboxes (F5, RFC 7685) hang on hellos of 256-511 bytes: pad past them.
         if 256 <= length < 512:
             exts.append(_ext(EXT_PADDING, bytes(max(0, 512 - length - 4))))
-        body += vec16(b"".join(exts))
+        body += vec16(b"".join(exts) + last)
     return u8(1) + u24(len(body)) + body
 
 

@@ -190,6 +190,11 @@ class KeyExchange:
     group: int | None = None
     explicit_curve: bool = False
     rsa_bits: int = 0
+    #: DH: the prime and generator as sent (big-endian), for the group analysis.
+    dh_prime: bytes = b""
+    dh_generator: bytes = b""
+    #: The server's ephemeral public value (DH Ys or the EC point): tells key reuse apart.
+    public: bytes = b""
 
 
 def parse_server_key_exchange(body: bytes, suite: CipherSuite) -> KeyExchange:
@@ -205,14 +210,21 @@ def parse_server_key_exchange(body: bytes, suite: CipherSuite) -> KeyExchange:
         public = reader.vec16()
         if not prime or not generator or not public:
             raise DecodeError("ServerKeyExchange: empty DH parameter")
-        return KeyExchange(kind="DH", dh_bits=int.from_bytes(prime, "big").bit_length())
+        return KeyExchange(
+            kind="DH",
+            dh_bits=int.from_bytes(prime, "big").bit_length(),
+            dh_prime=prime,
+            dh_generator=generator,
+            public=public,
+        )
     if suite.kex in ("ECDHE", "ECDH"):
         curve_type = reader.u8()
         if curve_type == 3:
             group = reader.u16()
-            if not reader.vec8():
+            point = reader.vec8()
+            if not point:
                 raise DecodeError("ServerKeyExchange: empty EC point")
-            return KeyExchange(kind="ECDH", group=group)
+            return KeyExchange(kind="ECDH", group=group, public=point)
         if curve_type in (1, 2):
             return KeyExchange(kind="ECDH", explicit_curve=True)
         raise DecodeError(f"ServerKeyExchange: unknown curve type {curve_type}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._constants import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE
+from ._constants import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, HEARTBEAT
 from ._wire import DecodeError
 
 MAX_CIPHERTEXT = 16384 + 2048
@@ -68,13 +68,22 @@ def _describe_garbage(data: bytes) -> str:
 class RecordStream:
     """Incremental record parser; call :meth:`feed` with bytes, then :meth:`records`."""
 
-    def __init__(self, *, allow_ssl2: bool = False) -> None:
+    def __init__(self, *, allow_ssl2: bool = False, heartbeat: bool = False) -> None:
         self._buffer = bytearray()
         self._allow_ssl2 = allow_ssl2
         self._first = True
+        self._types = (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA) + (
+            (HEARTBEAT,) if heartbeat else ()
+        )
 
     def feed(self, data: bytes) -> None:
         self._buffer += data
+
+    def unread(self) -> bytes:
+        """The bytes of a record not yet complete (taken out: another reader goes on)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
 
     def records(self) -> list[Record | Ssl2Message]:
         """Every complete record in the buffer; raises DecodeError on bad framing."""
@@ -92,13 +101,13 @@ class RecordStream:
                 self._first = False
                 continue
             if len(buf) < 5:
-                if buf and buf[0] not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA):
+                if buf and buf[0] not in self._types:
                     raise DecodeError(_describe_garbage(bytes(buf)))
                 break
             content_type = buf[0]
             version = int.from_bytes(buf[1:3], "big")
             length = int.from_bytes(buf[3:5], "big")
-            if content_type not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA):
+            if content_type not in self._types:
                 raise DecodeError(_describe_garbage(bytes(buf[:8])))
             if buf[1] != 3:
                 raise DecodeError(f"record with version {version:#06x}")

@@ -12,7 +12,7 @@ Whatever could not be established is recorded as *not tested* with its reason, n
 from __future__ import annotations
 
 import asyncio
-import os
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,19 +21,43 @@ from .._tasks import TaskScope, spawn
 from . import suites as suite_table
 from ._constants import (
     ALERT_PROTOCOL_VERSION,
+    HANDSHAKE,
     Group,
     Version,
     alert_label,
     group_label,
 )
+from ._sightings import Sightings
 from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
-from .hello import LEGACY_GROUPS, TLS13_GROUPS, HelloSpec, client_hello_records, sslv2_client_hello
-from .results import AcceptedSuite, Chain, ProbeStatus, ProtocolResult, TlsScanResult
+from .depth import QUIET, probe_depth
+from .hello import (
+    LEGACY_GROUPS,
+    TLS13_GROUPS,
+    HelloSpec,
+    client_hello,
+    hello_bytes,
+    record_version,
+    records,
+    sslv2_client_hello,
+)
+from .messages import KeyExchange
+from .results import (
+    AcceptedSuite,
+    Chain,
+    DhGroup,
+    EphemeralKeys,
+    ProbeStatus,
+    ProtocolResult,
+    TlsScanResult,
+)
+from .ride13 import Ride13
 from .tls13 import KEY_SHARE_GROUPS, KeyShare, Tls13Flight, read_encrypted_flight
+from .vulns import CCS_INJECTION, HEARTBLEED, Piggyback
 
 MAX_BUNDLE = 126  # testssl.sh: "some servers can't handle a handshake with >= 128 ciphers"
 LEGACY_VERSIONS = (Version.SSL3, Version.TLS10, Version.TLS11, Version.TLS12)
 ALL_VERSIONS = (Version.SSL2, *LEGACY_VERSIONS, Version.TLS13)
+DEPTH_VERSIONS = (*LEGACY_VERSIONS, Version.TLS13)
 
 
 @dataclass
@@ -56,7 +80,9 @@ class _Scan:
     def __init__(self, dialer: Dialer, endpoint: Endpoint) -> None:
         self.dialer = dialer
         self.endpoint = endpoint
-        self._share: bytes | None = None
+        self._share: KeyShare | None = None
+        #: The depth probes' TLS 1.3 session, carried by an enumeration connection if one fits.
+        self.ride13: Ride13 | None = None
         self.chains: dict[tuple[bytes, ...], str] = {}
         self.renegotiation: list[bool] = []
         self.compression: list[bool] = []
@@ -65,12 +91,37 @@ class _Scan:
         self.alpn: set[str] = set()
         self.alpn_seen = False
         self.certificate_curves: list[int] = []
+        #: Per version, the suites accepted (before they are ordered), for the depth probes.
+        self.accepted: dict[int, asyncio.Future[tuple[int, ...] | None]] = {}
+        self.sightings = Sightings()
+        self.dh_groups: dict[tuple[bytes, bytes], str] = {}
+        #: Vulnerability probes that ride on the enumeration's TLS 1.2 connections, and when
+        #: the enumeration of TLS 1.2 is over (no ride after that).
+        self.piggybacks: list[Piggyback] = []
+        self.riders_settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.publics: dict[str, list[bytes]] = {"DHE": [], "ECDHE": []}
+
+    def accepted_future(self, version: int) -> asyncio.Future[tuple[int, ...] | None]:
+        if version not in self.accepted:
+            self.accepted[version] = asyncio.get_running_loop().create_future()
+        return self.accepted[version]
+
+    def note_key_exchange(self, kex: KeyExchange | None, seen_with: str) -> None:
+        """Keep the DH group and a digest of the ephemeral public value of one connection."""
+        if kex is None or not kex.public:
+            return
+        kind = "DHE" if kex.kind == "DH" else "ECDHE" if kex.kind == "ECDH" else ""
+        if not kind:
+            return
+        if kind == "DHE":
+            self.dh_groups.setdefault((kex.dh_prime, kex.dh_generator), seen_with)
+        self.publics[kind].append(hashlib.sha256(kex.public).digest()[:16])
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _x25519_share(self) -> bytes:
+    def x25519_share(self) -> KeyShare:
         if self._share is None:
-            self._share = KeyShare(Group.X25519).public
+            self._share = KeyShare(Group.X25519)
         return self._share
 
     async def ask(
@@ -81,11 +132,12 @@ class _Scan:
         groups: Sequence[int] = (),
         key_shares: bool = True,
         fallback: bool = False,
+        piggyback: bool = False,
     ) -> Answer:
         tls13 = version >= Version.TLS13
         shares: tuple[tuple[int, bytes], ...] = ()
         if tls13 and key_shares:
-            shares = ((Group.X25519, self._x25519_share()),)
+            shares = ((Group.X25519, self.x25519_share().public),)
         spec = HelloSpec(
             version=version,
             suites=tuple(suites),
@@ -94,10 +146,30 @@ class _Scan:
             key_shares=shares,
             offer_compression=not tls13,
             fallback_scsv=fallback,
-            session_id=os.urandom(32) if tls13 else b"",
+            session_id=hello_bytes(32) if tls13 else b"",
         )
         mode = Mode.HELLO_ONLY if tls13 else Mode.FLIGHT
-        answer = await exchange(self.dialer, self.endpoint, client_hello_records(spec), mode)
+        message = client_hello(spec)
+        after13 = None
+        if tls13 and shares and piggyback and self.ride13 is not None:
+            after13 = self.ride13.rider(message)
+        rider = None
+        if piggyback:
+            rider = next(
+                (p for p in self.piggybacks if p.version == version and not p.claimed), None
+            )
+        if rider is not None:
+            rider.claimed = True
+        answer = await exchange(
+            self.dialer,
+            self.endpoint,
+            records(HANDSHAKE, record_version(version), message),
+            mode,
+            after=rider.run if rider is not None else None,
+            after13=after13,
+        )
+        if rider is not None and rider.result is None:
+            rider.claimed = False  # this connection did not carry it: offer it to the next
         self._note(answer, version)
         return answer
 
@@ -117,6 +189,10 @@ class _Scan:
             self.stapled.append(bool(answer.ocsp_response))
             if answer.ocsp_response:
                 self.staples.setdefault(answer.certificates, answer.ocsp_response)
+        self.note_key_exchange(
+            answer.key_exchange,
+            f"{Version(version).label} {suite_table.by_code(hello.cipher_suite).name}",
+        )
         if version >= Version.TLS10:
             self.renegotiation.append(hello.secure_renegotiation)
         self.compression.append(hello.compression != 0)
@@ -156,7 +232,7 @@ class _Scan:
     ) -> _ChainRun:
         remaining = list(offer)
         while remaining:
-            answer = await self.ask(version, remaining)
+            answer = await self.ask(version, remaining, piggyback=True)
             if verdict is not None and not verdict.done():
                 verdict.set_result(
                     (answer.status is Status.REJECTED and answer.alert == ALERT_PROTOCOL_VERSION)
@@ -176,7 +252,9 @@ class _Scan:
                 run.failure = f"the server chose suite 0x{picked or 0:04x}, which was not offered"
                 return run
             remaining.remove(picked)
-            if not answer.complete:
+            if answer.complete:
+                self.sightings.seen(version, picked)
+            else:
                 # It chose the suite, then could not go on with it: not usable.
                 why = alert_label(answer.alert) if answer.alert is not None else answer.reason
                 run.aborted = why
@@ -193,6 +271,14 @@ class _Scan:
         return run
 
     async def protocol(self, version: int) -> ProtocolResult:
+        try:
+            return await self._protocol(version)
+        finally:
+            self.sightings.over(version)  # no depth probe waits on a version that failed
+            if version == Version.TLS12 and not self.riders_settled.done():
+                self.riders_settled.set_result(None)
+
+    async def _protocol(self, version: int) -> ProtocolResult:
         candidates = [s.code for s in suite_table.for_version(version)]
         first, *rest = _bundles(candidates)
         verdict: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -202,6 +288,10 @@ class _Scan:
         )
         accepted = {s.code: s for run in runs for s in run.accepted}
         failures = [run.failure for run in runs if run.failure]
+        future = self.accepted_future(version)
+        if not future.done():
+            future.set_result(tuple(c for c in candidates if c in accepted) or None)
+        self.sightings.over(version)
         label = Version(version).label
         if not accepted:
             if failures:
@@ -228,7 +318,7 @@ class _Scan:
         )
 
     async def _pick(self, version: int, offer: Sequence[int]) -> int | None:
-        answer = await self.ask(version, offer)
+        answer = await self.ask(version, offer, piggyback=True)
         if answer.status is not Status.HELLO or answer.version != version:
             return None
         return answer.picked if answer.picked in offer else None
@@ -361,6 +451,18 @@ class _Scan:
 
     # -- extras ----------------------------------------------------------------------------
 
+    async def extra_dhe(self, protocols: Sequence[ProtocolResult]) -> None:
+        """One more DHE hello when the enumeration saw a single DHE key: reuse needs two."""
+        if len(self.publics["DHE"]) != 1:
+            return
+        for protocol in reversed(protocols):
+            if not protocol.offered or not Version.SSL3 <= protocol.version <= Version.TLS12:
+                continue
+            dhe = [s.code for s in protocol.suites if suite_table.by_code(s.code).kex == "DHE"]
+            if dhe:
+                await self.ask(protocol.version, dhe)
+                return
+
     async def fallback(self, protocols: Sequence[ProtocolResult]) -> ProbeStatus | bool:
         """Does the server refuse a fallback hello (TLS_FALLBACK_SCSV, RFC 7507)?
 
@@ -422,24 +524,55 @@ def _verdict(values: Iterable[bool], *, all_of: bool) -> bool | None:
 
 
 async def scan_endpoint(
-    dialer: Dialer, endpoint: Endpoint, *, versions: Sequence[int] = ALL_VERSIONS
+    dialer: Dialer,
+    endpoint: Endpoint,
+    *,
+    versions: Sequence[int] = ALL_VERSIONS,
+    vulnerability_probes: bool = True,
 ) -> TlsScanResult:
-    """Run every TLS probe against ``endpoint`` and return the facts (see the module docstring)."""
+    """Run every TLS probe against ``endpoint`` and return the facts (see the module docstring).
+
+    ``vulnerability_probes`` False leaves out Heartbleed, CCS injection and ROBOT (recorded as
+    skipped, see :mod:`.depth`).
+    """
     # The probes run side by side; whatever happens to this coroutine (a scan deadline
     # cancels it), none of them outlives it.
     children = TaskScope()
     try:
         with children:
-            return await _scan_endpoint(dialer, endpoint, versions)
+            return await _scan_endpoint(dialer, endpoint, versions, vulnerability_probes)
     finally:
         await children.close()
 
 
 async def _scan_endpoint(
-    dialer: Dialer, endpoint: Endpoint, versions: Sequence[int]
+    dialer: Dialer, endpoint: Endpoint, versions: Sequence[int], vulnerability_probes: bool
 ) -> TlsScanResult:
     started = time.perf_counter()
     scan = _Scan(dialer, endpoint)
+    accepted = {v: scan.accepted_future(v) for v in versions if v in DEPTH_VERSIONS}
+    quiet = min(dialer.timeout, QUIET)
+    if Version.TLS13 in versions:
+        scan.ride13 = Ride13(scan.x25519_share(), quiet=quiet)
+    if vulnerability_probes:
+        scan.piggybacks = [
+            Piggyback(HEARTBLEED, quiet, Version.TLS12),
+            Piggyback(CCS_INJECTION, quiet, Version.TLS12),
+        ]
+    if Version.TLS12 not in versions:
+        scan.riders_settled.set_result(None)
+    depth_task = spawn(
+        probe_depth(
+            dialer,
+            endpoint,
+            accepted,
+            vulnerability_probes=vulnerability_probes,
+            piggybacks=scan.piggybacks,
+            riders_settled=scan.riders_settled,
+            ride13=scan.ride13,
+            sightings=scan.sightings,
+        )
+    )
     protocol_tasks = {
         v: spawn(scan.protocol(v) if v != Version.SSL2 else scan.sslv2())
         for v in versions
@@ -517,6 +650,13 @@ async def _scan_endpoint(
             if flight.alpn:
                 scan.alpn.add(flight.alpn)
 
+    extra_dhe = spawn(scan.extra_dhe(protocols))
+    depth = await depth_task
+    await extra_dhe
+    for kex in depth.key_exchanges:
+        scan.note_key_exchange(kex, "a completed handshake")
+    probes.extend(depth.probes)
+
     fallback_result = await fallback_task
     fallback: bool | None = None
     if isinstance(fallback_result, ProbeStatus):
@@ -545,6 +685,18 @@ async def _scan_endpoint(
             Chain(certificates=c, seen_with=w, ocsp_response=scan.staples.get(c, b""))
             for c, w in scan.chains.items()
         ),
+        dh_groups=tuple(
+            DhGroup(prime=p, generator=g, seen_with=w) for (p, g), w in scan.dh_groups.items()
+        ),
+        ephemeral_keys=tuple(
+            EphemeralKeys(kind=kind, samples=len(values), distinct=len(set(values)))
+            for kind, values in scan.publics.items()
+            if values
+        ),
+        renegotiation=depth.renegotiation,
+        resumption=depth.resumption,
+        early_data=depth.early_data,
+        vulnerabilities=tuple(depth.vulnerabilities),
         probes=tuple(probes),
         connections=dialer.connections,
         elapsed_s=round(time.perf_counter() - started, 3),
