@@ -32,7 +32,13 @@ CONFIG_VALUES = {
     "baseline": '"base.json"',
     "timeout": "2.5",
     "scan-timeout": "30",
+    "target-timeout": "20",
     "per-host": "2",
+    "max-connections": "40",
+    "max-targets": "8",
+    "retries": "2",
+    "workers": "3",
+    "progress-every": "5",
     "only": '["hsts"]',
     "skip": '["tls"]',
     "ca-file": '"ca.pem"',
@@ -99,6 +105,8 @@ def test_every_configurable_option_is_read_from_a_file_and_reaches_scan_options(
     assert set(config.options) == configurable
     options = config.scan_options()
     assert (options.timeout, options.per_host, options.http_port) == (2.5, 2, 8080)
+    assert (options.target_timeout, options.max_connections, options.max_targets) == (20, 40, 8)
+    assert (options.scan_timeout, options.retries) == (30, 2)
     assert (tuple(options.only), tuple(options.skip)) == (("hsts",), ("tls",))
     assert options.vulnerability_probes is False
 

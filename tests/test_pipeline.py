@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from keywire import Gate, ScanOptions, Severity, TargetResult, finish_report, load_config, scan
-from keywire import _scanner as scanner_module
+from keywire import finish as finish_module
 from labs import raw
 
 PATHS = ("/v1/a", "/v1/b", "/v1/c", "/v1/d", "/v1/e", "/v1/f")
@@ -88,13 +88,15 @@ def test_the_command_line_applies_the_policy_through_the_library(
     (tmp_path / "keywire.toml").write_text('skip-rules = ["KW143"]\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     finished: list[object] = []
-    real = scanner_module.finish_report
+    real = finish_module.Finisher.__init__
 
-    def spy(report, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(self, report, **kwargs):  # type: ignore[no-untyped-def]
         finished.append(kwargs.get("policy"))
-        return real(report, **kwargs)
+        real(self, report, **kwargs)
 
-    monkeypatch.setattr(scanner_module, "finish_report", spy)
+    # The command line finishes through the library's Finisher, target by target (the stage
+    # finish_report is made of), as every fleet run does.
+    monkeypatch.setattr(finish_module.Finisher, "__init__", spy)
     spec = _spec(tmp_path, ("/v1/a",))
     for args in (
         ["scan", api.https.url + "/v1/a", "--http-port", str(api.http.port)],
@@ -134,9 +136,8 @@ class _InFlight:
 def test_the_targets_in_flight_limit_applies_with_and_without_a_spec(
     monkeypatch, tmp_path, with_spec
 ):
-    monkeypatch.setattr(scanner_module, "MAX_TARGETS_IN_FLIGHT", 2)
     with raw.RawServer(_slow_ok) as server:
-        options = {"only": ("cleartext",), "timeout": 10, "scan_timeout": 120}
+        options = {"only": ("cleartext",), "timeout": 10, "scan_timeout": 120, "max_targets": 2}
         if with_spec:
             targets = [server.url]
             options["spec"] = _spec(tmp_path)

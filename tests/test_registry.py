@@ -89,3 +89,9 @@ def test_a_registry_line_that_disagrees_with_its_module_fails_loudly():
     wrong = RuleSource(name="hsts", module="keywire.checks.hsts", rules=("KW140",))
     with pytest.raises(RuntimeError, match=r"keywire.checks.hsts.RULES defines KW140 KW141"):
         wrong.load_rules()
+
+
+def test_the_root_rules_are_known_without_loading_every_family():
+    from keywire.rules import ROOT_RULE_IDS
+
+    assert {r.root_cause for r in RULES.values() if r.root_cause} == ROOT_RULE_IDS

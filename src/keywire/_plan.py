@@ -54,9 +54,15 @@ async def plan_scan(
     return plan_urls(targets, options)
 
 
-def plan_urls(targets: Sequence[str | Target], options: ScanOptions) -> ScanPlan:
-    """Every distinct target, parsed; raises :class:`TargetError` before any traffic."""
-    if not targets:
+def plan_urls(
+    targets: Sequence[str | Target], options: ScanOptions, *, whole: bool = True
+) -> ScanPlan:
+    """Every distinct target, parsed; raises :class:`TargetError` before any traffic.
+
+    ``whole=False`` plans one share of a scan already planned whole (a fleet worker's): an
+    empty share, or one where no selected check applies to any target, is no usage error.
+    """
+    if not targets and whole:
         raise TargetError("no target given")
     parsed = [
         t
@@ -64,7 +70,7 @@ def plan_urls(targets: Sequence[str | Target], options: ScanOptions) -> ScanPlan
         else parse_target(t, http_port=options.http_port, https_port=options.https_port)
         for t in targets
     ]
-    idle = _nothing_applies(options, parsed)
+    idle = _nothing_applies(options, parsed, whole=whole)
     unique: dict[str, Target] = {}
     for target in parsed:
         unique.setdefault(target.url, target)
@@ -76,7 +82,9 @@ def plan_urls(targets: Sequence[str | Target], options: ScanOptions) -> ScanPlan
     )
 
 
-def _nothing_applies(options: ScanOptions, targets: Sequence[Target]) -> dict[str, str]:
+def _nothing_applies(
+    options: ScanOptions, targets: Sequence[Target], *, whole: bool = True
+) -> dict[str, str]:
     """Targets on which no selected family has anything to do, with why (known before traffic).
 
     Raises :class:`TargetError` (a usage error) when that is every target, or when the selection
@@ -94,7 +102,7 @@ def _nothing_applies(options: ScanOptions, targets: Sequence[Target]) -> dict[st
             idle[target.url] = "no selected check applies: " + "; ".join(
                 sorted({r for r in reasons if r})
             )
-    if targets and len(idle) == len({t.url for t in targets}):
+    if whole and targets and len(idle) == len({t.url for t in targets}):
         url, why = next(iter(idle.items()))
         raise TargetError(f"{redact_url(url)}: {why}")
     return idle

@@ -2,10 +2,11 @@
 
 The plan (:mod:`keywire._plan`: URLs, or an API description's endpoints) says which targets to
 scan with which options; this module runs every planned target the same way and finishes the
-report once (:func:`keywire.finish_report`). Every selected family's probe runs concurrently for a target; per-host slots in the HTTP client
-keep the connection count polite. A probe or check that fails for any reason becomes a
-:class:`~keywire.CheckOutcome` with a reason, never a crash; a family still running at the scan
-deadline is recorded as not tested.
+report once (:func:`keywire.finish_report`). Every selected family's probe runs concurrently
+for a target; per-server slots in the HTTP client keep the connection count polite
+(:mod:`keywire.net.politeness`). A probe or check that fails for any reason becomes a
+:class:`~keywire.CheckOutcome` with a reason, never a crash; a family still running at its
+target's deadline (:mod:`keywire._stream`) is recorded as not tested, with which deadline.
 """
 
 from __future__ import annotations
@@ -14,20 +15,23 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._plan import PlannedTarget, ScanPlan, plan_scan
+from ._stream import Deadline, collect, stream, target_deadline
 from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
 from .checks._base import Family, internal_error
 from .finish import finish_report
 from .net.http import FetchFailure, HttpClient, HttpResponse
+from .net.pins import with_pins
 from .net.resolver import ResolutionError, Resolver
 from .observations._scrub import Scrubber
 from .observations.capture import ProbeFailed, capture, judge_family
+from .options import OPTION
 from .probes._context import ProbeContext, ScanSettings, new_canary
 from .redact import redact_url, scrub_result
 from .rules import RULES
@@ -42,8 +46,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("keywire")
 
-#: Targets scanned at the same time (each also respects the per-host connection cap).
-MAX_TARGETS_IN_FLIGHT = 16
+#: Targets scanned at the same time by default (``--max-targets``; each also respects the
+#: per-server and global connection caps).
+MAX_TARGETS_IN_FLIGHT: int = OPTION["max-targets"].default
 
 __all__ = ["MAX_TARGETS_IN_FLIGHT", "ScanObserver", "ScanOptions", "scan", "scan_async"]
 
@@ -76,24 +81,28 @@ async def scan_async(
     With ``options.spec``, the spec's GET/HEAD endpoints are scanned (``targets``, if any, are
     base URLs that replace the spec's servers); a spec that cannot be used raises
     :class:`~keywire.openapi.SpecError`. Either way every target runs through the same runner:
-    at most :data:`MAX_TARGETS_IN_FLIGHT` at a time, all within ``options.scan_timeout``.
+    at most ``options.max_targets`` at a time, each within ``options.target_timeout`` (and all
+    within ``options.scan_timeout`` when it is set).
     """
     if options is None and config is not None:
         options = config.scan_options()
     options = options or ScanOptions()
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
-    deadline = started + options.scan_timeout
-    plan = await plan_scan(targets, options, resolver=resolver, deadline=deadline)
-    results = await run_plan(plan, options, resolver=resolver, observer=observer, deadline=deadline)
-    everything = (*plan.leading, *results)
+    deadline = started + options.scan_timeout if options.scan_timeout is not None else None
+    resolver = with_pins(resolver, options)
+    planning = deadline if deadline is not None else started + options.target_timeout
+    plan = await plan_scan(targets, options, resolver=resolver, deadline=planning)
+    everything = await run_plan(
+        plan, options, resolver=resolver, observer=observer, deadline=deadline
+    )
     findings = [f for r in everything for f in r.findings]
     score = compute_score(findings, RULES) if any(r.scanned for r in everything) else None
     report = ScanReport(
         tool_version=__version__,
         started_at=started_at,
         duration_s=round(time.perf_counter() - started, 3),
-        targets=everything,
+        targets=tuple(everything),
         score=score,
         options=options.public(),
     )
@@ -146,29 +155,47 @@ async def run_plan(
     *,
     resolver: Resolver | None,
     observer: ScanObserver | None,
-    deadline: float,
+    deadline: float | None,
 ) -> list[TargetResult]:
-    """Scan every planned target: one client, one canary, at most :data:`MAX_TARGETS_IN_FLIGHT`
-    targets at a time, nothing past ``deadline``."""
+    """Every result (the plan's leading ones first), in plan order (see :func:`stream_plan`)."""
+    return await collect(
+        stream_plan(plan, options, resolver=resolver, observer=observer, deadline=deadline)
+    )
+
+
+async def stream_plan(
+    plan: ScanPlan,
+    options: ScanOptions,
+    *,
+    resolver: Resolver | None,
+    observer: ScanObserver | None,
+    deadline: float | None,
+) -> AsyncIterator[tuple[int, TargetResult]]:
+    """Scan every planned target and yield ``(position in the plan, result)`` as each ends
+    (the plan's leading results first): one client, one canary, at most
+    ``options.max_targets`` targets at a time, each within its own deadline (and the run's,
+    ``deadline``, when there is one)."""
     canary = new_canary()
-    in_flight = asyncio.Semaphore(MAX_TARGETS_IN_FLIGHT)
     credentials = tuple(options.headers.values())
 
     async def one(planned: PlannedTarget) -> TargetResult:
         if planned.idle:
             return TargetResult(target=planned.target.url, scanned=False, error=planned.idle)
-        async with in_flight:
-            return await _scan_target(planned, http, canary, deadline, observer, credentials)
+        own = target_deadline(deadline, planned.options.target_timeout)
+        return await _scan_target(planned, http, canary, own, observer, credentials)
 
+    for index, result in enumerate(plan.leading):
+        yield index - len(plan.leading), result
     async with HttpClient(options.client_settings(), resolver=resolver) as http:
-        return list(await asyncio.gather(*(one(planned) for planned in plan.targets)))
+        async for pair in stream(plan.targets, one, limit=options.max_targets):
+            yield pair
 
 
 async def _scan_target(
     planned: PlannedTarget,
     http: HttpClient,
     canary: str,
-    deadline: float,
+    deadline: Deadline,
     observer: ScanObserver | None,
     credentials: tuple[str, ...],
 ) -> TargetResult:
@@ -192,10 +219,10 @@ async def _scan_target(
 
 
 async def _run_target(
-    target: Target, http: HttpClient, options: ScanOptions, canary: str, deadline: float
+    target: Target, http: HttpClient, options: ScanOptions, canary: str, deadline: Deadline
 ) -> TargetResult:
-    if time.perf_counter() >= deadline:
-        return _not_started(target, "the scan deadline was reached before it started")
+    if deadline.passed:
+        return _not_started(target, f"{deadline.what} was reached before it started")
     entries = options.selected_entries()
     families = [entry.load() for entry in entries]
     # Everything this target's probes start (TLS probes, shared exchanges, name lookups) is
@@ -205,13 +232,9 @@ async def _run_target(
     try:
         with scope:
             try:
-                await asyncio.wait_for(
-                    http.resolver.resolve(target.host), max(0.0, deadline - time.perf_counter())
-                )
+                await asyncio.wait_for(http.resolver.resolve(target.host), deadline.remaining)
             except asyncio.TimeoutError:
-                return _not_started(
-                    target, "the scan deadline was reached while resolving its name"
-                )
+                return _not_started(target, f"{deadline.what} was reached while resolving its name")
             except ResolutionError as exc:
                 return TargetResult(target=target.url, scanned=False, error=str(exc))
             ctx = ProbeContext(
@@ -225,9 +248,8 @@ async def _run_target(
                 ),
             )
             tasks = {entry.name: spawn(entry.load_probe()(ctx)) for entry in entries}
-        remaining = max(0.0, deadline - time.perf_counter())
         if tasks:
-            _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
+            _done, pending = await asyncio.wait(tasks.values(), timeout=deadline.remaining)
             await cancel_and_wait(pending)
     finally:
         await scope.close()
@@ -236,7 +258,7 @@ async def _run_target(
     # scrubbed): what --save-observations writes and `keywire judge` reads back.
     captured = capture(
         families,
-        {family.name: _probed(family, tasks[family.name]) for family in families},
+        {family.name: _probed(family, tasks[family.name], deadline.what) for family in families},
         Scrubber(canary=canary, credentials=tuple(options.headers.values())),
         endpoint=getattr(target, "endpoint", None),
     )
@@ -260,7 +282,7 @@ async def _run_target(
         )
         fallback = next(
             (o.reason for o in outcomes if o.status is OutcomeStatus.ERROR),
-            "no response within the scan deadline",
+            f"no response within {deadline.what}",
         )
         error = primary.reason if primary is not None else fallback
         if primary is not None and primary.url != target.url:
@@ -283,10 +305,10 @@ def _not_started(target: Target, why: str) -> TargetResult:
     return TargetResult(target=target.url, scanned=False, error=why)
 
 
-def _probed(family: Family[Any], task: asyncio.Future[Any]) -> object:
+def _probed(family: Family[Any], task: asyncio.Future[Any], deadline: str) -> object:
     """A finished (or cancelled) probe's observation, or why there is none."""
     if task.cancelled() or not task.done():
-        return ProbeFailed("not tested: the scan deadline was reached")
+        return ProbeFailed(f"not tested: {deadline} was reached")
     exc = task.exception()
     if exc is not None:
         log.debug("probe %s failed", family.name, exc_info=exc)

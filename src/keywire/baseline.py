@@ -28,6 +28,7 @@ from ._models import (
     OutcomeStatus,
     ScanReport,
     Severity,
+    TargetResult,
 )
 from .rules import family_of
 
@@ -110,56 +111,69 @@ def _finding(item: Any) -> Finding:
 
 def compare_baseline(report: ScanReport, baseline: Baseline) -> ScanReport:
     """The report with every finding marked new or unchanged, and the fixed ones listed."""
-    previous = {f.fingerprint for f in baseline.findings}
-    current = {f.fingerprint for f in report.findings}
-    targets = tuple(
-        dataclasses.replace(
-            target,
-            findings=tuple(
-                dataclasses.replace(
-                    f,
-                    baseline=BaselineState.UNCHANGED
-                    if f.fingerprint in previous
-                    else BaselineState.NEW,
-                )
-                for f in target.findings
-            ),
-        )
-        for target in report.targets
-    )
-    completed = {
-        (o.target, o.check)
-        for t in report.targets
-        if t.scanned
-        for o in t.outcomes
-        if o.status is OutcomeStatus.COMPLETED
-    }
-    fixed: list[Finding] = []
-    not_retested: list[Finding] = []
-    seen: set[str] = set()
-    for finding in baseline.findings:
-        if finding.fingerprint in current or finding.fingerprint in seen:
-            continue
-        seen.add(finding.fingerprint)
-        if (finding.target, family_of(finding.rule_id)) in completed:
-            fixed.append(finding)
-        else:
-            not_retested.append(finding)
-    notices = report.notices
-    if not_retested:
-        n = len(not_retested)
-        notices += (
-            f"{n} finding{'s' if n != 1 else ''} of the baseline {baseline.source} could not be "
-            "re-tested (target or check not run): neither fixed nor present",
-        )
+    comparer = BaselineComparer(baseline)
+    targets = tuple(comparer.target(target) for target in report.targets)
+    comparison, notice = comparer.comparison()
     return dataclasses.replace(
         report,
         targets=targets,
-        baseline=BaselineComparison(
-            source=baseline.source,
-            started_at=baseline.started_at,
+        baseline=comparison,
+        notices=report.notices + ((notice,) if notice else ()),
+    )
+
+
+class BaselineComparer:
+    """A baseline comparison made one target at a time (a fleet's results are never all in
+    memory). It keeps only what the baseline's own findings need: which of them were seen
+    again, and on which of their targets their check completed."""
+
+    def __init__(self, baseline: Baseline) -> None:
+        self.baseline = baseline
+        self._previous = {f.fingerprint for f in baseline.findings}
+        self._targets = {f.target for f in baseline.findings}
+        self._seen: set[str] = set()
+        self._completed: set[tuple[str, str]] = set()
+
+    def target(self, target: TargetResult) -> TargetResult:
+        """``target`` with each finding marked new or unchanged."""
+        findings = []
+        for finding in target.findings:
+            known = finding.fingerprint in self._previous
+            if known:
+                self._seen.add(finding.fingerprint)
+            state = BaselineState.UNCHANGED if known else BaselineState.NEW
+            findings.append(dataclasses.replace(finding, baseline=state))
+        if target.scanned:
+            for outcome in target.outcomes:
+                if outcome.status is OutcomeStatus.COMPLETED and outcome.target in self._targets:
+                    self._completed.add((outcome.target, outcome.check))
+        return dataclasses.replace(target, findings=tuple(findings))
+
+    def comparison(self) -> tuple[BaselineComparison, str]:
+        """What disappeared since the baseline (fixed, or not re-tested), and the notice the
+        report carries when something could not be re-tested ("" when nothing)."""
+        fixed: list[Finding] = []
+        not_retested: list[Finding] = []
+        listed: set[str] = set()
+        for finding in self.baseline.findings:
+            if finding.fingerprint in self._seen or finding.fingerprint in listed:
+                continue
+            listed.add(finding.fingerprint)
+            if (finding.target, family_of(finding.rule_id)) in self._completed:
+                fixed.append(finding)
+            else:
+                not_retested.append(finding)
+        notice = ""
+        if not_retested:
+            n = len(not_retested)
+            notice = (
+                f"{n} finding{'s' if n != 1 else ''} of the baseline {self.baseline.source} "
+                "could not be re-tested (target or check not run): neither fixed nor present"
+            )
+        comparison = BaselineComparison(
+            source=self.baseline.source,
+            started_at=self.baseline.started_at,
             fixed=tuple(fixed),
             not_retested=tuple(not_retested),
-        ),
-        notices=notices,
-    )
+        )
+        return comparison, notice

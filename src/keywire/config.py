@@ -3,6 +3,7 @@
 keywire looks in the current directory (``keywire.toml`` first, then a ``pyproject.toml`` that
 has a ``[tool.keywire]`` table) unless given a file. Example (docs/reports.md has the reference)::
 
+    targets = ["https://api.example.com/v1", "https://staging.example.com/v1"]
     fail-on = "medium"
     timeout = 5
     output = ["sarif:keywire.sarif"]
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._models import Policy, Severity, Suppression
+from ._tomlkeys import key_lines
 from .options import OPTIONS, Option, report_formats
 from .rules import RULES
 from .scanoptions import ScanOptions
@@ -67,6 +69,9 @@ class Config:
     path: Path | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
+    #: ``targets = [...]``: URLs ``keywire scan`` scans when given none (checked at scan time:
+    #: a bad one is reported and skipped, like a bad line of a targets file).
+    targets: tuple[str, ...] = ()
     #: The ``[mcp]`` table: what ``keywire mcp`` may scan (see :mod:`keywire.mcp_server.policy`).
     mcp: McpSettings | None = None
 
@@ -135,7 +140,7 @@ class _Reader:
         self.path = path
         self.base = path.resolve().parent
         self.prefix = prefix
-        self.lines = _key_lines(text)
+        self.lines = key_lines(text)
 
     def error(self, where: tuple[str | int, ...], message: str) -> ConfigError:
         full = self.prefix + where
@@ -150,7 +155,7 @@ class _Reader:
             raise self.error((), "[tool.keywire] must be a table")
         options: dict[str, Any] = {}
         policy_keys = {"skip-rules", "severity", "suppress"}
-        known = set(_OPTIONS) | policy_keys | {"mcp"}
+        known = set(_OPTIONS) | policy_keys | {"mcp", "targets"}
         for key, value in document.items():
             if key == "headers" or key == "header":
                 raise self.error(
@@ -168,6 +173,9 @@ class _Reader:
             suppressions=self._suppressions(document.get("suppress", [])),
             source=str(self.path),
         )
+        targets = document.get("targets", [])
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise self.error(("targets",), "'targets' must be a list of URLs")
         mcp = None
         if "mcp" in document:
             from .mcp_server.policy import read_mcp_table
@@ -175,7 +183,9 @@ class _Reader:
             mcp = read_mcp_table(
                 document["mcp"], lambda where, msg: self.error(("mcp", *where), msg)
             )
-        return Config(path=self.path, options=options, policy=policy, mcp=mcp)
+        return Config(
+            path=self.path, options=options, policy=policy, mcp=mcp, targets=tuple(targets)
+        )
 
     def _rule_id(self, where: tuple[str | int, ...], value: object) -> str:
         if not isinstance(value, str) or value.strip().upper() not in RULES:
@@ -341,57 +351,3 @@ def _check_for(option: Option) -> Any:
 
 _OPTIONS: dict[str, Any] = {o.name: _check_for(o) for o in OPTIONS if o.config}
 """Option keys a file may set, by their command-line names, with their checks."""
-
-
-_BARE = r"[A-Za-z0-9_-]+"
-_KEY = rf"(?:{_BARE}|\"(?:[^\"\\]|\\.)*\"|'[^']*')"
-_DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
-_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
-_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
-_INLINE = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
-
-
-def _split(dotted: str) -> tuple[str, ...]:
-    parts = re.findall(_KEY, dotted)
-    return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
-
-
-def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
-    """Where each key of a TOML document is, by its path (array-of-tables entries by index).
-
-    tomllib does not report positions, so this small scanner finds them for error messages. It
-    understands table headers, dotted keys, one level of inline tables and skips multi-line
-    strings; a key it cannot place falls back to its table's line.
-    """
-    lines: dict[tuple[str | int, ...], int] = {}
-    counters: dict[tuple[str, ...], int] = {}
-    table: tuple[str | int, ...] = ()
-    in_string: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if in_string is not None:
-            if line.count(in_string) % 2 == 1:
-                in_string = None
-            continue
-        header = _HEADER.match(line)
-        if header:
-            path = _split(header[2])
-            if header[1] == "[[":
-                index = counters.get(path, -1) + 1
-                counters[path] = index
-                table = (*path, index)
-            else:
-                table = path
-            lines.setdefault(table, number)
-            continue
-        assign = _ASSIGN.match(line)
-        if assign:
-            key = (*table, *_split(assign[1]))
-            lines.setdefault(key, number)
-            rest = line[assign.end() :]
-            if rest.lstrip().startswith("{"):
-                for inner in _INLINE.finditer(rest):
-                    lines.setdefault((*key, *_split(inner[1])), number)
-            for quote in ('"""', "'''"):
-                if rest.count(quote) % 2 == 1:
-                    in_string = quote
-    return lines

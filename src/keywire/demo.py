@@ -107,7 +107,8 @@ def run_demo(
     with demo_lab() as lab:
         demo_options = ScanOptions(
             timeout=min(options.timeout, 5.0),
-            scan_timeout=min(options.scan_timeout, 60.0),
+            scan_timeout=min(options.scan_timeout or 60.0, 60.0),
+            target_timeout=min(options.target_timeout, 60.0),
             ca_file=lab.ca_file,
             only=options.only,
             skip=options.skip,

@@ -14,8 +14,12 @@ findings or the score fail the gate and 3 when only the incompleteness does (see
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ._models import BaselineState, Finding, Gate, OutcomeStatus, ScanReport
+from ._models import BaselineState, Finding, Gate, ScanReport, Score
+
+if TYPE_CHECKING:
+    from ._totals import Totals
 
 DEFAULT_GATE = Gate()
 
@@ -36,24 +40,9 @@ class GateResult:
 def incompleteness(report: ScanReport) -> str:
     """What a report could not test, in a few words ("" when it is complete), such as
     ``1 target not scanned and 2 checks not tested (hsts, tls)``."""
-    if report.complete:
-        return ""
-    parts = []
-    unscanned = [t for t in report.targets if not t.scanned]
-    if unscanned:
-        parts.append(f"{len(unscanned)} target{'s' if len(unscanned) != 1 else ''} not scanned")
-    errors = [
-        o
-        for t in report.targets
-        if t.scanned
-        for o in t.outcomes
-        if o.status is OutcomeStatus.ERROR
-    ]
-    if errors:
-        names = list(dict.fromkeys(o.check for o in errors))
-        shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
-        parts.append(f"{len(errors)} check{'s' if len(errors) != 1 else ''} not tested ({shown})")
-    return " and ".join(parts) or "some checks could not run"
+    from ._totals import Totals
+
+    return Totals.of(report).incompleteness()
 
 
 def counts_for_gate(finding: Finding, gate: Gate) -> bool:
@@ -69,18 +58,33 @@ def evaluate(report: ScanReport, gate: Gate | None = None) -> GateResult:
     """Judge ``report`` against ``gate`` (default: ``report.gate``, else fail on high)."""
     gate = gate or report.gate or DEFAULT_GATE
     failing = tuple(f for f in report.findings if counts_for_gate(f, gate))
+    return _judge(gate, len(failing), report.score, incompleteness(report), failing)
+
+
+def evaluate_totals(totals: Totals, score: Score | None) -> GateResult:
+    """Judge a streamed report by its :class:`~keywire._totals.Totals` (kept for
+    ``totals.gate``), as :func:`evaluate` judges one in memory; ``failing`` is left empty
+    (the findings were streamed), their number is in the reasons."""
+    return _judge(totals.gate, totals.failing, score, totals.incompleteness(), ())
+
+
+def _judge(
+    gate: Gate,
+    failing_count: int,
+    score: Score | None,
+    incomplete: str,
+    failing: tuple[Finding, ...],
+) -> GateResult:
     reasons = []
-    if failing and gate.fail_on is not None:
+    if failing_count and gate.fail_on is not None:
         scope = "new finding" if gate.new_only else "finding"
         reasons.append(
-            f"{len(failing)} {scope}{'s' if len(failing) != 1 else ''} at or above "
+            f"{failing_count} {scope}{'s' if failing_count != 1 else ''} at or above "
             f"{gate.fail_on.value}"
         )
-    score = report.score
     if gate.fail_under is not None and score is not None and score.score < gate.fail_under:
         reasons.append(f"score {score.score} is under {gate.fail_under}")
     findings_failed = bool(reasons)
-    incomplete = incompleteness(report)
     if incomplete and not gate.allow_incomplete:
         reasons.append(f"the scan is incomplete: {incomplete}")
     return GateResult(

@@ -136,6 +136,14 @@ _STORE = ("scan", "watch", "history", "diff", "report", "mcp")
 OPTIONS: tuple[Option, ...] = (
     # What to scan.
     Option(
+        name="resume",
+        kind="path",
+        metavar="FILE.jsonl",
+        commands=_SCAN,
+        help="Resume an interrupted scan: skip the targets whose records FILE (a --format jsonl "
+        "stream) already holds, and append the others' records to it.",
+    ),
+    Option(
         name="spec",
         kind="text",
         commands=_SCAN,
@@ -321,7 +329,66 @@ OPTIONS: tuple[Option, ...] = (
         commands=_SCANNING,
         config=True,
         scan_field="per_host",
-        help="Concurrent connections per host.",
+        help="Concurrent connections per server (resolved address and port), whatever names "
+        "lead to it.",
+    ),
+    Option(
+        name="resolve",
+        kind="text",
+        multiple=True,
+        metavar="HOST:PORT:ADDRESS",
+        commands=_SCAN,
+        scan_field="resolve",
+        help="Reach HOST at ADDRESS instead of what DNS says (curl's convention), with HOST in "
+        "SNI, Host and certificate checks: staging, an origin behind a CDN, a lab. Repeatable.",
+    ),
+    Option(
+        name="max-connections",
+        kind="integer",
+        low=1,
+        high=10000,
+        default=64,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        scan_field="max_connections",
+        help="Connections open at once in the whole scan (shared by all workers).",
+    ),
+    Option(
+        name="max-targets",
+        kind="integer",
+        low=1,
+        high=10000,
+        default=16,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        scan_field="max_targets",
+        help="Targets scanned at once (shared by all workers).",
+    ),
+    Option(
+        name="retries",
+        kind="integer",
+        low=0,
+        high=10,
+        default=1,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        scan_field="retries",
+        help="Retries, with exponential backoff, of a request whose connection failed before "
+        "any answer (reset, closed, out of local ports); never of an answer.",
+    ),
+    Option(
+        name="workers",
+        kind="integer",
+        low=1,
+        high=256,
+        metavar="N",
+        commands=_SCAN,
+        config=True,
+        help="Processes that scan targets side by side (default: the CPU count; a small scan "
+        "uses fewer, a --spec scan one).",
     ),
     Option(
         name="offline",
@@ -358,7 +425,7 @@ OPTIONS: tuple[Option, ...] = (
         help="Seconds per request.",
     ),
     Option(
-        name="scan-timeout",
+        name="target-timeout",
         kind="number",
         low=1,
         high=86400,
@@ -366,9 +433,27 @@ OPTIONS: tuple[Option, ...] = (
         show_default=True,
         commands=(*_BOTH, "watch"),
         config=True,
+        scan_field="target_timeout",
+        help="Seconds for each target, from when it starts; what is still running then is "
+        "reported as not tested, and the scan goes on.",
+    ),
+    Option(
+        name="scan-timeout",
+        kind="number",
+        low=1,
+        high=30 * 86400,
+        commands=(*_BOTH, "watch"),
+        config=True,
         scan_field="scan_timeout",
-        help="Seconds for the whole scan.",
-        overrides={"watch": {"help": "Seconds for each batch of targets (see --batch)."}},
+        help="Seconds for the whole scan (default: no limit); targets not finished by then are "
+        "reported as not scanned or not tested.",
+        overrides={
+            "watch": {
+                "help": "Seconds for each batch of targets (see --batch).",
+                "default": 300.0,
+                "show_default": True,
+            }
+        },
     ),
     # The history store and the watch (docs/history.md).
     Option(
@@ -394,9 +479,10 @@ OPTIONS: tuple[Option, ...] = (
         dash=True,
         multiple=True,
         metavar="FILE",
-        commands=("watch",),
+        commands=_SCANNING,
         help="A targets file: one URL per line, blank lines and # comments ignored ('-' reads "
-        "stdin); a bad line is reported with its number and skipped.",
+        "stdin); a bad line is reported with its number and skipped, duplicates are scanned "
+        "once. Repeatable.",
     ),
     Option(
         name="every",
@@ -643,6 +729,18 @@ OPTIONS: tuple[Option, ...] = (
         default=0,
         commands=(*_ALL, "watch", "judge"),
         help="Log to stderr (-vv for debug).",
+    ),
+    Option(
+        name="progress-every",
+        kind="number",
+        low=1,
+        high=3600,
+        default=10.0,
+        show_default=True,
+        commands=_SCAN,
+        config=True,
+        help="Seconds between progress lines when stderr is not a terminal (CI logs); on a "
+        "terminal progress is one live line.",
     ),
     Option(
         name="workspace",

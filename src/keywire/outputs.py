@@ -21,15 +21,18 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from .reporters import FORMATS
 
 #: File name endings and the format they mean, longest first.
 EXTENSIONS: tuple[tuple[str, str], ...] = (
     (".sarif.json", "sarif"),
+    (".ndjson", "jsonl"),
+    (".jsonl", "jsonl"),
     (".junit.xml", "junit"),
     (".markdown", "markdown"),
     (".sarif", "sarif"),
@@ -155,6 +158,14 @@ def write_atomically(path: str, text: str) -> None:
     through a link. The file gets the mode a new file would get (0666 minus the umask), or the
     mode of the regular file it replaces. Raises OSError.
     """
+    with open_atomically(path) as handle:
+        handle.write(text)
+
+
+@contextlib.contextmanager
+def open_atomically(path: str) -> Iterator[TextIO]:
+    """A text handle whose content replaces ``path`` when the block ends without an error
+    (see :func:`write_atomically`); a report too large to hold is written through it."""
     target = Path(path)
     try:
         info: os.stat_result | None = os.lstat(target)
@@ -171,7 +182,7 @@ def write_atomically(path: str, text: str) -> None:
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)

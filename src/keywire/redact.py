@@ -266,7 +266,12 @@ _MAX_DEPTH = 64
 
 
 def _strings_in(value: object, into: list[str], depth: int = 0) -> None:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
+        into.append(value)  # type: ignore[arg-type]
+    elif kind is int or kind is float or kind is bool or value is None:
+        return  # most of a result's details: nothing to look into
+    elif isinstance(value, str):
         into.append(value)
     elif depth > _MAX_DEPTH:
         return

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ._models import Rule
 
 RETIRED: tuple[Rule, ...] = ()
+#: The rules other rules name as their root cause (:attr:`Rule.root_cause`), known without
+#: loading every family (scoring needs them; ``tests/test_registry.py`` keeps this in step).
+ROOT_RULE_IDS: frozenset[str] = frozenset({"KW101"})
 
 
 class _Catalogue(Mapping[str, "Rule"]):

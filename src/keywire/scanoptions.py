@@ -35,9 +35,21 @@ class ScanOptions:
     """Everything a scan can be told. The defaults are the polite, observe-only ones."""
 
     timeout: float = _default("timeout")
-    scan_timeout: float = _default("scan-timeout")
+    #: Seconds for the whole scan (None: no limit; each target has ``target_timeout``).
+    scan_timeout: float | None = _default("scan-timeout")
+    #: Seconds for each target, from when it starts.
+    target_timeout: float = _default("target-timeout")
     body_cap: int = 1024 * 1024
+    #: Connections at once per server (resolved address and port).
     per_host: int = _default("per-host")
+    #: Connections at once in the whole scan.
+    max_connections: int = _default("max-connections")
+    #: Targets scanned at once.
+    max_targets: int = _default("max-targets")
+    #: Retries of a request whose connection failed before any answer.
+    retries: int = _default("retries")
+    #: ``HOST:PORT:ADDRESS`` pins (``--resolve``, see :mod:`keywire.net.pins`).
+    resolve: Collection[str] = ()
     max_hops: int = 10
     ca_file: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -67,10 +79,20 @@ class ScanOptions:
                 f"unknown check selection {', '.join(sorted(unknown))}; "
                 f"choose from {', '.join(sorted(known))}"
             )
-        if self.timeout <= 0 or self.scan_timeout <= 0:
+        if self.timeout <= 0 or self.target_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.scan_timeout is not None and self.scan_timeout <= 0:
             raise ValueError("timeouts must be positive")
         if self.per_host < 1:
             raise ValueError("per-host connections must be at least 1")
+        if self.max_connections < 1 or self.max_targets < 1:
+            raise ValueError("--max-connections and --max-targets must be at least 1")
+        if self.retries < 0:
+            raise ValueError("--retries cannot be negative")
+        if self.resolve:
+            from .net.pins import parse_pins
+
+            parse_pins(self.resolve)  # a PinError is a ValueError: a usage error
         if self.max_endpoints < 1:
             raise ValueError("--max-endpoints must be at least 1")
         if self.spec is not None and "://" in self.spec:
@@ -105,6 +127,8 @@ class ScanOptions:
             timeout=self.timeout,
             body_cap=self.body_cap,
             per_host=self.per_host,
+            max_connections=self.max_connections,
+            retries=self.retries,
             max_hops=self.max_hops,
             ca_file=self.ca_file,
             credentials=dict(self.headers),
@@ -115,8 +139,13 @@ class ScanOptions:
         return {
             "timeout": self.timeout,
             "scan_timeout": self.scan_timeout,
+            "target_timeout": self.target_timeout,
             "body_cap": self.body_cap,
             "per_host": self.per_host,
+            "max_connections": self.max_connections,
+            "max_targets": self.max_targets,
+            "retries": self.retries,
+            "resolve": sorted(self.resolve),
             "max_hops": self.max_hops,
             "ca_file": bool(self.ca_file),
             "headers": {k: str(redact(v)) for k, v in self.headers.items()},

@@ -23,6 +23,7 @@ The rubric (published in docs/scoring.md, one test per line of it):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ._models import Category, CategoryScore, Finding, Rule, Score, Severity
 
@@ -65,9 +66,13 @@ def _caps(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> list[tuple[
     """(grade, reason) for every rule whose findings cap the grade, worst cap first."""
     worst: dict[str, Severity] = {}
     for finding in findings:
-        previous = worst.get(finding.rule_id)
-        if previous is None or finding.severity > previous:
-            worst[finding.rule_id] = finding.severity
+        _keep_worst(worst, finding.rule_id, finding.severity)
+    return _caps_from_worst(worst, rules)
+
+
+def _caps_from_worst(
+    worst: Mapping[str, Severity], rules: Mapping[str, Rule]
+) -> list[tuple[str, str]]:
     caps: list[tuple[str, str]] = []
     for rule_id, severity in sorted(worst.items()):
         rule = rules.get(rule_id)
@@ -97,12 +102,9 @@ def category_score(
     worst: dict[str, Severity] = {}
     for finding in findings:
         rule = rules.get(finding.rule_id)
-        if rule is None or rule.category is not category:
-            continue
-        previous = worst.get(finding.rule_id)
-        if previous is None or finding.severity > previous:
-            worst[finding.rule_id] = finding.severity
-    return max(0, 100 - sum(DEDUCTIONS[s] for s in worst.values()))
+        if rule is not None and rule.category is category:
+            _keep_worst(worst, finding.rule_id, finding.severity)
+    return _category_from_worst(worst)
 
 
 def counted_once(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> list[Finding]:
@@ -123,23 +125,91 @@ def counted_once(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> list
     return kept
 
 
+class ScoreTally:
+    """The rubric, fed a few findings at a time: a fleet's overall score without holding its
+    findings.
+
+    The score depends only on each rule's worst severity (rubric lines 2 and 5), among all
+    findings and among those the overall score counts (line 6), so that is all a tally keeps,
+    plus, for rules that name a root cause, the worst severity per target (the root may show up
+    later, from another target's result). :func:`compute_score` is a tally of one batch.
+
+    >>> from keywire.rules import RULES
+    >>> tally = ScoreTally(RULES)
+    >>> tally.add([]); tally.score().grade
+    'A'
+    """
+
+    def __init__(self, rules: Mapping[str, Rule]) -> None:
+        from .rules import ROOT_RULE_IDS, RULES
+
+        self._rules = rules
+        # The catalogue knows its roots without loading every family (``--only tls`` scores
+        # without the HTTP families); any other rule table is asked.
+        self._roots = (
+            ROOT_RULE_IDS
+            if rules is RULES
+            else {r.root_cause for r in rules.values() if r.root_cause is not None}
+        )
+        self._worst: dict[str, Severity] = {}
+        self._worst_once: dict[str, Severity] = {}
+        self._rooted: dict[tuple[str, str], Severity] = {}
+        self._present: set[tuple[str, str]] = set()
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            rule_id, severity = finding.rule_id, finding.severity
+            _keep_worst(self._worst, rule_id, severity)
+            if rule_id in self._roots:
+                self._present.add((rule_id, finding.target))
+            rule = self._rules.get(rule_id)
+            if rule is not None and rule.root_cause is not None:
+                _keep_worst(self._rooted, (rule_id, finding.target), severity)
+            else:
+                _keep_worst(self._worst_once, rule_id, severity)
+
+    def score(self) -> Score:
+        """The score of every finding added so far."""
+        once = dict(self._worst_once)
+        for (rule_id, target), severity in self._rooted.items():
+            rule = self._rules[rule_id]
+            if (rule.root_cause, target) not in self._present:
+                _keep_worst(once, rule_id, severity)
+        categories = []
+        weighted = 0
+        for category, weight in WEIGHTS.items():
+            in_category = self._in(category, self._worst)
+            score = _category_from_worst(in_category)
+            weighted += _category_from_worst(self._in(category, once)) * weight
+            grade, applied = _apply(grade_for(score), _caps_from_worst(in_category, self._rules))
+            categories.append(
+                CategoryScore(category=category, score=score, grade=grade, caps=applied)
+            )
+        total_weight = sum(WEIGHTS.values())
+        overall = (weighted * 2 + total_weight) // (total_weight * 2)  # round half up, in integers
+        grade, applied = _apply(grade_for(overall), _caps_from_worst(self._worst, self._rules))
+        return Score(score=overall, grade=grade, categories=tuple(categories), caps=applied)
+
+    def _in(self, category: Category, worst: Mapping[str, Severity]) -> dict[str, Severity]:
+        return {
+            rule_id: severity
+            for rule_id, severity in worst.items()
+            if (rule := self._rules.get(rule_id)) is not None and rule.category is category
+        }
+
+
+def _keep_worst(worst: dict[Any, Severity], key: Any, severity: Severity) -> None:
+    previous = worst.get(key)
+    if previous is None or severity > previous:
+        worst[key] = severity
+
+
+def _category_from_worst(worst: Mapping[str, Severity]) -> int:
+    return max(0, 100 - sum(DEDUCTIONS[s] for s in worst.values()))
+
+
 def compute_score(findings: Iterable[Finding], rules: Mapping[str, Rule]) -> Score:
     """Score a set of findings with the rubric above."""
-    findings = list(findings)
-    once = counted_once(findings, rules)
-    categories = []
-    weighted = 0
-    for category, weight in WEIGHTS.items():
-        in_category = [
-            f
-            for f in findings
-            if (r := rules.get(f.rule_id)) is not None and r.category is category
-        ]
-        score = category_score(in_category, category, rules)
-        weighted += category_score(once, category, rules) * weight
-        grade, applied = _apply(grade_for(score), _caps(in_category, rules))
-        categories.append(CategoryScore(category=category, score=score, grade=grade, caps=applied))
-    total_weight = sum(WEIGHTS.values())
-    overall = (weighted * 2 + total_weight) // (total_weight * 2)  # round half up, in integers
-    grade, applied = _apply(grade_for(overall), _caps(findings, rules))
-    return Score(score=overall, grade=grade, categories=tuple(categories), caps=applied)
+    tally = ScoreTally(rules)
+    tally.add(findings)
+    return tally.score()

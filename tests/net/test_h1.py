@@ -162,3 +162,28 @@ def test_a_server_that_answers_twice_gets_a_new_connection_for_the_next_request(
         connections = server.connections
     assert [(r.status, r.body) for r in responses] == [(200, b"first")] * 2  # type: ignore[union-attr]
     assert connections == 2
+
+
+def test_idle_connections_are_capped_in_all_not_only_per_origin():
+    """A fleet reaches thousands of origins once each: their idle connections are closed,
+    oldest first, past h1.MAX_IDLE."""
+    from keywire.net import h1
+    from labs.fleet import FleetServer
+
+    with FleetServer(keep_alive=True) as server:
+        listeners = [server.listeners[0], *(server.listen() for _ in range(h1.MAX_IDLE + 9))]
+        urls = [server.url_of(listener, "/idle") for listener in listeners]
+
+        async def run() -> int:
+            async with HttpClient(ClientSettings(timeout=3)) as client:
+                for url in urls:
+                    fetched = await client.fetch(url, probe="test")
+                    assert isinstance(fetched, HttpResponse)
+                for _ in range(100):  # the server sees the evicted connections close
+                    if server.total_now <= h1.MAX_IDLE:
+                        break
+                    await asyncio.sleep(0.02)
+                return server.total_now
+
+        assert asyncio.run(run()) == h1.MAX_IDLE
+        assert server.total_peak == h1.MAX_IDLE + 1

@@ -24,8 +24,8 @@ def test_tls_connections_share_the_per_host_cap(tls_lab, tls_pki, monkeypatch, p
     state = {"active": 0, "max": 0, "acquired": 0}
 
     @contextlib.asynccontextmanager
-    async def counting(self, host):
-        async with original(self, host):
+    async def counting(self, host, *where):
+        async with original(self, host, *where):
             state["active"] += 1
             state["acquired"] += 1
             state["max"] = max(state["max"], state["active"])

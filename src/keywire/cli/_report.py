@@ -11,7 +11,7 @@ import click
 from .. import outputs as outputs_module
 from .._display import visible
 from .._models import ScanReport
-from ..gate import evaluate
+from ..gate import GateResult, evaluate
 from ..outputs import Output
 from ..reporters import FORMATS
 from ._exit import (
@@ -31,7 +31,7 @@ Label = str | tuple[str, ...]
 """A console label under a target: one line, or several (each made visible by the console)."""
 
 
-def _render(
+def render_for(
     report: ScanReport,
     fmt: str,
     *,
@@ -82,11 +82,14 @@ def deliver(output: Output, text: str, *, color: bool = False) -> None:
 
 
 def _gate_exit(report: ScanReport) -> tuple[int, str]:
+    return gate_exit(evaluate(report), scanned_any=report.scanned_any)
+
+
+def gate_exit(result: GateResult, *, scanned_any: bool) -> tuple[int, str]:
     """The exit code and the closing line, as :data:`~keywire.cli._exit.EXIT_CODES_HELP` lays
     them out."""
-    if not report.scanned_any:
+    if not scanned_any:
         return EXIT_NOTHING_SCANNED, "nothing could be scanned"
-    result = evaluate(report)
     if result.findings_failed:
         reasons = [r for r in result.reasons if not r.startswith("the scan is incomplete")]
         message = "gate failed: " + "; ".join(reasons)
@@ -115,7 +118,7 @@ def emit(
     and exit with the gate's code."""
     for output in settings.outputs:
         to_terminal = output.path == "-" and sys.stdout.isatty()
-        text = _render(
+        text = render_for(
             report,
             output.fmt,
             to_terminal=to_terminal,

@@ -2,21 +2,18 @@
 
 Options come from the command line, else from the configuration file, else from the table's
 defaults (:mod:`keywire.options`); the scan, policy, baseline and gate are the library's
-(:func:`keywire.scan`, :func:`keywire.finish_report`).
+(:func:`keywire.fleet.run_fleet`: the one runner, :class:`keywire.finish.Finisher`); the reports
+are assembled from the run's stream (:mod:`keywire.cli._fleet`).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
-from contextlib import ExitStack
 from typing import Any
 
 import click
 
-from .._display import visible
-from .._models import TargetResult
 from ..outputs import Output
 from ..scanoptions import scan_options
 from ..targets import TargetError
@@ -26,10 +23,9 @@ from ._exit import (
 )
 from ._headers import parse_header_env, parse_headers, protect_credentials
 from ._labels import spec_labels
-from ._messages import color_wanted, info, set_quiet
+from ._messages import set_quiet
 from ._options import check_ca_file, configure_logging, load_settings, table_options
-from ._report import emit
-from ._store import record_scan, store_for_scan
+from ._store import store_for_scan
 
 
 def _check_observations_file(path: str | None, outputs: Sequence[Output]) -> None:
@@ -47,35 +43,6 @@ def _check_observations_file(path: str | None, outputs: Sequence[Output]) -> Non
         fail_usage(f"--save-observations: {exc}")
 
 
-class _Progress:
-    """A transient rich progress line on stderr, only when stderr is a terminal."""
-
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
-
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}", markup=False),
-            console=Console(stderr=True, no_color=not color_wanted(True)),
-            transient=True,
-        )
-        self._task = self._progress.add_task(f"scanning {total} target(s)", total=total)
-
-    def __enter__(self) -> _Progress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def target_started(self, target: str) -> None:
-        self._progress.update(self._task, description=f"scanning {visible(target)}")
-
-    def target_finished(self, result: TargetResult) -> None:
-        self._progress.advance(self._task)
-
-
 @click.command(
     "scan",
     epilog=EXIT_CODES_HELP,
@@ -87,9 +54,10 @@ class _Progress:
 def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any) -> None:
     """Scan TARGETS (http:// or https:// URLs) and report what an observer on the wire could take.
 
-    With --spec, the API description's endpoints are scanned too.
+    With -i FILE, the URLs in FILE too (a fleet: streamed with --format jsonl, resumable with
+    --resume, on every core). With --spec, the API description's endpoints are scanned too.
     """
-    from .._scanner import scan  # the scanner loads when a scan runs, not with the command line
+    from ._fleet import gather_targets, run_scan  # the run's machinery loads with a scan only
 
     set_quiet(params["quiet"], params["verbose"])
     settings = load_settings(ctx, params)
@@ -97,8 +65,14 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     configure_logging(values["verbose"])
     check_ca_file(values["ca_file"])
     spec = values["spec"]
-    if not targets and spec is None:
-        fail_usage("give at least one TARGET URL, or --spec FILE|URL")
+    if spec is not None:
+        urls = list(targets)  # base URLs replacing the spec's servers: the spec planner's
+    else:
+        urls = gather_targets(targets, values["inputs"], settings, quiet=bool(values["quiet"]))
+    if not urls and spec is None:
+        if values["inputs"]:
+            fail_usage("the targets file(s) hold no target URL")
+        fail_usage("give at least one TARGET URL, -i FILE, or --spec FILE|URL")
     credentials = parse_headers(values["headers"])
     credentials.update(parse_header_env(values["header_envs"], os.environ))
     protect_credentials(credentials)
@@ -113,31 +87,27 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         spec_errors = (SpecError,)
     history = store_for_scan(values["store"], values["no_store"])  # refused before any traffic
     _check_observations_file(values["save_observations"], settings.outputs)
-    try:
-        with ExitStack() as stack:
-            progress = None
-            if sys.stderr.isatty() and not values["quiet"]:
-                total = options.max_endpoints if spec is not None else len(targets)
-                progress = stack.enter_context(_Progress(total))
-            report = scan(
-                list(targets),
-                options=options,
-                observer=progress,
-                config=settings.config,
-                baseline=settings.baseline,
-                gate=settings.gate,
+    observation_errors: tuple[type[Exception], ...] = ()
+    if values["save_observations"] is not None:
+        from ..observations.file import ObservationsError
+
+        if values.get("resume"):
+            fail_usage(
+                "--save-observations cannot resume a scan: the observations of the targets "
+                "scanned before were not kept"
             )
+        observation_errors = (ObservationsError,)
+    try:
+        run_scan(
+            urls,
+            options,
+            settings,
+            labels=spec_labels if spec is not None else None,
+            history=history,
+        )
     except TargetError as exc:
         fail_usage(str(exc))
     except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")
-    except OSError as exc:  # only the observations file is written during the scan
-        fail_usage(f"cannot write the observations: {exc.strerror or exc}")
-    if options.save_observations is not None:
-        info(f"keywire: observations written to {options.save_observations}")
-    labels = spec_labels(report) if spec is not None else None
-    if history is not None:
-        policy = settings.config.policy if settings.config is not None else None
-        with history:
-            report = record_scan(history, report, policy=policy, verbose=bool(values["verbose"]))
-    emit(report, settings=settings, labels=labels)
+    except observation_errors as exc:
+        fail_usage(str(exc))

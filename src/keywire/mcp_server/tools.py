@@ -111,7 +111,8 @@ def scan_options(
     return dataclasses.replace(
         base,
         headers=dict(headers),
-        scan_timeout=min(base.scan_timeout, MCP_SCAN_TIMEOUT),
+        scan_timeout=min(base.scan_timeout or MCP_SCAN_TIMEOUT, MCP_SCAN_TIMEOUT),
+        target_timeout=min(base.target_timeout, MCP_SCAN_TIMEOUT),
         http_port=http_port,
         https_port=https_port,
     )

@@ -66,3 +66,20 @@ def classify(exc: BaseException) -> tuple[FailureKind, str]:
     if isinstance(exc, InvalidUrl):
         return FailureKind.OTHER, first_line
     return FailureKind.OTHER, f"{type(exc).__name__}: {first_line}"
+
+
+#: What the local machine says when it runs out of sockets or ports (transient: retried).
+_LOCAL_EXHAUSTION = (
+    "Cannot assign requested address",
+    "Too many open files",
+    "No buffer space available",
+)
+
+
+def retryable(kind: FailureKind, reason: str) -> bool:
+    """Whether a failure is the connection's, before any answer (see
+    :mod:`keywire.net.politeness`): a reset or a close before the response, or the local
+    machine out of sockets or ports."""
+    if kind is FailureKind.RESET:
+        return True
+    return kind is FailureKind.OTHER and any(text in reason for text in _LOCAL_EXHAUSTION)

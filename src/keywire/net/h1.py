@@ -31,6 +31,7 @@ TLS alert :class:`ssl.SSLError`: the TLS library's own verdict is the reason.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ssl
 import time
@@ -43,6 +44,8 @@ import h11
 MAX_HEAD_BYTES = 16 * 1024
 #: Idle connections kept per origin, and for how long.
 MAX_IDLE_PER_ORIGIN = 5
+#: Idle connections kept in all (the oldest are closed first).
+MAX_IDLE = 64
 KEEPALIVE_S = 5.0
 #: Bytes buffered from a connection before keywire stops reading from the socket.
 _HIGH_WATER = 1024 * 1024
@@ -318,20 +321,28 @@ async def _start_tls(
 
 
 class Pool:
-    """Idle keep-alive connections per :class:`Origin` (at most :data:`MAX_IDLE_PER_ORIGIN`)."""
+    """Idle keep-alive connections per :class:`Origin` (at most :data:`MAX_IDLE_PER_ORIGIN`),
+    and at most :data:`MAX_IDLE` in all: a fleet reaches thousands of origins once each, and
+    their idle connections must not pile up (sockets, TLS state) until the scan ends."""
 
     def __init__(self) -> None:
         self._idle: dict[Origin, list[Connection]] = {}
+        #: Every idle connection, oldest first (for the cap in all).
+        self._order: collections.OrderedDict[int, tuple[Origin, Connection]] = (
+            collections.OrderedDict()
+        )
 
     def take(self, origin: Origin) -> Connection | None:
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
             connection = idle.pop()
+            self._order.pop(id(connection), None)
             if connection.alive and now - connection.idle_since < KEEPALIVE_S:
                 connection.reused = True
                 return connection
             connection.close()
+        self._idle.pop(origin, None)
         return None
 
     def give_back(self, origin: Origin, connection: Connection) -> None:
@@ -341,6 +352,19 @@ class Pool:
             return
         connection.idle_since = time.monotonic()
         idle.append(connection)
+        self._order[id(connection)] = (origin, connection)
+        while len(self._order) > MAX_IDLE:
+            _, (old_origin, oldest) = self._order.popitem(last=False)
+            self._drop(old_origin, oldest)
+
+    def _drop(self, origin: Origin, connection: Connection) -> None:
+        idle = self._idle.get(origin)
+        if idle is not None and connection in idle:
+            idle.remove(connection)
+            if not idle:
+                del self._idle[origin]
+        with contextlib.suppress(Exception):
+            connection.close()
 
     def close(self) -> None:
         for idle in self._idle.values():
@@ -348,3 +372,4 @@ class Pool:
                 with contextlib.suppress(Exception):
                     connection.close()
         self._idle.clear()
+        self._order.clear()

@@ -2,7 +2,8 @@
 
 Every request here has a connect timeout, a read timeout *and* a deadline for the whole exchange (a
 server that drips one byte a second defeats a read timeout), reads at most ``body_cap`` bytes, never
-follows a redirect by itself, and waits for one of at most ``per_host`` slots for its host. Failures
+follows a redirect by itself, and waits for one of at most ``per_host`` slots for its server
+(:mod:`keywire.net.politeness`: address and port, and a scan-wide cap). Failures
 come back as a :class:`FetchFailure` value with a kind and a one-line reason, never as an exception.
 
 Credentials the *user* supplied are attached here and nowhere else, and only when the request goes
@@ -13,18 +14,18 @@ over HTTPS whose certificate verified, to exactly the origin (scheme, host and p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 from ..redact import scrub
 from ..targets import location_problem
 from .contexts import unverifying_context, verifying_context
-from .failures import classify
+from .failures import classify, retryable
 from .models import (
     DEFAULT_BODY_CAP,
     REDIRECT_STATUSES,
@@ -38,6 +39,7 @@ from .models import (
     HttpResponse,
     TlsInfo,
 )
+from .politeness import Politeness, RetryPolicy
 from .resolver import CachingResolver, Resolver, SystemResolver
 
 if TYPE_CHECKING:
@@ -74,7 +76,10 @@ class HttpClient:
         self.settings = settings
         self.resolver = CachingResolver(resolver or SystemResolver(timeout=settings.timeout))
         self._pool: h1.Pool | None = None
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self.politeness = Politeness(
+            self.resolver, per_server=settings.per_host, max_connections=settings.max_connections
+        )
+        self._retry = RetryPolicy(retries=settings.retries)
         self.requests_sent = 0
 
     async def __aenter__(self) -> HttpClient:
@@ -87,12 +92,13 @@ class HttpClient:
         if self._pool is not None:
             self._pool.close()
 
-    @contextlib.asynccontextmanager
-    async def host_slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one of the ``per_host`` connection slots of ``host`` (shared with the TLS engine)."""
-        slot = self._slots.setdefault(host.lower(), asyncio.Semaphore(self.settings.per_host))
-        async with slot:
-            yield
+    def host_slot(
+        self, host: str, port: int, address: str | None = None
+    ) -> AbstractAsyncContextManager[None]:
+        """Hold one of the ``per_host`` connection slots of the server behind ``host:port``
+        (its resolved address and port; shared with the TLS engine) and one of the scan's
+        (see :mod:`keywire.net.politeness`)."""
+        return self.politeness.slot(host, port, address)
 
     async def fetch(
         self,
@@ -136,8 +142,9 @@ class HttpClient:
             extra.update(self.settings.credentials)
             credentials = True
         body = _Body(content, body_cap or self.settings.body_cap)
-        async with self.host_slot(host):
-            result = await self._bounded(
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        async with self.host_slot(host, port):
+            result = await self._retrying(
                 url, probe, method, extra, body, verify=True, creds=credentials
             )
             if (
@@ -145,7 +152,7 @@ class HttpClient:
                 and result.kind is FailureKind.CERTIFICATE
                 and not credentials
             ):
-                retry = await self._bounded(
+                retry = await self._retrying(
                     url, probe, method, extra, body, verify=False, creds=False
                 )
                 if isinstance(retry, HttpResponse) and retry.tls is not None:
@@ -189,6 +196,33 @@ class HttpClient:
             seen.add(location)
             current = location
         return Chain(start=url, hops=tuple(hops), end=ChainEnd.TOO_MANY, next_url=current)
+
+    async def _retrying(
+        self,
+        url: str,
+        probe: str,
+        method: str,
+        headers: Mapping[str, str],
+        body: _Body,
+        *,
+        verify: bool,
+        creds: bool,
+    ) -> Fetched:
+        """:meth:`_bounded`, again after a backoff while the connection failed before any
+        answer (see :class:`~keywire.net.politeness.RetryPolicy`)."""
+        result = await self._bounded(url, probe, method, headers, body, verify=verify, creds=creds)
+        attempt = 0
+        while (
+            isinstance(result, FetchFailure)
+            and retryable(result.kind, result.reason)
+            and attempt < self._retry.retries
+        ):
+            attempt += 1
+            await self._retry.wait(attempt)
+            result = await self._bounded(
+                url, probe, method, headers, body, verify=verify, creds=creds
+            )
+        return result
 
     async def _bounded(
         self,

@@ -151,6 +151,8 @@ class ClientSettings:
     timeout: float = 10.0
     body_cap: int = DEFAULT_BODY_CAP
     per_host: int = 5
+    max_connections: int = 64
+    retries: int = 1
     max_hops: int = 10
     ca_file: str | None = None
     credentials: Mapping[str, str] = field(default_factory=dict)

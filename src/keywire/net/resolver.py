@@ -147,4 +147,6 @@ class CachingResolver:
         if future is None or future.cancelled():
             future = spawn(self._inner.resolve(host))
             self._cache[key] = future
+        elif future.done():
+            return future.result()  # (or its error): no task to wait for an answer we have
         return await asyncio.shield(future)

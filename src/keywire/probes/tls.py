@@ -63,10 +63,12 @@ async def _scan(ctx: ProbeContext) -> TlsObservation:
     address = addresses[0]
     if len(addresses) > 1:
         address = (
-            await first_reachable(addresses, port, timeout=timeout, slot=ctx.http.host_slot(host))
+            await first_reachable(
+                addresses, port, timeout=timeout, slot=ctx.http.host_slot(host, port)
+            )
             or address
         )
-    dialer = Dialer(slot=ctx.http.host_slot, timeout=timeout)
+    dialer = Dialer(slot=lambda name: ctx.http.host_slot(name, port, address), timeout=timeout)
     endpoint = Endpoint(
         host=host,
         address=address,

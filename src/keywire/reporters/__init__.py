@@ -1,7 +1,8 @@
 """Report formats. Each module has ``render(report) -> str`` and never prints.
 
 ``console`` renders plain text (the CLI uses ``console.render_rich`` on a terminal); ``json`` is
-the versioned machine format; ``sarif`` is for code scanning; ``html`` is a self-contained page;
+the versioned machine format and ``jsonl`` its streamed form (a record per target, then a
+summary); ``sarif`` is for code scanning; ``html`` is a self-contained page;
 ``markdown`` is for pull-request comments; ``junit`` is for CI test views.
 """
 
@@ -11,7 +12,7 @@ import importlib
 
 from .._models import ScanReport
 
-FORMATS: tuple[str, ...] = ("console", "json", "sarif", "html", "markdown", "junit")
+FORMATS: tuple[str, ...] = ("console", "json", "jsonl", "sarif", "html", "markdown", "junit")
 
 
 #: The formats ``--framework`` groups by requirement (the others carry every mapping anyway).

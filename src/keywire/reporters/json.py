@@ -17,22 +17,38 @@ from importlib import resources
 from typing import Any
 
 from .._display import json_inert
-from .._models import Finding, Policy, ScanReport, Score, Severity, Suppression
+from .._models import Finding, Policy, ScanReport, Score, Suppression, TargetResult
+from .._totals import Totals
 from ..compliance import mappings_for
+from ..gate import evaluate_totals
 from ..rules import RULES
-from ._common import DOCS_BASE, gate_result
+from ._common import DOCS_BASE
 
 SCHEMA_VERSION = "1.2"
 """1.1 added suppression and baseline fields on findings, and ``suppressed``, ``baseline``,
 ``gate``, ``policy`` and ``notices`` at the top level; 1.2 added ``compliance`` on findings (the
 requirements of OWASP ASVS 5.0, PCI DSS v4.0.1 and NIST SP 800-52r2 the rule maps to)."""
 
-__all__ = ["DOCS_BASE", "SCHEMA_VERSION", "finding_dict", "render", "schema", "to_dict"]
+__all__ = [
+    "DOCS_BASE",
+    "SCHEMA_VERSION",
+    "finding_dict",
+    "head_dict",
+    "render",
+    "schema",
+    "target_dict",
+    "to_dict",
+]
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema the report conforms to."""
-    text = resources.files("keywire").joinpath("schemas/report-1.schema.json").read_text("utf-8")
+    return packaged_schema("report-1.schema.json")
+
+
+def packaged_schema(name: str) -> dict[str, Any]:
+    """One of keywire's own JSON Schemas (``keywire/schemas/NAME``)."""
+    text = resources.files("keywire").joinpath(f"schemas/{name}").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -108,24 +124,45 @@ def score_dict(score: Score | None) -> dict[str, Any] | None:
 
 def to_dict(report: ScanReport) -> dict[str, Any]:
     """The report as plain JSON-compatible data."""
-    counts = {s.value: 0 for s in Severity}
-    for finding in report.active_findings:
-        counts[finding.severity.value] += 1
-    suppressed = len(report.findings) - len(report.active_findings)
+    document = head_dict(report, Totals.of(report))
+    document["targets"] = [target_dict(t) for t in report.targets]
+    return document
+
+
+def target_dict(target: TargetResult) -> dict[str, Any]:
+    """One entry of the report's ``targets`` (and, in JSONL, one target record's fields)."""
+    return {
+        "target": target.target,
+        "scanned": target.scanned,
+        "error": target.error,
+        "duration_s": target.duration_s,
+        "score": score_dict(target.score),
+        "findings": [finding_dict(f) for f in target.findings],
+        "outcomes": [
+            {"check": o.check, "status": o.status.value, "reason": o.reason}
+            for o in target.outcomes
+        ],
+        "details": _plain(target.details),
+    }
+
+
+def head_dict(report: ScanReport, totals: Totals) -> dict[str, Any]:
+    """Everything but the targets (``"targets"`` is a placeholder, in its place): the counts,
+    completeness and gate come from ``totals``, so a streamed report (an envelope without
+    targets, see :class:`keywire.finish.Finisher`) and one in memory say the same."""
     baseline = None
     if report.baseline is not None:
-        states = [f.baseline.value for f in report.findings if f.baseline]
         baseline = {
             "source": report.baseline.source,
             "started_at": report.baseline.started_at,
-            "new": states.count("new"),
-            "unchanged": states.count("unchanged"),
+            "new": totals.new,
+            "unchanged": totals.unchanged,
             "fixed": [finding_dict(f) for f in report.baseline.fixed],
             "not_retested": [finding_dict(f) for f in report.baseline.not_retested],
         }
     gate = None
     if report.gate is not None:
-        result = gate_result(report)
+        result = evaluate_totals(totals, report.score)
         gate = {
             "fail_on": report.gate.fail_on.value if report.gate.fail_on else None,
             "fail_under": report.gate.fail_under,
@@ -140,29 +177,14 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
         "tool": {"name": "keywire", "version": report.tool_version},
         "started_at": report.started_at.isoformat(),
         "duration_s": report.duration_s,
-        "complete": report.complete,
+        "complete": totals.complete,
         "score": score_dict(report.score),
         "summary": {
-            "findings": len(report.active_findings),
-            "by_severity": counts,
-            "suppressed": suppressed,
+            "findings": totals.findings,
+            "by_severity": dict(totals.by_severity),
+            "suppressed": totals.suppressed,
         },
-        "targets": [
-            {
-                "target": t.target,
-                "scanned": t.scanned,
-                "error": t.error,
-                "duration_s": t.duration_s,
-                "score": score_dict(t.score),
-                "findings": [finding_dict(f) for f in t.findings],
-                "outcomes": [
-                    {"check": o.check, "status": o.status.value, "reason": o.reason}
-                    for o in t.outcomes
-                ],
-                "details": _plain(t.details),
-            }
-            for t in report.targets
-        ],
+        "targets": None,
         "options": _plain(report.options),
         "baseline": baseline,
         "gate": gate,
@@ -171,7 +193,21 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
     }
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: object) -> Any:
+    # Exact types first: a fleet's details are tens of thousands of plain values.
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is dict:
+        return {
+            k if type(k) is str else str(k): v if type(v) in _LEAVES else _plain(v)
+            for k, v in value.items()  # type: ignore[attr-defined]
+        }
+    if kind is list or kind is tuple:
+        return [v if type(v) in _LEAVES else _plain(v) for v in value]  # type: ignore[attr-defined]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
