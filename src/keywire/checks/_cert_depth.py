@@ -24,13 +24,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .._models import Category, Rule, Severity
+from ..tls.certfacts import CertInfo, ChainAnalysis
 from ._tls_rules import _BR, _RFC5280
-
-if TYPE_CHECKING:
-    from ..tls.certs import CertInfo, ChainAnalysis
 
 EXPIRY_WARNING_DAYS = 30
 EXPIRY_URGENT_DAYS = 7
