@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from keywire import ScanOptions, ScanReport, parse_target, scan
+from keywire import ScanOptions, ScanReport, parse_target
 from keywire.lab import LabServer
 from keywire.lab.certs import LabPki, make_lab_pki
 from labs.apps import Behaviour, make_app
+
+from .judged import scan_judged
 
 _HOST_ENV = (
     "HTTP_PROXY",
@@ -91,7 +93,7 @@ class Api:
     ) -> ScanReport:
         target = self.target(path) if side == "https" else self.http_target(path)
         opts = ScanOptions(ca_file=self.ca_file, timeout=5, scan_timeout=30, **options)  # type: ignore[arg-type]
-        return scan([target], options=opts)  # type: ignore[list-item]
+        return scan_judged([target], options=opts)
 
 
 @pytest.fixture

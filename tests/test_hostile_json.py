@@ -5,7 +5,6 @@ failure inside one check family keeps what it (and every other family) had alrea
 from __future__ import annotations
 
 import ast
-import asyncio
 import base64
 import json
 from pathlib import Path
@@ -17,11 +16,11 @@ from flask import Flask, Response
 from keywire import OutcomeStatus, ScanOptions, scan
 from keywire import _json as bounded
 from keywire._models import Finding
-from keywire._scanner import _verdict
 from keywire.checks import exposure
 from keywire.checks._base import Family, Isolation
 from keywire.cli import main
 from keywire.lab import LabServer
+from keywire.observations.capture import Captured, judge_family
 from keywire.secrets import find_secrets, validators
 from keywire.secrets.catalogue import CATALOGUE
 
@@ -187,22 +186,7 @@ def test_a_bug_while_scanning_a_response_keeps_the_other_findings(monkeypatch):
 
 
 def _family(check) -> Family[object]:
-    async def probe(_ctx: object) -> object:
-        return None
-
-    return Family(
-        name="demo", title="demo", group="http", rules=exposure.RULES, probe=probe, check=check
-    )
-
-
-def _done(value: object) -> asyncio.Future[object]:
-    loop = asyncio.new_event_loop()
-    try:
-        future: asyncio.Future[object] = loop.create_future()
-        future.set_result(value)
-        return future
-    finally:
-        loop.close()
+    return Family(name="demo", title="demo", group="http", observation=object, check=check)
 
 
 def _finding(n: int) -> Finding:
@@ -215,7 +199,7 @@ def test_scanner_keeps_findings_a_check_yielded_before_it_failed():
         yield _finding(2)
         raise KeyError("boom")
 
-    outcome, found, _ = _verdict(_family(check), _done(object()), "t")
+    outcome, found, _ = judge_family(_family(check), Captured(observation=object()), "t")
     assert [f.location for f in found] == ["l1", "l2"]
     assert outcome.status is OutcomeStatus.ERROR
     assert outcome.reason == (
@@ -227,7 +211,9 @@ def test_scanner_turns_isolated_probe_errors_into_not_tested_with_findings():
     class Observation:
         internal_errors = ("ValueError while searching a response",)
 
-    outcome, found, _ = _verdict(_family(lambda _obs: [_finding(1)]), _done(Observation()), "t")
+    outcome, found, _ = judge_family(
+        _family(lambda _obs: [_finding(1)]), Captured(observation=Observation()), "t"
+    )
     assert [f.location for f in found] == ["l1"]
     assert outcome.status is OutcomeStatus.ERROR
     assert "ValueError while searching a response" in outcome.reason

@@ -24,8 +24,6 @@ SPLIT_PENDING = {
     "keywire/tls/scan.py",  # the TLS engine: being deepened (issue 13)
     "keywire/checks/tls.py",  # the TLS family: being deepened (issue 13)
     "keywire/tls/certs.py",  # certificates: being deepened (certificate depth)
-    "keywire/tls/revocation.py",  # revocation facts: new with certificate depth
-    "keywire/checks/revocation.py",  # the revocation family: new with certificate depth
 }
 
 

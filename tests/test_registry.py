@@ -22,10 +22,9 @@ def test_entry_matches_its_module(entry):
     assert family.name == entry.name
     assert family.group == entry.group
     assert family.title == entry.title
-    defined = tuple(r.id for r in family.rules)
+    defined = tuple(r.id for r in importlib.import_module(entry.module).RULES)
     assert entry.rules == defined, (
-        f"the registry line of {entry.name!r} in keywire/checks/__init__.py must list "
-        f"{' '.join(defined)}"
+        f"the registry line of {entry.name!r} in keywire/registry.py must list {' '.join(defined)}"
     )
     assert entry.load() is family
 
@@ -58,25 +57,38 @@ def test_lookups_by_rule_and_selection():
 
 
 def test_rule_catalogue_is_the_families_rules():
-    from keywire.checks import FAMILIES
-    from keywire.rules import HISTORY_RULE_IDS
+    from keywire.registry import HISTORY, SOURCES
 
-    assert list(RULES) == sorted([*(r.id for f in FAMILIES for r in f.rules), *HISTORY_RULE_IDS])
+    defined = [r.id for s in SOURCES for r in importlib.import_module(s.module).RULES]
+    assert list(RULES) == sorted(defined)
     assert len(RULES) == len(list(RULES.values()))
     assert "KW101" in RULES
     assert "KW999" not in RULES
+    assert [r for r in HISTORY.rules if r in RULES] == list(HISTORY.rules)
     with pytest.raises(KeyError):
         RULES["KW999"]
 
 
-def test_history_rules_are_known_without_importing_them():
+def test_which_family_reports_a_rule_is_written_once():
+    """The registry's table is the only place: Rule.family, family_of and the rule pages agree."""
+    from keywire._ruledocs import render_rule_page
     from keywire.history import rules as history_rules
-    from keywire.rules import HISTORY, HISTORY_RULE_IDS
+    from keywire.registry import HISTORY, SOURCES, source_of
 
-    assert set(HISTORY_RULE_IDS) == history_rules.RULE_IDS
-    assert HISTORY == history_rules.FAMILY
-    assert all(family_of(rule_id) == HISTORY for rule_id in HISTORY_RULE_IDS)
-    assert all(RULES[rule_id].id == rule_id for rule_id in HISTORY_RULE_IDS)
+    assert set(HISTORY.rules) == history_rules.RULE_IDS
+    for source in SOURCES:
+        for rule_id in source.rules:
+            assert source_of(rule_id) is source
+            assert RULES[rule_id].family == family_of(rule_id) == source.name
+            assert f"| Check | `{source.name}` |" in render_rule_page(RULES[rule_id])
+
+
+def test_a_registry_line_that_disagrees_with_its_module_fails_loudly():
+    from keywire.registry import RuleSource
+
+    wrong = RuleSource(name="hsts", module="keywire.checks.hsts", rules=("KW140",))
+    with pytest.raises(RuntimeError, match=r"keywire.checks.hsts.RULES defines KW140 KW141"):
+        wrong.load_rules()
 
 
 def test_the_root_rules_are_known_without_loading_every_family():

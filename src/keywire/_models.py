@@ -122,6 +122,14 @@ class Rule:
             object.__setattr__(self, "module", _defining_module())
 
     @property
+    def family(self) -> str:
+        """The family that reports the rule (e.g. ``"hsts"``; ``"history"`` for KW630/KW631),
+        as the registry says (:func:`keywire.registry.family_of`, the one place it is written)."""
+        from .registry import family_of
+
+        return family_of(self.id)
+
+    @property
     def doc_path(self) -> str:
         """Where the rule's documentation lives, relative to the repository root."""
         return f"docs/rules/{self.id}.md"
@@ -266,6 +274,9 @@ class TargetResult:
     details: Mapping[str, object] = field(default_factory=dict)
     duration_s: float = 0.0
     score: Score | None = None
+    #: What the checks judged, captured (JSON-ready; see :mod:`keywire.observations`), kept
+    #: only when the scan saves observations. Reports never show it.
+    observations: Mapping[str, object] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,25 +6,23 @@ rewrites them, and ``tests/test_rules.py`` fails when a page differs from what t
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from pathlib import Path
 
 from ._models import Rule
-from .checks import entry_of
 from .compliance import FRAMEWORKS, mappings_for
+from .registry import entry_of, source_of
 
 
 def _family_doc(rule: Rule) -> tuple[str, str]:
-    entry = entry_of(rule.id)
-    if entry is not None:
-        module = inspect.getmodule(entry.load().check)
-        return entry.name, inspect.getdoc(module) or ""
-    from .history import rules as history_rules
-
-    if rule.id in history_rules.RULE_IDS:
-        return history_rules.FAMILY, inspect.getdoc(history_rules) or ""
-    return "", ""
+    """The family that reports ``rule`` and the docstring of the module that judges it."""
+    source = source_of(rule.id)
+    if source is None:
+        return "", ""
+    module = entry.load().check.__module__ if (entry := entry_of(rule.id)) else source.module
+    return source.name, inspect.getdoc(importlib.import_module(module)) or ""
 
 
 def module_path(module: str) -> str:

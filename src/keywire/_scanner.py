@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,13 +24,15 @@ from ._plan import PlannedTarget, ScanPlan, plan_scan
 from ._stream import Deadline, collect, stream, target_deadline
 from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
-from .checks import Family
-from .checks._base import CheckNotRun, ProbeContext, ScanSettings, internal_error, new_canary
+from .checks._base import Family, internal_error
 from .finish import finish_report
 from .net.http import FetchFailure, HttpClient, HttpResponse
 from .net.pins import with_pins
 from .net.resolver import ResolutionError, Resolver
+from .observations._scrub import Scrubber
+from .observations.capture import ProbeFailed, capture, judge_family
 from .options import OPTION
+from .probes._context import ProbeContext, ScanSettings, new_canary
 from .redact import redact_url, scrub_result
 from .rules import RULES
 from .scanoptions import ScanOptions
@@ -104,6 +106,10 @@ async def scan_async(
         score=score,
         options=options.public(),
     )
+    if options.save_observations is not None:
+        from .observations.file import write
+
+        write(report, options.save_observations)
     return finish_report(
         report,
         policy=config.policy if config is not None else None,
@@ -217,7 +223,8 @@ async def _run_target(
 ) -> TargetResult:
     if deadline.passed:
         return _not_started(target, f"{deadline.what} was reached before it started")
-    families = options.selected()
+    entries = options.selected_entries()
+    families = [entry.load() for entry in entries]
     # Everything this target's probes start (TLS probes, shared exchanges, name lookups) is
     # recorded here, and cancelled and awaited when the target ends: nothing outlives the
     # deadline (see keywire._tasks).
@@ -240,19 +247,26 @@ async def _run_target(
                     vulnerability_probes=options.vulnerability_probes,
                 ),
             )
-            tasks = {family.name: spawn(family.probe(ctx)) for family in families}
+            tasks = {entry.name: spawn(entry.load_probe()(ctx)) for entry in entries}
         if tasks:
             _done, pending = await asyncio.wait(tasks.values(), timeout=deadline.remaining)
             await cancel_and_wait(pending)
     finally:
         await scope.close()
 
+    # The checks judge the observations as captured (bounded, secrets and the canary
+    # scrubbed): what --save-observations writes and `keywire judge` reads back.
+    captured = capture(
+        families,
+        {family.name: _probed(family, tasks[family.name], deadline.what) for family in families},
+        Scrubber(canary=canary, credentials=tuple(options.headers.values())),
+        endpoint=getattr(target, "endpoint", None),
+    )
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
     details: dict[str, object] = {}
     for family in families:
-        task = tasks[family.name]
-        outcome, found, detail = _verdict(family, task, target.url, deadline.what)
+        outcome, found, detail = judge_family(family, captured.families[family.name], target.url)
         outcomes.append(outcome)
         findings.extend(found)
         if detail:
@@ -281,6 +295,7 @@ async def _run_target(
         findings=tuple(sorted(findings, key=lambda f: (-f.severity.rank, f.rule_id, f.location))),
         outcomes=tuple(outcomes),
         details=details,
+        observations=captured.data if options.save_observations is not None else None,
     )
 
 
@@ -290,55 +305,15 @@ def _not_started(target: Target, why: str) -> TargetResult:
     return TargetResult(target=target.url, scanned=False, error=why)
 
 
-def _verdict(
-    family: Family[Any],
-    task: asyncio.Future[Any],
-    target: str,
-    deadline: str = "the scan deadline",
-) -> tuple[CheckOutcome, list[Finding], Mapping[str, object] | None]:
-    """The outcome, findings and details of one family's finished (or cancelled) probe.
-
-    A failure inside a family never removes what it had already established: a check that
-    yields its findings keeps those yielded before it failed, and the internal errors a probe
-    isolated (``observation.internal_errors``, see :class:`~keywire.checks._base.Isolation`)
-    keep the findings of everything else it examined. Either way the family is "not tested"
-    with the reason, so the report says it is incomplete.
-    """
-
-    def outcome(status: OutcomeStatus, reason: str = "") -> CheckOutcome:
-        return CheckOutcome(check=family.name, target=target, status=status, reason=reason[:300])
-
+def _probed(family: Family[Any], task: asyncio.Future[Any], deadline: str) -> object:
+    """A finished (or cancelled) probe's observation, or why there is none."""
     if task.cancelled() or not task.done():
-        return outcome(OutcomeStatus.ERROR, f"not tested: {deadline} was reached"), [], None
+        return ProbeFailed(f"not tested: {deadline} was reached")
     exc = task.exception()
     if exc is not None:
         log.debug("probe %s failed", family.name, exc_info=exc)
-        reason = internal_error([f"{type(exc).__name__} in the probe"], kept=False)
-        return outcome(OutcomeStatus.ERROR, reason), [], None
-    observation = task.result()
-    problems = [str(p) for p in getattr(observation, "internal_errors", ())]
-    detail: Mapping[str, object] | None = None
-    if family.details is not None:
-        try:
-            detail = family.details(observation)
-        except Exception as exc:  # the details are a courtesy; the findings still count
-            log.debug("details of %s failed", family.name, exc_info=exc)
-            problems.append(f"{type(exc).__name__} in the details")
-    found: list[Finding] = []
-    status, reason = OutcomeStatus.COMPLETED, ""
-    try:
-        for finding in family.check(observation):
-            found.append(finding)
-    except CheckNotRun as stop:
-        yielded = {f.fingerprint for f in found}
-        found.extend(f for f in stop.findings if f.fingerprint not in yielded)
-        status, reason = stop.status, stop.reason
-    except Exception as exc:  # a broken check must not take the scan (or its findings) down
-        log.debug("check %s failed", family.name, exc_info=exc)
-        problems.insert(0, f"{type(exc).__name__} in the check")
-    if problems:
-        status, reason = OutcomeStatus.ERROR, internal_error(problems, kept=bool(found))
-    return outcome(status, reason), found, detail
+        return ProbeFailed(internal_error([f"{type(exc).__name__} in the probe"], kept=False))
+    return task.result()
 
 
 def _exchange_summary(fetched: HttpResponse | FetchFailure) -> dict[str, object]:

@@ -32,6 +32,7 @@ Choices = tuple[str, ...] | Callable[[], Sequence[str]]
 COMMANDS = (
     "scan",
     "demo",
+    "judge",
     "tokens",
     "watch",
     "history",
@@ -98,7 +99,7 @@ class Option:
 
 def selectable() -> tuple[str, ...]:
     """Check families and groups ``--only`` and ``--skip`` take (aliases included)."""
-    from .checks import SELECTABLE  # the registry's static table: no family is imported
+    from .registry import SELECTABLE  # the registry's static table: no family is imported
 
     return tuple(sorted({*SELECTABLE, *GROUP_ALIASES}))
 
@@ -637,7 +638,7 @@ OPTIONS: tuple[Option, ...] = (
         dest="fmt",
         default="console",
         show_default=True,
-        commands=(*_ALL, "history", "diff", "report", "lint-spec"),
+        commands=(*_ALL, "history", "diff", "report", "lint-spec", "judge"),
         config=True,
         help="Report format written to stdout (or --output).",
         overrides={
@@ -657,7 +658,7 @@ OPTIONS: tuple[Option, ...] = (
         short="-o",
         multiple=True,
         metavar="[FORMAT:]FILE",
-        commands=(*_ALL, "history", "diff", "report", "lint-spec"),
+        commands=(*_ALL, "history", "diff", "report", "lint-spec", "judge"),
         config=True,
         help="Write a report to FILE: in --format if given, else as FILE's extension says "
         "(.json .sarif .html .md .xml .txt); FORMAT:FILE names the format ('-' is stdout). "
@@ -681,12 +682,22 @@ OPTIONS: tuple[Option, ...] = (
         },
     ),
     Option(
+        name="save-observations",
+        kind="path",
+        commands=_SCAN,
+        metavar="FILE",
+        scan_field="save_observations",
+        help="Also write what the checks judged to FILE (JSON Lines; secrets, your header values "
+        "and the canary are scrubbed): `keywire judge FILE` grades it again, with today's "
+        "rules and no network.",
+    ),
+    Option(
         name="fail-on",
         kind="choice",
         choices=severity_choices,
         default="high",
         show_default=True,
-        commands=(*_ALL, "diff", "lint-spec"),
+        commands=(*_ALL, "diff", "lint-spec", "judge"),
         config=True,
         help="Exit 1 if any finding is at least this severe ('none' disables).",
         overrides={
@@ -707,14 +718,14 @@ OPTIONS: tuple[Option, ...] = (
         kind="integer",
         low=0,
         high=100,
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         config=True,
         help="Exit 1 if the overall score is below this.",
     ),
     Option(
         name="baseline",
         kind="path",
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         config=True,
         help="A previous JSON report: mark findings new, unchanged or fixed.",
     ),
@@ -722,7 +733,7 @@ OPTIONS: tuple[Option, ...] = (
         name="fail-on-new",
         kind="flag",
         default=False,
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         config=True,
         help="Apply --fail-on to findings that are new since --baseline only.",
     ),
@@ -730,7 +741,7 @@ OPTIONS: tuple[Option, ...] = (
         name="allow-incomplete",
         kind="flag",
         default=False,
-        commands=_ALL,
+        commands=(*_ALL, "judge"),
         config=True,
         help="Judge an incomplete scan (a target not scanned, a check not tested) on what was "
         "tested instead of exiting 3.",
@@ -745,7 +756,7 @@ OPTIONS: tuple[Option, ...] = (
         name="framework",
         kind="choice",
         choices=compliance_frameworks,
-        commands=_BOTH,
+        commands=(*_BOTH, "judge"),
         help="Also group the console, Markdown and HTML reports by the requirements of this "
         "compliance framework (JSON and SARIF always carry every mapping).",
     ),
@@ -753,14 +764,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         name="config",
         kind="path",
-        commands=(*_BOTH, "watch", "mcp", "lint-spec"),
+        commands=(*_BOTH, "watch", "mcp", "lint-spec", "judge"),
         help="Configuration file (default: ./keywire.toml, or [tool.keywire] in ./pyproject.toml).",
     ),
     Option(
         name="no-config",
         kind="flag",
         default=False,
-        commands=(*_BOTH, "watch", "mcp", "lint-spec"),
+        commands=(*_BOTH, "watch", "mcp", "lint-spec", "judge"),
         help="Do not read any configuration file.",
     ),
     Option(
@@ -768,7 +779,7 @@ OPTIONS: tuple[Option, ...] = (
         kind="count",
         short="-v",
         default=0,
-        commands=(*_ALL, "watch", "worker"),
+        commands=(*_ALL, "watch", "judge", "worker"),
         help="Log to stderr (-vv for debug).",
     ),
     Option(
@@ -795,7 +806,7 @@ OPTIONS: tuple[Option, ...] = (
         name="quiet",
         kind="flag",
         short="-q",
-        commands=(*_ALL, "mcp", "lint-spec"),
+        commands=(*_ALL, "mcp", "lint-spec", "judge"),
         help="Print nothing on stderr but errors and warnings (no progress, no closing line "
         "when the gate passes).",
     ),

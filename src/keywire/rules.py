@@ -5,7 +5,7 @@ never given to anything else. Rules are defined next to the check that reports t
 (:mod:`keywire.checks`); this module only gathers them.
 
 :data:`RULES` is read-only and gathered lazily: looking up one rule imports only the family that
-defines it (the registry knows which, see :data:`keywire.checks.REGISTRY`), so scoring a scan
+defines it (the registry knows which, see :mod:`keywire.registry`), so scoring a scan
 with ``--only tls`` never loads the other families. Iterating over it loads them all.
 
 ID ranges: KW1xx transport and credentials, KW4xx-6xx TLS, KW7xx data exposure, KW8xx randomness,
@@ -18,16 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from .checks import REGISTRY, entry_of
+from .registry import SOURCES, family_of, source_of
 
 if TYPE_CHECKING:
     from ._models import Rule
 
 RETIRED: tuple[Rule, ...] = ()
-#: The rules of :mod:`keywire.history.rules` (no check family reports them), known without
-#: importing it; ``tests/test_registry.py`` keeps this in step.
-HISTORY_RULE_IDS: tuple[str, ...] = ("KW630", "KW631")
-HISTORY = "history"
 #: The rules other rules name as their root cause (:attr:`Rule.root_cause`), known without
 #: loading every family (scoring needs them; ``tests/test_registry.py`` keeps this in step).
 ROOT_RULE_IDS: frozenset[str] = frozenset({"KW101"})
@@ -38,49 +34,42 @@ class _Catalogue(Mapping[str, "Rule"]):
 
     def __init__(self) -> None:
         self._loaded: dict[str, Rule] = {r.id: r for r in RETIRED}
-        self._families: set[str] = set()
-        ids = {r for e in REGISTRY for r in e.rules} | set(HISTORY_RULE_IDS)
+        self._sources: set[str] = set()
+        ids = {r for s in SOURCES for r in s.rules}
         self._ids = sorted(ids | {r.id for r in RETIRED})
 
     def _load(self, name: str) -> None:
-        if name in self._families:
+        if name in self._sources:
             return
-        rules: tuple[Rule, ...]
-        if name == HISTORY:
-            from .history import rules as history_rules
-
-            rules = history_rules.RULES
-        else:
-            rules = next(e for e in REGISTRY if e.name == name).load().rules
-        for rule in rules:
+        source = next(s for s in SOURCES if s.name == name)
+        for rule in source.load_rules():
             defined = self._loaded.setdefault(rule.id, rule)
             if defined is not rule:
                 raise RuntimeError(f"rule ID {rule.id} is defined twice")
-        self._families.add(name)
+        self._sources.add(name)
 
     def __getitem__(self, rule_id: str) -> Rule:
         rule = self._loaded.get(rule_id)
         if rule is None:
-            family = family_of(rule_id)
-            if not family:
+            source = source_of(rule_id)
+            if source is None:
                 raise KeyError(rule_id)
-            self._load(family)
-            rule = self._loaded.get(rule_id)
-            if rule is None:  # the registry names a rule its family does not define
-                raise KeyError(rule_id)
+            self._load(source.name)
+            rule = self._loaded[rule_id]
         return rule
 
     def __iter__(self) -> Iterator[str]:
-        for entry in REGISTRY:
-            self._load(entry.name)
-        self._load(HISTORY)
+        for source in SOURCES:
+            self._load(source.name)
         return iter(self._ids)
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def __contains__(self, rule_id: object) -> bool:
-        return isinstance(rule_id, str) and (rule_id in self._loaded or bool(family_of(rule_id)))
+        return isinstance(rule_id, str) and (
+            rule_id in self._loaded or source_of(rule_id) is not None
+        )
 
     def __repr__(self) -> str:
         return f"<keywire rule catalogue: {len(self._ids)} rules>"
@@ -94,12 +83,4 @@ def get_rule(rule_id: str) -> Rule:
     return RULES[rule_id.strip().upper()]
 
 
-def family_of(rule_id: str) -> str:
-    """The name of the family that reports ``rule_id`` ("" if none does); imports nothing.
-
-    The history rules (:data:`HISTORY_RULE_IDS`) belong to ``"history"``.
-    """
-    entry = entry_of(rule_id)
-    if entry is not None:
-        return entry.name
-    return HISTORY if rule_id in HISTORY_RULE_IDS else ""
+__all__ = ["RETIRED", "RULES", "family_of", "get_rule"]

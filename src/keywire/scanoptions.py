@@ -21,8 +21,9 @@ from .options import GROUP_ALIASES, OPENAPI_GROUP, OPTION, OPTIONS, selectable
 from .redact import credential_parameters, redact, redact_url
 
 if TYPE_CHECKING:
-    from .checks import Family, FamilyEntry
+    from .checks._base import Family
     from .net.http import ClientSettings
+    from .registry import FamilyEntry
 
 
 def _default(name: str) -> Any:
@@ -63,6 +64,9 @@ class ScanOptions:
     max_endpoints: int = _default("max-endpoints")
     #: Send nothing beyond the scanned hosts: no OCSP responder, no CRL (``--offline``).
     offline: bool = _default("offline")
+    #: Write the captured observations here when the scan ends (``--save-observations``; see
+    #: :mod:`keywire.observations`), and keep them in each result's ``observations`` meanwhile.
+    save_observations: str | None = None
     #: Send the TLS vulnerability probes (Heartbleed, CCS injection, ROBOT); see
     #: docs/vulnerability-probes.md. False records them as skipped.
     vulnerability_probes: bool = _default("vulnerability-probes")
@@ -107,7 +111,7 @@ class ScanOptions:
 
     def selected_entries(self) -> tuple[FamilyEntry, ...]:
         """The registry lines of :meth:`selected`, known without importing any family."""
-        from .checks import select
+        from .registry import select
 
         only = {GROUP_ALIASES.get(name, name) for name in self.only}
         skip = {GROUP_ALIASES.get(name, name) for name in self.skip}

@@ -11,12 +11,14 @@ import time
 
 import pytest
 
-from keywire import Confidence, OutcomeStatus, ScanOptions, scan
+from keywire import Confidence, OutcomeStatus, ScanOptions
 from keywire.checks._base import CheckNotRun
 from keywire.checks.breach import BreachObservation, SecretSeen, check, secret_shaped
 from keywire.lab import LabServer
 from keywire.redact import redact
 from labs.webpages import PAGE_PROFILES, brotli_stored, make_page_app, page_profile
+
+from ..judged import scan_judged
 
 TOKEN = "Zq3xT9vLk2Pw8RbN4mYc7HsJ"  # random-looking, not a real credential
 
@@ -125,7 +127,7 @@ BREACH_PROFILES = [p for p in PAGE_PROFILES if p.compress or p.reflect or p.secr
 
 def scan_page(item, pki, **options):
     with LabServer(make_page_app(item), ssl_context=pki.server_context()) as server:
-        report = scan(
+        report = scan_judged(
             server.url + "/v1/search",
             options=ScanOptions(ca_file=str(pki.ca_file), timeout=5, **options),
         )

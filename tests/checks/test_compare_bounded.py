@@ -199,9 +199,10 @@ def test_compared_probes_read_only_what_is_compared():
     """The cleartext canaries download at most COMPARED_BYTES of a large answer."""
     import asyncio
 
-    from keywire.checks._base import ProbeContext, ScanSettings, new_canary
     from keywire.lab import LabServer
     from keywire.net.http import ClientSettings, HttpClient
+    from keywire.probes import cleartext as cleartext_probe
+    from keywire.probes._context import ProbeContext, ScanSettings, new_canary
     from keywire.targets import parse_target
 
     flask = pytest.importorskip("flask")
@@ -217,7 +218,7 @@ def test_compared_probes_read_only_what_is_compared():
             ctx = ProbeContext(
                 target=parse_target(url), http=http, settings=ScanSettings(canary=CANARY)
             )
-            return await cleartext.probe(ctx)
+            return await cleartext_probe.probe(ctx)
 
     with LabServer(app) as server:
         obs = asyncio.run(run(f"{server.url}/v1/items"))

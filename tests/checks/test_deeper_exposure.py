@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 import pytest
 from flask import Flask, Response, jsonify, redirect, request
 
-from keywire import ScanOptions, Severity, parse_target, scan
+from keywire import ScanOptions, Severity, parse_target
 from keywire.checks.exposure import scan_response
 from keywire.lab import LabServer
 from keywire.net.http import HttpResponse
 from keywire.secrets.pii import card_number_ok, find_pii, iban_ok
 from keywire.secrets.validators import luhn_ok
+
+from ..judged import scan_judged
 
 KEY = "lab-user-key-7f3a9c1e5b2d4f6a8c0e"
 
@@ -99,7 +101,7 @@ def run_lab(server_context, ca_file):
         app = lab.app()
         with LabServer(app, ssl_context=server_context) as https, LabServer(app) as http:
             target = parse_target(https.url + "/v1/resource", http_port=http.port)
-            report = scan(
+            report = scan_judged(
                 [target],
                 options=ScanOptions(ca_file=ca_file, timeout=5, scan_timeout=30, **options),  # type: ignore[arg-type]
             )
@@ -274,7 +276,7 @@ def test_cacheable_with_authorization_only_is_low(server_context, ca_file):
         return Response("{}", status=401, headers={"WWW-Authenticate": "Bearer"})
 
     with LabServer(app, ssl_context=server_context) as https:
-        report = scan(
+        report = scan_judged(
             https.url + "/v1/resource",
             options=ScanOptions(
                 ca_file=ca_file, headers={"Authorization": f"Bearer {KEY}"}, timeout=5

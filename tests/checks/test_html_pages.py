@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from keywire import OutcomeStatus, ScanOptions, Severity, scan
+from keywire import OutcomeStatus, ScanOptions, Severity
 from keywire.checks import _html
 from keywire.checks._base import CheckNotRun
 from keywire.checks._html import parse_page
@@ -18,6 +18,8 @@ from keywire.checks.html_pages import HtmlObservation, PageSeen, check, is_html
 from keywire.lab import LabServer
 from keywire.net.http import HttpResponse
 from labs.webpages import PAGE_PROFILES, make_page_app, page_profile
+
+from ..judged import scan_judged
 
 PAGE = "https://api.test/docs/index.html"
 
@@ -230,7 +232,7 @@ HTML_PROFILES = [p for p in PAGE_PROFILES if not p.compress and not p.reflect an
 
 def scan_page(item, pki, **options):
     with LabServer(make_page_app(item), ssl_context=pki.server_context()) as server:
-        report = scan(
+        report = scan_judged(
             server.url + "/",
             options=ScanOptions(ca_file=str(pki.ca_file), timeout=5, **options),
         )

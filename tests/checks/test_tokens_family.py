@@ -14,13 +14,14 @@ import uuid
 
 import pytest
 
-from keywire import OutcomeStatus, ScanOptions, parse_target, scan
+from keywire import OutcomeStatus, ScanOptions, parse_target
 from keywire.checks._base import CheckNotRun
 from keywire.checks.tokens import TokensObservation, capture, check, details, looks_generated
 from keywire.lab import LabServer
 from keywire.net.http import HttpResponse
 
 from ..conftest import rule_ids
+from ..judged import scan_judged
 
 flask = pytest.importorskip("flask")
 TOKEN_RULES = {"KW801", "KW802", "KW803", "KW804", "KW805", "KW806"}
@@ -180,8 +181,9 @@ def _cookie_app(make_cookie):
 
 
 def _scan(app) -> object:
+    """A tokens-only scan, judged again from its saved observations (same findings)."""
     with LabServer(app) as server:
-        return scan(
+        return scan_judged(
             [parse_target(server.url + "/v1/resource")],
             options=ScanOptions(timeout=5, scan_timeout=30, only=("tokens",)),
         )

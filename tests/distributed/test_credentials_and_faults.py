@@ -217,6 +217,10 @@ def test_without_the_extra_keywire_works_and_broker_says_what_to_install(fleet):
     [
         (["--broker", "http://:s3cret-pw@127.0.0.1:6379/0"], "--broker takes redis://"),
         (["--broker", "redis://127.0.0.1:6379/0", "--spec", "api.yaml"], "a --spec scan runs"),
+        (
+            ["--broker", "redis://127.0.0.1:6379/0", "--save-observations", "obs.json"],
+            "--save-observations keeps the scan on this machine",
+        ),
     ],
 )
 def test_a_broker_that_cannot_work_is_a_usage_error(args, message):

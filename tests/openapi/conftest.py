@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from keywire import ScanOptions, ScanReport, scan
+from keywire import ScanOptions, ScanReport
 from keywire.lab import LabServer
 from labs.spec_api import SpecLabState, create_spec_app
+
+from ..judged import scan_judged
 
 
 @dataclass
@@ -34,7 +36,7 @@ class SpecLab:
             "scan_timeout": 60,
         }
         fields.update(options)
-        return scan([], options=ScanOptions(**fields))  # type: ignore[arg-type]
+        return scan_judged([], options=ScanOptions(**fields))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from keywire import OutcomeStatus, ScanOptions, StaticResolver, TargetResult, scan
+from keywire import OutcomeStatus, ScanOptions, StaticResolver, TargetResult
 from labs.tlslab import LabPki, TlsLab, build_pki
+
+from ..judged import scan_judged
 
 LAB_NAMES = {"localhost": ["127.0.0.1"], "api.lab.test": ["127.0.0.1"]}
 
@@ -36,7 +38,7 @@ def scan_tls(
 
     (The ``revocation`` family, also in the tls group, is tested in test_revocation.py.)
     """
-    report = scan(
+    report = scan_judged(
         url,
         options=ScanOptions(
             only=("tls",),

@@ -24,13 +24,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from keywire import OutcomeStatus, ScanOptions, StaticResolver, scan
 from keywire.checks._base import CheckNotRun
-from keywire.checks.revocation import (
-    LeafRevocation,
-    RevocationObservation,
-    _address_refused,
-    check,
-)
+from keywire.checks.revocation import LeafRevocation, RevocationObservation, check
 from keywire.cli import main
+from keywire.probes.revocation import _address_refused
 from keywire.tls import revocation as rv
 from labs.revocation import (
     REVOCATION_PROFILES,

@@ -24,20 +24,16 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from .._models import Category, Rule, Severity
-from ._tls_rules import _BR, _RFC5280
-
-if TYPE_CHECKING:
-    from ..tls.certs import CertInfo, ChainAnalysis
+from .._models import Rule, Severity
+from ..tls.certfacts import CertInfo, ChainAnalysis
+from ._tls_rules import _BR, _RFC5280, encryption_rule
 
 EXPIRY_WARNING_DAYS = 30
 EXPIRY_URGENT_DAYS = 7
 #: OpenSSL's default limit on a peer's certificate list (SSL_CTX_set_max_cert_list).
 OPENSSL_MAX_CERT_LIST = 100 * 1024
 
-_OWASP = "API8:2023"
 _APPLE_EKU = "https://support.apple.com/en-us/103769"
 _FLASK_RENEW = """\
 # Renew automatically well before expiry, e.g. certbot's timer, and reload the server after:
@@ -63,17 +59,16 @@ def _rule(
     references: tuple[str, ...],
     flask_fix: str = _FLASK_REISSUE,
 ) -> Rule:
-    return Rule(
-        id=rule_id,
-        title=title,
-        cwe=cwe,
-        owasp_api=_OWASP,
-        category=Category.ENCRYPTION,
-        severity=severity,
-        description=description,
-        remediation=remediation,
-        references=references,
+    return encryption_rule(
+        rule_id,
+        title,
+        cwe,
+        severity,
+        description,
+        remediation,
+        references,
         flask_fix=flask_fix,
+        module=__name__,
     )
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from .._models import Category, Confidence, Finding, Rule, Severity
-from ..net.http import HttpResponse
+from ..net.models import HttpResponse
 from ..redact import redact_url
 
 _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"

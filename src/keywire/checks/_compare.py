@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import unquote
 
-from ..net.http import HttpResponse
+from ..net.models import HttpResponse
 
 _VOLATILE = re.compile(rb"[0-9a-fA-F]{8,}|\d+")
 # What precedes an echoed parameter: ?, &, ; raw or escaped (HTML, JSON, percent-encoded).

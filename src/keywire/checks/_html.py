@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+from .html_pages import FormSeen, ResourceSeen
+
 MAX_BYTES = 1024 * 1024
 MAX_TAGS = 20_000
 MAX_SECONDS = 0.5
@@ -40,26 +42,6 @@ _SENSITIVE_NAME = re.compile(
 )
 _RAW_TEXT = frozenset({"textarea", "title", "xmp", "iframe", "noembed", "noframes"})
 _NOT_A_CREDENTIAL = re.compile(r"csrf|xsrf|captcha|nonce|state|authenticity", re.I)
-
-
-@dataclass(frozen=True, kw_only=True)
-class FormSeen:
-    """A form: where it submits, how, and its fields that carry a credential."""
-
-    action: str
-    method: str
-    sensitive_fields: tuple[str, ...] = ()
-    #: "action" for the form's own target, "formaction" for a submit button's override.
-    via: str = "action"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResourceSeen:
-    """A subresource the page loads: ``script``, ``stylesheet``, ``iframe``, ``frame``,
-    ``object`` or ``embed``."""
-
-    kind: str
-    url: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,7 +29,7 @@ context.load_cert_chain("fullchain.pem", "privkey.pem")
 """
 
 
-def _rule(
+def encryption_rule(
     rule_id: str,
     title: str,
     cwe: tuple[int, ...],
@@ -40,7 +40,10 @@ def _rule(
     *,
     grade_cap: str | None = None,
     flask_fix: str = _FLASK_TLS,
+    module: str = "",
 ) -> Rule:
+    """A rule of the encryption category (the TLS, certificate and revocation families);
+    ``module`` is the one that defines it (another module's helper passes its ``__name__``)."""
     return Rule(
         id=rule_id,
         title=title,
@@ -53,7 +56,11 @@ def _rule(
         references=references,
         flask_fix=flask_fix,
         grade_cap=grade_cap,
+        module=module,
     )
+
+
+_rule = encryption_rule
 
 
 SSL2 = _rule(

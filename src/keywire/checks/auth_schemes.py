@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable
+from ._base import Family, not_applicable
 
 _RFC7617 = "https://www.rfc-editor.org/rfc/rfc7617"
 _RFC7616 = "https://www.rfc-editor.org/rfc/rfc7616"
@@ -206,22 +205,6 @@ class AuthSchemeObservation:
     challenges: tuple[SeenChallenge, ...]
 
 
-async def probe(ctx: ProbeContext) -> AuthSchemeObservation:
-    responses: list[HttpResponse] = list(await ctx.responses())
-    seen: list[SeenChallenge] = []
-    for response in responses:
-        for header in response.header_values("www-authenticate"):
-            for challenge in parse_challenges(header):
-                seen.append(
-                    SeenChallenge(
-                        url=response.url, scheme_of_url=response.scheme, challenge=challenge
-                    )
-                )
-    return AuthSchemeObservation(
-        target=ctx.target.url, responses_seen=len(responses), challenges=tuple(seen)
-    )
-
-
 def check(obs: AuthSchemeObservation) -> Sequence[Finding]:
     if obs.responses_seen == 0:
         raise not_applicable("no HTTP response to examine")
@@ -297,7 +280,6 @@ FAMILY: Family[AuthSchemeObservation] = Family(
     name="auth_schemes",
     title="Authentication schemes offered",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=AuthSchemeObservation,
     check=check,
 )

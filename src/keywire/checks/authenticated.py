@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from .._models import Category, Confidence, Finding, Rule, Severity
-from ..net.http import FailureKind, Fetched, FetchFailure, HttpResponse
+from ..net.models import FailureKind, Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url
-from ..secrets.pii import PiiHit, find_pii
-from ._base import Family, ProbeContext, not_applicable, not_tested
+from ..secrets.pii import PiiHit
+from ._base import Family, not_applicable, not_tested
 
 _CWE525 = "https://cwe.mitre.org/data/definitions/525.html"
 
@@ -210,33 +210,6 @@ def find_echoes(response: HttpResponse, credentials: Mapping[str, str]) -> list[
     return echoes
 
 
-async def probe(ctx: ProbeContext) -> AuthenticatedObservation:
-    if not ctx.settings.has_credentials:
-        return AuthenticatedObservation(target=ctx.target.url, given=False)
-    response = await ctx.authenticated()
-    credentials = ctx.http.settings.credentials
-    headers = tuple(credentials)
-    if not isinstance(response, HttpResponse):
-        return AuthenticatedObservation(
-            target=ctx.target.url, given=True, credential_headers=headers, response=response
-        )
-    anonymous: frozenset[str] = frozenset()
-    chain = await ctx.https_chain()
-    if chain is not None and chain.hops:
-        anonymous = frozenset(c.name for c in _cookies(chain.hops[0]))
-    ok = 200 <= response.status < 300
-    return AuthenticatedObservation(
-        target=ctx.target.url,
-        given=True,
-        credential_headers=headers,
-        response=response,
-        echoes=tuple(find_echoes(response, credentials)),
-        cookies=tuple(_cookies(response)),
-        anonymous_cookies=anonymous,
-        pii=tuple(find_pii(response.body.decode("utf-8", "replace"))) if ok else (),
-    )
-
-
 def _directives(value: str) -> set[str]:
     return {part.split("=", 1)[0].strip().lower() for part in value.split(",") if part.strip()}
 
@@ -327,8 +300,7 @@ FAMILY: Family[AuthenticatedObservation] = Family(
     name="authenticated",
     title="Authenticated responses",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=AuthenticatedObservation,
     check=check,
     details=details,
 )

@@ -27,17 +27,15 @@ compressed, or has no secret, is not reported.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from .._models import Category, Confidence, Finding, Rule, Severity
-from ..net.http import FetchFailure, HttpResponse
 from ..redact import Redacted, redact, redact_url
 from ..secrets import find_secrets
 from ..secrets.validators import shannon_entropy
-from ._base import CANARY_PREFIX, Family, ProbeContext, not_applicable, not_tested
+from ._base import CANARY_PREFIX, Family, not_applicable, not_tested
 
 ACCEPT_ENCODING = "gzip, deflate, br"
 COMPRESSIONS = frozenset({"gzip", "x-gzip", "deflate", "br", "compress", "zstd"})
@@ -183,62 +181,6 @@ class BreachObservation:
     failure: str = ""
 
 
-def _with_marker(url: str, marker: str) -> str:
-    parts = urlsplit(url)
-    extra = f"q={marker}&keywire={marker}"
-    query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
-
-
-def _encoding(response: HttpResponse) -> str:
-    value = response.header("content-encoding") or ""
-    tokens = [t.strip().lower() for t in value.split(",") if t.strip()]
-    return tokens[-1][:20] if tokens else ""
-
-
-async def probe(ctx: ProbeContext) -> BreachObservation:
-    target = ctx.target.url
-    side = await ctx.https_side()
-    if side is None:
-        return BreachObservation(target=target, skipped="no HTTPS side is known for this target")
-    chain = await ctx.https_chain()
-    if chain is None or not chain.hops:
-        failure = chain.failure if chain is not None else None
-        if failure is None or failure.is_refusal:
-            return BreachObservation(target=target, skipped="the HTTPS side does not answer")
-        return BreachObservation(
-            target=target, failure=f"{redact_url(failure.url)}: {failure.reason}"
-        )
-    marker = "kw" + secrets.token_hex(10)
-    base = chain.hops[-1].url
-    url = _with_marker(base, marker)
-    fetched = await ctx.fetch(url, probe="breach", headers={"Accept-Encoding": ACCEPT_ENCODING})
-    if isinstance(fetched, FetchFailure):
-        return BreachObservation(target=target, url=base, failure=fetched.reason)
-    encoding = _encoding(fetched)
-    body_from = fetched
-    judged_on_compressed = True
-    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-        # keywire does not decode br (or zstd): read the same answer uncompressed instead.
-        again = await ctx.fetch(url, probe="breach", headers={"Accept-Encoding": "identity"})
-        if isinstance(again, FetchFailure):
-            return BreachObservation(
-                target=target, url=base, encoding=encoding, failure=again.reason
-            )
-        body_from = again
-        judged_on_compressed = False
-    text = body_from.body.decode("utf-8", "replace")
-    return BreachObservation(
-        target=target,
-        url=base,
-        status=fetched.status,
-        encoding=encoding,
-        judged_on_compressed=judged_on_compressed,
-        reflected=marker in text,
-        secrets=tuple(secret_shaped(text, ignore=(marker,))),
-    )
-
-
 def check(obs: BreachObservation) -> Sequence[Finding]:
     if obs.skipped:
         raise not_applicable(obs.skipped)
@@ -285,8 +227,7 @@ FAMILY: Family[BreachObservation] = Family(
     name="breach",
     title="BREACH: compressed responses that reflect input next to a secret",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=BreachObservation,
     check=check,
     details=details,
 )

@@ -23,12 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .._models import Category, Confidence, Finding, Rule, Severity
-from ..net.http import FailureKind, Fetched, FetchFailure, HttpResponse
+from ..net.models import FailureKind, Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url
 from ._base import (
     REFUSAL_STATUSES,
     Family,
-    ProbeContext,
     not_applicable,
     not_tested,
     serves_content,
@@ -36,7 +35,7 @@ from ._base import (
 from ._cleartext_demand import FLASK_REFUSE as _FLASK_REFUSE
 from ._cleartext_demand import RULES as DEMAND_RULES
 from ._cleartext_demand import demand_findings
-from ._compare import COMPARED_BYTES, bodies_differ, size
+from ._compare import bodies_differ, size
 
 _BCP = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-privacy/"
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
@@ -133,44 +132,6 @@ class CleartextObservation:
     canaries: tuple[tuple[str, Fetched], ...]
     baseline_repeat: Fetched | None
     canary: str
-
-
-async def probe(ctx: ProbeContext) -> CleartextObservation:
-    chain = await ctx.http_chain()
-    if chain is None:
-        return CleartextObservation(
-            target=ctx.target.url,
-            http_url=None,
-            missing_reason=ctx.target.counterpart_note or "no cleartext URL",
-            baseline=None,
-            canaries=(),
-            baseline_repeat=None,
-            canary=ctx.canary,
-        )
-    url = chain.start
-    baseline = chain.first
-    canaries: list[tuple[str, Fetched]] = []
-    repeat: Fetched | None = None
-    if isinstance(baseline, HttpResponse):
-        for label, header, template in CANARY_HEADERS:
-            response = await ctx.fetch(
-                url,
-                probe=f"canary-{label}",
-                headers={header: template.format(canary=ctx.canary)},
-                body_cap=COMPARED_BYTES,
-            )
-            canaries.append((label, response))
-        if any(_differs(baseline, r, ctx.canary) for _, r in canaries):
-            repeat = await ctx.fetch(url, probe="http-baseline-repeat", body_cap=COMPARED_BYTES)
-    return CleartextObservation(
-        target=ctx.target.url,
-        http_url=url,
-        missing_reason="",
-        baseline=baseline,
-        canaries=tuple(canaries),
-        baseline_repeat=repeat,
-        canary=ctx.canary,
-    )
 
 
 def check(obs: CleartextObservation) -> Sequence[Finding]:
@@ -309,8 +270,7 @@ FAMILY: Family[CleartextObservation] = Family(
     name="cleartext",
     title="Cleartext transport and credentials over HTTP",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=CleartextObservation,
     check=check,
     details=details,
 )

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable
+from ._base import Family, not_applicable
 
 _MDN = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Cookies#restrict_access_to_cookies"
 _FLASK_COOKIES = """\
@@ -123,19 +122,6 @@ class CookieObservation:
     cookies: tuple[CookieSeen, ...]
 
 
-async def probe(ctx: ProbeContext) -> CookieObservation:
-    responses: list[HttpResponse] = list(await ctx.responses())
-    cookies = []
-    for response in responses:
-        for header in response.header_values("set-cookie"):
-            cookie = parse_set_cookie(header, url=response.url, scheme=response.scheme)
-            if cookie is not None:
-                cookies.append(cookie)
-    return CookieObservation(
-        target=ctx.target.url, responses_seen=len(responses), cookies=tuple(cookies)
-    )
-
-
 def check(obs: CookieObservation) -> Sequence[Finding]:
     if obs.responses_seen == 0:
         raise not_applicable("no HTTP response to examine")
@@ -174,7 +160,6 @@ FAMILY: Family[CookieObservation] = Family(
     name="cookies",
     title="Cookie attributes",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=CookieObservation,
     check=check,
 )

@@ -3,7 +3,7 @@
 A stack trace tells an attacker the framework, its version, file paths and often configuration
 values; an interactive debugger (Werkzeug's, for one) runs code for whoever opens it. keywire
 examines every error response it already has (4xx and 5xx) and the host's not-found page
-(:mod:`keywire.checks._sources`), and matches signatures of the common stacks' traces and debug
+(:mod:`keywire.probes._sources`), and matches signatures of the common stacks' traces and debug
 pages. It never sends malformed input to provoke an error.
 
 Rule: KW707.
@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from .._models import Category, Finding, Rule, Severity
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable
-from ._sources import not_found_page
+from ._base import Family, not_applicable
 
 DEBUG_PAGE = Rule(
     id="KW707",
@@ -147,23 +146,6 @@ def match_signatures(body: bytes) -> list[Signature]:
     return [s for s in SIGNATURES if s.pattern.search(body)]
 
 
-async def probe(ctx: ProbeContext) -> ErrorPageObservation:
-    responses = list(await ctx.responses())
-    if responses:
-        page = await not_found_page(ctx)
-        if page is not None:
-            responses.append(page)
-    errors = [r for r in responses if r.status >= 400]
-    seen = [
-        ErrorPageSeen(url=r.url, status=r.status, signature=s)
-        for r in errors
-        for s in match_signatures(r.body)
-    ]
-    return ErrorPageObservation(
-        target=ctx.target.url, error_responses=len(errors), seen=tuple(seen)
-    )
-
-
 def check(obs: ErrorPageObservation) -> Sequence[Finding]:
     if obs.error_responses == 0:
         raise not_applicable("no error response to examine")
@@ -191,7 +173,6 @@ FAMILY: Family[ErrorPageObservation] = Family(
     name="error_pages",
     title="Stack traces and debug pages",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=ErrorPageObservation,
     check=check,
 )

@@ -2,7 +2,7 @@
 
 Every response keywire receives for a target (both sides, every redirect hop, and the authenticated
 request when credentials were given), the target host's not-found page and up to five same-host
-scripts linked from its HTML (:mod:`keywire.checks._sources`) are searched with the secret catalogue
+scripts linked from its HTML (:mod:`keywire.probes._sources`) are searched with the secret catalogue
 (:mod:`keywire.secrets`), and so are ``Location`` URLs after percent-decoding. Matches are redacted where they are found: findings carry a prefix, the
 last four characters and a SHA-256 fingerprint, never the value. Found keys are never tried
 against any service.
@@ -18,19 +18,17 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .._models import Category, Confidence, Finding, Rule, Severity
-from ..net.http import HttpResponse
+from ..net.models import HttpResponse
 from ..redact import Redacted, redact, redact_url
 from ..secrets import SecretHit, SecretKind, find_secrets
 from ._base import (
     CANARY_PREFIX,
     Family,
     Isolation,
-    ProbeContext,
     internal_error,
     not_applicable,
     not_tested,
 )
-from ._sources import linked_scripts, not_found_page
 
 _CWE200 = "https://cwe.mitre.org/data/definitions/200.html"
 
@@ -231,36 +229,6 @@ def scan_response(response: HttpResponse, errors: list[str] | None = None) -> li
     return hits
 
 
-async def probe(ctx: ProbeContext) -> ExposureObservation:
-    responses = list(await ctx.responses())
-    extra: list[HttpResponse] = []
-    if responses:
-        error_page = await not_found_page(ctx)
-        if error_page is not None:
-            extra.append(error_page)
-        extra.extend(await linked_scripts(ctx))
-    hits: list[tuple[str, SecretHit]] = []
-    credentials: list[LocationCredential] = []
-    isolation = Isolation()
-    for response in responses + extra:
-        # One response (or one candidate in it) that trips keywire up must not cost the
-        # secrets found everywhere else: each is searched in isolation.
-        errors: list[str] = []
-        with isolation.item(f"searching {redact_url(response.url)}"):
-            hits.extend((response.url, hit) for hit in scan_response(response, errors))
-        for error in errors:
-            isolation.add(f"{error} in {redact_url(response.url)}")
-        with isolation.item(f"reading the Location of {redact_url(response.url)}"):
-            credentials.extend(location_credentials(response))
-    return ExposureObservation(
-        target=ctx.target.url,
-        responses_seen=len(responses),
-        hits=tuple(hits),
-        location_credentials=tuple(credentials),
-        internal_errors=isolation.errors,
-    )
-
-
 def check(obs: ExposureObservation) -> Sequence[Finding]:
     if obs.responses_seen == 0:
         raise not_applicable("no HTTP response to examine")
@@ -329,7 +297,6 @@ FAMILY: Family[ExposureObservation] = Family(
     name="exposure",
     title="Secrets exposed in responses",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=ExposureObservation,
     check=check,
 )

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import Chain, FetchFailure, HttpResponse
+from ..net.models import Chain, FetchFailure, HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable, not_tested
+from ._base import Family, not_applicable, not_tested
 
 ONE_YEAR = 31_536_000
 _RFC = "https://www.rfc-editor.org/rfc/rfc6797"
@@ -194,12 +194,6 @@ class HstsObservation:
     http: Chain | None
 
 
-async def probe(ctx: ProbeContext) -> HstsObservation:
-    return HstsObservation(
-        target=ctx.target.url, https=await ctx.https_chain(), http=await ctx.http_chain()
-    )
-
-
 def _https_responses(chain: Chain | None) -> list[HttpResponse]:
     if chain is None:
         return []
@@ -320,8 +314,7 @@ FAMILY: Family[HstsObservation] = Family(
     name="hsts",
     title="HTTP Strict Transport Security",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=HstsObservation,
     check=check,
     details=details,
 )

@@ -22,16 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import HttpResponse
+from ..net.models import HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable, not_tested
-
-if TYPE_CHECKING:  # the parser loads html.parser: only when a page is read
-    from ._html import FormSeen, ResourceSeen
+from ._base import Family, not_applicable, not_tested
 
 MAX_PAGES = 10
 _MDN_MIXED = "https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content"
@@ -109,6 +105,26 @@ RULES = (CLEARTEXT_FORM, MIXED_ACTIVE, MIXED_FRAME)
 
 
 @dataclass(frozen=True, kw_only=True)
+class FormSeen:
+    """A form: where it submits, how, and its fields that carry a credential."""
+
+    action: str
+    method: str
+    sensitive_fields: tuple[str, ...] = ()
+    #: "action" for the form's own target, "formaction" for a submit button's override.
+    via: str = "action"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceSeen:
+    """A subresource the page loads: ``script``, ``stylesheet``, ``iframe``, ``frame``,
+    ``object`` or ``embed``."""
+
+    kind: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class PageSeen:
     url: str
     forms: tuple[FormSeen, ...] = ()
@@ -132,39 +148,6 @@ def is_html(response: HttpResponse) -> bool:
         return media in ("text/html", "application/xhtml+xml")
     start = response.body[:512].lstrip().lower()
     return start.startswith((b"<!doctype html", b"<html"))
-
-
-async def probe(ctx: ProbeContext) -> HtmlObservation:
-    from ._html import parse_page
-
-    responses = [r for r in await ctx.responses() if r.scheme == "https"]
-    pages: list[PageSeen] = []
-    seen: set[str] = set()
-    for response in responses:
-        if len(pages) >= MAX_PAGES or response.url in seen or not is_html(response):
-            continue
-        seen.add(response.url)
-        page = parse_page(response.body, response.url)
-        pages.append(
-            PageSeen(
-                url=response.url,
-                forms=page.forms,
-                resources=page.resources,
-                cut_short=page.cut_short,
-            )
-        )
-    https = await ctx.https_chain()
-    failure = https.failure if https is not None and not https.hops else None
-    return HtmlObservation(
-        target=ctx.target.url,
-        https_responses=len(responses),
-        pages=tuple(pages),
-        https_failure=(
-            f"{redact_url(failure.url)}: {failure.reason}"
-            if failure is not None and not failure.is_refusal
-            else ""
-        ),
-    )
 
 
 def _cleartext(url: str) -> bool:
@@ -260,8 +243,7 @@ FAMILY: Family[HtmlObservation] = Family(
     name="html",
     title="HTML pages: cleartext forms and active mixed content",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=HtmlObservation,
     check=check,
     details=details,
 )

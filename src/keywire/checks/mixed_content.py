@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from .. import _json
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import HttpResponse
+from ..net.models import HttpResponse
 from ..redact import redact_url
-from ._base import Family, Isolation, ProbeContext, not_applicable, not_tested
+from ._base import Family, not_applicable, not_tested
 
 _MAX_NODES = 20_000
 _MAX_DEPTH = 64
@@ -117,28 +117,6 @@ class MixedContentObservation:
     https_failure: str = ""
 
 
-async def probe(ctx: ProbeContext) -> MixedContentObservation:
-    responses = [r for r in await ctx.responses() if r.scheme == "https"]
-    links: list[LinkSeen] = []
-    isolation = Isolation()
-    for response in responses:
-        with isolation.item(f"reading the links of {redact_url(response.url)}"):
-            links.extend(find_cleartext_links(response))
-    https = await ctx.https_chain()
-    failure = https.failure if https is not None and not https.hops else None
-    return MixedContentObservation(
-        target=ctx.target.url,
-        https_responses=len(responses),
-        links=tuple(links),
-        internal_errors=isolation.errors,
-        https_failure=(
-            f"{redact_url(failure.url)}: {failure.reason}"
-            if failure is not None and not failure.is_refusal
-            else ""
-        ),
-    )
-
-
 def check(obs: MixedContentObservation) -> Sequence[Finding]:
     if obs.https_responses == 0:
         if obs.https_failure:
@@ -160,7 +138,6 @@ FAMILY: Family[MixedContentObservation] = Family(
     name="mixed_content",
     title="Cleartext links in HTTPS responses",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=MixedContentObservation,
     check=check,
 )

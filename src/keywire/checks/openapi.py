@@ -18,15 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from .._models import Category, Confidence, Finding, Rule, Severity
-from ..net.http import Fetched, HttpResponse
-from ..openapi.plan import Endpoint, EndpointTarget
+from ..net.models import Fetched, HttpResponse
+from ..openapi.plan import Endpoint
 from ..openapi.static import STATIC_RULES
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable, not_tested, serves_content
-from ._compare import COMPARED_BYTES, answers_differ, size, strictly_differ
+from ._base import Family, not_applicable, not_tested, serves_content
+from ._compare import answers_differ, size, strictly_differ
 from .query_keys import QUERY_STRING_KEY
 
 SECURED_BUT_OPEN = Rule(
@@ -73,47 +72,6 @@ class OpenApiObservation:
     query_keys: tuple[tuple[str, str, Fetched], ...] = ()  # (scheme, parameter, response)
     anonymous_repeat: Fetched | None = None
     canary: str = ""
-
-
-def _with_param(url: str, name: str, value: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{urlencode({name: value})}"
-
-
-async def probe(ctx: ProbeContext) -> OpenApiObservation:
-    target = ctx.target
-    if not isinstance(target, EndpointTarget):
-        return OpenApiObservation(target=target.url, endpoint=None)
-    endpoint = target.endpoint
-    chain = await ctx.https_chain() if target.https_url else None
-    if chain is None:
-        chain = await ctx.http_chain()
-    http_chain = await ctx.http_chain() if target.https_url else None
-    anonymous = chain.first if chain is not None else None
-    url = chain.start if chain is not None else target.url
-    keys: list[tuple[str, str, Fetched]] = []
-    repeat: Fetched | None = None
-    if isinstance(anonymous, HttpResponse):
-        for scheme, parameter in endpoint.query_keys:
-            response = await ctx.fetch(
-                _with_param(url, parameter, ctx.canary),
-                probe=f"spec-query-key-{parameter}",
-                body_cap=COMPARED_BYTES,
-            )
-            keys.append((scheme, parameter, response))
-        if any(answers_differ(anonymous, r, ctx.canary, (p,)) for _, p, r in keys):
-            repeat = await ctx.fetch(
-                url, probe="spec-query-key-baseline-repeat", body_cap=COMPARED_BYTES
-            )
-    return OpenApiObservation(
-        target=target.url,
-        endpoint=endpoint,
-        url=url,
-        anonymous=anonymous,
-        cleartext=http_chain.first if http_chain is not None else None,
-        query_keys=tuple(keys),
-        anonymous_repeat=repeat,
-        canary=ctx.canary,
-    )
 
 
 def check(obs: OpenApiObservation) -> Sequence[Finding]:
@@ -216,8 +174,7 @@ FAMILY: Family[OpenApiObservation] = Family(
     name="openapi",
     title="Spec contradictions",
     group="openapi",
-    rules=RULES,
-    probe=probe,
+    observation=OpenApiObservation,
     check=check,
     details=details,
 )

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import Fetched, FetchFailure, HttpResponse
+from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable, not_tested, serves_content
+from ._base import Family, not_applicable, not_tested, serves_content
 
 SPOOFED_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Forwarded-Proto", "https"),
@@ -70,25 +70,6 @@ class ProxyHeaderObservation:
     spoofed: tuple[tuple[str, str, Fetched], ...]
 
 
-async def probe(ctx: ProbeContext) -> ProxyHeaderObservation:
-    chain = await ctx.http_chain()
-    if chain is None:
-        return ProxyHeaderObservation(
-            target=ctx.target.url, http_url=None, baseline=None, spoofed=()
-        )
-    baseline = chain.first
-    spoofed: list[tuple[str, str, Fetched]] = []
-    if isinstance(baseline, HttpResponse) and not serves_content(baseline):
-        for name, value in SPOOFED_HEADERS:
-            response = await ctx.fetch(
-                chain.start, probe=f"spoof-{name.lower()}", headers={name: value}
-            )
-            spoofed.append((name, value, response))
-    return ProxyHeaderObservation(
-        target=ctx.target.url, http_url=chain.start, baseline=baseline, spoofed=tuple(spoofed)
-    )
-
-
 def check(obs: ProxyHeaderObservation) -> Sequence[Finding]:
     baseline = obs.baseline
     if obs.http_url is None or baseline is None:
@@ -124,7 +105,6 @@ FAMILY: Family[ProxyHeaderObservation] = Family(
     name="proxy_headers",
     title="Spoofable proxy headers",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=ProxyHeaderObservation,
     check=check,
 )

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from .._models import Category, Confidence, Finding, Rule, Severity
-from ..net.http import Fetched, FetchFailure, HttpResponse
+from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url
-from ._base import Family, ProbeContext, not_applicable, not_tested
-from ._compare import COMPARED_BYTES, answers_differ, size, strictly_differ
+from ._base import Family, not_applicable, not_tested
+from ._compare import answers_differ, size, strictly_differ
 
 KEY_PARAMETERS = ("api_key", "apikey", "key", "access_token", "token")
 
@@ -76,51 +76,6 @@ class QueryKeyObservation:
     canary: str
 
 
-async def probe(ctx: ProbeContext) -> QueryKeyObservation:
-    url: str | None = None
-    baseline: Fetched | None = None
-    for chain in (await ctx.https_chain(), await ctx.http_chain()):
-        if chain is not None and chain.hops:
-            url, baseline = chain.start, chain.first
-            break
-    if url is None or not isinstance(baseline, HttpResponse):
-        fallback = await ctx.https_chain() or await ctx.http_chain()
-        return QueryKeyObservation(
-            target=ctx.target.url,
-            url=None,
-            baseline=fallback.first if fallback is not None else None,
-            combined=None,
-            single=(),
-            baseline_repeat=None,
-            canary=ctx.canary,
-        )
-    combined = await ctx.fetch(
-        _with_params(url, dict.fromkeys(KEY_PARAMETERS, ctx.canary)),
-        probe="query-key-all",
-        body_cap=COMPARED_BYTES,
-    )
-    single: list[tuple[str, Fetched]] = []
-    repeat: Fetched | None = None
-    if answers_differ(baseline, combined, ctx.canary, KEY_PARAMETERS):
-        repeat = await ctx.fetch(url, probe="query-key-baseline-repeat", body_cap=COMPARED_BYTES)
-        for name in KEY_PARAMETERS:
-            response = await ctx.fetch(
-                _with_params(url, {name: ctx.canary}),
-                probe=f"query-key-{name}",
-                body_cap=COMPARED_BYTES,
-            )
-            single.append((name, response))
-    return QueryKeyObservation(
-        target=ctx.target.url,
-        url=url,
-        baseline=baseline,
-        combined=combined,
-        single=tuple(single),
-        baseline_repeat=repeat,
-        canary=ctx.canary,
-    )
-
-
 def check(obs: QueryKeyObservation) -> Sequence[Finding]:
     if obs.url is None or not isinstance(obs.baseline, HttpResponse):
         if isinstance(obs.baseline, FetchFailure) and not obs.baseline.is_refusal:
@@ -165,7 +120,6 @@ FAMILY: Family[QueryKeyObservation] = Family(
     name="query_keys",
     title="Credentials in the query string",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=QueryKeyObservation,
     check=check,
 )

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 from .._display import visible
 from .._models import Category, Finding, Rule, Severity
-from ..net.http import Chain, ChainEnd
+from ..net.models import Chain, ChainEnd
 from ..redact import redact_url
 from ..targets import location_problem
-from ._base import Family, ProbeContext, not_applicable, not_tested
+from ._base import Family, not_applicable, not_tested
 
 _CWE319 = "https://cwe.mitre.org/data/definitions/319.html"
 _RFC9110 = "https://www.rfc-editor.org/rfc/rfc9110#name-redirection-3xx"
@@ -109,15 +109,6 @@ class RedirectObservation:
     host: str
     http_chain: Chain | None
     https_chain: Chain | None
-
-
-async def probe(ctx: ProbeContext) -> RedirectObservation:
-    return RedirectObservation(
-        target=ctx.target.url,
-        host=ctx.target.host,
-        http_chain=await ctx.http_chain(),
-        https_chain=await ctx.https_chain(),
-    )
 
 
 def check(obs: RedirectObservation) -> Sequence[Finding]:
@@ -236,8 +227,7 @@ FAMILY: Family[RedirectObservation] = Family(
     name="redirects",
     title="Redirect chains",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=RedirectObservation,
     check=check,
     details=details,
 )

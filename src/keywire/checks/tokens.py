@@ -39,17 +39,17 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import _json
 from .._models import Finding
-from ..net.http import HttpResponse
+from ..net.models import HttpResponse
 from ..redact import redact, redact_url
 from ..tokens._model import Weakness, WeaknessKind
-from ..tokens.rules import RULE_BY_KIND, RULES
-from ._base import Family, Isolation, ProbeContext, not_applicable
+from ..tokens.rules import RULE_BY_KIND
+from ..tokens.rules import RULES as RULES  # the family's rules (keywire.registry)
+from ._base import Family, Isolation, not_applicable
 
 # The name must *end* in the token word: `session`, `PHPSESSID`, `connect.sid`, `csrftoken`,
 # `XSRF-TOKEN`, `api_key`; not `session_started` or `last_session_at`, which hold no secret.
@@ -201,17 +201,6 @@ def capture(
     return tuple(seen)
 
 
-async def probe(ctx: ProbeContext) -> TokensObservation:
-    responses = await ctx.responses()
-    isolation = Isolation()
-    return TokensObservation(
-        target=ctx.target.url,
-        responses_seen=len(responses),
-        tokens=capture(responses, seen_at=time.time(), isolation=isolation),
-        internal_errors=isolation.errors,
-    )
-
-
 def check(obs: TokensObservation) -> Sequence[Finding]:
     if obs.responses_seen == 0:
         raise not_applicable("no HTTP response to examine")
@@ -267,8 +256,7 @@ FAMILY: Family[TokensObservation] = Family(
     name="tokens",
     title="Token randomness",
     group="http",
-    rules=RULES,
-    probe=probe,
+    observation=TokensObservation,
     check=check,
     details=details,
 )

@@ -1,6 +1,6 @@
 """The ``keywire`` command line.
 
-One module per command (``scan``, ``demo``, ``rules``, ``tokens``, and for the history store
+One module per command (``scan``, ``demo``, ``judge``, ``rules``, ``tokens``, and for the history store
 ``watch``, ``history``, ``diff``, ``report``); each parses its options and calls the library. stdout carries the report and nothing else; progress and messages go to
 stderr. Exit codes (:mod:`keywire.cli._exit`): 0 the gate passed on a complete scan, 1 findings or the score failed the gate,
 2 usage or configuration error, 3 nothing could be scanned or the scan is incomplete (unless
@@ -27,6 +27,7 @@ from .completion import completion_command
 from .demo import demo_command
 from .diff import diff_command
 from .history import history_command
+from .judge import judge_command
 from .lint_spec import lint_spec_command
 from .mcp import mcp_command
 from .report import report_command
@@ -67,6 +68,7 @@ def main() -> None:
 for _command in (
     scan_command,
     demo_command,
+    judge_command,
     rules_command,
     tokens_command,
     watch_command,

@@ -162,6 +162,8 @@ def run_scan(
     with history if history is not None else contextlib.nullcontext():
         try:
             result = asyncio.run(run_fleet(request))
+            if options.save_observations is not None:
+                info(f"keywire: observations written to {options.save_observations}")
         except BrokenPipeError:
             stdout_lost()
             fail_usage("cannot write the report to stdout: the pipe was closed")

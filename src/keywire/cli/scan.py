@@ -9,12 +9,12 @@ are assembled from the run's stream (:mod:`keywire.cli._fleet`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from .._models import ScanReport
+from ..outputs import Output
 from ..scanoptions import scan_options
 from ..targets import TargetError
 from ._exit import (
@@ -22,37 +22,25 @@ from ._exit import (
     fail_usage,
 )
 from ._headers import parse_header_env, parse_headers, protect_credentials
+from ._labels import spec_labels
 from ._messages import set_quiet
 from ._options import check_ca_file, configure_logging, load_settings, table_options
-from ._report import Label
 from ._store import store_for_scan
 
-_SKIPPED_SHOWN = 20
 
+def _check_observations_file(path: str | None, outputs: Sequence[Output]) -> None:
+    """Refuse, before any traffic, an observations file that could not be written."""
+    if path is None:
+        return
+    from ..outputs import OutputError, check_output
 
-def _spec_labels(report: ScanReport) -> dict[str, Label]:
-    """Console labels for a spec-driven scan: the operation each endpoint comes from, and which
-    operations were skipped and why."""
-    labels: dict[str, Label] = {}
-    for target in report.targets:
-        detail = target.details.get("openapi")
-        if isinstance(detail, Mapping) and isinstance(detail.get("operation"), str):
-            labels[target.target] = f"{detail['operation']} (from the spec)"
-        elif isinstance(detail, Mapping) and "endpoints" in detail:
-            probed = len(detail["endpoints"])
-            total = detail.get("skipped_total", 0)
-            lines = [
-                f"API description: {probed} endpoint(s) probed, {total} operation(s) skipped"
-                + (":" if total else "")
-            ]
-            listed = [s for s in detail.get("skipped", ()) if isinstance(s, Mapping)]
-            for item in listed[:_SKIPPED_SHOWN]:
-                lines.append(f"  skipped {item.get('operation')}: {item.get('reason')}")
-            if total > min(len(listed), _SKIPPED_SHOWN):
-                shown = min(len(listed), _SKIPPED_SHOWN)
-                lines.append(f"  … and {total - shown} more (the JSON report lists them)")
-            labels[target.target] = tuple(lines)
-    return labels
+    reports = {os.path.abspath(o.path) for o in outputs if o.path != "-"}
+    if path == "-" or os.path.abspath(path) in reports:
+        fail_usage(f"--save-observations {path!r}: a file of its own (not stdout, not a report)")
+    try:
+        check_output(Output("observations", path))
+    except OutputError as exc:
+        fail_usage(f"--save-observations: {exc}")
 
 
 @click.command(
@@ -78,7 +66,7 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     check_ca_file(values["ca_file"])
     spec = values["spec"]
     if values.get("broker"):
-        _check_broker(values["broker"], spec)
+        _check_broker(values["broker"], spec, values.get("save_observations"))
     if spec is not None:
         urls = list(targets)  # base URLs replacing the spec's servers: the spec planner's
     else:
@@ -105,12 +93,23 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
 
         broker_errors = (BrokerError,)
     history = store_for_scan(values["store"], values["no_store"])  # refused before any traffic
+    _check_observations_file(values["save_observations"], settings.outputs)
+    observation_errors: tuple[type[Exception], ...] = ()
+    if values["save_observations"] is not None:
+        from ..observations.file import ObservationsError
+
+        if values.get("resume"):
+            fail_usage(
+                "--save-observations cannot resume a scan: the observations of the targets "
+                "scanned before were not kept"
+            )
+        observation_errors = (ObservationsError,)
     try:
         run_scan(
             urls,
             options,
             settings,
-            labels=_spec_labels if spec is not None else None,
+            labels=spec_labels if spec is not None else None,
             history=history,
         )
     except TargetError as exc:
@@ -119,15 +118,22 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         fail_usage(f"{exc} (the stream keeps the records written so far, for --resume)")
     except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")
+    except observation_errors as exc:
+        fail_usage(str(exc))
 
 
-def _check_broker(url: str, spec: str | None) -> None:
+def _check_broker(url: str, spec: str | None, save_observations: str | None) -> None:
     """``--broker``: refused before any traffic when it cannot work."""
     from ..distributed import BrokerError, MissingExtra, require
     from ..distributed._broker import check_reachable, check_url
 
     if spec is not None:
         fail_usage("--broker scans URLs (-i FILE, arguments); a --spec scan runs on this machine")
+    if save_observations is not None:
+        fail_usage(
+            "--save-observations keeps the scan on this machine (the workers' records hold the "
+            "findings, not what the probes observed): leave out --broker"
+        )
     try:
         require()
         check_url(url)

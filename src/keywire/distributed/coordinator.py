@@ -52,7 +52,7 @@ def job_of(options: ScanOptions, deadline_at: float | None) -> dict[str, Any]:
     """The job a scan's workers read: its options with the header *names* only."""
     from ..fleet._worker import options_to_job
 
-    values = options_to_job(dataclasses.replace(options, headers={}))
+    values = options_to_job(dataclasses.replace(options, headers={}, save_observations=None))
     return {
         "version": __version__,
         "options": values,

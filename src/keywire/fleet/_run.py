@@ -156,9 +156,13 @@ async def run_fleet(request: FleetRequest) -> FleetResult:
         workers = _workers(request, plan)
         pool = PoolReport()
         results = _results(request, plan, workers, resolver, run_deadline, pool)
+        #: The results as scanned (before the policy), when their observations are saved.
+        observed: list[TargetResult] | None = [] if options.save_observations else None
         ticker = asyncio.ensure_future(_tick(observer)) if observer is not None else None
         try:
             async for result in results:
+                if observed is not None:
+                    observed.append(result)
                 finished = finisher.target(result)
                 text = line(target_record(finished))
                 spool.write(text, finished.target)
@@ -178,6 +182,8 @@ async def run_fleet(request: FleetRequest) -> FleetResult:
             duration_s=round(time.perf_counter() - started, 3),
             notices=(*envelope.notices, *pool.lost),
         )
+        if observed is not None and options.save_observations is not None:
+            _save_observations(envelope, observed, order, options.save_observations)
         envelope = finisher.report(envelope)
         closing = line(summary_record(envelope, finisher.totals))
         spool.write(closing, None)
@@ -213,10 +219,27 @@ async def _plan(
     return plan_urls(request.targets, options)
 
 
+def _save_observations(
+    envelope: ScanReport, observed: list[TargetResult], order: dict[str, int], path: str
+) -> None:
+    """Write what the checks judged (:mod:`keywire.observations`), in the plan's order."""
+    from ..observations.file import ObservationsError, write
+
+    ranked = sorted(observed, key=lambda r: (order.get(r.target, len(order)), r.target))
+    try:
+        write(dataclasses.replace(envelope, targets=tuple(ranked)), path)
+    except OSError as exc:
+        raise ObservationsError(
+            f"cannot write the observations to {path!r}: {exc.strerror or exc}"
+        ) from None
+
+
 def _workers(request: FleetRequest, plan: ScanPlan) -> int:
     """How many processes this plan is worth, this one included (0 or 1: this one alone)."""
     if request.options.spec is not None or request.resolver is not None or request.broker:
         return 0  # a spec plan, or a resolver object, lives in this process only
+    if request.options.save_observations is not None:
+        return 0  # observations stay in the process that captured them
     wanted = request.workers or os.cpu_count() or 1
     worth = math.ceil(len(plan.targets) / MIN_TARGETS_PER_WORKER)
     chosen = min(wanted, worth) if request.workers is None else min(wanted, len(plan.targets))

@@ -24,9 +24,6 @@ from __future__ import annotations
 from .._models import Category, Finding, Rule, Severity
 from .snapshot import CertFact, Snapshot, grade_rank
 
-FAMILY = "history"
-"""What :func:`keywire.rules.family_of` answers for these rules."""
-
 _TLS_CHEATSHEET = (
     "https://cheatsheetseries.owasp.org/cheatsheets/Transport_Layer_Security_Cheat_Sheet.html"
 )

@@ -22,26 +22,24 @@ import time
 from collections.abc import Sequence
 from functools import partial
 
-from .._models import CheckOutcome, Finding, OutcomeStatus, TargetResult
+from .._models import Finding, TargetResult
 from .._plan import PlannedTarget, ScanPlan
-from ..checks import GROUPS
 from ..net.http import ChainEnd, HttpClient
 from ..net.resolver import Resolver
 from ..redact import redact_url
-from ..rules import RULES
+from ..registry import GROUPS
 from ..scanoptions import ScanOptions
-from ..scoring import compute_score
 from ..targets import Target, TargetError, parse_target
 from .build import build_model
 from .documents import MAX_DOCUMENT_BYTES
 from .loader import SpecError, load_spec
 from .model import ApiSpec
 from .plan import EndpointTarget, Plan, plan_endpoints
+from .results import annotate, spec_result
 from .static import spec_findings
 
 #: Check groups that look at a host, not a URL: run once per origin.
 HOST_LEVEL_GROUPS = frozenset({"tls"})
-SPEC_CHECK = "openapi-spec"
 
 
 async def fetch_document(http: HttpClient, url: str) -> tuple[bytes, str, str]:
@@ -94,17 +92,7 @@ def _spec_result(
         ],
         "skipped_total": plan.skipped_total,
     }
-    return TargetResult(
-        target=model.source,
-        scanned=True,
-        findings=tuple(sorted(findings, key=lambda f: (-f.severity.rank, f.rule_id, f.location))),
-        outcomes=(
-            CheckOutcome(check=SPEC_CHECK, target=model.source, status=OutcomeStatus.COMPLETED),
-        ),
-        details={"openapi": summary},
-        duration_s=round(duration, 3),
-        score=compute_score(findings, RULES),
-    )
+    return spec_result(model.source, findings, summary, duration)
 
 
 def credential_origins(
@@ -138,18 +126,7 @@ def credential_origins(
 
 
 def _annotate(result: TargetResult, *, target: EndpointTarget) -> TargetResult:
-    """Tie the core's findings to the spec: KW101 contradicts an https-only declaration."""
-    endpoint = target.endpoint
-    findings: dict[str, Finding] = {}
-    for finding in result.findings:
-        if finding.rule_id == "KW101" and endpoint.declared_schemes == ("https",):
-            finding = dataclasses.replace(
-                finding,
-                message=f"{finding.message} The spec declares HTTPS only.",
-                evidence=(*finding.evidence, ("spec", endpoint.server_location)),
-            )
-        findings.setdefault(finding.fingerprint, finding)  # one finding per rule and location
-    return dataclasses.replace(result, findings=tuple(findings.values()))
+    return annotate(result, target.endpoint)
 
 
 async def plan_spec_scan(
@@ -184,7 +161,7 @@ async def plan_spec_scan(
     )
     run_spec_checks = any(e.name == "openapi" for e in options.selected_entries())
     static = spec_findings(model) if run_spec_checks else []
-    spec_result = _spec_result(model, plan, static, time.perf_counter() - started)
+    result = _spec_result(model, plan, static, time.perf_counter() - started)
 
     host_level = sorted(HOST_LEVEL_GROUPS & GROUPS)
     allowed = credential_origins(
@@ -212,10 +189,15 @@ async def plan_spec_scan(
                 target=target, options=target_options, annotate=partial(_annotate, target=target)
             )
         )
-    detail = spec_result.details["openapi"]
+    detail = result.details["openapi"]
     assert isinstance(detail, dict)
     if withheld:
         detail["credentials_withheld_from"] = sorted(withheld)
     if covered:
         detail["covered_by_their_origin"] = covered
-    return ScanPlan(targets=tuple(planned), leading=(spec_result,))
+    if options.save_observations is not None:  # the spec's facts, for `keywire judge`
+        from ..observations.capture import capture_spec
+
+        kept = capture_spec(model, detail, run_checks=run_spec_checks, headers=options.headers)
+        result = dataclasses.replace(result, observations=kept)
+    return ScanPlan(targets=tuple(planned), leading=(result,))

@@ -25,9 +25,8 @@ from collections.abc import Iterable
 
 from .._display import visible
 from .._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
-from ..checks import REGISTRY
 from ..gate import counts_for_gate, describe
-from ..rules import family_of
+from ..registry import REGISTRY, family_of
 from ._common import docs_url, gate_of, title_of
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -16,7 +16,7 @@ import secrets
 from urllib.parse import urljoin, urlsplit
 
 from ..net.http import HttpResponse
-from ._base import ProbeContext
+from ._context import ProbeContext
 
 MAX_SCRIPTS = 5
 _SCRIPT_SRC = re.compile(rb"""<script\b[^>]{0,500}?\bsrc\s*=\s*["']?([^"'\s>]{1,2048})""", re.I)

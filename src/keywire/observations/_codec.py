@@ -1,0 +1,252 @@
+"""Observations to JSON-ready data and back, driven by the dataclasses' type hints.
+
+An observation is a tree of frozen dataclasses whose fields are typed: strings, numbers, enums,
+bytes, datetimes, tuples, frozensets, unions and nested dataclasses. :class:`Encoder` turns one
+into plain lists, dicts and strings (what ``json.dumps`` writes), and :class:`~._decode.Decoder` turns that
+back into equal dataclasses, checking every value against the field's type on the way: data from
+a file is untrusted, and a wrong type is a :class:`CodecError` (a ``ValueError``) naming where,
+never an object a check would trip over.
+
+Two kinds of values get special treatment:
+
+- exchanges (:class:`~keywire.net.models.HttpResponse` and
+  :class:`~keywire.net.models.FetchFailure`) go into one table per target, referred to as
+  ``{"$ref": n}``: families share the baseline chains, and a shared answer is kept once;
+- table entries (a secret type of the catalogue, a debug-page signature) are kept by their ``id``
+  and looked up in today's table when read back (:data:`BY_ID`).
+
+Every string passes through the encoder's ``text`` hook and every response through its
+``response`` hook (the scrubbing, see :mod:`keywire.observations._scrub`). Bytes are ``{"$text": …}`` when they are UTF-8 (so a saved
+body can be read, and searched), else ``{"$base64": …}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import enum
+import functools
+import importlib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..net.models import FetchFailure, HttpResponse
+
+JsonValue = Any
+"""What ``json.loads`` returns (``None``, ``bool``, ``int``, ``float``, ``str``, lists, dicts)."""
+
+#: The longest string or byte string a file may hold in one value (a body is at most 64 KiB).
+MAX_VALUE = 4 * 1024 * 1024
+_EXCHANGES: tuple[type, ...] = (HttpResponse, FetchFailure)
+
+
+class CodecError(ValueError):
+    """A value that does not fit its type (writing), or data that does not fit (reading)."""
+
+
+def _lookup_secret_type(key: str) -> object:
+    from ..secrets.catalogue import CATALOGUE
+
+    return next((t for t in CATALOGUE if t.id == key), None)
+
+
+def _lookup_signature(key: str) -> object:
+    from ..checks.error_pages import SIGNATURES
+
+    return next((s for s in SIGNATURES if s.id == key), None)
+
+
+#: Types kept by their ``id`` (qualified name → lookup in today's table): they hold code
+#: (patterns, validators), not facts.
+BY_ID: Mapping[str, Callable[[str], object]] = {
+    "keywire.secrets.catalogue.SecretType": _lookup_secret_type,
+    "keywire.checks.error_pages.Signature": _lookup_signature,
+}
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    """The resolved type of each init field of the dataclass ``cls``."""
+    module = importlib.import_module(cls.__module__)
+    try:
+        hints = typing.get_type_hints(cls, vars(module))
+    except NameError as exc:  # a type imported only for the type checker
+        raise CodecError(f"{_qualified(cls)}: a field's type cannot be resolved ({exc})") from None
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def check_type(hint: Any, path: str = "$", seen: set[Any] | None = None) -> None:
+    """Raise :class:`CodecError` when values of ``hint`` (an observation type) cannot be saved:
+    every family's observation must be (``tests/observations/test_codec.py``)."""
+    seen = set() if seen is None else seen
+    members = _members(hint)
+    origin = typing.get_origin(hint)
+    if members is not None or origin in (tuple, frozenset):
+        for arg in members or typing.get_args(hint):
+            if arg is not Ellipsis:
+                check_type(arg, f"{path}[]", seen)
+        return
+    if origin in (Mapping, dict, typing.Mapping):
+        key, value = typing.get_args(hint)
+        if key is not str:
+            raise CodecError(f"{path}: mappings need string keys")
+        check_type(value, f"{path}{{}}", seen)
+        return
+    if hint in (str, int, float, bool, bytes, type(None), datetime.datetime, datetime.date):
+        return
+    if isinstance(hint, type) and (issubclass(hint, enum.Enum) or _qualified(hint) in BY_ID):
+        return
+    if not _is_dataclass_type(hint):
+        raise CodecError(f"{path}: no encoding for the type {hint!r}")
+    if hint in seen:
+        return
+    seen.add(hint)
+    for name, field_hint in _hints(hint).items():
+        check_type(field_hint, f"{path}.{name}", seen)
+
+
+def _members(hint: Any) -> tuple[Any, ...] | None:
+    """The members of a union (``X | Y``, ``Optional[X]``), or None if ``hint`` is none."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return None
+
+
+def _is_dataclass_type(hint: Any) -> bool:
+    return isinstance(hint, type) and dataclasses.is_dataclass(hint)
+
+
+class Encoder:
+    """Turns observations into JSON-ready data; one per target (the exchanges' table)."""
+
+    def __init__(
+        self,
+        *,
+        text: Callable[[str], str] = lambda s: s,
+        response: Callable[[HttpResponse], HttpResponse] = lambda r: r,
+    ) -> None:
+        self._text = text
+        self._response = response
+        self.exchanges: list[JsonValue] = []
+        self._refs: dict[int, int] = {}
+        self._alive: list[object] = []  # keeps encoded exchanges alive: their ids stay unique
+
+    def encode(self, value: object, hint: Any, path: str = "$") -> JsonValue:
+        """``value`` (of type ``hint``) as JSON-ready data."""
+        members = _members(hint)
+        if members is not None:
+            return self._union(value, members, path)
+        if hint is type(None):
+            if value is not None:
+                raise CodecError(f"{path}: expected None")
+            return None
+        origin = typing.get_origin(hint)
+        if origin is not None:
+            return self._generic(value, hint, origin, path)
+        if not isinstance(hint, type):
+            raise CodecError(f"{path}: no encoding for the type {hint!r}")
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise CodecError(f"{path}: expected {hint.__name__}, got {type(value).__name__}")
+        if hint is str:
+            return self._text(str(value))
+        if hint is bool or hint is int or hint is float:
+            return value
+        if hint is bytes:
+            assert isinstance(value, bytes)
+            return _bytes(value)
+        if issubclass(hint, enum.Enum):
+            assert isinstance(value, enum.Enum)
+            return value.value
+        if hint is datetime.datetime or hint is datetime.date:
+            assert isinstance(value, datetime.date)
+            return value.isoformat()
+        if _qualified(hint) in BY_ID:
+            return str(value.id)  # type: ignore[attr-defined]
+        if isinstance(value, HttpResponse | FetchFailure):
+            return {"$ref": self._exchange(value)}
+        if dataclasses.is_dataclass(value):
+            return self._fields(value, path)
+        raise CodecError(f"{path}: no encoding for {hint.__name__}")
+
+    def _union(self, value: object, members: tuple[Any, ...], path: str) -> JsonValue:
+        if value is None:
+            if type(None) not in members:
+                raise CodecError(f"{path}: None where a value is required")
+            return None
+        candidates = [m for m in members if m is not type(None)]
+        if len(candidates) == 1:
+            return self.encode(value, candidates[0], path)
+        for member in candidates:
+            if isinstance(value, typing.get_origin(member) or member):
+                data = self.encode(value, member, path)
+                if _is_dataclass_type(member) and not isinstance(value, _EXCHANGES):
+                    return {"$type": member.__name__, **data}
+                return data
+        raise CodecError(f"{path}: {type(value).__name__} is none of the union's types")
+
+    def _generic(self, value: object, hint: Any, origin: Any, path: str) -> JsonValue:
+        args = typing.get_args(hint)
+        if origin is tuple:
+            if not isinstance(value, tuple):
+                raise CodecError(f"{path}: expected a tuple")
+            if len(args) == 2 and args[1] is Ellipsis:
+                return [self.encode(v, args[0], f"{path}[{i}]") for i, v in enumerate(value)]
+            if len(args) != len(value):
+                raise CodecError(f"{path}: expected {len(args)} items")
+            return [
+                self.encode(v, a, f"{path}[{i}]")
+                for i, (v, a) in enumerate(zip(value, args, strict=True))
+            ]
+        if origin is frozenset:
+            if not isinstance(value, frozenset):
+                raise CodecError(f"{path}: expected a frozenset")
+            items = [self.encode(v, args[0], f"{path}[]") for v in value]
+            return sorted(items, key=repr)
+        if origin in (Mapping, dict, typing.Mapping) and args and args[0] is str:
+            if not isinstance(value, Mapping):
+                raise CodecError(f"{path}: expected a mapping")
+            return {
+                self._text(str(k)): self.encode(v, args[1], f"{path}.{k}") for k, v in value.items()
+            }
+        raise CodecError(f"{path}: no encoding for the type {hint!r}")
+
+    def _fields(self, value: Any, path: str) -> dict[str, JsonValue]:
+        cls: Any = type(value)
+        return {
+            name: self.encode(getattr(value, name), hint, f"{path}.{name}")
+            for name, hint in _hints(cls).items()
+        }
+
+    def _exchange(self, value: HttpResponse | FetchFailure) -> int:
+        known = self._refs.get(id(value))
+        if known is not None:
+            return known
+        index = len(self.exchanges)
+        self._refs[id(value)] = index
+        self._alive.append(value)
+        self.exchanges.append(None)  # reserved: a chain's failure may be encoded in between
+        if isinstance(value, FetchFailure):
+            self.exchanges[index] = {"type": "failure", **self._fields(value, f"$x{index}")}
+            return index
+        data = self._fields(self._response(value), f"$x{index}")
+        self.exchanges[index] = {"type": "response", **data}
+        return index
+
+
+def _bytes(value: bytes) -> JsonValue:
+    try:
+        return {"$text": value.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"$base64": base64.b64encode(value).decode("ascii")}
+
+
+__all__ = ["BY_ID", "CodecError", "Encoder", "JsonValue", "check_type"]
