@@ -270,9 +270,11 @@ def bodies(
         for run in range(runs + 1):
             order = ["one", "small", "large"] if run % 2 else ["large", "small", "one"]
             for name in order:
+                # One process: the cost per exchange, not that of starting worker processes
+                # (a fleet of 50 would get a second one; bench/fleet_bench.py measures fleets).
                 cmd = [
                     sys.executable, "-m", "keywire.cli", "scan", "--format", "json",
-                    "--fail-on", "none", "--output", out, *cases[name],
+                    "--fail-on", "none", "--workers", "1", "--output", out, *cases[name],
                 ]  # fmt: skip
                 wall, cpu, rss, code = measure(cmd)
                 report = json.loads(open(out, encoding="utf-8").read())  # noqa: SIM115

@@ -78,3 +78,17 @@ def test_credentials_in_url_error_does_not_echo_them():
     with pytest.raises(TargetError) as info:
         parse_target("https://user:hunter2secret@api.example.com/")
     assert "hunter2secret" not in str(info.value)
+
+
+def test_a_long_line_is_quoted_short_in_its_error():
+    """A hostile targets file line of thousands of characters: the error says which, briefly."""
+    from keywire.targetsfile import parse_targets
+
+    line = "http://a" + "b" * 5000 + "/"
+    with pytest.raises(TargetError) as caught:
+        parse_target(line)
+    message = str(caught.value)
+    assert len(message) < 400
+    assert "more characters" in message and "invalid host name" in message
+    (problem,) = parse_targets(line + "\n", source="t.txt").problems()
+    assert problem.startswith("t.txt:1: 'http://abbb") and len(problem) < 400

@@ -145,7 +145,9 @@ def parse_target(
         raise TargetError(f"{_safe(raw)} is not a valid URL: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise TargetError(f"{_safe(raw)}: unsupported scheme {parts.scheme!r} (use http or https)")
+        raise TargetError(
+            f"{_safe(raw)}: unsupported scheme {_quoted(parts.scheme)} (use http or https)"
+        )
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise TargetError(f"{_safe(raw)} has no host")
@@ -154,11 +156,11 @@ def parse_target(
             f"{_safe(raw)}: credentials in the URL are refused; pass them with --header"
         )
     if any(c.isspace() for c in host) or "%" in host:
-        raise TargetError(f"{_safe(raw)}: invalid host {host!r}")
+        raise TargetError(f"{_safe(raw)}: invalid host {_quoted(host)}")
     try:
         host = host.encode("idna").decode("ascii").lower() if not _is_ip(host) else host
     except UnicodeError:
-        raise TargetError(f"{_safe(raw)}: invalid host name {host!r}") from None
+        raise TargetError(f"{_safe(raw)}: invalid host name {_quoted(host)}") from None
     if port == 0:
         raise TargetError(f"{_safe(raw)}: port 0 is not a port a server listens on")
     in_query = credential_parameters(parts.query)
@@ -220,7 +222,19 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+#: Longer values are cut where an error message quotes them (a hostile targets file can hold
+#: lines of thousands of characters; the message only needs to say which one).
+QUOTE_CHARS = 120
+
+
+def _quoted(text: str) -> str:
+    """``repr(text)``, cut to :data:`QUOTE_CHARS` with how much was left out."""
+    if len(text) <= QUOTE_CHARS:
+        return repr(text)
+    return f"{text[:QUOTE_CHARS]!r}… ({len(text) - QUOTE_CHARS} more characters)"
+
+
 def _safe(raw: str) -> str:
     from .redact import redact_url
 
-    return repr(redact_url(raw))
+    return _quoted(redact_url(raw))

@@ -102,3 +102,26 @@ def test_an_empty_fleet_assembles_an_empty_list(tmp_path):
     assert reindent("{}") == "    {}"
     text = json.dumps({"targets": []}, indent=2)
     assert '"targets": []' in text
+
+
+@pytest.mark.parametrize(
+    ("count", "asked", "expected"),
+    [
+        (1, None, 0),  # one URL: this process alone
+        (14, None, 0),  # a batch: starting a process costs more than it saves
+        (47, None, 0),
+        (96, None, 2),
+        (1000, None, 2),
+        (14, 2, 2),  # asked for: given
+        (1, 2, 0),
+    ],
+)
+def test_worker_processes_only_for_fleets_that_repay_them(count, asked, expected, monkeypatch):
+    from keywire._plan import plan_urls
+    from keywire.fleet import _run
+
+    monkeypatch.setattr(_run.os, "cpu_count", lambda: 2)
+    urls = [f"http://127.0.{n // 200}.{n % 200 + 1}:8080/" for n in range(count)]
+    options = ScanOptions()
+    request = FleetRequest(targets=urls, options=options, workers=asked)
+    assert _run._workers(request, plan_urls(urls, options, whole=False)) == expected

@@ -44,8 +44,10 @@ if TYPE_CHECKING:
     from ..baseline import Baseline
     from ..net.resolver import Resolver
 
-#: A worker is worth starting for at least this many targets.
-MIN_TARGETS_PER_WORKER = 8
+#: A worker is worth starting for at least this many targets: a process costs ~0.25 s of CPU to
+#: start and import, about 10 HTTPS targets' worth. Measured on loopback fleets of HTTPS APIs
+#: (bench/README.md, "Fleets"): 2 processes lose on 16 and 32 targets and break even near 64.
+MIN_TARGETS_PER_WORKER = 48
 #: Unscanned targets whose reasons are kept for the closing messages (the rest are counted).
 KEPT_FAILURES = 20
 
