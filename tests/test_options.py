@@ -60,6 +60,7 @@ def test_every_command_takes_exactly_its_rows():
         "report",
         "mcp",
         "lint-spec",
+        "worker",
     ):
         command = main.commands[name]
         declared = {

@@ -40,6 +40,7 @@ COMMANDS = (
     "report",
     "mcp",
     "lint-spec",
+    "worker",
 )
 #: The check group that only runs on spec-driven scans (``spec`` is its former name, still taken).
 OPENAPI_GROUP = "openapi"
@@ -272,13 +273,17 @@ OPTIONS: tuple[Option, ...] = (
         short="-H",
         dest="headers",
         multiple=True,
-        commands=("scan", "tokens", "watch"),
+        commands=("scan", "tokens", "watch", "worker"),
         help="'Name: value' credential header, sent only over verified HTTPS to the target host.",
         overrides={
             "tokens": {
                 "help": "'Name: value' credential header, sent only over verified HTTPS to the "
                 "URL's origin."
-            }
+            },
+            "worker": {
+                "help": "'Name: value' credential this worker sends when a scan names header "
+                "Name (scans never carry the value)."
+            },
         },
     ),
     Option(
@@ -287,7 +292,7 @@ OPTIONS: tuple[Option, ...] = (
         dest="header_envs",
         multiple=True,
         metavar="NAME=VAR",
-        commands=_SCANNING,
+        commands=(*_SCANNING, "worker"),
         help="Like --header, with the value read from environment variable VAR (not shell "
         "history).",
     ),
@@ -389,6 +394,53 @@ OPTIONS: tuple[Option, ...] = (
         config=True,
         help="Processes that scan targets side by side (default: the CPU count; a small scan "
         "uses fewer, a --spec scan one).",
+    ),
+    Option(
+        name="broker",
+        kind="text",
+        metavar="URL",
+        commands=("scan", "worker"),
+        help="Scan on keywire workers through this Redis broker (redis://HOST:PORT/DB, rediss:// "
+        "for TLS) instead of in this machine's processes; needs keywire[distributed].",
+        overrides={
+            "worker": {
+                "help": "The Redis broker: redis://HOST:PORT/DB, rediss://… for TLS (default: "
+                "$KEYWIRE_BROKER; the password may come from $KEYWIRE_BROKER_PASSWORD)."
+            }
+        },
+    ),
+    Option(
+        name="processes",
+        kind="integer",
+        low=1,
+        high=256,
+        default=1,
+        show_default=True,
+        metavar="N",
+        commands=("worker",),
+        help="Worker processes (more than 1: this one supervises them and restarts any that dies).",
+    ),
+    Option(
+        name="threads",
+        kind="integer",
+        low=1,
+        high=1024,
+        default=8,
+        show_default=True,
+        metavar="N",
+        commands=("worker",),
+        help="Targets each worker process scans at once.",
+    ),
+    Option(
+        name="heartbeat-timeout",
+        kind="number",
+        low=1,
+        high=3600,
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        commands=("worker",),
+        help="A worker silent this long is taken for dead and its messages are delivered again.",
     ),
     Option(
         name="offline",
@@ -727,7 +779,7 @@ OPTIONS: tuple[Option, ...] = (
         kind="count",
         short="-v",
         default=0,
-        commands=(*_ALL, "watch", "judge"),
+        commands=(*_ALL, "watch", "judge", "worker"),
         help="Log to stderr (-vv for debug).",
     ),
     Option(

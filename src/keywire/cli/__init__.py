@@ -35,6 +35,7 @@ from .rules import rules_command
 from .scan import scan_command
 from .tokens import tokens_command
 from .watch import watch_command
+from .worker import worker_command
 
 
 class _Keywire(click.Group):
@@ -76,6 +77,7 @@ for _command in (
     report_command,
     lint_spec_command,
     mcp_command,
+    worker_command,
     completion_command,
 ):
     main.add_command(_command)

@@ -157,6 +157,7 @@ def run_scan(
         live=live,
         observer=observer,
         verbose=values.get("verbose") or 0,
+        broker=values.get("broker"),
     )
     with history if history is not None else contextlib.nullcontext():
         try:

@@ -65,6 +65,8 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
     configure_logging(values["verbose"])
     check_ca_file(values["ca_file"])
     spec = values["spec"]
+    if values.get("broker"):
+        _check_broker(values["broker"], spec, values.get("save_observations"))
     if spec is not None:
         urls = list(targets)  # base URLs replacing the spec's servers: the spec planner's
     else:
@@ -85,6 +87,11 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         from ..openapi.loader import SpecError
 
         spec_errors = (SpecError,)
+    broker_errors: tuple[type[Exception], ...] = ()
+    if values.get("broker"):
+        from ..distributed import BrokerError
+
+        broker_errors = (BrokerError,)
     history = store_for_scan(values["store"], values["no_store"])  # refused before any traffic
     _check_observations_file(values["save_observations"], settings.outputs)
     observation_errors: tuple[type[Exception], ...] = ()
@@ -107,7 +114,29 @@ def scan_command(ctx: click.Context, /, targets: tuple[str, ...], **params: Any)
         )
     except TargetError as exc:
         fail_usage(str(exc))
+    except broker_errors as exc:
+        fail_usage(f"{exc} (the stream keeps the records written so far, for --resume)")
     except spec_errors as exc:
         fail_usage(f"cannot use the API description: {exc}")
     except observation_errors as exc:
+        fail_usage(str(exc))
+
+
+def _check_broker(url: str, spec: str | None, save_observations: str | None) -> None:
+    """``--broker``: refused before any traffic when it cannot work."""
+    from ..distributed import BrokerError, MissingExtra, require
+    from ..distributed._broker import check_reachable, check_url
+
+    if spec is not None:
+        fail_usage("--broker scans URLs (-i FILE, arguments); a --spec scan runs on this machine")
+    if save_observations is not None:
+        fail_usage(
+            "--save-observations keeps the scan on this machine (the workers' records hold the "
+            "findings, not what the probes observed): leave out --broker"
+        )
+    try:
+        require()
+        check_url(url)
+        check_reachable(url)
+    except (MissingExtra, ValueError, BrokerError) as exc:
         fail_usage(str(exc))

@@ -76,6 +76,9 @@ class FleetRequest:
     annotate: Callable[[TargetResult], TargetResult] | None = None
     #: When the scan started (default: when :func:`run_fleet` is called).
     started_at: datetime | None = None
+    #: A Redis broker URL: the targets are scanned by ``keywire worker`` processes on it
+    #: (:mod:`keywire.distributed`), not in this machine's processes.
+    broker: str | None = None
 
 
 @dataclass
@@ -235,7 +238,7 @@ def _save_observations(
 
 def _workers(request: FleetRequest, plan: ScanPlan) -> int:
     """How many processes this plan is worth, this one included (0 or 1: this one alone)."""
-    if request.options.spec is not None or request.resolver is not None:
+    if request.options.spec is not None or request.resolver is not None or request.broker:
         return 0  # a spec plan, or a resolver object, lives in this process only
     if request.options.save_observations is not None:
         return 0  # observations stay in the process that captured them
@@ -258,6 +261,19 @@ async def _results(
     from .._scanner import stream_plan
 
     options = request.options
+    if request.broker:
+        from ..distributed.coordinator import broker_results
+
+        for leading in plan.leading:
+            yield leading
+        urls = [p.target.url for p in plan.targets]
+        spread = broker_results(request.broker, urls, options, run_deadline=run_deadline)
+        try:
+            async for result in spread:
+                yield result
+        finally:
+            await spread.aclose()
+        return
     shares = shard([p.target for p in plan.targets], max(1, workers), parse_pins(options.resolve))
     if len(shares) > 1:
         each = {

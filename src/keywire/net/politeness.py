@@ -13,6 +13,10 @@ The HTTP client and the TLS engine take one slot per connection (:meth:`Politene
 as long as it is open. Slots are taken per server first, then globally, and given back in the
 reverse order, so a connection waiting for a busy server never holds a global slot meanwhile.
 
+A scan spread over many machines (:mod:`keywire.distributed`) shares the per-server caps
+through its broker: :data:`SHARED_SLOTS`, set in the context a client is made in, replaces the
+per-server semaphores of this process by slots every worker takes from (:class:`ServerSlots`).
+
 Retries (:class:`RetryPolicy`) are for failures of the *connection*, before any answer: a
 connection reset or closed before a response started, or the local machine out of sockets or
 ports. An answer, even an error page or a refusal by the TCP stack ("nothing listens here"), is a
@@ -23,9 +27,24 @@ from __future__ import annotations
 
 import asyncio
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from .resolver import ResolutionError, Resolver
+
+
+class ServerSlots(Protocol):
+    """Per-server connection slots shared beyond this process (one scan's, on every worker)."""
+
+    async def acquire(self, server: tuple[str, int]) -> object:
+        """Wait for a slot of ``server``; what :meth:`release` gives back."""
+
+    async def release(self, token: object) -> None: ...
+
+
+#: The shared per-server slots of the scan a client is made for (None: this process's own).
+SHARED_SLOTS: ContextVar[ServerSlots | None] = ContextVar("keywire_shared_slots", default=None)
 
 
 class Politeness:
@@ -34,6 +53,7 @@ class Politeness:
     def __init__(self, resolver: Resolver, *, per_server: int, max_connections: int) -> None:
         self._resolver = resolver
         self._per_server = per_server
+        self._shared = SHARED_SLOTS.get()
         self._servers: dict[tuple[str, int], asyncio.Semaphore] = {}
         #: Each name's server address, once resolved (the resolver caches too, but asynchronously;
         #: a slot is taken for every connection).
@@ -62,8 +82,10 @@ class Politeness:
         caller already chose one) and one of the scan's: ``async with politeness.slot(...)``."""
         return _Slot(self, host, port, address)
 
-    async def _acquire(self, host: str, port: int, address: str | None) -> asyncio.Semaphore:
+    async def _acquire(self, host: str, port: int, address: str | None) -> object:
         key = (address, port) if address is not None else await self.server_of(host, port)
+        if self._shared is not None:
+            return await self._acquire_shared(self._shared, key)
         server = self._servers.get(key)
         if server is None:
             server = self._servers[key] = asyncio.Semaphore(self._per_server)
@@ -77,10 +99,24 @@ class Politeness:
         self.peak = max(self.peak, self._open)
         return server
 
-    def _release(self, server: asyncio.Semaphore) -> None:
+    async def _acquire_shared(self, shared: ServerSlots, key: tuple[str, int]) -> object:
+        token = await shared.acquire(key)
+        try:
+            await self._global.acquire()
+        except BaseException:
+            await shared.release(token)
+            raise
+        self._open += 1
+        self.peak = max(self.peak, self._open)
+        return token
+
+    async def _release(self, server: object) -> None:
         self._open -= 1
         self._global.release()
-        server.release()
+        if isinstance(server, asyncio.Semaphore):
+            server.release()
+        elif self._shared is not None:
+            await self._shared.release(server)
 
 
 class _Slot:
@@ -93,15 +129,15 @@ class _Slot:
         self._host = host
         self._port = port
         self._address = address
-        self._server: asyncio.Semaphore | None = None
+        self._server: object | None = None
 
     async def __aenter__(self) -> None:
         self._server = await self._politeness._acquire(self._host, self._port, self._address)
 
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
-            self._politeness._release(self._server)
-            self._server = None
+            server, self._server = self._server, None
+            await self._politeness._release(server)
 
 
 @dataclass(frozen=True)
