@@ -93,7 +93,7 @@ def connection_kwargs() -> dict[str, Any]:
     return {"password": password} if password else {}
 
 
-def make_broker(url: str, *, heartbeat_timeout_s: float = 60.0) -> RedisBroker:
+def make_broker(url: str, *, heartbeat_timeout_s: float = 15.0) -> RedisBroker:
     """A Redis broker for ``url`` with the middleware keywire's actor needs (the AsyncIO
     middleware runs its coroutine on the worker's one event loop)."""
     import redis

@@ -43,7 +43,7 @@ class WorkerConfig:
     url: str
     processes: int = 1
     threads: int = 8
-    heartbeat_timeout_s: float = 60.0
+    heartbeat_timeout_s: float = 15.0
     credentials: Mapping[str, str] = field(default_factory=dict)
     verbose: int = 0
 
