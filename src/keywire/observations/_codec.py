@@ -114,9 +114,29 @@ def check_type(hint: Any, path: str = "$", seen: set[Any] | None = None) -> None
 
 def _members(hint: Any) -> tuple[Any, ...] | None:
     """The members of a union (``X | Y``, ``Optional[X]``), or None if ``hint`` is none."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return typing.get_args(hint)
-    return None
+    return shape(hint)[0]
+
+
+_SHAPES: dict[Any, tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]] = {}
+
+
+def shape(hint: Any) -> tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]:
+    """``(union members or None, typing.get_origin, typing.get_args)`` of ``hint``, worked out
+    once per type (the codec asks for every value it encodes or decodes)."""
+    try:
+        return _SHAPES[hint]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable hint: not kept
+        return _shape(hint)
+    found = _SHAPES[hint] = _shape(hint)
+    return found
+
+
+def _shape(hint: Any) -> tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    return (args if origin in (typing.Union, types.UnionType) else None), origin, args
 
 
 def _is_dataclass_type(hint: Any) -> bool:
@@ -140,14 +160,15 @@ class Encoder:
 
     def encode(self, value: object, hint: Any, path: str = "$") -> JsonValue:
         """``value`` (of type ``hint``) as JSON-ready data."""
-        members = _members(hint)
+        if hint is str and type(value) is str:  # the most common case, first
+            return self._text(value)
+        members, origin, _args = shape(hint)
         if members is not None:
             return self._union(value, members, path)
         if hint is type(None):
             if value is not None:
                 raise CodecError(f"{path}: expected None")
             return None
-        origin = typing.get_origin(hint)
         if origin is not None:
             return self._generic(value, hint, origin, path)
         if not isinstance(hint, type):
@@ -194,7 +215,7 @@ class Encoder:
         raise CodecError(f"{path}: {type(value).__name__} is none of the union's types")
 
     def _generic(self, value: object, hint: Any, origin: Any, path: str) -> JsonValue:
-        args = typing.get_args(hint)
+        args = shape(hint)[2]
         if origin is tuple:
             if not isinstance(value, tuple):
                 raise CodecError(f"{path}: expected a tuple")

@@ -20,8 +20,8 @@ from ._codec import (
     JsonValue,
     _hints,
     _is_dataclass_type,
-    _members,
     _qualified,
+    shape,
 )
 
 
@@ -37,14 +37,15 @@ class Decoder:
 
     def decode(self, data: JsonValue, hint: Any, path: str = "$") -> Any:
         """The value of type ``hint`` that ``data`` holds; :class:`CodecError` if it does not."""
-        members = _members(hint)
+        if hint is str and type(data) is str and len(data) <= MAX_VALUE:  # the most common case
+            return data
+        members, origin, _args = shape(hint)
         if members is not None:
             return self._union(data, members, path)
         if hint is type(None):
             if data is not None:
                 raise CodecError(f"{path}: expected null")
             return None
-        origin = typing.get_origin(hint)
         if origin is not None:
             return self._generic(data, hint, origin, path)
         if hint is bool:
@@ -116,7 +117,7 @@ class Decoder:
         raise CodecError(f"{path}: the value fits none of the union's types")
 
     def _generic(self, data: JsonValue, hint: Any, origin: Any, path: str) -> Any:
-        args = typing.get_args(hint)
+        args = shape(hint)[2]
         if origin is tuple:
             items = _expect(data, list, path)
             if len(args) == 2 and args[1] is Ellipsis:
