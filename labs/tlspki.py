@@ -20,7 +20,9 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+
+from keywire.lab.certs import key_usage, lab_name
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 ONE_DAY = datetime.timedelta(days=1)
@@ -59,29 +61,6 @@ def new_key(kind: str = "ec", size: int = 256) -> PrivateKey:
     return ec.generate_private_key(curve)
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "keywire lab"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _key_usage(*, ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=not ca,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 def make_ca(
     name: str = "keywire lab root",
     *,
@@ -94,18 +73,18 @@ def make_ca(
     key = key or new_key()
     start = not_before or now() - ONE_DAY
     end = not_after or now() + 3650 * ONE_DAY
-    issuer_name = parent.cert.subject if parent else _name(name)
+    issuer_name = parent.cert.subject if parent else lab_name(name)
     signer = parent.key if parent else key
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(name))
+        .subject_name(lab_name(name))
         .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=True), critical=True)
+        .add_extension(key_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if parent is not None:
@@ -149,7 +128,7 @@ def make_leaf(
     key = key or new_key()
     start = not_before or now() - ONE_DAY
     end = not_after or now() + 90 * ONE_DAY
-    subject = _name(names[0] if names else ips[0])
+    subject = lab_name(names[0] if names else ips[0])
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -159,7 +138,7 @@ def make_leaf(
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=False), critical=True)
+        .add_extension(key_usage(ca=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if san:
@@ -210,7 +189,7 @@ def sign_with_openssl(
         root = Path(tmp)
         csr = (
             x509.CertificateSigningRequestBuilder()
-            .subject_name(_name(names[0] if names else ips[0]))
+            .subject_name(lab_name(names[0] if names else ips[0]))
             .sign(key, hashes.SHA256())
         )
         (root / "req.pem").write_bytes(csr.public_bytes(serialization.Encoding.PEM))

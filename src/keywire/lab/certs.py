@@ -65,7 +65,8 @@ class _Issued:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _name(common_name: str) -> x509.Name:
+def lab_name(common_name: str) -> x509.Name:
+    """A lab certificate's subject (organisation "keywire lab"); the test labs share it."""
     return x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "keywire lab"),
@@ -74,7 +75,8 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _key_usage(*, ca: bool) -> x509.KeyUsage:
+def key_usage(*, ca: bool) -> x509.KeyUsage:
+    """The key usage of a lab CA (``ca``) or server certificate; the test labs share it."""
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
@@ -93,14 +95,14 @@ def make_ca(name: str, *, not_before: datetime.datetime, not_after: datetime.dat
     key = ec.generate_private_key(ec.SECP256R1())
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(name))
-        .issuer_name(_name(name))
+        .subject_name(lab_name(name))
+        .issuer_name(lab_name(name))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=True), critical=True)
+        .add_extension(key_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     return _Issued(builder.sign(key, hashes.SHA256()), key)
@@ -120,7 +122,7 @@ def make_leaf(
     general += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(names[0] if names else ips[0]))
+        .subject_name(lab_name(names[0] if names else ips[0]))
         .issuer_name(issuer.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -128,7 +130,7 @@ def make_leaf(
         .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName(general), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=False), critical=True)
+        .add_extension(key_usage(ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
