@@ -19,10 +19,11 @@ Every string passes through the encoder's ``text`` hook and every response throu
 ``response`` hook (the scrubbing, see :mod:`keywire.observations._scrub`). Bytes are ``{"$text": …}`` when they are UTF-8 (so a saved
 body can be read, and searched), else ``{"$base64": …}``.
 
-The encoder also tells whether decoding its data would give back the very value it was given
-(:attr:`Encoder.exact`): no hook changed anything, and every value has its field's own type
-(not a subclass, an ``int`` where a ``float`` is due, a plain value in a union decoding would
-read differently...). The scan judges such a value as it is, instead of decoding it again.
+The encoder also tells whether decoding its data (as it is, in memory) would give back the value
+it was given, equal and of the same types (:attr:`Encoder.exact`): no hook changed anything, and
+no value is one the decoding turns into another type (a subclass, an ``int`` where a ``float`` is
+due, a plain value in a union the decoding would read as another member...). The scan judges
+such a value as it is, instead of decoding it again.
 """
 
 from __future__ import annotations
@@ -190,8 +191,9 @@ class Encoder:
             return float(value)
         if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
             raise CodecError(f"{path}: expected {hint.__name__}, got {type(value).__name__}")
-        if type(value) is not hint:  # a subclass: decoding gives the field's own type
-            self.exact = False
+        if type(value) is not hint and hint is not int:
+            self.exact = False  # a subclass: decoding gives the field's own type (an int is
+            # read back as it was given, an IntEnum too: the scan judged those as they were)
         if hint is str:
             text = self._text(str(value))
             if text is not value or len(text) > MAX_VALUE:
