@@ -78,6 +78,8 @@ class Dialer:
     connected: int = field(default=0)
 
     connect_error: str = field(default="")
+    #: Resolved once the first connection attempt is decided (connected, or failed).
+    _first: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
 
     @contextlib.asynccontextmanager
     async def channel(self, endpoint: Endpoint) -> AsyncIterator[Channel]:
@@ -85,34 +87,52 @@ class Dialer:
 
         Raises :class:`ConnectFailed` when the connection cannot be made. After one such failure
         the dialer fails every later attempt at once: an endpoint that refuses or drops
-        connections is reported once, not waited for a hundred times.
+        connections is reported once, not waited for a hundred times. The attempts that start
+        while the first one is still connecting wait for it: an endpoint with nothing
+        listening costs one connection attempt, not one for each probe that started at once.
         """
         if self.connect_error:
             raise ConnectFailed(self.connect_error)
-        async with self.slot(endpoint.host):
-            if self.connect_error:
-                raise ConnectFailed(self.connect_error)
-            deadline = time.monotonic() + self.timeout
-            self.connections += 1
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(endpoint.address, endpoint.port), self.timeout
-                )
-            except asyncio.TimeoutError:
-                self.connect_error = f"connect timed out after {self.timeout:g}s"
-                raise ConnectFailed(self.connect_error) from None
-            except ConnectionRefusedError:
-                self.connect_error = "connection refused"
-                raise ConnectFailed(self.connect_error) from None
-            except OSError as exc:
-                self.connect_error = f"cannot connect: {exc.strerror or exc}"
-                raise ConnectFailed(self.connect_error) from None
-            self.connected += 1
-            channel = Channel(reader, writer, deadline, self.max_bytes)
-            try:
-                yield channel
-            finally:
-                writer.transport.abort()
+        first = self._first
+        if first is None:
+            first = self._first = asyncio.get_running_loop().create_future()
+            leading = True
+        else:
+            leading = False
+            if not first.done():
+                await asyncio.shield(first)
+                if self.connect_error:
+                    raise ConnectFailed(self.connect_error)
+        try:
+            async with self.slot(endpoint.host):
+                if self.connect_error:
+                    raise ConnectFailed(self.connect_error)
+                deadline = time.monotonic() + self.timeout
+                self.connections += 1
+                try:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(endpoint.address, endpoint.port), self.timeout
+                    )
+                except asyncio.TimeoutError:
+                    self.connect_error = f"connect timed out after {self.timeout:g}s"
+                    raise ConnectFailed(self.connect_error) from None
+                except ConnectionRefusedError:
+                    self.connect_error = "connection refused"
+                    raise ConnectFailed(self.connect_error) from None
+                except OSError as exc:
+                    self.connect_error = f"cannot connect: {exc.strerror or exc}"
+                    raise ConnectFailed(self.connect_error) from None
+                self.connected += 1
+                if leading and not first.done():
+                    first.set_result(None)
+                channel = Channel(reader, writer, deadline, self.max_bytes)
+                try:
+                    yield channel
+                finally:
+                    writer.transport.abort()
+        finally:
+            if leading and not first.done():  # failed, or cancelled before it was decided
+                first.set_result(None)
 
 
 async def first_reachable(

@@ -1,0 +1,109 @@
+"""The dialer's first connection decides for the attempts that start while it connects: an
+endpoint with nothing listening costs one connection attempt, not one per probe started at once
+(a cleartext API's port 443, scanned for TLS, is the common case)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+from keywire.tls.connection import ConnectFailed, Dialer, Endpoint
+from keywire.tls.scan import scan_endpoint
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _endpoint(port: int) -> Endpoint:
+    return Endpoint(host="127.0.0.1", address="127.0.0.1", port=port)
+
+
+def test_a_refusing_endpoint_is_dialed_once_for_a_whole_scan() -> None:
+    dialer = Dialer(timeout=5)
+    result = asyncio.run(scan_endpoint(dialer, _endpoint(_closed_port())))
+    assert dialer.connections == 1
+    assert not result.reachable
+    assert result.error == "connection refused"
+    assert all(p.offered is None and p.reason == "connection refused" for p in result.protocols)
+
+
+def test_attempts_wait_for_the_first_then_connect_side_by_side() -> None:
+    """With a server listening, the later attempts connect once the first has: every one gets
+    its own connection."""
+
+    async def run() -> tuple[int, int]:
+        accepted = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal accepted
+            accepted += 1
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        dialer = Dialer(timeout=5)
+
+        async def one() -> None:
+            async with dialer.channel(_endpoint(port)):
+                await asyncio.sleep(0.01)
+
+        async with server:
+            await asyncio.gather(*(one() for _ in range(6)))
+            await asyncio.sleep(0.05)
+        return dialer.connected, accepted
+
+    connected, accepted = asyncio.run(run())
+    assert connected == 6
+    assert accepted == 6
+
+
+def test_a_first_attempt_cancelled_before_it_connected_does_not_hold_the_others() -> None:
+    async def run() -> int:
+        gate = asyncio.Event()
+
+        @contextlib.asynccontextmanager
+        async def slow_first_slot(host: str) -> AsyncIterator[None]:
+            if not gate.is_set():
+                gate.set()
+                await asyncio.sleep(30)  # the first attempt never gets its slot: it is cancelled
+            yield
+
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        dialer = Dialer(timeout=5, slot=slow_first_slot)
+
+        async def one() -> None:
+            async with dialer.channel(_endpoint(port)):
+                pass
+
+        async with server:
+            first = asyncio.ensure_future(one())
+            await gate.wait()
+            others = asyncio.ensure_future(asyncio.gather(one(), one()))
+            await asyncio.sleep(0.05)
+            first.cancel()
+            await asyncio.wait_for(others, 5)
+        return dialer.connected
+
+    assert asyncio.run(run()) == 2
+
+
+def test_after_a_refusal_every_attempt_fails_at_once() -> None:
+    async def run() -> list[str]:
+        dialer = Dialer(timeout=5)
+
+        async def one() -> str:
+            try:
+                async with dialer.channel(_endpoint(_closed_port())):
+                    return "connected"
+            except ConnectFailed as exc:
+                return str(exc)
+
+        return list(await asyncio.gather(*(one() for _ in range(4))))
+
+    assert asyncio.run(run()) == ["connection refused"] * 4
