@@ -81,6 +81,13 @@ class Dialer:
     #: Resolved once the first connection attempt is decided (connected, or failed).
     _first: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
 
+    async def first_decided(self) -> None:
+        """Return once the first connection attempt has connected or failed (at once when none
+        has started, or it is over)."""
+        first = self._first
+        if first is not None and not first.done():
+            await asyncio.shield(first)
+
     @contextlib.asynccontextmanager
     async def channel(self, endpoint: Endpoint) -> AsyncIterator[Channel]:
         """A connected channel, holding a slot for as long as it is open.

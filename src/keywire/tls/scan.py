@@ -134,6 +134,13 @@ class _Scan:
         fallback: bool = False,
         piggyback: bool = False,
     ) -> Answer:
+        # While the first connection is being made, wait for it: when it fails, answer what
+        # exchange() would, without building a hello for nothing.
+        await self.dialer.first_decided()
+        if self.dialer.connect_error:
+            return Answer(
+                status=Status.FAILED, reason=self.dialer.connect_error, connect_failed=True
+            )
         tls13 = version >= Version.TLS13
         shares: tuple[tuple[int, bytes], ...] = ()
         if tls13 and key_shares:
