@@ -145,6 +145,20 @@ def _shape(hint: Any) -> tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]:
     return (args if origin in (typing.Union, types.UnionType) else None), origin, args
 
 
+_CANDIDATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _candidates(members: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A union's members but ``None`` (worked out once per union, as :func:`shape` is)."""
+    try:
+        return _CANDIDATES[members]
+    except KeyError:
+        found = _CANDIDATES[members] = tuple(m for m in members if m is not type(None))
+        return found
+    except TypeError:  # an unhashable member: not kept
+        return tuple(m for m in members if m is not type(None))
+
+
 def _is_dataclass_type(hint: Any) -> bool:
     return isinstance(hint, type) and dataclasses.is_dataclass(hint)
 
@@ -175,6 +189,8 @@ class Encoder:
             if text is not value or len(value) > MAX_VALUE:
                 self.exact = False
             return text
+        if (hint is bool or hint is int or hint is float) and type(value) is hint:
+            return value  # the next most common: a plain bool, int or float where one is due
         members, origin, _args = shape(hint)
         if members is not None:
             return self._union(value, members, path)
@@ -231,7 +247,7 @@ class Encoder:
             if type(None) not in members:
                 raise CodecError(f"{path}: None where a value is required")
             return None
-        candidates = [m for m in members if m is not type(None)]
+        candidates = _candidates(members)
         if len(candidates) == 1:
             return self.encode(value, candidates[0], path)
         for member in candidates:
