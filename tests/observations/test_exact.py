@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from keywire.checks.hsts import HstsObservation
-from keywire.net.models import Chain, ChainEnd, FailureKind, FetchFailure
+from keywire.net.models import Chain, ChainEnd, FailureKind, FetchFailure, HttpResponse
 from keywire.observations._codec import Encoder
 from keywire.observations._decode import Decoder
 from keywire.observations._scrub import CANARY, Scrubber
@@ -225,3 +225,20 @@ def test_the_verification_fails_loudly_on_a_difference():
         {"hsts": Captured(observation=Counted(count=3))},
         {"hsts": Captured(observation=Counted(count=3))},
     )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Mixed:
+    """A union of an exchange and another dataclass: an exchange in it is written as a
+    reference, which reading back refuses (it wants a ``$type``)."""
+
+    value: HttpResponse | Square
+
+
+def test_an_exchange_in_a_union_with_another_dataclass_is_not_exact():
+    encoder = Encoder()
+    encoder.exact = True
+    encoder.encode(Mixed(value=response()), Mixed)
+    assert not encoder.exact
+    exact, decoded = encode(Mixed(value=Square(side=1)), Mixed)
+    assert exact and decoded == Mixed(value=Square(side=1))

@@ -159,6 +159,39 @@ def _candidates(members: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(m for m in members if m is not type(None))
 
 
+_PLANS: dict[tuple[Any, ...], tuple[tuple[Any, Any, bool, bool], ...]] = {}
+
+
+def _union_plan(candidates: tuple[Any, ...]) -> tuple[tuple[Any, Any, bool, bool], ...]:
+    """For each member of a union (but None): the member, the type a value of it is an instance
+    of, whether it is written with its ``$type``, and whether reading it back gives this member
+    again (``$type`` names it first; a plain value: every member is an exchange)."""
+    try:
+        return _PLANS[candidates]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable member: not kept
+        return _make_plan(candidates)
+    plan = _PLANS[candidates] = _make_plan(candidates)
+    return plan
+
+
+def _make_plan(candidates: tuple[Any, ...]) -> tuple[tuple[Any, Any, bool, bool], ...]:
+    exchanges = all(m in _EXCHANGES for m in candidates)
+    plan = []
+    for member in candidates:
+        tagged = _is_dataclass_type(member)
+        if member in _EXCHANGES:  # written as a reference, read back as one if all are
+            exact = exchanges
+        elif tagged:
+            name = member.__name__
+            exact = next(m for m in candidates if getattr(m, "__name__", None) == name) is member
+        else:
+            exact = False
+        plan.append((member, typing.get_origin(member) or member, tagged, exact))
+    return tuple(plan)
+
+
 def _is_dataclass_type(hint: Any) -> bool:
     return isinstance(hint, type) and dataclasses.is_dataclass(hint)
 
@@ -250,17 +283,14 @@ class Encoder:
         candidates = _candidates(members)
         if len(candidates) == 1:
             return self.encode(value, candidates[0], path)
-        for member in candidates:
-            if isinstance(value, typing.get_origin(member) or member):
+        for member, kind, tagged, exact in _union_plan(candidates):
+            if isinstance(value, kind):
                 data = self.encode(value, member, path)
-                if _is_dataclass_type(member) and not isinstance(value, _EXCHANGES):
-                    named = [
-                        m for m in candidates if getattr(m, "__name__", None) == member.__name__
-                    ]
-                    if named[0] is not member:
-                        self.exact = False
+                if tagged and not isinstance(value, _EXCHANGES):
+                    if not exact:
+                        self.exact = False  # another member of the same name is read back
                     return {"$type": member.__name__, **data}
-                if not all(m in _EXCHANGES for m in candidates):
+                if not exact:
                     self.exact = False  # read back as the first member that takes it
                 return data
         raise CodecError(f"{path}: {type(value).__name__} is none of the union's types")
