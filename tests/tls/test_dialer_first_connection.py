@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 from collections.abc import AsyncIterator
 
@@ -126,3 +127,51 @@ def test_no_hello_is_built_for_an_endpoint_that_refused(monkeypatch) -> None:
     result = asyncio.run(scan_endpoint(dialer, _endpoint(_closed_port())))
     assert result.error == "connection refused"
     assert len(built) <= 1  # at most the first attempt's (another probe may connect first)
+
+
+def test_an_unreachable_endpoint_gets_what_the_probes_gave_the_last_one(monkeypatch) -> None:
+    """The result of a scan of an endpoint that takes no connection is the same for every such
+    endpoint with the same failure, but for the endpoint's own fields: the second scan reuses
+    the first's, and it equals what running every probe against it gives."""
+    import keywire.tls.scan as scan_module
+
+    def scan(endpoint: Endpoint, **options: object) -> object:
+        dialer = Dialer(timeout=5)
+        result = asyncio.run(scan_endpoint(dialer, endpoint, **options))  # type: ignore[arg-type]
+        return dataclasses.replace(result, elapsed_s=0.0)
+
+    monkeypatch.setattr(scan_module, "_UNREACHABLE", {})
+    first = _endpoint(_closed_port())
+    other = Endpoint(
+        host="api.test", address="127.0.0.1", port=_closed_port(), server_name="api.test"
+    )
+    scan(first)
+    assert len(scan_module._UNREACHABLE) == 1
+    reused = scan(other)
+    scan_module._UNREACHABLE.clear()
+    probed = scan(other)
+    assert reused == probed
+    assert (reused.host, reused.port, reused.server_name) == ("api.test", other.port, "api.test")
+    # Other options, another result: not mixed up.
+    scan_module._UNREACHABLE.clear()
+    without = scan(first, vulnerability_probes=False)
+    assert scan(other, vulnerability_probes=False) == dataclasses.replace(
+        without, host="api.test", port=other.port, server_name="api.test"
+    )
+    assert len(scan_module._UNREACHABLE) == 1
+
+
+def test_a_reachable_endpoint_is_not_taken_for_an_unreachable_one(monkeypatch) -> None:
+    import keywire.tls.scan as scan_module
+
+    async def run() -> object:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await scan_endpoint(Dialer(timeout=5), _endpoint(port))
+
+    monkeypatch.setattr(scan_module, "_UNREACHABLE", {})
+    asyncio.run(scan_endpoint(Dialer(timeout=5), _endpoint(_closed_port())))
+    result = asyncio.run(run())
+    assert result.reachable  # type: ignore[attr-defined]
+    assert result.error == ""  # type: ignore[attr-defined]

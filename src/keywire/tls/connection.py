@@ -81,6 +81,15 @@ class Dialer:
     #: Resolved once the first connection attempt is decided (connected, or failed).
     _first: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
 
+    async def reach(self, endpoint: Endpoint) -> bool:
+        """Connect to ``endpoint`` and hang up: False (``connect_error`` says why) when it takes
+        no connection."""
+        try:
+            async with self.channel(endpoint):
+                return True
+        except ConnectFailed:
+            return False
+
     async def first_decided(self) -> None:
         """Return once the first connection attempt has connected or failed (at once when none
         has started, or it is over)."""
