@@ -81,21 +81,10 @@ class Dialer:
     #: Resolved once the first connection attempt is decided (connected, or failed).
     _first: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
 
-    async def reach(self, endpoint: Endpoint) -> bool:
-        """Connect to ``endpoint`` and hang up: False (``connect_error`` says why) when it takes
-        no connection."""
-        try:
-            async with self.channel(endpoint):
-                return True
-        except ConnectFailed:
-            return False
-
     async def first_decided(self) -> None:
-        """Return once the first connection attempt has connected or failed (at once when none
-        has started, or it is over)."""
-        first = self._first
-        if first is not None and not first.done():
-            await asyncio.shield(first)
+        """Return once the first connection attempt (if any) has connected or failed."""
+        if self._first is not None and not self._first.done():
+            await asyncio.shield(self._first)
 
     @contextlib.asynccontextmanager
     async def channel(self, endpoint: Endpoint) -> AsyncIterator[Channel]:
@@ -103,22 +92,17 @@ class Dialer:
 
         Raises :class:`ConnectFailed` when the connection cannot be made. After one such failure
         the dialer fails every later attempt at once: an endpoint that refuses or drops
-        connections is reported once, not waited for a hundred times. The attempts that start
-        while the first one is still connecting wait for it: an endpoint with nothing
-        listening costs one connection attempt, not one for each probe that started at once.
+        connections is reported once, not waited for a hundred times. Attempts that start while
+        the first one is connecting wait for it: one attempt for a port with nothing listening.
         """
         if self.connect_error:
             raise ConnectFailed(self.connect_error)
-        first = self._first
-        if first is None:
-            first = self._first = asyncio.get_running_loop().create_future()
-            leading = True
-        else:
-            leading = False
-            if not first.done():
-                await asyncio.shield(first)
-                if self.connect_error:
-                    raise ConnectFailed(self.connect_error)
+        leading = self._first is None
+        first = self._first = self._first or asyncio.get_running_loop().create_future()
+        if not leading and not first.done():
+            await asyncio.shield(first)
+            if self.connect_error:
+                raise ConnectFailed(self.connect_error)
         try:
             async with self.slot(endpoint.host):
                 if self.connect_error:

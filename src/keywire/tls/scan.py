@@ -29,7 +29,7 @@ from ._constants import (
     group_label,
 )
 from ._sightings import Sightings
-from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
+from .connection import Answer, ConnectFailed, Dialer, Endpoint, Mode, Status, exchange
 from .depth import QUIET, probe_depth
 from .hello import (
     LEGACY_GROUPS,
@@ -547,7 +547,7 @@ async def scan_endpoint(
     # One connection first: an endpoint that takes none (a cleartext API's port 443) has every
     # probe fail the same way, so its result is the one the probes gave the last such endpoint
     # with the same failure, with this endpoint's name (see _UNREACHABLE).
-    if not await dialer.reach(endpoint):
+    if not await _reach(dialer, endpoint):
         key = (dialer.connect_error, tuple(versions), vulnerability_probes)
         known = _UNREACHABLE.get(key)
         if known is not None:
@@ -573,6 +573,15 @@ async def scan_endpoint(
             _UNREACHABLE.clear()
         _UNREACHABLE[dialer.connect_error, tuple(versions), vulnerability_probes] = result
     return result
+
+
+async def _reach(dialer: Dialer, endpoint: Endpoint) -> bool:
+    """Connect and hang up: False (``dialer.connect_error`` says why) when that fails."""
+    try:
+        async with dialer.channel(endpoint):
+            return True
+    except ConnectFailed:
+        return False
 
 
 #: The result of a scan of an endpoint that took no connection, by (the failure, the versions,
