@@ -15,8 +15,10 @@ import fnmatch
 import hashlib
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
+
+from keywire._dataclass import dataclass
 
 
 class Severity(enum.Enum):

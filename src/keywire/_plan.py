@@ -10,7 +10,8 @@ report is finished once (:func:`keywire.finish_report`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from ._models import TargetResult
 from .net.resolver import Resolver

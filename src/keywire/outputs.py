@@ -22,9 +22,10 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from keywire._dataclass import dataclass
 
 from .reporters import FORMATS
 

@@ -21,9 +21,10 @@ import shutil
 import textwrap
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from keywire._dataclass import dataclass
 
 from ._display import visible
 from ._models import Finding, ScanReport, Severity

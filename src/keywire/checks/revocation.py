@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from .._models import Finding, Rule, Severity
 from ..redact import redact_url

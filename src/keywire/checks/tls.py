@@ -30,7 +30,8 @@ check *not tested* with the reason, never a pass or a "not supported".
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from .._models import Confidence, Finding, Rule, Severity
 from ..targets import Target

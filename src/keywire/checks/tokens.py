@@ -40,7 +40,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from .._models import Finding

@@ -19,9 +19,10 @@ was verified and what was left out).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol, TypeVar
+
+from keywire._dataclass import dataclass
 
 from . import _asvs
 from ._mappings import ASVS_SUMMARIES, MAPPINGS

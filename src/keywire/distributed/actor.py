@@ -26,8 +26,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, cast
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from .._models import TargetResult

@@ -23,9 +23,11 @@ import ipaddress
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from .._models import TargetResult

@@ -22,9 +22,11 @@ import math
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING
+
+from keywire._dataclass import dataclass
 
 from .._models import Gate, Policy, ScanReport, TargetResult
 from .._plan import ScanPlan, plan_scan, plan_urls

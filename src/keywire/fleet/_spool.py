@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import IO, Any
+
+from keywire._dataclass import dataclass
 
 from .._display import visible
 from ._records import RecordError, parse_line

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from .._display import json_inert, visible

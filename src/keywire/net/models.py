@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import urljoin, urlsplit
+
+from keywire._dataclass import dataclass
 
 from .._version import __version__
 

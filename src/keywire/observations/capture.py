@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from keywire._dataclass import dataclass
 
 from .._models import CheckOutcome, Finding, OutcomeStatus
 from ..checks._base import CheckNotRun, Family, internal_error

@@ -20,10 +20,11 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from .._models import ScanReport, TargetResult

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from ..redact import Redacted, redact
 from .catalogue import CATALOGUE, SecretType

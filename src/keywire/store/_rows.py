@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from .._models import Confidence, Severity

@@ -6,7 +6,7 @@ write before the next read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from keywire._dataclass import dataclass
 
 from ._constants import (
     ALERT,

@@ -13,8 +13,9 @@ import functools
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
 from typing import Any
+
+from keywire._dataclass import dataclass
 
 from ._constants import Version
 from ._wire import DecodeError, u8, u16

@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from keywire._dataclass import dataclass
 
 from .._tasks import spawn
 from . import session12, session13, tls12

@@ -15,7 +15,9 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from keywire._dataclass import dataclass
 
 from .._tasks import TaskScope, spawn
 from . import suites as suite_table

@@ -16,7 +16,8 @@ import asyncio
 import hashlib
 import os
 import time
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from ._constants import (
     ALERT,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from ._suite_table import SSL2_CIPHERS, TLS13_CODES, TLS_SUITES
 

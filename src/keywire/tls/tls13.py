@@ -13,8 +13,9 @@ import asyncio
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
 from typing import Any
+
+from keywire._dataclass import dataclass
 
 from ._constants import (
     ALERT,

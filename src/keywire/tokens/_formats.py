@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
+
+from keywire._dataclass import dataclass
 
 from ._model import Field
 

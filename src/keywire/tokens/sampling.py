@@ -22,8 +22,10 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from email.utils import parsedate_to_datetime
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from ..net.http import Fetched, FetchFailure, HttpClient, HttpResponse

@@ -36,10 +36,11 @@ import logging
 import random
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
 from urllib.parse import urlsplit
+
+from keywire._dataclass import dataclass
 
 from .. import _json
 from .._display import visible

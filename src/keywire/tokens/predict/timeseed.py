@@ -23,7 +23,8 @@ import random
 import string
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from keywire._dataclass import dataclass
 
 from .._alphabet import Charset
 from .._special import poisson_sf
