@@ -7,6 +7,7 @@ hashing, ``repr``, construction, immutability and the dataclass API.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import pickle
 from typing import Any
@@ -15,7 +16,17 @@ import pytest
 
 from keywire import _dataclass
 
-SHAPES = ("frozen_kw", "frozen", "mutable", "explicit", "eq_in_body", "field_flags", "fallback")
+SHAPES = (
+    "frozen_kw",
+    "frozen",
+    "mutable",
+    "explicit",
+    "eq_in_body",
+    "field_flags",
+    "fallback",
+    "derived",
+    "init_var",
+)
 
 
 def _declare(decorate: Any) -> dict[str, Any]:
@@ -66,6 +77,24 @@ def _declare(decorate: Any) -> dict[str, Any]:
     class Fallback:
         rank: int
 
+    @decorate(frozen=True)
+    class Derived:
+        self: int  # a field named self: __init__ names its first parameter otherwise
+        fixed: str = dataclasses.field(default="f", init=False)
+        made: list[int] = dataclasses.field(default_factory=lambda: [1], init=False)
+        total: int = dataclasses.field(default=0, init=False, compare=False)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "total", self.self + len(self.made))
+
+    @decorate(frozen=True, kw_only=True)
+    class WithInitVar:
+        start: dataclasses.InitVar[int]
+        value: int = 0
+
+        def __post_init__(self, start: int) -> None:
+            object.__setattr__(self, "value", start * 2)
+
     return {
         "frozen_kw": FrozenKw,
         "frozen": Frozen,
@@ -74,6 +103,8 @@ def _declare(decorate: Any) -> dict[str, Any]:
         "eq_in_body": EqInBody,
         "field_flags": FieldFlags,
         "fallback": Fallback,
+        "derived": Derived,
+        "init_var": WithInitVar,
     }
 
 
@@ -90,6 +121,8 @@ def _samples(shape: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
             ((), {"shown": "s", "note": "other", "weight": 9}),
         ],
         "fallback": [((1,), {}), ((2,), {})],
+        "derived": [((1,), {}), ((2,), {})],
+        "init_var": [((), {"start": 2}), ((), {"start": 3, "value": 1})],
     }[shape]
 
 
@@ -126,6 +159,7 @@ def test_each_shape_behaves_as_the_standard_library(shape: str) -> None:
         assert (mine != mine) == (std != std)
         assert (mine == object()) == (std == object())
         assert dataclasses.asdict(mine) == dataclasses.asdict(std)
+        assert vars(mine) == vars(std)
         assert dataclasses.is_dataclass(mine)
     for (mine_a, std_a), (mine_b, std_b) in itertools.pairwise(made):
         assert (mine_a == mine_b) == (std_a == std_b)
@@ -178,3 +212,26 @@ def test_subclasses_compare_by_their_own_fields() -> None:
     assert repr(Child(1, 2)).endswith("Child(a=1, b=2)")
     assert hash(Child(1, 2)) == hash((1, 2))
     assert Child.__eq__.__qualname__.endswith("Child.__eq__")
+
+
+def test_construction_errors_are_the_standard_librarys() -> None:
+    for decorate in (_dataclass.dataclass, dataclasses.dataclass):
+        with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+
+            @decorate(frozen=True)
+            class Bad:
+                a: int = 0
+                b: int
+
+        @decorate(frozen=True, kw_only=True)
+        class Good:
+            a: int
+
+        with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'a'"):
+            Good()
+        with pytest.raises(TypeError, match="got an unexpected keyword argument 'z'"):
+            Good(a=1, z=2)
+        with pytest.raises(TypeError, match="takes 1 positional argument but 2 were given"):
+            Good(1)
+    for shape in ("frozen_kw", "derived", "frozen"):
+        assert str(inspect.signature(OURS[shape])) == str(inspect.signature(THEIRS[shape]))

@@ -283,6 +283,8 @@ class TargetResult:
 
 @dataclass(frozen=True, kw_only=True)
 class CategoryScore:
+    """One category's score and grade, with the caps that limited it."""
+
     category: Category
     score: int
     grade: str

@@ -35,6 +35,8 @@ class PlannedTarget:
 
 @dataclass(frozen=True, kw_only=True)
 class ScanPlan:
+    """The targets a scan will run, in order, and what planning already reported."""
+
     targets: tuple[PlannedTarget, ...]
     #: Results the planning itself produced, reported before the targets' (the spec's own).
     leading: tuple[TargetResult, ...] = ()

@@ -42,6 +42,8 @@ class BaselineError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class Baseline:
+    """The findings of an earlier report, to tell new findings from known ones."""
+
     source: str
     started_at: str
     findings: tuple[Finding, ...]

@@ -55,6 +55,8 @@ class OutputError(ValueError):
 
 @dataclass(frozen=True)
 class Output:
+    """One report to write: its format and where (a path, or ``-`` for stdout)."""
+
     fmt: str
     path: str  # "-" is stdout
 

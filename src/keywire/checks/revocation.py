@@ -166,6 +166,8 @@ class LeafRevocation:
 
 @dataclass(frozen=True, kw_only=True)
 class RevocationObservation:
+    """What the revocation probe learnt about a target's certificates."""
+
     target: str
     endpoint: str = ""
     leaves: tuple[LeafRevocation, ...] = ()

@@ -55,6 +55,8 @@ class Framework:
 
 @dataclass(frozen=True, kw_only=True)
 class Requirement:
+    """One requirement of a compliance framework that a rule maps to."""
+
     framework: str
     id: str
     title: str

@@ -37,6 +37,8 @@ class FailureKind(enum.Enum):
 
 @dataclass(frozen=True, kw_only=True)
 class TlsInfo:
+    """What the TLS layer of an HTTPS exchange negotiated, and whether the chain verified."""
+
     version: str
     cipher: str
     verified: bool
@@ -150,6 +152,8 @@ class Chain:
 
 @dataclass(frozen=True, kw_only=True)
 class ClientSettings:
+    """How the HTTP client connects: timeouts, caps, retries, trust."""
+
     timeout: float = 10.0
     body_cap: int = DEFAULT_BODY_CAP
     per_host: int = 5

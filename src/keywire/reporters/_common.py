@@ -71,6 +71,8 @@ def status_labels(finding: Finding) -> list[str]:
 
 @dataclass(frozen=True)
 class NotRun:
+    """A check that did not run on a target, and why."""
+
     target: str
     check: str
     status: str  # "not tested", "not applicable", "not scanned"

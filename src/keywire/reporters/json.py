@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 from .._display import json_inert
@@ -48,6 +47,8 @@ def schema() -> dict[str, Any]:
 
 def packaged_schema(name: str) -> dict[str, Any]:
     """One of keywire's own JSON Schemas (``keywire/schemas/NAME``)."""
+    from importlib import resources  # a report does not need it: only schema() callers load it
+
     text = resources.files("keywire").joinpath(f"schemas/{name}").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded

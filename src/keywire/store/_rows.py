@@ -31,6 +31,8 @@ class ScanRow:
 
 @dataclass(frozen=True, kw_only=True)
 class TargetRow:
+    """A target in the history store: when it was first seen and how many results it has."""
+
     url: str
     first_seen: datetime
     results: int

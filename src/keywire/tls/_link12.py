@@ -42,6 +42,8 @@ class Unsupported(Exception):
 
 @dataclass
 class _Event:
+    """One thing the peer sent on an established TLS 1.2 link."""
+
     kind: str  # "handshake", "ccs", "alert", "data", "heartbeat"
     message: Handshake | None = None
     alert: int = 0

@@ -140,6 +140,8 @@ def handshake_hash(version: int, hash_name: str, messages: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class KeyBlock:
+    """The keys and IVs a TLS 1.2 key block splits into, for each direction."""
+
     client_mac: bytes
     server_mac: bytes
     client_key: bytes

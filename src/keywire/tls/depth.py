@@ -57,6 +57,8 @@ EARLY_DATA = "TLS 1.3 early data"
 
 @dataclass
 class DepthResult:
+    """What the depth probes found on one target, probe by probe."""
+
     renegotiation: RenegotiationResult | None = None
     resumption: ResumptionResult | None = None
     early_data: EarlyDataResult | None = None

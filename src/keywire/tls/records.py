@@ -21,6 +21,8 @@ DEFAULT_MAX_MESSAGE = 1024 * 1024
 
 @dataclass(frozen=True)
 class Record:
+    """One TLS record as read from the wire."""
+
     content_type: int
     version: int
     payload: bytes
@@ -36,6 +38,8 @@ class Record:
 
 @dataclass(frozen=True)
 class Handshake:
+    """One handshake message: its type and body."""
+
     msg_type: int
     body: bytes
 
@@ -46,6 +50,8 @@ class Handshake:
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert: its level and description codes."""
+
     level: int
     description: int
 
@@ -56,6 +62,8 @@ class Alert:
 
 @dataclass(frozen=True)
 class Ssl2Message:
+    """One SSL 2.0 message (its record header stripped)."""
+
     body: bytes
 
 

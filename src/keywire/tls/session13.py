@@ -88,6 +88,8 @@ class Ticket:
 
 @dataclass(frozen=True, kw_only=True)
 class FullHandshake:
+    """A completed TLS 1.3 handshake: suite, group, tickets and the certificates."""
+
     suite: int
     group: int
     tickets: tuple[Ticket, ...]
