@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ._exit import EXIT_INTERRUPTED, fail_usage, stdout_lost
+from ._exit import EXIT_INTERRUPTED, fail_usage, quick_exit, stdout_lost
 
 # Each command lives in its own module, imported when the command runs (or when help lists it):
 # a scan does not pay for the modules of watch, worker, mcp or the demo's lab.
@@ -82,4 +82,15 @@ def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
 
 
-__all__ = ["main"]
+def run() -> None:
+    """The ``keywire`` executable: :func:`main`, then :func:`~keywire.cli._exit.quick_exit`."""
+    try:
+        main(prog_name="keywire")
+    except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise  # a message for the interpreter to print
+        quick_exit(exc.code or 0)
+    quick_exit(0)
+
+
+__all__ = ["main", "run"]
