@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ..redact import scrub
 from ..targets import location_problem
-from .contexts import unverifying_context, verifying_context
+from .contexts import unverifying_context, verifying_context, verifying_context_async
 from .failures import classify, retryable
 from .models import (
     DEFAULT_BODY_CAP,
@@ -306,7 +306,9 @@ class HttpClient:
         context = None
         if origin.scheme == "https":
             context = (
-                verifying_context(self.settings.ca_file) if origin.verify else unverifying_context()
+                await verifying_context_async(self.settings.ca_file)
+                if origin.verify
+                else unverifying_context()
             )
         return await open_connection(
             addresses[:_MAX_ADDRESSES_TRIED],
