@@ -149,3 +149,18 @@ def test_a_tls_only_scan_loads_no_bundle_into_openssl(counted, runner, lab_api):
     )
     assert result.exit_code in (0, 1), result.stderr
     assert counted == [Path(api.ca_file).name], counted  # checked, nothing more
+
+
+def test_certifis_bundle_is_found_without_importing_certifi(monkeypatch):
+    import importlib.util
+
+    import certifi
+
+    from keywire import _certifi
+
+    _certifi.certifi_bundle.cache_clear()
+    assert _certifi.certifi_bundle() == certifi.where()
+    _certifi.certifi_bundle.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # not a directory install
+    assert _certifi.certifi_bundle() == certifi.where()
+    _certifi.certifi_bundle.cache_clear()

@@ -11,13 +11,14 @@ whose certificate failed, loads no bundle at all.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import functools
 import os
 import ssl
 import threading
+
+from .._certifi import certifi_bundle
 
 ALPN = ["http/1.1"]
 
@@ -51,6 +52,8 @@ def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
 
 async def verifying_context_async(ca_file: str | None = None) -> ssl.SSLContext:
     """:func:`verifying_context` without blocking the event loop while the bundles load."""
+    import asyncio  # loaded already by whoever awaits this (checking --ca-file does not need it)
+
     future = _build(ca_file)
     if future.done():
         return future.result()
@@ -110,14 +113,12 @@ def forget_contexts() -> None:
 
 
 def _verifying(ca_file: str | None) -> ssl.SSLContext:
-    import certifi
-
     paths = ssl.get_default_verify_paths()  # what OpenSSL's defaults are (SSL_CERT_FILE/DIR too)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # From files, so that OpenSSL reads them without the interpreter lock. A root in both the
     # system's file and certifi's is stored once (OpenSSL skips a certificate it holds).
     loaded = False
-    for bundle in (paths.cafile, certifi.where()):
+    for bundle in (paths.cafile, certifi_bundle()):
         if bundle:
             with contextlib.suppress(OSError, ssl.SSLError):  # an unreadable bundle is skipped
                 context.load_verify_locations(cafile=bundle)

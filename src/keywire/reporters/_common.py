@@ -17,10 +17,8 @@ from .._models import (
 )
 from ..compliance import FRAMEWORKS, Requirement, by_requirement
 from ..gate import DEFAULT_GATE, GateResult, evaluate
+from ..rules import DOCS_BASE as DOCS_BASE
 from ..rules import RULES
-
-DOCS_BASE = "https://github.com/keywire/keywire/blob/main/"
-"""Where rule pages (``docs/rules/<ID>.md``) are published; reports link there."""
 
 SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
 

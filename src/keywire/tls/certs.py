@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -47,6 +46,7 @@ from cryptography.x509.oid import (
     ObjectIdentifier,
 )
 
+from .._certifi import certifi_bundle
 from .certfacts import SGC_NAMES as SGC_NAMES
 from .certfacts import CertInfo as CertInfo
 from .certfacts import ChainAnalysis as ChainAnalysis
@@ -131,7 +131,7 @@ def _load_pem_file(path: str) -> list[x509.Certificate]:
 @functools.lru_cache(maxsize=4)
 def load_trust_store(ca_file: str | None = None) -> TrustStore:
     """certifi's roots, the system's default CA file and ``ca_file``, deduplicated."""
-    blocks = _pem_blocks(certifi.where())
+    blocks = _pem_blocks(certifi_bundle())
     system = ssl.get_default_verify_paths().cafile
     if system:
         blocks += _pem_blocks(system)

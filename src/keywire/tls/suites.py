@@ -144,7 +144,7 @@ class CipherSuite:
             or self.block64
         )
 
-    @property
+    @functools.cached_property  # sorted by, for every version's offers
     def strength(self) -> int:
         """Rank for ordering offers and comparing preferences: higher is better."""
         if self.weak:
