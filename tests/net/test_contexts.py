@@ -20,6 +20,7 @@ from keywire.net.contexts import (
     unverifying_context,
     verifying_context,
 )
+from keywire.net.http import _verifying_context
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_the_verifying_context_is_built_once_per_ca_file(counted, ca_file):
 def test_a_context_prepared_in_the_background_is_the_one_handed_out(counted, ca_file, tmp_path):
     contexts.prepare_verifying_context(ca_file)
     prepared = verifying_context(ca_file)
-    assert asyncio.run(contexts.verifying_context_async(ca_file)) is prepared
+    assert asyncio.run(_verifying_context(ca_file)) is prepared
     assert counted.count(Path(ca_file).name) == 1
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
@@ -74,7 +75,7 @@ def test_a_context_prepared_in_the_background_is_the_one_handed_out(counted, ca_
     with pytest.raises(CaFileError):
         verifying_context(str(bad))
     with pytest.raises(CaFileError):
-        asyncio.run(contexts.verifying_context_async(str(bad)))
+        asyncio.run(_verifying_context(str(bad)))
     bad.write_text(Path(ca_file).read_text())  # fixed: a new file (size and time), a new build
     assert verifying_context(str(bad)).cert_store_stats()["x509_ca"] > 0
 

@@ -47,17 +47,7 @@ def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     :func:`prepare_verifying_context` started. Raises :class:`CaFileError` when ``ca_file``
     cannot be read or holds no certificate.
     """
-    return _build(ca_file).result()
-
-
-async def verifying_context_async(ca_file: str | None = None) -> ssl.SSLContext:
-    """:func:`verifying_context` without blocking the event loop while the bundles load."""
-    import asyncio  # loaded already by whoever awaits this (checking --ca-file does not need it)
-
-    future = _build(ca_file)
-    if future.done():
-        return future.result()
-    return await asyncio.wrap_future(future)
+    return verifying_context_future(ca_file).result()
 
 
 def prepare_verifying_context(ca_file: str | None = None) -> None:
@@ -67,15 +57,16 @@ def prepare_verifying_context(ca_file: str | None = None) -> None:
     the interpreter lock, so the build runs on another core while the scan imports its checks
     and probes TLS. An unusable ``ca_file`` raises when the context is asked for.
     """
-    _build(ca_file)
+    verifying_context_future(ca_file)
 
 
 _builds: dict[tuple[str | None, int, int], concurrent.futures.Future[ssl.SSLContext]] = {}
 _builds_lock = threading.Lock()
 
 
-def _build(ca_file: str | None) -> concurrent.futures.Future[ssl.SSLContext]:
-    """The (started or finished) build of the context for ``ca_file`` as it is now."""
+def verifying_context_future(ca_file: str | None) -> concurrent.futures.Future[ssl.SSLContext]:
+    """The (started or finished) build of :func:`verifying_context` for ``ca_file`` as it is
+    now: async code awaits it with :func:`asyncio.wrap_future` instead of blocking its loop."""
     key: tuple[str | None, int, int] = (None, 0, 0)
     future: concurrent.futures.Future[ssl.SSLContext]
     if ca_file is not None:
