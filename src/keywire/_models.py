@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from datetime import date, datetime
 
-from keywire._dataclass import dataclass
+from ._dataclass import dataclass
 
 
 class Severity(enum.Enum):

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from ._models import TargetResult
 from .net.resolver import Resolver
 from .options import GROUP_ALIASES, OPENAPI_GROUP

@@ -26,8 +26,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from ._tasks import cancel_and_wait
 
 T = TypeVar("T")

@@ -18,9 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from keywire._dataclass import dataclass
-
 from . import _json
+from ._dataclass import dataclass
 from ._models import (
     BaselineComparison,
     BaselineState,

@@ -34,8 +34,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from ._models import Policy, Severity, Suppression
 from ._tomlkeys import key_lines
 from .options import OPTIONS, Option, report_formats

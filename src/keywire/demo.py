@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from ._models import ScanReport
 from ._scanner import ScanObserver, scan
 from .scanoptions import ScanOptions

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from ._models import BaselineState, Finding, Gate, ScanReport, Score
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from dataclasses import field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from keywire._dataclass import dataclass
+from ._dataclass import dataclass
 
 if TYPE_CHECKING:
     pass

@@ -25,8 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from .reporters import FORMATS
 
 #: File name endings and the format they mean, longest first.

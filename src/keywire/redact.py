@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from keywire._dataclass import dataclass
+from ._dataclass import dataclass
 
 if TYPE_CHECKING:
     from ._models import TargetResult

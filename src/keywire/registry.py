@@ -27,7 +27,7 @@ import sys
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from keywire._dataclass import dataclass
+from ._dataclass import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -16,8 +16,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from .credentials import check_credential_headers
 from .options import GROUP_ALIASES, OPENAPI_GROUP, OPTION, OPTIONS, selectable
 from .redact import credential_parameters, redact, redact_url

@@ -14,8 +14,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from .redact import credential_parameters
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -23,8 +23,7 @@ import re
 import sys
 from typing import BinaryIO
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from ._display import visible
 from .targets import TargetError, parse_target
 

@@ -24,8 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from ._dataclass import dataclass
 from ._display import visible
 from ._models import Finding, ScanReport, Severity
 from .scanoptions import ScanOptions

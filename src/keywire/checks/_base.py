@@ -18,8 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Finding, OutcomeStatus
 from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..targets import Target

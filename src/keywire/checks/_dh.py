@@ -24,7 +24,7 @@ import hashlib
 import math
 import time
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 #: A generator whose order's largest prime factor is below this many bits is "small subgroup":
 #: Pollard's rho in a subgroup of q elements costs about sqrt(q), 2^80 at 160 bits.

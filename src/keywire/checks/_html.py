@@ -22,8 +22,7 @@ import time
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .html_pages import FormSeen, ResourceSeen
 
 MAX_BYTES = 1024 * 1024

@@ -30,8 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..redact import Redacted, redact, redact_url
 from ..secrets import find_secrets

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import HttpResponse
 from ..redact import Redacted, redact, redact_url

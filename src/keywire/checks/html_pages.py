@@ -23,8 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import HttpResponse
 from ..redact import redact_url

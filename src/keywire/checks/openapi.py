@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import Fetched, HttpResponse
 from ..openapi.plan import Endpoint

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url

@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url

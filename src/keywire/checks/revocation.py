@@ -32,8 +32,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Finding, Rule, Severity
 from ..redact import redact_url
 from ..tls.revocation_facts import Answer

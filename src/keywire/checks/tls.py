@@ -31,8 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Confidence, Finding, Rule, Severity
 from ..targets import Target
 from ..tls._constants import Group, Version, group_label

@@ -41,9 +41,8 @@ import contextlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from .._models import Finding
 from ..net.models import HttpResponse
 from ..redact import redact, redact_url

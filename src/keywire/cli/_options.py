@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Gate, Severity
 from ..config import Config, ConfigError, discover, load_config
 from ..options import OPTION, OPTIONS, Option, options_for

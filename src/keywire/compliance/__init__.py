@@ -22,8 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Protocol, TypeVar
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from . import _asvs
 from ._mappings import ASVS_SUMMARIES, MAPPINGS
 

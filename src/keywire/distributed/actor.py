@@ -29,9 +29,8 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import field
 from typing import Any, cast
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from .._models import TargetResult
 from .._version import __version__
 from ..scanoptions import ScanOptions

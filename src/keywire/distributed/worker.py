@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 log = logging.getLogger("keywire.worker")
 

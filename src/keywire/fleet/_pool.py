@@ -27,9 +27,8 @@ from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from .._models import TargetResult
 from ..reporters.jsonl import line
 from ..targets import Target

@@ -26,8 +26,7 @@ from dataclasses import field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Gate, Policy, ScanReport, TargetResult
 from .._plan import ScanPlan, plan_scan, plan_urls
 from .._stream import merge

@@ -19,8 +19,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import IO, Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._display import visible
 from ._records import RecordError, parse_line
 

@@ -22,8 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Severity
 from ..rules import family_of
 from .rules import RULE_IDS as TIME_RULES

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._display import json_inert
 from .._models import Severity
 from ..rules import RULES

@@ -14,9 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from .._display import json_inert, visible
 from .._models import Severity
 from ..rules import RULES

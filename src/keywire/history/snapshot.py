@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 from datetime import datetime, timezone
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Confidence, Finding, OutcomeStatus, Severity, TargetResult
 from ..scoring import GRADES
 

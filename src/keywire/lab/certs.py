@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 ONE_DAY = datetime.timedelta(days=1)
 

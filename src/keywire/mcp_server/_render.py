@@ -13,8 +13,7 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._display import visible
 
 if TYPE_CHECKING:

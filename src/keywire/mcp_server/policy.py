@@ -34,8 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import field
 from urllib.parse import unquote, urlsplit
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ..net.resolver import ResolutionError, Resolver
 
 ALLOW_ENV = "KEYWIRE_MCP_ALLOW"

@@ -18,8 +18,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._display import visible
 from ._render import MAX_EXCERPT, Answer, UntrustedBlock, quote, render_scan
 from .policy import AllowlistResolver, McpPolicy, NormalUrl, PolicyError, RateLimiter, normalise_url

@@ -9,8 +9,7 @@ from urllib.parse import quote, urlsplit
 
 import h11
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .h1 import (
     Connection,
     ConnectionReset,

@@ -39,7 +39,7 @@ from collections.abc import Sequence
 
 import h11
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 #: Response head bytes h11 accepts (its default, which httpx used too): endless headers end here.
 MAX_HEAD_BYTES = 16 * 1024

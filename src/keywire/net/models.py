@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from urllib.parse import urljoin, urlsplit
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._version import __version__
 
 USER_AGENT = f"keywire/{__version__} (+https://github.com/keywire/keywire)"

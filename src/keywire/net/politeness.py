@@ -30,8 +30,7 @@ import random
 from contextvars import ContextVar
 from typing import Protocol
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .resolver import ResolutionError, Resolver
 
 

@@ -13,8 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import CheckOutcome, Finding, OutcomeStatus
 from ..checks._base import CheckNotRun, Family, internal_error
 from ._codec import CodecError, Encoder, JsonValue

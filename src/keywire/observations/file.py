@@ -24,9 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from .._models import ScanReport, TargetResult
 from .._version import __version__
 

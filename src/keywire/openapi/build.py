@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .documents import Document, SpecError, SpecSet, join
 from .model import (
     METHODS,

@@ -14,9 +14,8 @@ from dataclasses import field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 MAX_DOCUMENTS = 32

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 #: One security requirement: the scheme names that must all be satisfied; () allows anonymous.

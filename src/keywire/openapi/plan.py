@@ -15,8 +15,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote, urlencode, urljoin
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ..redact import is_credential_parameter
 from ..targets import Target, TargetError, parse_target
 from .model import ApiSpec, Operation, Server

@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._tasks import spawn
 from ..checks._base import CANARY_PREFIX
 from ..net.http import Chain, FailureKind, Fetched, FetchFailure, HttpClient, HttpResponse

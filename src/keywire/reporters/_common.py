@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import (
     BaselineState,
     Finding,

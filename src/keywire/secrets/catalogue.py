@@ -21,8 +21,7 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._lazyre import LazyPattern
 from ..keyformat import BASE62, KEY_TAIL_PATTERN, PREFIX_PATTERN, base62_encode
 from .validators import (

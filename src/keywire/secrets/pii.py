@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Severity
 from ..redact import Redacted, redact
 from .validators import luhn_ok

@@ -17,8 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ..redact import Redacted, redact
 from .catalogue import CATALOGUE, SecretType
 from .validators import shannon_entropy

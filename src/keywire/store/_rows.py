@@ -7,9 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from .._models import Confidence, Severity
 from ..history.snapshot import format_time, parse_time
 

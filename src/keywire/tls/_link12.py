@@ -6,8 +6,7 @@ write before the next read.
 
 from __future__ import annotations
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     APPLICATION_DATA,

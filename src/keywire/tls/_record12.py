@@ -15,8 +15,7 @@ import hmac
 import os
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import Version
 from ._wire import DecodeError, u8, u16
 from .suites import by_code

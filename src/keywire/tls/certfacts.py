@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 #: Netscape and Microsoft Server Gated Crypto, which OpenSSL accepts in place of serverAuth.
 SGC_NAMES = ("nsSGC", "msSGC")

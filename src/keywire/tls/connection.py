@@ -16,8 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import field
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     APPLICATION_DATA,

@@ -22,8 +22,7 @@ import os
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import field
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._tasks import spawn
 from . import session12, session13, tls12
 from ._constants import Version

@@ -12,8 +12,7 @@ import os
 import random as _random
 import struct
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     EXT_ALPN,
     EXT_COOKIE,

@@ -8,8 +8,7 @@ framing accepted.
 
 from __future__ import annotations
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, HEARTBEAT
 from ._wire import DecodeError
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import field
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import Version
 
 

@@ -30,8 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .certs import TrustStore, signed_by
 from .revocation_facts import CRL as CRL
 from .revocation_facts import RESPONDER as RESPONDER

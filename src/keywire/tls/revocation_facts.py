@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import enum
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 STAPLED = "stapled OCSP response"
 RESPONDER = "OCSP responder"

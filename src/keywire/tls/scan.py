@@ -17,8 +17,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import field
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._tasks import TaskScope, spawn
 from . import suites as suite_table
 from ._constants import (

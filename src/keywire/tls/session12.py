@@ -11,8 +11,7 @@ import asyncio
 import os
 from dataclasses import field, replace
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import ALERT, HANDSHAKE, HS_NEW_SESSION_TICKET, HS_SERVER_HELLO, alert_label
 from ._link12 import ALERT_CLOSE_NOTIFY, Link, Refused
 from ._record12 import Protection

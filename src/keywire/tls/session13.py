@@ -17,8 +17,7 @@ import hashlib
 import os
 import time
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     EXT_EARLY_DATA,

@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._suite_table import SSL2_CIPHERS, TLS13_CODES, TLS_SUITES
 
 # cipher text pattern -> (canonical cipher, effective bits, aead); first match wins.

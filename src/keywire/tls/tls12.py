@@ -19,8 +19,7 @@ import os
 import secrets
 from collections.abc import Sequence
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     CHANGE_CIPHER_SPEC,
     EXT_EXTENDED_MASTER_SECRET,

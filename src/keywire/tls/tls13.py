@@ -15,8 +15,7 @@ import hmac
 import os
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     APPLICATION_DATA,

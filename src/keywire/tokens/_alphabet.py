@@ -24,7 +24,7 @@ import math
 import string
 from collections.abc import Sequence
 
-from keywire._dataclass import dataclass
+from .._dataclass import dataclass
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ import binascii
 import math
 from collections.abc import Sequence
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._formats import TimeWindow, bits_of_time
 
 # Embedded timestamps: (encoding, width in characters or bytes, unit in seconds).

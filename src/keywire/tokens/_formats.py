@@ -14,8 +14,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._model import Field
 
 WIDE_WINDOW = 2 * 86400.0

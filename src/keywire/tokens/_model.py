@@ -14,8 +14,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import field
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Confidence, Severity
 
 

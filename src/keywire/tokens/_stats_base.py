@@ -11,8 +11,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ._alphabet import KNOWN, Positional, bit_string, uniform_low_bits
 from ._special import chi2_sf, normal_sf
 

@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Finding
 from .._version import __version__
 from ..reporters._common import by_severity

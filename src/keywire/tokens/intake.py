@@ -27,8 +27,7 @@ from dataclasses import field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from ..credentials import check_credential_headers
 from ..redact import redact_url
 from ..targets import TargetError, parse_target

@@ -18,8 +18,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._display import json_inert, visible
 from .._models import Finding
 from .._version import __version__

@@ -25,9 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import field
 from email.utils import parsedate_to_datetime
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from ..net.http import Fetched, FetchFailure, HttpClient, HttpResponse
 
 SOURCE_KINDS = ("cookie", "header", "json", "body")

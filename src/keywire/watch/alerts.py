@@ -42,8 +42,7 @@ from dataclasses import field
 from datetime import datetime
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._models import Severity
 from ..history.rules import RULE_IDS as TIME_RULES
 from ..history.snapshot import CertFact, FindingFact, Snapshot, format_time, grade_rank

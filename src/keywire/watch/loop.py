@@ -23,8 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from keywire._dataclass import dataclass
-
+from .._dataclass import dataclass
 from .._display import visible
 from .._models import Policy, TargetResult
 from .._version import __version__

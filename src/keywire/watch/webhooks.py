@@ -40,9 +40,8 @@ from datetime import timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from keywire._dataclass import dataclass
-
 from .. import _json
+from .._dataclass import dataclass
 from .._display import visible
 from .._version import __version__
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from keywire._dataclass import dataclass
-
+from ..._dataclass import dataclass
 from ..._models import Confidence, Severity
 from ...redact import redact
 from .._alphabet import Charset

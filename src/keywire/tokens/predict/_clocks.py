@@ -8,7 +8,7 @@ import operator
 from collections.abc import Callable, Iterable
 from itertools import repeat, starmap
 
-from keywire._dataclass import dataclass
+from ..._dataclass import dataclass
 
 _US = 1_000_000
 

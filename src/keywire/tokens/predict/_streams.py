@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from keywire._dataclass import dataclass
-
+from ..._dataclass import dataclass
 from .._alphabet import BASE64, BASE64URL, DECIMAL, HEX, HEX_UPPER, Charset
 from .._embedded import decoded_bytes
 

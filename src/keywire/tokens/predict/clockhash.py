@@ -44,8 +44,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 
-from keywire._dataclass import dataclass
-
+from ..._dataclass import dataclass
 from .._special import poisson_sf
 from ._clocks import Clock, clocks_at
 

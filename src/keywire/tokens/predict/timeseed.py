@@ -24,8 +24,7 @@ import string
 import time
 from collections.abc import Callable, Sequence
 
-from keywire._dataclass import dataclass
-
+from ..._dataclass import dataclass
 from .._alphabet import Charset
 from .._special import poisson_sf
 from ._streams import Stream
