@@ -66,14 +66,14 @@ class TrustStore:
         self.roots = tuple(roots)
         self._by_subject: dict[bytes, list[x509.Certificate]] = {}
         for cert in self.roots:
-            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
+            self._by_subject.setdefault(_raw_names(cert)[1], []).append(cert)
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
-        return self._by_subject.get(cert.issuer.public_bytes(), [])
+        return self._by_subject.get(_raw_names(cert)[0], [])
 
     def anchors(self, cert: x509.Certificate) -> bool:
         """Whether ``cert`` is a trust anchor (same subject and key as a root)."""
-        same_subject = self._by_subject.get(cert.subject.public_bytes())
+        same_subject = self._by_subject.get(_raw_names(cert)[1])
         if not same_subject:
             return False
         key = _spki(cert)
@@ -86,15 +86,55 @@ class TrustStore:
         return Store(list(self.roots))
 
 
+def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes]:
+    """The DER of the issuer's and the subject's names, as the certificate encodes them.
+
+    Read from the to-be-signed bytes (issuer and subject are its 3rd and 5th fields after an
+    optional version): names are matched byte for byte, as issuers are chained, and no name
+    object is built for each of a store's roots. A TBS this cannot walk falls back to the names
+    ``cryptography`` re-encodes.
+    """
+    try:
+        tbs = cert.tbs_certificate_bytes
+        _, position, end = _tlv(tbs, 0)
+        fields: list[tuple[int, bytes]] = []
+        while position < end and len(fields) < 6:
+            tag, _, after = _tlv(tbs, position)
+            fields.append((tag, tbs[position:after]))
+            position = after
+        if fields and fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        if len(fields) >= 5 and fields[2][0] == fields[4][0] == 0x30:
+            return fields[2][1], fields[4][1]
+    except (ValueError, IndexError):
+        pass
+    return cert.issuer.public_bytes(), cert.subject.public_bytes()
+
+
+def _tlv(der: bytes, position: int) -> tuple[int, int, int]:
+    """The tag at ``position``, where its value starts and where it ends."""
+    tag, length = der[position], der[position + 1]
+    start = position + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 0 < count <= 4:
+            raise ValueError("unsupported DER length")
+        length = int.from_bytes(der[start : start + count], "big")
+        start += count
+    if start + length > len(der):
+        raise ValueError("DER value past the end")
+    return tag, start, start + length
+
+
 def _spki(cert: x509.Certificate) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     return cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\r?\n.+?-----END CERTIFICATE-----\r?\n?", re.DOTALL
-)
+# A block's body is base64 (never a "-"): a bundle of 500 KB splits in well under a millisecond,
+# and a block missing its END line does not swallow the next one.
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n[^-]+-----END CERTIFICATE-----\r?\n?")
 
 
 def _pem_blocks(path: str) -> list[bytes]:
