@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import _gcpause
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._plan import PlannedTarget, ScanPlan, plan_scan
 from ._stream import Deadline, collect, stream, target_deadline
@@ -191,6 +192,7 @@ async def stream_plan(
         prepare_verifying_context(options.ca_file)  # on another core while the scan starts
     async with HttpClient(options.client_settings(), resolver=resolver) as http:
         async for pair in stream(plan.targets, one, limit=options.max_targets):
+            _gcpause.resume()  # the imports are done: collect as usual (see keywire._gcpause)
             yield pair
 
 

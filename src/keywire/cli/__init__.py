@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from .. import __version__, _gcpause
 from ._exit import EXIT_INTERRUPTED, fail_usage, quick_exit, stdout_lost
 
 # Each command lives in its own module, imported when the command runs (or when help lists it):
@@ -68,6 +68,14 @@ class _Keywire(click.Group):
             stdout_lost()
             fail_usage(f"cannot write the output: {exc.strerror or exc}")
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name != "scan":
+            _gcpause.resume()  # a scan resumes it after its first target (keywire._scanner)
+        return name, command, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -83,7 +91,11 @@ def main() -> None:
 
 
 def run() -> None:
-    """The ``keywire`` executable: :func:`main`, then :func:`~keywire.cli._exit.quick_exit`."""
+    """The ``keywire`` executable: :func:`main`, then :func:`~keywire.cli._exit.quick_exit`.
+
+    The garbage collector is paused while it starts (:mod:`keywire._gcpause`).
+    """
+    _gcpause.pause()
     try:
         main(prog_name="keywire")
     except SystemExit as exc:
