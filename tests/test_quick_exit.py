@@ -103,3 +103,17 @@ def test_exit_handlers_run(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert done.stdout == "buffered, not yet flushed"
     assert marker.read_text() == "ran"
+
+
+def test_a_profiled_run_still_writes_its_profile(tmp_path: Path) -> None:
+    profile = tmp_path / "scan.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "keywire", "rules"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert profile.stat().st_size > 0

@@ -52,11 +52,14 @@ def quick_exit(code: int) -> NoReturn:
     20 ms of a 200 ms one-target scan. This flushes stdout and stderr, runs the exit handlers
     (logging's flush, temporary directories' cleanup, ...) and ends the process. It falls back to
     the ordinary exit when a thread that is not a daemon still runs (the interpreter waits for
-    it) or when a stream cannot be flushed (the interpreter reports that as it always did).
+    it), under a profiler (``python -m cProfile`` writes its file when the program returns;
+    coverage saves its data in an exit handler) or when a stream cannot be flushed (the interpreter reports that as it always did).
     """
     main = threading.main_thread()
     if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
         sys.exit(code)
+    if sys.getprofile() is not None:
+        sys.exit(code)  # a profiler writes its results when the program returns
     try:
         sys.stdout.flush()
         sys.stderr.flush()
