@@ -137,7 +137,7 @@ def test_cert_info_json(pki) -> None:
 
 def test_names_are_read_from_the_certificate_as_encoded(pki) -> None:
     """The store matches issuers by the names' DER as the certificates carry them."""
-    from keywire.tls import certs
+    from keywire.tls import truststore as certs
 
     leaf = make_leaf(pki["inter"])
     for issued in (leaf, pki["inter"], pki["root"]):
@@ -150,7 +150,7 @@ def test_names_are_read_from_the_certificate_as_encoded(pki) -> None:
 
 
 def test_a_pem_block_without_its_end_line_does_not_swallow_the_next(tmp_path, pki) -> None:
-    from keywire.tls import certs
+    from keywire.tls import truststore as certs
 
     good = pki["root"].cert.public_bytes(Encoding.PEM)
     broken = b"-----BEGIN CERTIFICATE-----\nMIIB\n"  # cut short: no END line
