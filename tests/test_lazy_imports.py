@@ -98,6 +98,18 @@ def test_rules_and_selection_need_no_family():
     assert not HTTP_FAMILIES & set(found["after"])
 
 
+def test_a_command_loads_its_own_module_only():
+    """Commands load on first use: `keywire scan` does not import watch, worker or mcp."""
+    found = _modules_after(
+        "import json, sys, click\n"
+        "from keywire.cli import main\n"
+        "main.get_command(click.Context(main), 'scan')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('keywire.cli.'))))"
+    )
+    assert "keywire.cli.scan" in found
+    assert not {"keywire.cli.watch", "keywire.cli.worker", "keywire.cli.mcp"} & set(found)
+
+
 def test_the_command_line_loads_no_scanner_until_a_command_runs():
     """`import keywire.cli` (every `keywire` process) pays for click and the option table only."""
     found = _modules_after("import json, sys, keywire.cli\nprint(json.dumps(sorted(sys.modules)))")
@@ -120,7 +132,7 @@ def test_the_command_line_loads_no_scanner_until_a_command_runs():
         "keywire.compliance",
         "keywire.baseline",
     }
-    assert "keywire.cli.scan" in loaded
+    assert not {m for m in loaded if m.startswith("keywire.cli.") and m != "keywire.cli._exit"}
     assert not heavy & loaded, sorted(heavy & loaded)
     assert not {m for m in loaded if m.startswith("keywire.checks.")}
     assert not FOREIGN_HTTP & {m.split(".")[0] for m in loaded}

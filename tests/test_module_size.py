@@ -22,8 +22,6 @@ DATA_TABLES = {
 }
 SPLIT_PENDING = {
     "keywire/tls/scan.py",  # the TLS engine: being deepened (issue 13)
-    "keywire/checks/tls.py",  # the TLS family: being deepened (issue 13)
-    "keywire/tls/certs.py",  # certificates: being deepened (certificate depth)
 }
 
 

@@ -62,7 +62,7 @@ def test_every_command_takes_exactly_its_rows():
         "lint-spec",
         "worker",
     ):
-        command = main.commands[name]
+        command = main.get_command(click.Context(main), name)
         declared = {
             p.opts[0].removeprefix("--") for p in command.params if isinstance(p, click.Option)
         }
@@ -71,13 +71,15 @@ def test_every_command_takes_exactly_its_rows():
 
 
 def test_click_options_follow_the_rows():
-    command = main.commands["scan"]
+    command = main.get_command(click.Context(main), "scan")
     params = {p.name: p for p in command.params}
     timeout = params["timeout"]
     assert isinstance(timeout.type, click.FloatRange)
     assert (timeout.type.min, timeout.type.max, timeout.default) == (0.1, 600, 10.0)
-    assert main.commands["tokens"].params[-1].name in {o.param for o in options_for("tokens")}
-    tokens = {p.name: p for p in main.commands["tokens"].params}
+    assert main.get_command(click.Context(main), "tokens").params[-1].name in {
+        o.param for o in options_for("tokens")
+    }
+    tokens = {p.name: p for p in main.get_command(click.Context(main), "tokens").params}
     assert tokens["fail_on"].default == "low"  # the tokens override
     assert params["fail_on"].default == "high"
 

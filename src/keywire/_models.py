@@ -15,8 +15,10 @@ import fnmatch
 import hashlib
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
+
+from ._dataclass import dataclass
 
 
 class Severity(enum.Enum):
@@ -281,6 +283,8 @@ class TargetResult:
 
 @dataclass(frozen=True, kw_only=True)
 class CategoryScore:
+    """One category's score and grade, with the caps that limited it."""
+
     category: Category
     score: int
     grade: str

@@ -10,8 +10,8 @@ report is finished once (:func:`keywire.finish_report`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from ._dataclass import dataclass
 from ._models import TargetResult
 from .net.resolver import Resolver
 from .options import GROUP_ALIASES, OPENAPI_GROUP
@@ -34,6 +34,8 @@ class PlannedTarget:
 
 @dataclass(frozen=True, kw_only=True)
 class ScanPlan:
+    """The targets a scan will run, in order, and what planning already reported."""
+
     targets: tuple[PlannedTarget, ...]
     #: Results the planning itself produced, reported before the targets' (the spec's own).
     leading: tuple[TargetResult, ...] = ()

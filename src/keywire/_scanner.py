@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import _gcpause
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._plan import PlannedTarget, ScanPlan, plan_scan
 from ._stream import Deadline, collect, stream, target_deadline
@@ -26,6 +27,7 @@ from ._tasks import TaskScope, cancel_and_wait, spawn
 from ._version import __version__
 from .checks._base import Family, internal_error
 from .finish import finish_report
+from .net.contexts import prepare_verifying_context
 from .net.http import FetchFailure, HttpClient, HttpResponse
 from .net.pins import with_pins
 from .net.resolver import ResolutionError, Resolver
@@ -186,9 +188,20 @@ async def stream_plan(
 
     for index, result in enumerate(plan.leading):
         yield index - len(plan.leading), result
+    if _sends_https(plan, options):
+        prepare_verifying_context(options.ca_file)  # on another core while the scan starts
     async with HttpClient(options.client_settings(), resolver=resolver) as http:
         async for pair in stream(plan.targets, one, limit=options.max_targets):
+            _gcpause.resume()  # the imports are done: collect as usual (see keywire._gcpause)
             yield pair
+
+
+def _sends_https(plan: ScanPlan, options: ScanOptions) -> bool:
+    """Whether the scan will send HTTPS requests: a target with an HTTPS side, and an HTTP
+    family selected."""
+    if not any(entry.group == "http" for entry in options.selected_entries()):
+        return False
+    return any(not planned.idle and planned.target.https_url for planned in plan.targets)
 
 
 async def _scan_target(

@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ._dataclass import dataclass
 from ._tasks import cancel_and_wait
 
 T = TypeVar("T")

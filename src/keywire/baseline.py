@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import _json
+from ._dataclass import dataclass
 from ._models import (
     BaselineComparison,
     BaselineState,
@@ -41,6 +41,8 @@ class BaselineError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class Baseline:
+    """The findings of an earlier report, to tell new findings from known ones."""
+
     source: str
     started_at: str
     findings: tuple[Finding, ...]

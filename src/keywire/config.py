@@ -29,11 +29,12 @@ import difflib
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._dataclass import dataclass
 from ._models import Policy, Severity, Suppression
 from ._tomlkeys import key_lines
 from .options import OPTIONS, Option, report_formats

@@ -13,9 +13,9 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._dataclass import dataclass
 from ._models import ScanReport
 from ._scanner import ScanObserver, scan
 from .scanoptions import ScanOptions

@@ -13,9 +13,9 @@ findings or the score fail the gate and 3 when only the incompleteness does (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._dataclass import dataclass
 from ._models import BaselineState, Finding, Gate, ScanReport, Score
 
 if TYPE_CHECKING:

@@ -22,10 +22,11 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from ._dataclass import dataclass
+from ._files import create_private
 from .reporters import FORMATS
 
 #: File name endings and the format they mean, longest first.
@@ -54,6 +55,8 @@ class OutputError(ValueError):
 
 @dataclass(frozen=True)
 class Output:
+    """One report to write: its format and where (a path, or ``-`` for stdout)."""
+
     fmt: str
     path: str  # "-" is stdout
 
@@ -142,9 +145,7 @@ def check_output(output: Output) -> None:
     if info is not None and stat.S_ISREG(info.st_mode) and not os.access(path, os.W_OK):
         raise OutputError(f"cannot write {output.path!r}: the file is read-only")
     try:  # the only sure test of a directory: create (and remove) a file in it
-        import tempfile
-
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=".keywire-", suffix=".probe")
+        fd, probe = create_private(parent, ".keywire-", ".probe")
     except OSError as exc:
         raise OutputError(f"cannot write {output.path!r}: {exc.strerror or exc}") from None
     os.close(fd)
@@ -177,9 +178,7 @@ def open_atomically(path: str) -> Iterator[TextIO]:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    import tempfile  # (loaded with the first file written, not with the command line)
-
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temporary = create_private(target.parent, f".{target.name}.", ".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yield handle

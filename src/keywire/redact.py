@@ -14,8 +14,9 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ._dataclass import dataclass
 
 if TYPE_CHECKING:
     from ._models import TargetResult

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ._dataclass import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING
 
 from .registry import SOURCES, family_of, source_of
 
+DOCS_BASE = "https://github.com/keywire/keywire/blob/main/"
+"""Where rule pages (``docs/rules/<ID>.md``) are published; reports link there."""
+
 if TYPE_CHECKING:
     from ._models import Rule
 

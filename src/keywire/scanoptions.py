@@ -12,10 +12,11 @@ The defaults of the fields the command line sets are the table's (:mod:`keywire.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._dataclass import dataclass
 from .credentials import check_credential_headers
 from .options import GROUP_ALIASES, OPENAPI_GROUP, OPTION, OPTIONS, selectable
 from .redact import credential_parameters, redact, redact_url

@@ -12,9 +12,9 @@ wire. On default ports the counterpart is implied (443 ↔ 80); elsewhere the us
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from ._dataclass import dataclass
 from .redact import credential_parameters
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from typing import BinaryIO
 
+from ._dataclass import dataclass
 from ._display import visible
 from .targets import TargetError, parse_target
 

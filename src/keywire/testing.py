@@ -21,10 +21,10 @@ import shutil
 import textwrap
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._dataclass import dataclass
 from ._display import visible
 from ._models import Finding, ScanReport, Severity
 from .scanoptions import ScanOptions

@@ -6,6 +6,7 @@ Each CA bundle load costs tens of milliseconds; a scan used to load the system's
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 
@@ -19,13 +20,14 @@ from keywire.net.contexts import (
     unverifying_context,
     verifying_context,
 )
+from keywire.net.http import _verifying_context
 
 
 @pytest.fixture
 def counted(monkeypatch):
     """Count what goes into OpenSSL's stores: the system's default bundle, a CA file by name,
     and the certificates handed over in memory ("N roots")."""
-    contexts._verifying.cache_clear()
+    contexts.forget_contexts()
     loads: list[str] = []
     real_default, real_locations = (
         ssl.SSLContext.load_default_certs,
@@ -49,7 +51,7 @@ def counted(monkeypatch):
     monkeypatch.setattr(ssl.SSLContext, "load_default_certs", load_default_certs)
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", load_verify_locations)
     yield loads
-    contexts._verifying.cache_clear()
+    contexts.forget_contexts()
 
 
 def test_the_verifying_context_is_built_once_per_ca_file(counted, ca_file):
@@ -60,6 +62,22 @@ def test_the_verifying_context_is_built_once_per_ca_file(counted, ca_file):
     assert counted.count(Path(ca_file).name) == 1
     assert first.verify_mode is ssl.CERT_REQUIRED and first.check_hostname
     assert not first.verify_flags & ssl.VERIFY_X509_STRICT
+
+
+def test_a_context_prepared_in_the_background_is_the_one_handed_out(counted, ca_file, tmp_path):
+    contexts.prepare_verifying_context(ca_file)
+    prepared = verifying_context(ca_file)
+    assert asyncio.run(_verifying_context(ca_file)) is prepared
+    assert counted.count(Path(ca_file).name) == 1
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    contexts.prepare_verifying_context(str(bad))  # raises only when the context is asked for
+    with pytest.raises(CaFileError):
+        verifying_context(str(bad))
+    with pytest.raises(CaFileError):
+        asyncio.run(_verifying_context(str(bad)))
+    bad.write_text(Path(ca_file).read_text())  # fixed: a new file (size and time), a new build
+    assert verifying_context(str(bad)).cert_store_stats()["x509_ca"] > 0
 
 
 def test_the_roots_are_the_system_bundle_and_certifi_without_repeats():
@@ -114,11 +132,12 @@ def test_a_scan_loads_each_bundle_once(counted, runner, lab_api):
         ],
     )
     assert result.exit_code in (0, 1), result.stderr
-    # One context: the system's and certifi's roots once each (in memory, repeats dropped),
-    # the CA file checked and then loaded.
-    roots = [load for load in counted if load.endswith(" roots")]
-    assert len(roots) == 1 and int(roots[0].split()[0]) > 50, counted
-    assert "system" not in counted and "cacert.pem" not in counted, counted
+    # One context: the system's and certifi's bundles once each (from their files, which
+    # OpenSSL reads without the interpreter lock), the CA file checked and then loaded.
+    system = Path(ssl.get_default_verify_paths().cafile or "none").name
+    assert counted.count(system) == 1 and counted.count("cacert.pem") == 1, counted
+    assert not [load for load in counted if load.endswith(" roots")], counted
+    assert "system" not in counted, counted
     assert counted.count(Path(api.ca_file).name) == 2, counted
 
 
@@ -131,3 +150,18 @@ def test_a_tls_only_scan_loads_no_bundle_into_openssl(counted, runner, lab_api):
     )
     assert result.exit_code in (0, 1), result.stderr
     assert counted == [Path(api.ca_file).name], counted  # checked, nothing more
+
+
+def test_certifis_bundle_is_found_without_importing_certifi(monkeypatch):
+    import importlib.util
+
+    import certifi
+
+    from keywire import _certifi
+
+    _certifi.certifi_bundle.cache_clear()
+    assert _certifi.certifi_bundle() == certifi.where()
+    _certifi.certifi_bundle.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # not a directory install
+    assert _certifi.certifi_bundle() == certifi.where()
+    _certifi.certifi_bundle.cache_clear()

@@ -133,3 +133,27 @@ def test_cert_info_json(pki) -> None:
     cert = data["certificates"][0]
     assert cert["key"] == "EC secp256r1 256" and cert["signature_algorithm"] == "ecdsa-with-SHA256"
     assert data["validation"]["trusted"] is True
+
+
+def test_names_are_read_from_the_certificate_as_encoded(pki) -> None:
+    """The store matches issuers by the names' DER as the certificates carry them."""
+    from keywire.tls import truststore as certs
+
+    leaf = make_leaf(pki["inter"])
+    for issued in (leaf, pki["inter"], pki["root"]):
+        cert = issued.cert
+        assert certs._raw_names(cert) == (cert.issuer.public_bytes(), cert.subject.public_bytes())
+    store = load_trust_store(None)
+    for root in store.roots[:40]:
+        assert certs._raw_names(root) == (root.issuer.public_bytes(), root.subject.public_bytes())
+    assert TrustStore([pki["root"].cert]).issuers_of(pki["inter"].cert) == [pki["root"].cert]
+
+
+def test_a_pem_block_without_its_end_line_does_not_swallow_the_next(tmp_path, pki) -> None:
+    from keywire.tls import truststore as certs
+
+    good = pki["root"].cert.public_bytes(Encoding.PEM)
+    broken = b"-----BEGIN CERTIFICATE-----\nMIIB\n"  # cut short: no END line
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(broken + good + b"# a comment between blocks\n" + good)
+    assert certs._pem_blocks(str(bundle)) == [good, good]

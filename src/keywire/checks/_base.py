@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from .._dataclass import dataclass
 from .._models import Finding, OutcomeStatus
 from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..targets import Target

@@ -23,7 +23,8 @@ import functools
 import hashlib
 import math
 import time
-from dataclasses import dataclass
+
+from .._dataclass import dataclass
 
 #: A generator whose order's largest prime factor is below this many bits is "small subgroup":
 #: Pollard's rho in a subgroup of q elements costs about sqrt(q), 2^80 at 160 bits.

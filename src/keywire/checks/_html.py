@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+from .._dataclass import dataclass
 from .html_pages import FormSeen, ResourceSeen
 
 MAX_BYTES = 1024 * 1024

@@ -21,9 +21,9 @@ Rules: KW163, KW180, KW704, KW705.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import quote
 
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import FailureKind, Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url

@@ -20,8 +20,8 @@ KW101 (see ``_cleartext_demand.py`` and docs/scoring.md).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import FailureKind, Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..redact import redact_url
 from ._base import Family, not_applicable

@@ -14,9 +14,9 @@ Rules: KW701 (provider API key or secret), KW702 (private key), KW703 (JSON Web 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import HttpResponse
 from ..redact import Redacted, redact, redact_url

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import Chain, FetchFailure, HttpResponse
 from ..redact import redact_url

@@ -21,9 +21,9 @@ JSON and other non-HTML answers are the ``mixed_content`` family's (KW170); pass
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .._dataclass import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import HttpResponse
 from ..redact import redact_url

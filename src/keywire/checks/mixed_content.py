@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from .. import _json
+from .._dataclass import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import HttpResponse
 from ..redact import redact_url

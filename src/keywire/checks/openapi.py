@@ -17,8 +17,8 @@ too, so the rule catalogue has one home for the spec's rules.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import Fetched, HttpResponse
 from ..openapi.plan import Endpoint

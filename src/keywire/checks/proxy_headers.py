@@ -14,8 +14,8 @@ Rule: KW150.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url

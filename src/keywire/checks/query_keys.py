@@ -17,9 +17,9 @@ Rule: KW120.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from .._dataclass import dataclass
 from .._models import Category, Confidence, Finding, Rule, Severity
 from ..net.models import Fetched, FetchFailure, HttpResponse
 from ..redact import redact_url

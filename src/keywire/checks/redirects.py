@@ -13,9 +13,9 @@ to HTTPS), KW105 (HTTPS redirects to cleartext), KW106 (redirect loop or too man
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .._dataclass import dataclass
 from .._display import visible
 from .._models import Category, Finding, Rule, Severity
 from ..net.models import Chain, ChainEnd

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Finding, Rule, Severity
 from ..redact import redact_url
 from ..tls.revocation_facts import Answer
@@ -165,6 +165,8 @@ class LeafRevocation:
 
 @dataclass(frozen=True, kw_only=True)
 class RevocationObservation:
+    """What the revocation probe learnt about a target's certificates."""
+
     target: str
     endpoint: str = ""
     leaves: tuple[LeafRevocation, ...] = ()

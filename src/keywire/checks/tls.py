@@ -30,20 +30,21 @@ check *not tested* with the reason, never a pass or a "not supported".
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Confidence, Finding, Rule, Severity
 from ..targets import Target
 from ..tls._constants import Group, Version, group_label
-from ..tls.certfacts import CertInfo, ChainAnalysis
+from ..tls.certfacts import ChainAnalysis
 from ..tls.results import TlsScanResult
 from ..tls.suites import CipherSuite, by_code, ssl2_by_code
 from . import _cert_depth, _tls_depth
 from . import _tls_rules as R
 from ._base import Family, not_applicable, not_tested
+from ._tls_certificate import certificate_findings
+from ._tls_details import details
 
 RULES = R.RULES + _cert_depth.RULES
-LIFETIME_LIMIT_DAYS = 398
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,129 +273,6 @@ def _extras(scan: TlsScanResult, out: _Findings) -> None:
         out.add(R.COMPRESSION, "the server chose DEFLATE compression.", "compression")
 
 
-def _expiry(chain: ChainAnalysis, certs: Sequence[CertInfo], out: _Findings, where: str) -> bool:
-    now = chain.checked_at
-    expired = [c for c in certs if c.not_after < now]
-    early = [c for c in certs if c.not_before > now]
-    for rule, found, what in (
-        (R.CERT_EXPIRED, expired, "expired on"),
-        (R.CERT_NOT_YET_VALID, early, "becomes valid on"),
-    ):
-        if found:
-            cert = found[0]
-            when = cert.not_after if rule is R.CERT_EXPIRED else cert.not_before
-            out.add(
-                rule,
-                f"certificate '{cert.subject}' {what} {when.date().isoformat()}.",
-                where,
-                {
-                    "subject": cert.subject,
-                    "not_before": cert.not_before.isoformat(),
-                    "not_after": cert.not_after.isoformat(),
-                },
-            )
-    return bool(expired or early)
-
-
-def _certificate(chain: ChainAnalysis, out: _Findings) -> None:
-    leaf = chain.leaf
-    if leaf is None or chain.parse_error:
-        out.add(
-            R.CERT_UNTRUSTED,
-            f"the certificate chain cannot be read: {chain.parse_error}.",
-            "certificate",
-            {"error": chain.parse_error},
-        )
-        return
-    where = f"certificate:{leaf.sha256[:16]}"
-    evidence = {"subject": leaf.subject, "issuer": leaf.issuer, "sha256": leaf.sha256}
-    path = [c for c in chain.in_path() if not (c.subject == c.issuer and c.is_ca)] or [leaf]
-    explained = _expiry(chain, path, out, where)
-    if chain.path == "self_signed":
-        out.add(R.CERT_SELF_SIGNED, f"'{leaf.subject}' is self-signed.", where, evidence)
-        explained = True
-    elif chain.path in ("untrusted_root", "unknown_issuer"):
-        last = chain.certificates[max(0, chain.path_length - 1)]
-        what = (
-            f"the chain ends at '{last.subject}', which is not a trusted root"
-            if chain.path == "untrusted_root"
-            else f"the issuer '{last.issuer}' is neither sent nor a trusted root"
-        )
-        out.add(R.CERT_UNTRUSTED, f"{what}.", where, {**evidence, "error": chain.verify_error})
-        explained = True
-    elif chain.path == "incomplete":
-        last = chain.certificates[max(0, chain.path_length - 1)]
-        out.add(
-            R.CERT_INCOMPLETE,
-            f"the issuer '{last.issuer}' of '{last.subject}' is not sent.",
-            where,
-            evidence,
-        )
-        explained = True
-    # A certificate without subjectAltName matches no name at all: KW624 says why.
-    if not chain.hostname_matches and leaf.has_san:
-        names = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or "none"
-        out.add(
-            R.CERT_NAME_MISMATCH,
-            f"the certificate is for {names}, not {chain.hostname}.",
-            where,
-            {**evidence, "names": names, "host": chain.hostname},
-        )
-        explained = True
-    for cert in path:
-        if cert.signature_hash in ("md5", "sha1"):
-            rule = R.CERT_MD5 if cert.signature_hash == "md5" else R.CERT_SHA1
-            out.add(
-                rule,
-                f"'{cert.subject}' is signed with {cert.signature_algorithm}.",
-                f"{where}:{cert.sha256[:16]}",
-                {"subject": cert.subject, "signature_algorithm": cert.signature_algorithm},
-            )
-            explained = True
-        if cert.key_type in ("RSA", "DSA") and cert.key_bits < 2048:
-            rule = R.CERT_KEY_BROKEN if cert.key_bits < 1024 else R.CERT_RSA_SMALL
-            out.add(
-                rule,
-                f"'{cert.subject}' has a {cert.key_bits}-bit {cert.key_type} key.",
-                f"{where}:{cert.sha256[:16]}",
-                {"subject": cert.subject, "key": f"{cert.key_type} {cert.key_bits}"},
-            )
-            explained = True
-        if cert.key_type.startswith("EC ") and cert.key_bits < 256:
-            out.add(
-                R.CERT_EC_SMALL,
-                f"'{cert.subject}' has a {cert.key_type} key of {cert.key_bits} bits.",
-                f"{where}:{cert.sha256[:16]}",
-                {"subject": cert.subject, "key": f"{cert.key_type} {cert.key_bits}"},
-            )
-            explained = True
-    if chain.trusted and chain.deviations:
-        out.add(
-            R.CERT_STRICT_PROFILE,
-            "the chain is trusted the way OpenSSL-based clients (curl, Python's ssl) trust it, "
-            "but stricter clients (Python 3.13+'s default SSL context, cryptography's verifier, "
-            "WebPKI libraries) refuse it: " + "; ".join(chain.deviations) + ".",
-            f"{where}:strict-profile",
-            {**evidence, "deviations": "; ".join(chain.deviations)},
-        )
-    explained |= _cert_depth.check_chain(chain, where, out.add)
-    if leaf.lifetime_days > LIFETIME_LIMIT_DAYS:
-        out.add(
-            R.CERT_LONG_LIFETIME,
-            f"'{leaf.subject}' is valid for {leaf.lifetime_days} days.",
-            where,
-            {**evidence, "lifetime_days": str(leaf.lifetime_days)},
-        )
-    if not chain.trusted and not explained:
-        out.add(
-            R.CERT_UNTRUSTED,
-            f"the chain does not verify: {chain.verify_error}.",
-            where,
-            {**evidence, "error": chain.verify_error},
-            confidence=Confidence.MEDIUM,
-        )
-
-
 def check(obs: TlsObservation) -> Sequence[Finding]:
     if obs.skipped:
         raise not_applicable(obs.skipped)
@@ -426,7 +304,7 @@ def check(obs: TlsObservation) -> Sequence[Finding]:
     for rule, message, location, evidence in _tls_depth.findings(scan):
         out.add(rule, message, location, evidence)
     for chain in obs.chains:
-        _certificate(chain, out)
+        certificate_findings(chain, out.add)
     findings = _unique(out.items)
     missing = [f"{p.name}: {p.reason}" for p in scan.probes if not p.completed and not p.skipped]
     missing += _tls_depth.undecided(scan)
@@ -443,68 +321,6 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     for finding in findings:
         seen.setdefault(finding.fingerprint, finding)
     return list(seen.values())
-
-
-# -- report ----------------------------------------------------------------------------------
-
-
-def _status(offered: bool | None) -> str:
-    return {True: "offered", False: "not offered", None: "not tested"}[offered]
-
-
-def details(obs: TlsObservation) -> Mapping[str, object]:
-    scan = obs.scan
-    if scan is None:
-        return {"endpoint": obs.endpoint, "error": obs.failure or obs.skipped}
-    found = {"found_through": "the cleartext side's redirect"} if obs.named_by_redirect else {}
-    protocols: dict[str, object] = {}
-    for p in scan.protocols:
-        names = [
-            ssl2_by_code(s.code).name if p.version == Version.SSL2 else by_code(s.code).name
-            for s in p.suites
-        ]
-        protocols[p.label] = {
-            "status": _status(p.offered),
-            **({"reason": p.reason} if p.reason else {}),
-            "suites": names,
-            "suites_complete": p.suites_complete,
-            "server_preference": p.server_preference,
-        }
-    dh = sorted({s.dh_bits for p in scan.protocols for s in p.suites if s.dh_bits})
-    return {
-        "endpoint": obs.endpoint,
-        **found,
-        "address": scan.address,
-        "server_name": scan.server_name,
-        "reachable": scan.reachable,
-        **({"error": scan.error} if scan.error else {}),
-        "protocols": protocols,
-        "groups": {
-            "tls13": None if scan.groups is None else [group_label(g) for g in scan.groups],
-            "ecdhe_tls12": None
-            if scan.groups_legacy is None
-            else [group_label(g) for g in scan.groups_legacy],
-            **({"note": scan.groups_legacy_note} if scan.groups_legacy_note else {}),
-        },
-        "dh_bits": dh,
-        "fallback_scsv": scan.fallback_scsv,
-        "secure_renegotiation": scan.secure_renegotiation,
-        "compression": scan.compression,
-        "ocsp_stapling": scan.ocsp_stapling,
-        "alpn": None if scan.alpn is None else list(scan.alpn),
-        "certificates": [c.to_json() for c in obs.chains],
-        **_tls_depth.details(scan),
-        "probes": {
-            p.name: {
-                "completed": p.completed,
-                **({"skipped": True} if p.skipped else {}),
-                **({"reason": p.reason} if p.reason else {}),
-            }
-            for p in scan.probes
-        },
-        "connections": scan.connections,
-        "elapsed_ms": round(scan.elapsed_s * 1000, 1),
-    }
 
 
 def inapplicable(target: Target) -> str | None:

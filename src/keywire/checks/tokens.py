@@ -40,9 +40,9 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 from .. import _json
+from .._dataclass import dataclass
 from .._models import Finding
 from ..net.models import HttpResponse
 from ..redact import redact, redact_url

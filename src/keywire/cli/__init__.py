@@ -17,30 +17,47 @@ stdout); see :mod:`keywire.outputs`.
 from __future__ import annotations
 
 import errno
+import importlib
 from typing import Any
 
 import click
 
-from .. import __version__
-from ._exit import EXIT_INTERRUPTED, fail_usage, stdout_lost
-from .completion import completion_command
-from .demo import demo_command
-from .diff import diff_command
-from .history import history_command
-from .judge import judge_command
-from .lint_spec import lint_spec_command
-from .mcp import mcp_command
-from .report import report_command
-from .rules import rules_command
-from .scan import scan_command
-from .tokens import tokens_command
-from .watch import watch_command
-from .worker import worker_command
+from .. import __version__, _gcpause
+from ._exit import EXIT_INTERRUPTED, fail_usage, quick_exit, stdout_lost
+
+# Each command lives in its own module, imported when the command runs (or when help lists it):
+# a scan does not pay for the modules of watch, worker, mcp or the demo's lab.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "scan": ("scan", "scan_command"),
+    "demo": ("demo", "demo_command"),
+    "judge": ("judge", "judge_command"),
+    "rules": ("rules", "rules_command"),
+    "tokens": ("tokens", "tokens_command"),
+    "watch": ("watch", "watch_command"),
+    "history": ("history", "history_command"),
+    "diff": ("diff", "diff_command"),
+    "report": ("report", "report_command"),
+    "lint-spec": ("lint_spec", "lint_spec_command"),
+    "mcp": ("mcp", "mcp_command"),
+    "worker": ("worker", "worker_command"),
+    "completion": ("completion", "completion_command"),
+}
 
 
 class _Keywire(click.Group):
-    """The command group: a stdout that cannot be written ends in one line and exit 2; Ctrl-C
-    anywhere ends with exit code 130, not click's "Aborted!" (1)."""
+    """The command group: commands load on first use (:data:`COMMANDS`); a stdout that cannot be
+    written ends in one line and exit 2; Ctrl-C anywhere ends with exit code 130, not click's
+    "Aborted!" (1)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -50,6 +67,14 @@ class _Keywire(click.Group):
                 raise
             stdout_lost()
             fail_usage(f"cannot write the output: {exc.strerror or exc}")
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name != "scan":
+            _gcpause.resume()  # a scan resumes it after its first target (keywire._scanner)
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,21 +90,19 @@ def main() -> None:
     """keywire: can someone on the wire steal your API's keys?"""
 
 
-for _command in (
-    scan_command,
-    demo_command,
-    judge_command,
-    rules_command,
-    tokens_command,
-    watch_command,
-    history_command,
-    diff_command,
-    report_command,
-    lint_spec_command,
-    mcp_command,
-    worker_command,
-    completion_command,
-):
-    main.add_command(_command)
+def run() -> None:
+    """The ``keywire`` executable: :func:`main`, then :func:`~keywire.cli._exit.quick_exit`.
 
-__all__ = ["main"]
+    The garbage collector is paused while it starts (:mod:`keywire._gcpause`).
+    """
+    _gcpause.pause()
+    try:
+        main(prog_name="keywire")
+    except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise  # a message for the interpreter to print
+        quick_exit(exc.code or 0)
+    quick_exit(0)
+
+
+__all__ = ["main", "run"]

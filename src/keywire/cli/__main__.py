@@ -1,5 +1,5 @@
 """``python -m keywire.cli`` runs the command line."""
 
-from . import main
+from . import run
 
-main(prog_name="keywire")
+run()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+import threading
 from typing import NoReturn
 
 import click
@@ -40,3 +42,28 @@ def stdout_lost() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)
+
+
+def quick_exit(code: int) -> NoReturn:
+    """End the process with ``code`` without the interpreter's teardown, when that is safe.
+
+    When a command returns, its reports are written, flushed and closed and its history store is
+    closed; what remains is the interpreter freeing some 400 modules and their objects, about
+    20 ms of a 200 ms one-target scan. This flushes stdout and stderr, runs the exit handlers
+    (logging's flush, temporary directories' cleanup, ...) and ends the process. It falls back to
+    the ordinary exit when a thread that is not a daemon still runs (the interpreter waits for
+    it), under a profiler (``python -m cProfile`` writes its file when the program returns;
+    coverage saves its data in an exit handler) or when a stream cannot be flushed (the interpreter reports that as it always did).
+    """
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.exit(code)
+    if sys.getprofile() is not None:
+        sys.exit(code)  # a profiler writes its results when the program returns
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    os._exit(code)

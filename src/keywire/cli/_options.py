@@ -8,13 +8,13 @@ a click option, in the table's order. Nothing about an option is declared here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
+from .._dataclass import dataclass
 from .._models import Gate, Severity
 from ..config import Config, ConfigError, discover, load_config
 from ..options import OPTION, OPTIONS, Option, options_for

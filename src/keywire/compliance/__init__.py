@@ -19,10 +19,10 @@ was verified and what was left out).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol, TypeVar
 
+from .._dataclass import dataclass
 from . import _asvs
 from ._mappings import ASVS_SUMMARIES, MAPPINGS
 
@@ -54,6 +54,8 @@ class Framework:
 
 @dataclass(frozen=True, kw_only=True)
 class Requirement:
+    """One requirement of a compliance framework that a rule maps to."""
+
     framework: str
     id: str
     title: str

@@ -19,7 +19,7 @@ Cluster slot, so one script may touch several):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .._dataclass import dataclass
 
 #: The job key lives this long unless the coordinator renews it (a coordinator that died
 #: leaves no scan behind for longer than this).

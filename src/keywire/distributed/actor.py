@@ -26,10 +26,11 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, cast
 
 from .. import _json
+from .._dataclass import dataclass
 from .._models import TargetResult
 from .._version import __version__
 from ..scanoptions import ScanOptions

@@ -23,11 +23,12 @@ import ipaddress
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
 
 from .. import _json
+from .._dataclass import dataclass
 from .._models import TargetResult
 from ..reporters.jsonl import line
 from ..targets import Target

@@ -22,10 +22,12 @@ import math
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING
 
+from .. import _gcpause
+from .._dataclass import dataclass
 from .._models import Gate, Policy, ScanReport, TargetResult
 from .._plan import ScanPlan, plan_scan, plan_urls
 from .._stream import merge
@@ -163,6 +165,7 @@ async def run_fleet(request: FleetRequest) -> FleetResult:
         ticker = asyncio.ensure_future(_tick(observer)) if observer is not None else None
         try:
             async for result in results:
+                _gcpause.resume()  # from workers or a broker too (see keywire._gcpause)
                 if observed is not None:
                     observed.append(result)
                 finished = finisher.target(result)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from typing import IO, Any
 
-from .. import _json
+from .. import _gcpause, _json
 from ..scanoptions import ScanOptions
 
 #: Job fields that are tuples in ScanOptions and lists in JSON.
@@ -48,6 +48,7 @@ def options_from_job(job: Mapping[str, Any]) -> ScanOptions:
 
 
 def main() -> None:
+    _gcpause.pause()  # until the first result (see keywire._gcpause)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Records go to the original stdout; anything else printed by accident goes to stderr.
     out = os.fdopen(os.dup(1), "wb")

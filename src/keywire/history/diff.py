@@ -20,9 +20,9 @@ targets they share (and which targets only one of them has).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._dataclass import dataclass
 from .._models import Severity
 from ..rules import family_of
 from .rules import RULE_IDS as TIME_RULES

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .. import _json
+from .._dataclass import dataclass
 from .._display import json_inert, visible
 from .._models import Severity
 from ..rules import RULES

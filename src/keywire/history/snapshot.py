@@ -10,9 +10,10 @@ disappeared is *fixed* only where its check ran again), and the certificates it 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 
+from .._dataclass import dataclass
 from .._models import Confidence, Finding, OutcomeStatus, Severity, TargetResult
 from ..scoring import GRADES
 

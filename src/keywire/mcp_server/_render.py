@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._dataclass import dataclass
 from .._display import visible
 
 if TYPE_CHECKING:

@@ -31,9 +31,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import unquote, urlsplit
 
+from .._dataclass import dataclass
 from ..net.resolver import ResolutionError, Resolver
 
 ALLOW_ENV = "KEYWIRE_MCP_ALLOW"

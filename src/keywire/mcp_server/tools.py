@@ -14,10 +14,11 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._dataclass import dataclass
 from .._display import visible
 from ._render import MAX_EXCERPT, Answer, UntrustedBlock, quote, render_scan
 from .policy import AllowlistResolver, McpPolicy, NormalUrl, PolicyError, RateLimiter, normalise_url

@@ -1,8 +1,9 @@
 """The TLS client contexts of HTTP probes: one verifying context per CA file, one that does not verify.
 
 Loading a CA bundle costs tens of milliseconds (the system's and certifi's each hold well over a
-hundred roots), so the verifying context is built once per process and ``--ca-file``, when the
-first HTTPS request needs it, and shared by every connection; a scan that sends none (``--only
+hundred roots), so the verifying context is built once per process and ``--ca-file``, in a
+thread (OpenSSL reads the files without the interpreter lock), started as soon as a scan knows
+it will send HTTPS requests, and shared by every connection; a scan that sends none (``--only
 tls``) never builds it. ``--ca-file`` is checked before the scan with :func:`check_ca_file`,
 which reads that file alone. The context that does not verify, for anonymous probes of a server
 whose certificate failed, loads no bundle at all.
@@ -10,12 +11,14 @@ whose certificate failed, loads no bundle at all.
 
 from __future__ import annotations
 
-import base64
+import concurrent.futures
+import contextlib
 import functools
 import os
-import re
 import ssl
-from pathlib import Path
+import threading
+
+from .._certifi import certifi_bundle
 
 ALPN = ["http/1.1"]
 
@@ -40,33 +43,82 @@ def check_ca_file(ca_file: str) -> None:
 def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     """A client context that verifies against the system roots, certifi's and ``ca_file``.
 
-    Built once per ``ca_file`` (and its modification time) per process. Raises
-    :class:`CaFileError` when ``ca_file`` cannot be read or holds no certificate.
+    Built once per ``ca_file`` (and its modification time) per process; waits for a build that
+    :func:`prepare_verifying_context` started. Raises :class:`CaFileError` when ``ca_file``
+    cannot be read or holds no certificate.
     """
-    if ca_file is None:
-        return _verifying(None, 0, 0)
-    try:
-        stat = os.stat(ca_file)
-    except OSError as exc:
-        raise CaFileError(exc.strerror or str(exc)) from exc
-    return _verifying(ca_file, stat.st_mtime_ns, stat.st_size)
+    return verifying_context_future(ca_file).result()
 
 
-@functools.lru_cache(maxsize=8)
-def _verifying(ca_file: str | None, _mtime_ns: int, _size: int) -> ssl.SSLContext:
-    import certifi
+def prepare_verifying_context(ca_file: str | None = None) -> None:
+    """Start building the verifying context in a thread, for HTTPS requests to come.
 
+    OpenSSL reads the CA bundles (about 40 ms for the system's and certifi's) without holding
+    the interpreter lock, so the build runs on another core while the scan imports its checks
+    and probes TLS. An unusable ``ca_file`` raises when the context is asked for.
+    """
+    verifying_context_future(ca_file)
+
+
+_builds: dict[tuple[str | None, int, int], concurrent.futures.Future[ssl.SSLContext]] = {}
+_builds_lock = threading.Lock()
+
+
+def verifying_context_future(ca_file: str | None) -> concurrent.futures.Future[ssl.SSLContext]:
+    """The (started or finished) build of :func:`verifying_context` for ``ca_file`` as it is
+    now: async code awaits it with :func:`asyncio.wrap_future` instead of blocking its loop."""
+    key: tuple[str | None, int, int] = (None, 0, 0)
+    future: concurrent.futures.Future[ssl.SSLContext]
+    if ca_file is not None:
+        try:
+            stat = os.stat(ca_file)
+        except OSError as exc:
+            future = concurrent.futures.Future()
+            future.set_exception(CaFileError(exc.strerror or str(exc)))
+            return future
+        key = (ca_file, stat.st_mtime_ns, stat.st_size)
+    with _builds_lock:
+        if key in _builds:
+            return _builds[key]
+        if len(_builds) >= _MAX_CONTEXTS:
+            _builds.pop(next(iter(_builds)))
+        future = _builds[key] = concurrent.futures.Future()
+
+    def build() -> None:
+        try:
+            future.set_result(_verifying(ca_file))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=build, name="keywire-ca-bundles", daemon=True).start()
+    return future
+
+
+_MAX_CONTEXTS = 8
+
+
+def forget_contexts() -> None:
+    """Drop the built verifying contexts: the next request builds them again (for tests)."""
+    with _builds_lock:
+        _builds.clear()
+
+
+def _verifying(ca_file: str | None) -> ssl.SSLContext:
     paths = ssl.get_default_verify_paths()  # what OpenSSL's defaults are (SSL_CERT_FILE/DIR too)
-    roots = _distinct_roots([paths.cafile, certifi.where()])
-    if roots:
-        # The system's default file and certifi's hold mostly the same roots, and OpenSSL's
-        # store costs about 0.2 ms per certificate added: each distinct root is added once.
-        context = ssl.create_default_context(cadata=roots)
-        if paths.capath:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # From files, so that OpenSSL reads them without the interpreter lock. A root in both the
+    # system's file and certifi's is stored once (OpenSSL skips a certificate it holds).
+    loaded = False
+    for bundle in (paths.cafile, certifi_bundle()):
+        if bundle:
+            with contextlib.suppress(OSError, ssl.SSLError):  # an unreadable bundle is skipped
+                context.load_verify_locations(cafile=bundle)
+                loaded = True
+    if paths.capath:
+        with contextlib.suppress(OSError, ssl.SSLError):
             context.load_verify_locations(capath=paths.capath)  # looked up lazily, by hash
-    else:  # no readable bundle: OpenSSL's own defaults, whatever they are
-        context = ssl.create_default_context()
-        context.load_verify_locations(cafile=certifi.where())
+    if not loaded:  # no readable bundle: OpenSSL's own defaults, whatever they are
+        context.set_default_verify_paths()
     # Python 3.13 turns on VERIFY_X509_STRICT by default; OpenSSL itself, curl and the clients
     # of most APIs do not. Trust is decided the way they decide it; what the strict profile
     # would refuse is reported apart (KW613), and never withholds the user's credentials.
@@ -79,29 +131,6 @@ def _verifying(ca_file: str | None, _mtime_ns: int, _size: int) -> ssl.SSLContex
             raise CaFileError(reason) from exc
     context.set_alpn_protocols(ALPN)
     return context
-
-
-_PEM_BLOCK = re.compile(
-    r"-----BEGIN CERTIFICATE-----(?P<body>[A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----"
-)
-
-
-def _distinct_roots(files: list[str | None]) -> bytes:
-    """The distinct certificates of PEM ``files`` (unreadable ones skipped), as DER."""
-    seen: dict[str, None] = {}
-    for path in files:
-        if not path:
-            continue
-        try:
-            text = Path(path).read_text(encoding="ascii", errors="replace")
-        except OSError:
-            continue
-        for block in _PEM_BLOCK.finditer(text):
-            seen.setdefault("".join(block.group("body").split()), None)
-    try:
-        return b"".join(base64.b64decode(body, validate=True) for body in seen)
-    except ValueError:
-        return b""  # something odd in a bundle: let OpenSSL read the files itself
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import h11
 
+from .._dataclass import dataclass
 from .h1 import (
     Connection,
     ConnectionReset,

@@ -36,9 +36,10 @@ import contextlib
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import h11
+
+from .._dataclass import dataclass
 
 #: Response head bytes h11 accepts (its default, which httpx used too): endless headers end here.
 MAX_HEAD_BYTES = 16 * 1024

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 from ..redact import scrub
 from ..targets import location_problem
-from .contexts import unverifying_context, verifying_context
+from .contexts import unverifying_context, verifying_context, verifying_context_future
 from .failures import classify, retryable
 from .models import (
     DEFAULT_BODY_CAP,
@@ -306,7 +307,9 @@ class HttpClient:
         context = None
         if origin.scheme == "https":
             context = (
-                verifying_context(self.settings.ca_file) if origin.verify else unverifying_context()
+                await _verifying_context(self.settings.ca_file)
+                if origin.verify
+                else unverifying_context()
             )
         return await open_connection(
             addresses[:_MAX_ADDRESSES_TRIED],
@@ -315,6 +318,14 @@ class HttpClient:
             server_hostname=origin.host,
             timeout=self.settings.timeout,
         )
+
+
+async def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
+    """The verifying context, awaited (its first build runs in a thread) without blocking."""
+    future = verifying_context_future(ca_file)
+    if future.done():
+        return future.result()
+    return await asyncio.wrap_future(future)
 
 
 #: What every request carries (as httpx sent it), unless a probe's own header replaces it.

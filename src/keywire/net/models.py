@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import urljoin, urlsplit
 
+from .._dataclass import dataclass
 from .._version import __version__
 
 USER_AGENT = f"keywire/{__version__} (+https://github.com/keywire/keywire)"
@@ -35,6 +36,8 @@ class FailureKind(enum.Enum):
 
 @dataclass(frozen=True, kw_only=True)
 class TlsInfo:
+    """What the TLS layer of an HTTPS exchange negotiated, and whether the chain verified."""
+
     version: str
     cipher: str
     verified: bool
@@ -148,6 +151,8 @@ class Chain:
 
 @dataclass(frozen=True, kw_only=True)
 class ClientSettings:
+    """How the HTTP client connects: timeouts, caps, retries, trust."""
+
     timeout: float = 10.0
     body_cap: int = DEFAULT_BODY_CAP
     per_host: int = 5

@@ -28,9 +28,9 @@ from __future__ import annotations
 import asyncio
 import random
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Protocol
 
+from .._dataclass import dataclass
 from .resolver import ResolutionError, Resolver
 
 

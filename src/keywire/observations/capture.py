@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from .._dataclass import dataclass
 from .._models import CheckOutcome, Finding, OutcomeStatus
 from ..checks._base import CheckNotRun, Family, internal_error
 from ._codec import CodecError, Encoder, JsonValue

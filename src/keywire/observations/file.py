@@ -20,12 +20,13 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .. import _json
+from .._dataclass import dataclass
+from .._files import create_private
 from .._models import ScanReport, TargetResult
 from .._version import __version__
 
@@ -106,11 +107,9 @@ def write(report: ScanReport, path: str) -> None:
 
     Raises ``OSError`` when it cannot be written, ``ValueError`` when the scan kept none.
     """
-    import tempfile
-
     content = list(lines(report))  # built first: a scan that kept nothing writes nothing
     target = Path(path)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temporary = create_private(target.parent, f".{target.name}.", ".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.writelines(content)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .._dataclass import dataclass
 from .documents import Document, SpecError, SpecSet, join
 from .model import (
     METHODS,

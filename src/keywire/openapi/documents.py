@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin
 
 from .. import _json
+from .._dataclass import dataclass
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 MAX_DOCUMENTS = 32

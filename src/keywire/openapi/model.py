@@ -10,8 +10,9 @@ is left alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from .._dataclass import dataclass
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 #: One security requirement: the scheme names that must all be satisfied; () allows anonymous.

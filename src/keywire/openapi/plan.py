@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urljoin
 
+from .._dataclass import dataclass
 from ..redact import is_credential_parameter
 from ..targets import Target, TargetError, parse_target
 from .model import ApiSpec, Operation, Server

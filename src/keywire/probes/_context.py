@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from .._dataclass import dataclass
 from .._tasks import spawn
 from ..checks._base import CANARY_PREFIX
 from ..net.http import Chain, FailureKind, Fetched, FetchFailure, HttpClient, HttpResponse

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import (
     BaselineState,
     Finding,
@@ -16,10 +16,8 @@ from .._models import (
 )
 from ..compliance import FRAMEWORKS, Requirement, by_requirement
 from ..gate import DEFAULT_GATE, GateResult, evaluate
+from ..rules import DOCS_BASE as DOCS_BASE
 from ..rules import RULES
-
-DOCS_BASE = "https://github.com/keywire/keywire/blob/main/"
-"""Where rule pages (``docs/rules/<ID>.md``) are published; reports link there."""
 
 SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
 
@@ -70,6 +68,8 @@ def status_labels(finding: Finding) -> list[str]:
 
 @dataclass(frozen=True)
 class NotRun:
+    """A check that did not run on a target, and why."""
+
     target: str
     check: str
     status: str  # "not tested", "not applicable", "not scanned"

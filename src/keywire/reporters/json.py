@@ -12,17 +12,14 @@ leaves raw (DEL, C1 controls, bidi and other format characters, lone surrogates)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from importlib import resources
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._display import json_inert
 from .._models import Finding, Policy, ScanReport, Score, Suppression, TargetResult
 from .._totals import Totals
-from ..compliance import mappings_for
 from ..gate import evaluate_totals
-from ..rules import RULES
-from ._common import DOCS_BASE
+from ..rules import DOCS_BASE, RULES
 
 SCHEMA_VERSION = "1.2"
 """1.1 added suppression and baseline fields on findings, and ``suppressed``, ``baseline``,
@@ -48,9 +45,17 @@ def schema() -> dict[str, Any]:
 
 def packaged_schema(name: str) -> dict[str, Any]:
     """One of keywire's own JSON Schemas (``keywire/schemas/NAME``)."""
+    from importlib import resources  # a report does not need it: only schema() callers load it
+
     text = resources.files("keywire").joinpath(f"schemas/{name}").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def _mappings_for(rule_id: str) -> Sequence[Any]:
+    from ..compliance import mappings_for  # a report without findings does not load the tables
+
+    return mappings_for(rule_id)
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -73,7 +78,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "suppressed": finding.suppression is not None,
         "suppression": suppression_dict(finding.suppression) if finding.suppression else None,
         "baseline": finding.baseline.value if finding.baseline else None,
-        "compliance": [m.as_dict() for m in mappings_for(finding.rule_id)],
+        "compliance": [m.as_dict() for m in _mappings_for(finding.rule_id)],
     }
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._lazyre import LazyPattern
 from ..keyformat import BASE62, KEY_TAIL_PATTERN, PREFIX_PATTERN, base62_encode
 from .validators import (

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Severity
 from ..redact import Redacted, redact
 from .validators import luhn_ok

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ..redact import Redacted, redact
 from .catalogue import CATALOGUE, SecretType
 from .validators import shannon_entropy

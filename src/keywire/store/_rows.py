@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from .. import _json
+from .._dataclass import dataclass
 from .._models import Confidence, Severity
 from ..history.snapshot import format_time, parse_time
 
@@ -30,6 +30,8 @@ class ScanRow:
 
 @dataclass(frozen=True, kw_only=True)
 class TargetRow:
+    """A target in the history store: when it was first seen and how many results it has."""
+
     url: str
     first_seen: datetime
     results: int

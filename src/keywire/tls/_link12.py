@@ -6,8 +6,7 @@ write before the next read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     APPLICATION_DATA,
@@ -42,6 +41,8 @@ class Unsupported(Exception):
 
 @dataclass
 class _Event:
+    """One thing the peer sent on an established TLS 1.2 link."""
+
     kind: str  # "handshake", "ccs", "alert", "data", "heartbeat"
     message: Handshake | None = None
     alert: int = 0

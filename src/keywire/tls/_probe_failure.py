@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from . import session13, tls12
 from ._wire import DecodeError
 from .connection import ConnectFailed

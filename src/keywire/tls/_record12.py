@@ -13,9 +13,9 @@ import functools
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
 from typing import Any
 
+from .._dataclass import dataclass
 from ._constants import Version
 from ._wire import DecodeError, u8, u16
 from .suites import by_code
@@ -139,6 +139,8 @@ def handshake_hash(version: int, hash_name: str, messages: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class KeyBlock:
+    """The keys and IVs a TLS 1.2 key block splits into, for each direction."""
+
     client_mac: bytes
     server_mac: bytes
     client_key: bytes

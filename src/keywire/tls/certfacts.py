@@ -7,7 +7,8 @@ the checks (and ``keywire judge``, from a saved observation) use them without lo
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+
+from .._dataclass import dataclass
 
 #: Netscape and Microsoft Server Gated Crypto, which OpenSSL accepts in place of serverAuth.
 SGC_NAMES = ("nsSGC", "msSGC")

@@ -16,29 +16,22 @@ apart, in words (:attr:`ChainAnalysis.deviations`, rule KW613).
 When verification fails, keywire builds the path itself, checking each signature with the
 issuer's key (SHA-1 and MD5 included, which the verifier refuses outright), to tell the reasons
 apart: expired, not yet valid, self-signed, untrusted root, incomplete chain, name mismatch, weak
-signature. :func:`analyse_chain` is pure: the store and the time are arguments.
+signature. :func:`analyse_chain` is pure: the store and the time are arguments. The store is
+:mod:`keywire.tls.truststore`'s, the verifier and its policy :mod:`keywire.tls.verifier`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import functools
 import ipaddress
-import re
-import ssl
-import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
     ExtendedKeyUsageOID,
@@ -50,107 +43,13 @@ from cryptography.x509.oid import (
 from .certfacts import SGC_NAMES as SGC_NAMES
 from .certfacts import CertInfo as CertInfo
 from .certfacts import ChainAnalysis as ChainAnalysis
+from .truststore import TrustStore as TrustStore
+from .truststore import load_trust_store as load_trust_store
+from .verifier import in_words as in_words
+from .verifier import openssl_like_policies as openssl_like_policies
+from .verifier import verify
 
 MAX_PATH = 10
-
-
-class TrustStore:
-    """Root certificates, indexed by subject; built once per set of sources.
-
-    ``roots`` are distinct certificates (the sources overlap: certifi's roots are in most
-    system bundles too). A root's key is read only when a certificate with its subject asks
-    whether it is an anchor: building the store costs one parse of each distinct root.
-    """
-
-    def __init__(self, roots: Sequence[x509.Certificate]) -> None:
-        self.roots = tuple(roots)
-        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
-        for cert in self.roots:
-            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
-
-    def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
-        return self._by_subject.get(cert.issuer.public_bytes(), [])
-
-    def anchors(self, cert: x509.Certificate) -> bool:
-        """Whether ``cert`` is a trust anchor (same subject and key as a root)."""
-        same_subject = self._by_subject.get(cert.subject.public_bytes())
-        if not same_subject:
-            return False
-        key = _spki(cert)
-        return any(_spki(root) == key for root in same_subject)
-
-    @functools.cached_property
-    def verifier_store(self) -> Any:
-        from cryptography.x509.verification import Store
-
-        return Store(list(self.roots))
-
-
-def _spki(cert: x509.Certificate) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\r?\n.+?-----END CERTIFICATE-----\r?\n?", re.DOTALL
-)
-
-
-def _pem_blocks(path: str) -> list[bytes]:
-    """The certificate blocks of a PEM file, as written (nothing if it cannot be read)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return []
-    return [block if block.endswith(b"\n") else block + b"\n" for block in _PEM_BLOCK.findall(data)]
-
-
-def _load_pem_blocks(blocks: Sequence[bytes]) -> list[x509.Certificate]:
-    data = b"".join(blocks)
-    if not data:
-        return []
-    try:
-        with warnings.catch_warnings():
-            # Some distributions still ship roots with negative serial numbers.
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            return x509.load_pem_x509_certificates(data)
-    except ValueError:
-        found = []
-        for block in blocks:  # one that does not parse costs only itself
-            with contextlib.suppress(ValueError), warnings.catch_warnings():
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                found.append(x509.load_pem_x509_certificate(block))
-        return found
-
-
-def _load_pem_file(path: str) -> list[x509.Certificate]:
-    return _load_pem_blocks(_pem_blocks(path))
-
-
-@functools.lru_cache(maxsize=4)
-def load_trust_store(ca_file: str | None = None) -> TrustStore:
-    """certifi's roots, the system's default CA file and ``ca_file``, deduplicated."""
-    blocks = _pem_blocks(certifi.where())
-    system = ssl.get_default_verify_paths().cafile
-    if system:
-        blocks += _pem_blocks(system)
-    if ca_file:
-        blocks += _pem_blocks(ca_file)
-    # The same root in two bundles is the same text (base64 of the same DER, in 64-character
-    # lines): drop repeats before parsing, not after.
-    distinct = dict.fromkeys(b"".join(block.split()) for block in blocks)
-    unique = [_rewrap(block) for block in distinct]
-    return TrustStore(_load_pem_blocks(unique))
-
-
-def _rewrap(joined: bytes) -> bytes:
-    """A PEM block from its whitespace-free form."""
-    body = joined.removeprefix(b"-----BEGINCERTIFICATE-----").removesuffix(
-        b"-----ENDCERTIFICATE-----"
-    )
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return b"\n".join([b"-----BEGIN CERTIFICATE-----", *lines, b"-----END CERTIFICATE-----", b""])
 
 
 def _key(cert: x509.Certificate) -> tuple[str, int]:
@@ -362,140 +261,6 @@ def _ca_issuers(cert: x509.Certificate) -> bool:
     )
 
 
-# -- the extension policy OpenSSL applies to a TLS server's chain ---------------------------
-
-_SGC = frozenset(  # Netscape and Microsoft Server Gated Crypto: OpenSSL still accepts them
-    {ObjectIdentifier("2.16.840.1.113730.4.1"), ObjectIdentifier("1.3.6.1.4.1.311.10.3.3")}
-)
-
-
-def _server_eku(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
-    if ext is not None and ExtendedKeyUsageOID.SERVER_AUTH not in ext and not _SGC & set(ext):
-        raise ValueError("the extended key usage does not include TLS server authentication")
-
-
-def _ca_basic_constraints(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
-    if not ext.ca:
-        raise ValueError("the basic constraints do not make it a CA")
-
-
-def _ca_key_usage(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
-    if ext is not None and not ext.key_cert_sign:
-        raise ValueError("the key usage does not allow signing certificates")
-
-
-def _server_key_usage(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
-    if ext is not None and not (ext.digital_signature or ext.key_encipherment or ext.key_agreement):
-        raise ValueError("the key usage allows neither signatures nor key exchange")
-
-
-@functools.cache
-def openssl_like_policies() -> tuple[Any, Any]:
-    """(CA policy, end-entity policy) checking what OpenSSL checks for a TLS server's chain.
-
-    OpenSSL's ``X509_verify_cert`` with the ``sslserver`` purpose: an issuer must be a CA
-    (basicConstraints cA, keyUsage keyCertSign when keyUsage is present), extendedKeyUsage, when
-    present anywhere in the path, must include serverAuth, the leaf's keyUsage, when present,
-    must allow a signature or a key exchange, and an unknown critical extension fails. It does
-    not require keyUsage on a CA, authority key identifiers, critical basicConstraints, nor
-    forbid cA on a leaf: those are the strict profile's, reported as deviations.
-    """
-    from cryptography.x509.verification import Criticality, ExtensionPolicy
-
-    any_ = Criticality.AGNOSTIC
-    ca = (
-        ExtensionPolicy.permit_all()
-        .require_present(x509.BasicConstraints, any_, _ca_basic_constraints)
-        .may_be_present(x509.KeyUsage, any_, _ca_key_usage)
-        .may_be_present(x509.ExtendedKeyUsage, any_, _server_eku)
-    )
-    ee = (
-        ExtensionPolicy.permit_all()
-        .require_present(x509.SubjectAlternativeName, any_, None)  # names are matched in SANs
-        .may_be_present(x509.KeyUsage, any_, _server_key_usage)
-        .may_be_present(x509.ExtendedKeyUsage, any_, _server_eku)
-    )
-    return ca, ee
-
-
-def _verify(
-    served: list[x509.Certificate],
-    store: TrustStore,
-    hostname: str,
-    now: datetime.datetime,
-    *,
-    strict: bool = False,
-) -> str:
-    """The verifier's complaint in words, or "" when the chain verifies for ``hostname``.
-
-    ``strict`` applies cryptography's WebPKI defaults instead of :func:`openssl_like_policies`.
-    """
-    from cryptography.x509.verification import PolicyBuilder, VerificationError
-
-    try:
-        subject: Any = x509.IPAddress(ipaddress.ip_address(hostname.strip("[]")))
-    except ValueError:
-        try:
-            subject = x509.DNSName(hostname)
-        except ValueError as exc:
-            return f"cannot check the name {hostname!r}: {exc}"
-    builder = PolicyBuilder().store(store.verifier_store).time(now)
-    if not strict:
-        ca_policy, ee_policy = openssl_like_policies()
-        builder = builder.extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
-    verifier = builder.build_server_verifier(subject)
-    try:
-        verifier.verify(served[0], served[1:])
-    except VerificationError as exc:
-        return in_words(str(exc))
-    except (ValueError, TypeError) as exc:
-        return in_words(str(exc)) or type(exc).__name__
-    return ""
-
-
-# -- errors and deviations in words ---------------------------------------------------------
-
-EXTENSION_NAMES = {
-    "2.5.29.14": "subject key identifier",
-    "2.5.29.15": "key usage",
-    "2.5.29.17": "subject alternative name",
-    "2.5.29.18": "issuer alternative name",
-    "2.5.29.19": "basic constraints",
-    "2.5.29.30": "name constraints",
-    "2.5.29.31": "CRL distribution points",
-    "2.5.29.32": "certificate policies",
-    "2.5.29.33": "policy mappings",
-    "2.5.29.35": "authority key identifier",
-    "2.5.29.36": "policy constraints",
-    "2.5.29.37": "extended key usage",
-    "2.5.29.54": "inhibit anyPolicy",
-    "1.3.6.1.5.5.7.1.1": "authority information access",
-    "1.3.6.1.5.5.7.1.24": "TLS feature (OCSP must-staple)",
-    "1.3.6.1.4.1.11129.2.4.2": "signed certificate timestamps",
-}
-_OID = re.compile(r"\b(?:\d+\.){3,}\d+\b")
-_REPR = re.compile(r"\s*\(encountered processing <Certificate\(.*\)>\)", re.S)
-_PREFIX = re.compile(r"^(?:validation failed: |candidates exhausted: )+")
-_VALIDATOR = re.compile(r"Python extension validator failed: \w+: ")
-
-
-def _oid_in_words(match: re.Match[str]) -> str:
-    oid = match.group(0)
-    name = EXTENSION_NAMES.get(oid)
-    return f"the {name} extension" if name else f"an extension unknown to keywire (OID {oid})"
-
-
-def in_words(message: str) -> str:
-    """A verifier message without Python reprs, with extensions named in words.
-
-    >>> in_words("validation failed: candidates exhausted: invalid extension: 2.5.29.15: "
-    ...          "Certificate is missing required extension")
-    'invalid extension: the key usage extension: Certificate is missing required extension'
-    """
-    text = _VALIDATOR.sub("", _PREFIX.sub("", _REPR.sub("", message.strip())))
-    return _OID.sub(_oid_in_words, text)[:300]
-
-
 def _extension(cert: x509.Certificate, oid: ObjectIdentifier) -> x509.Extension[Any] | None:
     try:
         return cert.extensions.get_extension_for_oid(oid)
@@ -577,11 +342,11 @@ def analyse_chain(
             parse_error="the server sent an empty certificate list",
         )
     infos = tuple(describe(c) for c in served)
-    error = _verify(served, store, hostname, now)
+    error = verify(served, store, hostname, now)
     path, used, anchor = _build_path(served, store)
     deviations: tuple[str, ...] = ()
     if not error:
-        strict_error = _verify(served, store, hostname, now, strict=True)
+        strict_error = verify(served, store, hostname, now, strict=True)
         if strict_error:
             issuers = [c for c in served[1:used] if c is not anchor]
             if anchor is not None and anchor is not served[0]:

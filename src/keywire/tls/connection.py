@@ -14,8 +14,9 @@ import enum
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     APPLICATION_DATA,

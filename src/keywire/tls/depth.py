@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._dataclass import dataclass
 from .._tasks import spawn
 from . import session12, session13, tls12
 from ._constants import Version
@@ -55,6 +56,8 @@ EARLY_DATA = "TLS 1.3 early data"
 
 @dataclass
 class DepthResult:
+    """What the depth probes found on one target, probe by probe."""
+
     renegotiation: RenegotiationResult | None = None
     resumption: ResumptionResult | None = None
     early_data: EarlyDataResult | None = None

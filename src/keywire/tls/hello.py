@@ -11,8 +11,8 @@ import functools
 import os
 import random as _random
 import struct
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._constants import (
     EXT_ALPN,
     EXT_COOKIE,

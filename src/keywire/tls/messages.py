@@ -6,8 +6,7 @@ Every function takes the body of one message and returns a frozen value, or rais
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._dataclass import dataclass
 from ._constants import (
     EXT_ALPN,
     EXT_COOKIE,

@@ -8,8 +8,7 @@ framing accepted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._dataclass import dataclass
 from ._constants import ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, HANDSHAKE, HEARTBEAT
 from ._wire import DecodeError
 
@@ -21,6 +20,8 @@ DEFAULT_MAX_MESSAGE = 1024 * 1024
 
 @dataclass(frozen=True)
 class Record:
+    """One TLS record as read from the wire."""
+
     content_type: int
     version: int
     payload: bytes
@@ -36,6 +37,8 @@ class Record:
 
 @dataclass(frozen=True)
 class Handshake:
+    """One handshake message: its type and body."""
+
     msg_type: int
     body: bytes
 
@@ -46,6 +49,8 @@ class Handshake:
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert: its level and description codes."""
+
     level: int
     description: int
 
@@ -56,6 +61,8 @@ class Alert:
 
 @dataclass(frozen=True)
 class Ssl2Message:
+    """One SSL 2.0 message (its record header stripped)."""
+
     body: bytes
 
 

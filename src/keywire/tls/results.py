@@ -6,8 +6,9 @@ the checks turn only completed probes into findings or passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._dataclass import dataclass
 from ._constants import Version
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime
 import enum
-from dataclasses import dataclass
+
+from .._dataclass import dataclass
 
 STAPLED = "stapled OCSP response"
 RESPONDER = "OCSP responder"

@@ -16,8 +16,9 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._dataclass import dataclass
 from .._tasks import TaskScope, spawn
 from . import suites as suite_table
 from ._constants import (

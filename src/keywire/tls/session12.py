@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
+from .._dataclass import dataclass
 from ._constants import ALERT, HANDSHAKE, HS_NEW_SESSION_TICKET, HS_SERVER_HELLO, alert_label
 from ._link12 import ALERT_CLOSE_NOTIFY, Link, Refused
 from ._record12 import Protection

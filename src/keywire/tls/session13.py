@@ -16,8 +16,8 @@ import asyncio
 import hashlib
 import os
 import time
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     EXT_EARLY_DATA,
@@ -87,6 +87,8 @@ class Ticket:
 
 @dataclass(frozen=True, kw_only=True)
 class FullHandshake:
+    """A completed TLS 1.3 handshake: suite, group, tickets and the certificates."""
+
     suite: int
     group: int
     tickets: tuple[Ticket, ...]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._suite_table import SSL2_CIPHERS, TLS13_CODES, TLS_SUITES
 
 # cipher text pattern -> (canonical cipher, effective bits, aead); first match wins.
@@ -143,7 +143,7 @@ class CipherSuite:
             or self.block64
         )
 
-    @property
+    @functools.cached_property  # sorted by, for every version's offers
     def strength(self) -> int:
         """Rank for ordering offers and comparing preferences: higher is better."""
         if self.weak:
@@ -151,9 +151,21 @@ class CipherSuite:
         return 2 + int(self.forward_secret) * 2 + int(self.aead) * 3 + int(self.tls13)
 
 
+@functools.cache  # the ~375 suites share about a hundred cipher texts
+def _cipher_of(cipher_text: str) -> tuple[str, int, bool]:
+    """The canonical cipher, its effective bits and whether it is an AEAD."""
+    for pattern, canonical, fixed_bits, is_aead in _COMPILED:
+        match = pattern.search(cipher_text)
+        if match:
+            cipher = match.expand(canonical) if "\\" in canonical else canonical
+            digits = re.search(r"(128|256)", cipher)
+            return cipher, fixed_bits or (int(digits.group(1)) if digits else 0), is_aead
+    return "UNKNOWN", 0, False
+
+
 def _derive(code: int, name: str) -> CipherSuite:
-    body = re.sub(r"^(TLS|SSL)_", "", name)
-    body = re.sub(r"_(OLD|2)$", "", body)
+    body = name.removeprefix("TLS_") if name.startswith("TLS_") else name.removeprefix("SSL_")
+    body = body.removesuffix("_OLD") if body.endswith("_OLD") else body.removesuffix("_2")
     tls13 = code in TLS13_CODES
     if "_WITH_" in body:
         kex_text, _, cipher_text = body.partition("_WITH_")
@@ -165,15 +177,7 @@ def _derive(code: int, name: str) -> CipherSuite:
         kex, auth = "ANY", "ANY"
     else:
         kex, auth = _KEX[kex_key]
-    cipher, bits, aead = "UNKNOWN", 0, False
-    for pattern, canonical, fixed_bits, is_aead in _COMPILED:
-        match = pattern.search(cipher_text)
-        if match:
-            cipher = match.expand(canonical) if "\\" in canonical else canonical
-            digits = re.search(r"(128|256)", cipher)
-            bits = fixed_bits or (int(digits.group(1)) if digits else 0)
-            aead = is_aead
-            break
+    cipher, bits, aead = _cipher_of(cipher_text)
     if export and cipher.startswith("RC4") and bits > 56:
         bits = 40
     last = cipher_text.rsplit("_", 1)[-1]

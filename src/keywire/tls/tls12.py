@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._constants import (
     CHANGE_CIPHER_SPEC,
     EXT_EXTENDED_MASTER_SECRET,

@@ -13,9 +13,9 @@ import asyncio
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
 from typing import Any
 
+from .._dataclass import dataclass
 from ._constants import (
     ALERT,
     APPLICATION_DATA,

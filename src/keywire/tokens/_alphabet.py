@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from .._dataclass import dataclass
 
 
 @dataclass(frozen=True)

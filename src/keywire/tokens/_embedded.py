@@ -7,8 +7,8 @@ import base64
 import binascii
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._formats import TimeWindow, bits_of_time
 
 # Embedded timestamps: (encoding, width in characters or bytes, unit in seconds).

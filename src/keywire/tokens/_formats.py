@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .._dataclass import dataclass
 from ._model import Field
 
 WIDE_WINDOW = 2 * 86400.0

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._dataclass import dataclass
 from .._models import Confidence, Severity
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._alphabet import KNOWN, Positional, bit_string, uniform_low_bits
 from ._special import chi2_sf, normal_sf
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._special import binom_sf, chi2_cdf, chi2_sf
 
 BLOCK_BITS = 20_000

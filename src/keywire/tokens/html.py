@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from .._dataclass import dataclass
 from .._models import Finding
 from .._version import __version__
 from ..reporters._common import by_severity

@@ -23,10 +23,11 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO
 
+from .._dataclass import dataclass
 from ..credentials import check_credential_headers
 from ..redact import redact_url
 from ..targets import TargetError, parse_target

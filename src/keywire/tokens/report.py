@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
+from .._dataclass import dataclass
 from .._display import json_inert, visible
 from .._models import Finding
 from .._version import __version__

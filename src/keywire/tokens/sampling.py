@@ -22,10 +22,11 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from email.utils import parsedate_to_datetime
 
 from .. import _json
+from .._dataclass import dataclass
 from ..net.http import Fetched, FetchFailure, HttpClient, HttpResponse
 
 SOURCE_KINDS = ("cookie", "header", "json", "body")

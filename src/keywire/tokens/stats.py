@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from .._models import Confidence, Severity
 from ._alphabet import Charset, Positional
 from ._model import PositionStats, TestResult, Verdict, Weakness, WeaknessKind

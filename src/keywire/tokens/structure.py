@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from .._dataclass import dataclass
 from ._alphabet import Charset, Positional, strip_padding
 from ._counter import SEARCH_SAMPLE, find_counter
 from ._embedded import find_embedded_time

@@ -38,10 +38,11 @@ The state is a JSON object (:func:`evaluate` returns the next one); the store ke
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
+from .._dataclass import dataclass
 from .._models import Severity
 from ..history.rules import RULE_IDS as TIME_RULES
 from ..history.snapshot import CertFact, FindingFact, Snapshot, format_time, grade_rank

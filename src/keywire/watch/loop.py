@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from .._dataclass import dataclass
 from .._display import visible
 from .._models import Policy, TargetResult
 from .._version import __version__

@@ -36,12 +36,12 @@ import logging
 import random
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from .. import _json
+from .._dataclass import dataclass
 from .._display import visible
 from .._version import __version__
 

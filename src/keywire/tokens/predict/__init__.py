@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from ..._dataclass import dataclass
 from ..._models import Confidence, Severity
 from ...redact import redact
 from .._alphabet import Charset

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from itertools import repeat, starmap
+
+from ..._dataclass import dataclass
 
 _US = 1_000_000
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from ..._dataclass import dataclass
 from .._alphabet import BASE64, BASE64URL, DECIMAL, HEX, HEX_UPPER, Charset
 from .._embedded import decoded_bytes
 

@@ -43,8 +43,8 @@ import operator
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from ..._dataclass import dataclass
 from .._special import poisson_sf
 from ._clocks import Clock, clocks_at
 

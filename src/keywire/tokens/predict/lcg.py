@@ -20,7 +20,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from ..._dataclass import dataclass
 
 JAVA_A, JAVA_C, JAVA_BITS = 0x5DEECE66D, 0xB, 48
 MSVC_A, MSVC_C = 214013, 2531011

@@ -23,8 +23,8 @@ import random
 import string
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from ..._dataclass import dataclass
 from .._alphabet import Charset
 from .._special import poisson_sf
 from ._streams import Stream
