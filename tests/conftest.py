@@ -19,6 +19,10 @@ from labs.apps import Behaviour, make_app
 
 from .judged import scan_judged
 
+# Every scan in the suite (and in the processes it starts) checks that an observation the
+# scan judges without decoding it is what decoding it gives (keywire.observations.capture).
+os.environ["KEYWIRE_VERIFY_CAPTURE"] = "1"
+
 _HOST_ENV = (
     "HTTP_PROXY",
     "HTTPS_PROXY",

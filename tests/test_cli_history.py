@@ -168,3 +168,21 @@ def test_hostile_text_in_history_is_escaped_on_the_console(runner, lab_api, tmp_
         tx._db.execute("UPDATE results SET answered = 0")
     out = runner.invoke(main, ["history", result.target, "--store", str(db)]).stdout
     assert "\x1b" not in out and "\\x1b[2J" in out
+
+
+def test_a_fleet_scan_is_recorded_whole_across_batches(runner, tmp_path, monkeypatch):
+    """The targets are recorded a batch per transaction: every one, however the batches fall."""
+    from keywire.cli import _fleet
+    from labs.fleet import FleetServer
+
+    monkeypatch.setattr(_fleet, "_RECORD_BATCH", 2)
+    db = tmp_path / "kw.db"
+    with FleetServer() as fleet:
+        urls = [f"{fleet.url}/t{n}" for n in range(5)]
+        args = ["scan", *urls, "--store", str(db), "--workers", "1", "--fail-on", "none"]
+        result = runner.invoke(main, [*args, "--format", "json", "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.stderr
+    with Store.open(db) as store, store.transaction() as tx:
+        (scan,) = tx.scans()
+        assert scan.finished_at is not None
+        assert tx.scanned_in(scan.id) == set(urls)

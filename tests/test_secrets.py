@@ -408,3 +408,32 @@ def test_literals_with_a_character_the_text_lacks_are_not_searched():
     assert [h.type.id for h in find_secrets(body[:-1] + f', "{key}"]', where="body")] == [
         "aws-access-key-id"
     ]
+
+
+_CASES = [v for vs in POSITIVES.values() for v in vs] + [
+    v for vs in NEAR_MISSES.values() for v in vs
+]
+# The only literal in it is an anchor sought in lower case ("aws"), written in upper case.
+_CASES.append('AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq9Lp3Xk2M"')
+
+
+@pytest.mark.parametrize("padding", [0, 600], ids=["short", "long"])
+def test_the_literal_shortcuts_find_what_a_plain_pass_finds(padding):
+    """A text in which no literal occurs skips every entry that needs one, and a short text
+    (a header) is searched without the per-character bookkeeping: neither changes a result.
+    The catalogue as a list takes neither shortcut."""
+    pad = "x" * padding
+    for text in [*_CASES, " ".join(_CASES)]:
+        for framed in (text, f"Server: {text}", f'{{"{pad}": "{text}"}}', f"{pad}{text}{pad}"):
+            fast = [(h.type.id, str(h.redacted)) for h in find_secrets(framed, where="body")]
+            plain = find_secrets(framed, where="body", catalogue=list(CATALOGUE))
+            assert fast == [(h.type.id, str(h.redacted)) for h in plain], framed[:80]
+
+
+def test_url_credentials_need_an_at_sign():
+    """The entry's keyword: a text without "@" is not searched at each "://" (its pattern needs
+    one), and a password in a URL is still found."""
+    (entry,) = [t for t in CATALOGUE if t.id == "url-credentials"]
+    assert entry.keyword == "@" and "@" in entry.pattern.pattern
+    found = find_secrets("postgres://app:" + "Zq8vL2nR7xK4mW9p" + "@db.internal/x", where="body")
+    assert [h.type.id for h in found] == ["url-credentials"]

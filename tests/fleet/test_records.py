@@ -125,3 +125,39 @@ def test_worker_processes_only_for_fleets_that_repay_them(count, asked, expected
     options = ScanOptions()
     request = FleetRequest(targets=urls, options=options, workers=asked)
     assert _run._workers(request, plan_urls(urls, options, whole=False)) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {
+            "a": [1, 2.5, None, True, False],
+            "b": {},
+            "c": [],
+            "é": 'x\u202ey\n"q"\\',
+            "d": {"e": []},
+        },
+        [],
+        {},
+        "text",
+        -0.0,
+        1e300,
+        12345678901234567890,
+        [[[[{"deep": [1, [2, {"x": None}]]}]]]],
+        {"nan": float("nan"), "inf": float("inf")},  # json.dumps's own way of writing them
+        {1: "a key that is not a string"},  # left to json.dumps, which converts it
+    ],
+)
+def test_the_indented_writer_is_json_dumps_byte_for_byte(value):
+    from keywire.fleet.assemble import indented
+
+    assert indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_the_indented_writer_on_a_real_report(mixed_report):
+    from keywire.fleet.assemble import indented
+
+    report, _targets, _options = mixed_report
+    for text in jsonl.render(report).splitlines():
+        record = json.loads(text)
+        assert indented(record) == json.dumps(record, indent=2, ensure_ascii=False)

@@ -34,6 +34,7 @@ from ._options import Settings
 from ._report import Label, deliver, gate_exit, render_for
 
 if TYPE_CHECKING:
+    from ..history.snapshot import Snapshot
     from ..store import Store
 
 
@@ -198,8 +199,13 @@ def _time_rules(
     return annotate
 
 
+#: Targets recorded per store transaction: a commit each costs more than the writing, and
+#: other writers wait a few milliseconds at most.
+_RECORD_BATCH = 100
+
+
 def _record(store: Store, result: FleetResult, *, verbose: bool) -> None:
-    """Record the run in the store, one target at a time from the spool (as
+    """Record the run in the store, a batch of targets at a time from the spool (as
     :func:`keywire.store.record_report` records a report in memory)."""
     from ..history.snapshot import snapshot_of
     from ..store import StoreError
@@ -214,16 +220,26 @@ def _record(store: Store, result: FleetResult, *, verbose: bool) -> None:
                 source="scan",
                 options=envelope.options,
             )
+        batch: list[Snapshot] = []
         for record in result.spool.records(result.position):
-            snapshot = snapshot_of(result_from_record(record), scanned_at=finished)
-            with store.transaction(write=True) as tx:
-                tx.record(scan_id, snapshot)
+            batch.append(snapshot_of(result_from_record(record), scanned_at=finished))
+            if len(batch) >= _RECORD_BATCH:
+                _record_batch(store, scan_id, batch)
+                batch = []
+        _record_batch(store, scan_id, batch)
         with store.transaction(write=True) as tx:
             tx.finish_scan(scan_id, finished_at=finished)
     except StoreError as exc:
         fail_usage(f"{exc}; the report was not written")
     if verbose:
         info(f"keywire: scan {scan_id} recorded in {store.path}")
+
+
+def _record_batch(store: Store, scan_id: int, batch: Sequence[Snapshot]) -> None:
+    if batch:
+        with store.transaction(write=True) as tx:
+            for snapshot in batch:
+                tx.record(scan_id, snapshot)
 
 
 def _plan_streams(outputs: Sequence[Output], resume: str | None) -> tuple[str | None, list[Output]]:

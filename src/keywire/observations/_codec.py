@@ -18,6 +18,12 @@ Two kinds of values get special treatment:
 Every string passes through the encoder's ``text`` hook and every response through its
 ``response`` hook (the scrubbing, see :mod:`keywire.observations._scrub`). Bytes are ``{"$text": …}`` when they are UTF-8 (so a saved
 body can be read, and searched), else ``{"$base64": …}``.
+
+The encoder also tells whether decoding its data (as it is, in memory) would give back the value
+it was given, equal and of the same types (:attr:`Encoder.exact`): no hook changed anything, and
+no value is one the decoding turns into another type (a subclass, an ``int`` where a ``float`` is
+due, a plain value in a union the decoding would read as another member...). The scan judges
+such a value as it is, instead of decoding it again.
 """
 
 from __future__ import annotations
@@ -139,6 +145,53 @@ def _shape(hint: Any) -> tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]:
     return (args if origin in (typing.Union, types.UnionType) else None), origin, args
 
 
+_CANDIDATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _candidates(members: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A union's members but ``None`` (worked out once per union, as :func:`shape` is)."""
+    try:
+        return _CANDIDATES[members]
+    except KeyError:
+        found = _CANDIDATES[members] = tuple(m for m in members if m is not type(None))
+        return found
+    except TypeError:  # an unhashable member: not kept
+        return tuple(m for m in members if m is not type(None))
+
+
+_PLANS: dict[tuple[Any, ...], tuple[tuple[Any, Any, bool, bool], ...]] = {}
+
+
+def _union_plan(candidates: tuple[Any, ...]) -> tuple[tuple[Any, Any, bool, bool], ...]:
+    """For each member of a union (but None): the member, the type a value of it is an instance
+    of, whether it is written with its ``$type``, and whether reading it back gives this member
+    again (``$type`` names it first; a plain value: every member is an exchange)."""
+    try:
+        return _PLANS[candidates]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable member: not kept
+        return _make_plan(candidates)
+    plan = _PLANS[candidates] = _make_plan(candidates)
+    return plan
+
+
+def _make_plan(candidates: tuple[Any, ...]) -> tuple[tuple[Any, Any, bool, bool], ...]:
+    exchanges = all(m in _EXCHANGES for m in candidates)
+    plan = []
+    for member in candidates:
+        tagged = _is_dataclass_type(member)
+        if member in _EXCHANGES:  # written as a reference, read back as one if all are
+            exact = exchanges
+        elif tagged:
+            name = member.__name__
+            exact = next(m for m in candidates if getattr(m, "__name__", None) == name) is member
+        else:
+            exact = False
+        plan.append((member, typing.get_origin(member) or member, tagged, exact))
+    return tuple(plan)
+
+
 def _is_dataclass_type(hint: Any) -> bool:
     return isinstance(hint, type) and dataclasses.is_dataclass(hint)
 
@@ -157,11 +210,20 @@ class Encoder:
         self.exchanges: list[JsonValue] = []
         self._refs: dict[int, int] = {}
         self._alive: list[object] = []  # keeps encoded exchanges alive: their ids stay unique
+        #: Whether everything encoded since it was last set to True would decode to itself
+        #: (equal, and of the same types); the caller resets it (one observation at a time).
+        self.exact = True
+        self._exact_refs: list[bool] = []  # the same, of each exchange in the table
 
     def encode(self, value: object, hint: Any, path: str = "$") -> JsonValue:
         """``value`` (of type ``hint``) as JSON-ready data."""
         if hint is str and type(value) is str:  # the most common case, first
-            return self._text(value)
+            text = self._text(value)
+            if text is not value or len(value) > MAX_VALUE:
+                self.exact = False
+            return text
+        if (hint is bool or hint is int or hint is float) and type(value) is hint:
+            return value  # the next most common: a plain bool, int or float where one is due
         members, origin, _args = shape(hint)
         if members is not None:
             return self._union(value, members, path)
@@ -174,24 +236,39 @@ class Encoder:
         if not isinstance(hint, type):
             raise CodecError(f"{path}: no encoding for the type {hint!r}")
         if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            self.exact = False
             return float(value)
         if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
             raise CodecError(f"{path}: expected {hint.__name__}, got {type(value).__name__}")
+        if type(value) is not hint and hint is not int:
+            self.exact = False  # a subclass: decoding gives the field's own type (an int is
+            # read back as it was given, an IntEnum too: the scan judged those as they were)
         if hint is str:
-            return self._text(str(value))
+            text = self._text(str(value))
+            if text is not value or len(text) > MAX_VALUE:
+                self.exact = False
+            return text
         if hint is bool or hint is int or hint is float:
             return value
         if hint is bytes:
             assert isinstance(value, bytes)
+            if len(value) > MAX_VALUE:
+                self.exact = False
             return _bytes(value)
         if issubclass(hint, enum.Enum):
             assert isinstance(value, enum.Enum)
             return value.value
         if hint is datetime.datetime or hint is datetime.date:
             assert isinstance(value, datetime.date)
+            zone = getattr(value, "tzinfo", None)
+            if zone is not None and zone is not datetime.timezone.utc:
+                self.exact = False  # read back with a fixed offset, not this zone
             return value.isoformat()
         if _qualified(hint) in BY_ID:
-            return str(value.id)  # type: ignore[attr-defined]
+            key = str(value.id)  # type: ignore[attr-defined]
+            if BY_ID[_qualified(hint)](key) is not value:
+                self.exact = False  # read back as today's entry of that id
+            return key
         if isinstance(value, HttpResponse | FetchFailure):
             return {"$ref": self._exchange(value)}
         if dataclasses.is_dataclass(value):
@@ -203,14 +280,18 @@ class Encoder:
             if type(None) not in members:
                 raise CodecError(f"{path}: None where a value is required")
             return None
-        candidates = [m for m in members if m is not type(None)]
+        candidates = _candidates(members)
         if len(candidates) == 1:
             return self.encode(value, candidates[0], path)
-        for member in candidates:
-            if isinstance(value, typing.get_origin(member) or member):
+        for member, kind, tagged, exact in _union_plan(candidates):
+            if isinstance(value, kind):
                 data = self.encode(value, member, path)
-                if _is_dataclass_type(member) and not isinstance(value, _EXCHANGES):
+                if tagged and not isinstance(value, _EXCHANGES):
+                    if not exact:
+                        self.exact = False  # another member of the same name is read back
                     return {"$type": member.__name__, **data}
+                if not exact:
+                    self.exact = False  # read back as the first member that takes it
                 return data
         raise CodecError(f"{path}: {type(value).__name__} is none of the union's types")
 
@@ -219,6 +300,8 @@ class Encoder:
         if origin is tuple:
             if not isinstance(value, tuple):
                 raise CodecError(f"{path}: expected a tuple")
+            if type(value) is not tuple:
+                self.exact = False
             if len(args) == 2 and args[1] is Ellipsis:
                 return [self.encode(v, args[0], f"{path}[{i}]") for i, v in enumerate(value)]
             if len(args) != len(value):
@@ -230,15 +313,23 @@ class Encoder:
         if origin is frozenset:
             if not isinstance(value, frozenset):
                 raise CodecError(f"{path}: expected a frozenset")
+            if type(value) is not frozenset:
+                self.exact = False
             items = [self.encode(v, args[0], f"{path}[]") for v in value]
             return sorted(items, key=repr)
         if origin in (Mapping, dict, typing.Mapping) and args and args[0] is str:
             if not isinstance(value, Mapping):
                 raise CodecError(f"{path}: expected a mapping")
-            return {
-                self._text(str(k)): self.encode(v, args[1], f"{path}.{k}") for k, v in value.items()
-            }
+            if type(value) is not dict:
+                self.exact = False
+            return {self._key(k): self.encode(v, args[1], f"{path}.{k}") for k, v in value.items()}
         raise CodecError(f"{path}: no encoding for the type {hint!r}")
+
+    def _key(self, key: object) -> str:
+        text = self._text(str(key))
+        if text is not key:
+            self.exact = False
+        return text
 
     def _fields(self, value: Any, path: str) -> dict[str, JsonValue]:
         cls: Any = type(value)
@@ -250,16 +341,25 @@ class Encoder:
     def _exchange(self, value: HttpResponse | FetchFailure) -> int:
         known = self._refs.get(id(value))
         if known is not None:
+            if not self._exact_refs[known]:
+                self.exact = False
             return known
         index = len(self.exchanges)
         self._refs[id(value)] = index
         self._alive.append(value)
         self.exchanges.append(None)  # reserved: a chain's failure may be encoded in between
+        self._exact_refs.append(False)
+        outer, self.exact = self.exact, True
         if isinstance(value, FetchFailure):
             self.exchanges[index] = {"type": "failure", **self._fields(value, f"$x{index}")}
-            return index
-        data = self._fields(self._response(value), f"$x{index}")
-        self.exchanges[index] = {"type": "response", **data}
+        else:
+            kept = self._response(value)
+            if kept != value:
+                self.exact = False
+            data = self._fields(kept, f"$x{index}")
+            self.exchanges[index] = {"type": "response", **data}
+        self._exact_refs[index] = self.exact
+        self.exact = outer and self.exact
         return index
 
 

@@ -5,11 +5,18 @@ of exchanges per target, see :mod:`._codec`), scrubs them (:mod:`._scrub`) and d
 again: the check judges exactly what ``--save-observations`` writes, so ``keywire judge`` on the
 file reaches the same verdicts by construction. :func:`judge_family` is the judging itself,
 shared by the scan and by ``keywire judge``.
+
+Most observations leave the scrubbing as they came (no canary, no secret, no cookie, a short
+body): when the encoder says that decoding one would give back an equal value of the same types
+(:attr:`~._codec.Encoder.exact`) and no secret was found in the target's strings, the check
+judges the observation itself, and the decoding is skipped. ``KEYWIRE_VERIFY_CAPTURE=1`` (the
+test suite sets it) decodes those too and fails loudly if any differs in value or type.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +28,9 @@ from ._decode import Decoder
 from ._scrub import Scrubber, mask_secret_strings
 
 log = logging.getLogger("keywire")
+
+#: Set to "1": decode even what the encoder called exact, and compare (see the docstring).
+VERIFY_ENV = "KEYWIRE_VERIFY_CAPTURE"
 
 
 @dataclass(frozen=True)
@@ -57,11 +67,13 @@ def capture(
     :class:`ProbeFailed`); a failure to capture one is that family's internal error."""
     encoder = Encoder(text=scrubber.text, response=scrubber.response)
     entries: list[dict[str, JsonValue]] = []
+    exact: dict[str, object] = {}  # the observations that decode to themselves
     for family in families:
         result = probed[family.name]
         if isinstance(result, ProbeFailed):
             entries.append({"family": family.name, "failed": result.reason})
             continue
+        encoder.exact = True
         try:
             data = encoder.encode(result, family.observation)
         except Exception as exc:  # a bug in keywire: the family is not tested, the others are
@@ -69,14 +81,64 @@ def capture(
             reason = internal_error([f"{type(exc).__name__} while capturing it"], kept=False)
             entries.append({"family": family.name, "failed": reason})
             continue
+        if encoder.exact:
+            exact[family.name] = result
         entries.append({"family": family.name, "observation": data})
     tree: dict[str, JsonValue] = {"families": entries, "exchanges": encoder.exchanges}
     if endpoint is not None:
         from ..openapi.plan import Endpoint
 
         tree["endpoint"] = encoder.encode(endpoint, Endpoint)
-    tree = scrub_strings(tree)
-    return CapturedTarget(families=restore(tree, families, strict=False), data=tree)
+    scrubbed = scrub_strings(tree)
+    if scrubbed is not tree:
+        exact = {}  # a secret was replaced somewhere: every observation is read back
+    captured = restore(scrubbed, families, strict=False, known=exact)
+    if exact and os.environ.get(VERIFY_ENV) == "1":
+        _verify(captured, restore(scrubbed, families, strict=False))
+    return CapturedTarget(families=captured, data=scrubbed)
+
+
+def _verify(captured: Mapping[str, Captured], decoded: Mapping[str, Captured]) -> None:
+    """Raise ``AssertionError`` when an observation judged as it was differs, in a value or a
+    type, from what decoding its data gives (see the module docstring)."""
+    for name, entry in captured.items():
+        where = _difference(entry.observation, decoded[name].observation, name)
+        if where or entry.failure != decoded[name].failure:
+            raise AssertionError(f"capture: {where or name} differs once decoded")
+
+
+def _difference(kept: object, decoded: object, path: str) -> str:
+    """Where ``kept`` and ``decoded`` first differ in type or value, or ``""``."""
+    import dataclasses
+
+    if type(kept) is not type(decoded):
+        return f"{path} ({type(kept).__name__} / {type(decoded).__name__})"
+    if dataclasses.is_dataclass(kept) and not isinstance(kept, type):
+        return next(
+            (
+                d
+                for item in dataclasses.fields(kept)
+                if (
+                    d := _difference(
+                        getattr(kept, item.name), getattr(decoded, item.name), f"{path}.{item.name}"
+                    )
+                )
+            ),
+            "",
+        )
+    if isinstance(kept, tuple | list) and isinstance(decoded, tuple | list):
+        if len(kept) != len(decoded):
+            return f"{path} (length)"
+        return next(
+            (d for k, v in zip(kept, decoded, strict=True) if (d := _difference(k, v, path))), ""
+        )
+    if isinstance(kept, dict) and isinstance(decoded, dict):
+        if list(kept) != list(decoded):
+            return f"{path} (keys)"
+        return next((d for k in kept if (d := _difference(kept[k], decoded[k], path))), "")
+    if isinstance(kept, float) and kept != kept and decoded != decoded:
+        return ""  # NaN
+    return "" if kept == decoded else path
 
 
 def capture_spec(
@@ -93,12 +155,17 @@ def capture_spec(
 
 
 def restore(
-    tree: Mapping[str, JsonValue], families: Sequence[Family[Any]], *, strict: bool = True
+    tree: Mapping[str, JsonValue],
+    families: Sequence[Family[Any]],
+    *,
+    strict: bool = True,
+    known: Mapping[str, object] | None = None,
 ) -> dict[str, Captured]:
     """Each family's :class:`Captured` from a target's data (as :func:`capture` made it).
 
     ``strict``: data that does not decode raises :class:`CodecError` (a file); otherwise the
     family is not tested, with an internal error (the scan's own data: a bug in keywire).
+    ``known``: observations already at hand that their data decodes to (not decoded again).
     """
     decoder = Decoder(tree.get("exchanges", []))
     by_name = {f.name: f for f in families}
@@ -114,6 +181,9 @@ def restore(
             if not isinstance(reason, str):
                 raise CodecError(f"families.{family.name}.failed: expected a string")
             found[family.name] = Captured(failure=reason[:300])
+            continue
+        if known and family.name in known:
+            found[family.name] = Captured(observation=known[family.name])
             continue
         try:
             observation = decoder.decode(

@@ -566,6 +566,7 @@ CATALOGUE: tuple[SecretType, ...] = (
         ),
         anchors=("://",),
         window=(22, 200),
+        keyword="@",  # the pattern needs one: a text without it is not searched at each "://"
         validate=url_password_ok,
     ),
     SecretType(

@@ -15,7 +15,7 @@ prefixes costs a bounded amount of work.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from .._dataclass import dataclass
 from ..redact import Redacted, redact
@@ -25,6 +25,8 @@ from .validators import shannon_entropy
 MAX_HITS = 100
 #: Places tried per catalogue entry and text; past this the entry stops (hostile input).
 MAX_CANDIDATES = 200_000
+#: Texts up to this many characters are searched for each literal directly (see _Occurrences).
+_SHORT_TEXT = 512
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,13 +48,15 @@ class _Occurrences:
     A literal with a character the text does not contain at all cannot occur in it: that is
     known from one ``in`` test per character (a ``memchr``, which stops at the first occurrence),
     and spares a search of the whole text (JSON in lower case holds none of the upper-case
-    prefixes, ``AKIA``, ``AIza``, ``GOCSPX-``...).
+    prefixes, ``AKIA``, ``AIza``, ``GOCSPX-``...). A short text (a header, a URL) is searched
+    at once: there, keeping track of its characters costs more than the search.
     """
 
     def __init__(self, text: str, lowered: str) -> None:
-        self._texts = {False: text, True: lowered}
-        self._found: dict[tuple[str, bool], list[int]] = {}
+        self._texts = (text, lowered)
+        self._found: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
         self._has: dict[tuple[str, bool], bool] = {}
+        self._short = len(text) <= _SHORT_TEXT
 
     def _may_contain(self, literal: str, folded: bool) -> bool:
         haystack = self._texts[folded]
@@ -66,31 +70,78 @@ class _Occurrences:
         return True
 
     def of(self, literal: str, folded: bool = False) -> list[int]:
-        key = (literal, folded)
-        found = self._found.get(key)
+        """Where ``literal`` starts (ascending, at most :data:`MAX_CANDIDATES`)."""
+        known = self._found[folded]
+        found = known.get(literal)
         if found is None:
             haystack = self._texts[folded]
             found = []
-            start = haystack.find(literal) if self._may_contain(literal, folded) else -1
-            while start != -1 and len(found) < MAX_CANDIDATES:
-                found.append(start)
-                start = haystack.find(literal, start + 1)
-            self._found[key] = found
+            if self._short or self._may_contain(literal, folded):
+                start = haystack.find(literal)
+                while start != -1 and len(found) < MAX_CANDIDATES:
+                    found.append(start)
+                    start = haystack.find(literal, start + 1)
+            known[literal] = found
         return found
 
-    def any_of(self, literals: Iterable[str], folded: bool = False) -> list[int]:
+    def any_of(self, literals: Sequence[str], folded: bool = False) -> list[int]:
+        """Where any of ``literals`` starts (ascending, distinct, at most :data:`MAX_CANDIDATES`)."""
+        if len(literals) == 1:
+            return self.of(literals[0], folded)
         found: set[int] = set()
         for literal in literals:
             found.update(self.of(literal, folded))
         return sorted(found)[:MAX_CANDIDATES]
 
 
-def _matches(
-    secret_type: SecretType, text: str, occurrences: _Occurrences
-) -> Iterator[re.Match[str]]:
+@dataclass(frozen=True)
+class _Literals:
+    """A catalogue's literals (each once, with whether it is sought in lower case), and its
+    entries that have none (they are tried on every text)."""
+
+    literals: tuple[tuple[str, bool], ...]
+    unlocated: tuple[SecretType, ...]
+
+    def occur(self, text: str, lowered: str, occurrences: _Occurrences) -> bool:
+        """Whether any of the literals occurs in ``text`` (``lowered``: its lower case)."""
+        if len(text) <= _SHORT_TEXT:  # one `in` test each, without the bookkeeping
+            return any(
+                literal in (lowered if folded else text) for literal, folded in self.literals
+            )
+        return any(occurrences.of(literal, folded) for literal, folded in self.literals)
+
+
+_LITERALS: dict[int, tuple[tuple[SecretType, ...], _Literals]] = {}
+
+
+def _literals(catalogue: Iterable[SecretType]) -> _Literals | None:
+    """The :class:`_Literals` of ``catalogue`` (a tuple, such as :data:`CATALOGUE`; None for
+    any other iterable), worked out once."""
+    if not isinstance(catalogue, tuple):
+        return None
+    known = _LITERALS.get(id(catalogue))
+    if known is not None and known[0] is catalogue:
+        return known[1]
+    literals: dict[tuple[str, bool], None] = {}
+    for entry in catalogue:
+        for literal in entry.prefixes:
+            literals[literal, False] = None
+        if not entry.prefixes:
+            for literal in entry.anchors:
+                literals[literal, entry.anchors_ci] = None
+    unlocated = tuple(e for e in catalogue if not e.prefixes and not e.anchors)
+    found = _Literals(literals=tuple(literals), unlocated=unlocated)
+    if len(_LITERALS) >= 16:
+        _LITERALS.clear()
+    _LITERALS[id(catalogue)] = (catalogue, found)
+    return found
+
+
+def _matches(secret_type: SecretType, text: str, starts: Sequence[int]) -> Iterator[re.Match[str]]:
+    """The matches of ``secret_type`` in ``text``; ``starts``: where its literals occur."""
     pattern = secret_type.pattern
     if secret_type.prefixes:
-        for start in occurrences.any_of(secret_type.prefixes):
+        for start in starts:
             match = pattern.match(text, start)
             if match is not None:
                 yield match
@@ -98,7 +149,7 @@ def _matches(
     if secret_type.anchors:
         back, forward = secret_type.window
         covered = -1
-        for at in occurrences.any_of(secret_type.anchors, secret_type.anchors_ci):
+        for at in starts:
             if at < covered:
                 continue  # inside the last match
             match = pattern.search(text, max(0, at - back), min(len(text), at + forward))
@@ -187,10 +238,23 @@ def _secrets_in(
     seen: set[str] = set()
     lowered = text.lower()
     occurrences = _Occurrences(text, lowered)
+    entries = _literals(catalogue)
+    if entries is not None and not entries.occur(text, lowered, occurrences):
+        catalogue = entries.unlocated  # no literal occurs: only the entries without one can match
     for secret_type in catalogue:
         if secret_type.keyword and secret_type.keyword not in lowered:
             continue
-        for match in _matches(secret_type, text, occurrences):
+        # Most entries' literals occur nowhere in a given text: those end here.
+        starts: Sequence[int] = ()
+        if secret_type.prefixes:
+            starts = occurrences.any_of(secret_type.prefixes)
+            if not starts:
+                continue
+        elif secret_type.anchors:
+            starts = occurrences.any_of(secret_type.anchors, secret_type.anchors_ci)
+            if not starts:
+                continue
+        for match in _matches(secret_type, text, starts):
             value = match.group("secret")
             if value in seen:
                 continue

@@ -79,6 +79,13 @@ class Dialer:
     connected: int = field(default=0)
 
     connect_error: str = field(default="")
+    #: Resolved once the first connection attempt is decided (connected, or failed).
+    _first: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
+
+    async def first_decided(self) -> None:
+        """Return once the first connection attempt (if any) has connected or failed."""
+        if self._first is not None and not self._first.done():
+            await asyncio.shield(self._first)
 
     @contextlib.asynccontextmanager
     async def channel(self, endpoint: Endpoint) -> AsyncIterator[Channel]:
@@ -86,34 +93,47 @@ class Dialer:
 
         Raises :class:`ConnectFailed` when the connection cannot be made. After one such failure
         the dialer fails every later attempt at once: an endpoint that refuses or drops
-        connections is reported once, not waited for a hundred times.
+        connections is reported once, not waited for a hundred times. Attempts that start while
+        the first one is connecting wait for it: one attempt for a port with nothing listening.
         """
         if self.connect_error:
             raise ConnectFailed(self.connect_error)
-        async with self.slot(endpoint.host):
+        leading = self._first is None
+        first = self._first = self._first or asyncio.get_running_loop().create_future()
+        if not leading and not first.done():
+            await asyncio.shield(first)
             if self.connect_error:
                 raise ConnectFailed(self.connect_error)
-            deadline = time.monotonic() + self.timeout
-            self.connections += 1
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(endpoint.address, endpoint.port), self.timeout
-                )
-            except asyncio.TimeoutError:
-                self.connect_error = f"connect timed out after {self.timeout:g}s"
-                raise ConnectFailed(self.connect_error) from None
-            except ConnectionRefusedError:
-                self.connect_error = "connection refused"
-                raise ConnectFailed(self.connect_error) from None
-            except OSError as exc:
-                self.connect_error = f"cannot connect: {exc.strerror or exc}"
-                raise ConnectFailed(self.connect_error) from None
-            self.connected += 1
-            channel = Channel(reader, writer, deadline, self.max_bytes)
-            try:
-                yield channel
-            finally:
-                writer.transport.abort()
+        try:
+            async with self.slot(endpoint.host):
+                if self.connect_error:
+                    raise ConnectFailed(self.connect_error)
+                deadline = time.monotonic() + self.timeout
+                self.connections += 1
+                try:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(endpoint.address, endpoint.port), self.timeout
+                    )
+                except asyncio.TimeoutError:
+                    self.connect_error = f"connect timed out after {self.timeout:g}s"
+                    raise ConnectFailed(self.connect_error) from None
+                except ConnectionRefusedError:
+                    self.connect_error = "connection refused"
+                    raise ConnectFailed(self.connect_error) from None
+                except OSError as exc:
+                    self.connect_error = f"cannot connect: {exc.strerror or exc}"
+                    raise ConnectFailed(self.connect_error) from None
+                self.connected += 1
+                if leading and not first.done():
+                    first.set_result(None)
+                channel = Channel(reader, writer, deadline, self.max_bytes)
+                try:
+                    yield channel
+                finally:
+                    writer.transport.abort()
+        finally:
+            if leading and not first.done():  # failed, or cancelled before it was decided
+                first.set_result(None)
 
 
 async def first_reachable(

@@ -12,6 +12,7 @@ Whatever could not be established is recorded as *not tested* with its reason, n
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
@@ -29,7 +30,7 @@ from ._constants import (
     group_label,
 )
 from ._sightings import Sightings
-from .connection import Answer, Dialer, Endpoint, Mode, Status, exchange
+from .connection import Answer, ConnectFailed, Dialer, Endpoint, Mode, Status, exchange
 from .depth import QUIET, probe_depth
 from .hello import (
     LEGACY_GROUPS,
@@ -135,6 +136,13 @@ class _Scan:
         fallback: bool = False,
         piggyback: bool = False,
     ) -> Answer:
+        # While the first connection is being made, wait for it: when it fails, answer what
+        # exchange() would, without building a hello for nothing.
+        await self.dialer.first_decided()
+        if self.dialer.connect_error:
+            return Answer(
+                status=Status.FAILED, reason=self.dialer.connect_error, connect_failed=True
+            )
         tls13 = version >= Version.TLS13
         shares: tuple[tuple[int, bytes], ...] = ()
         if tls13 and key_shares:
@@ -536,14 +544,52 @@ async def scan_endpoint(
     ``vulnerability_probes`` False leaves out Heartbleed, CCS injection and ROBOT (recorded as
     skipped, see :mod:`.depth`).
     """
+    started = time.perf_counter()
+    # One connection first: an endpoint that takes none (a cleartext API's port 443) has every
+    # probe fail the same way, so its result is the one the probes gave the last such endpoint
+    # with the same failure, with this endpoint's name (see _UNREACHABLE).
+    if not await _reach(dialer, endpoint):
+        key = (dialer.connect_error, tuple(versions), vulnerability_probes)
+        known = _UNREACHABLE.get(key)
+        if known is not None:
+            return dataclasses.replace(
+                known,
+                host=endpoint.host,
+                address=endpoint.address,
+                port=endpoint.port,
+                server_name=endpoint.server_name,
+                connections=dialer.connections,
+                elapsed_s=round(time.perf_counter() - started, 3),
+            )
     # The probes run side by side; whatever happens to this coroutine (a scan deadline
     # cancels it), none of them outlives it.
     children = TaskScope()
     try:
         with children:
-            return await _scan_endpoint(dialer, endpoint, versions, vulnerability_probes)
+            result = await _scan_endpoint(dialer, endpoint, versions, vulnerability_probes)
     finally:
         await children.close()
+    if not result.reachable and dialer.connected == 0:
+        if len(_UNREACHABLE) >= 32:
+            _UNREACHABLE.clear()
+        _UNREACHABLE[dialer.connect_error, tuple(versions), vulnerability_probes] = result
+    return result
+
+
+async def _reach(dialer: Dialer, endpoint: Endpoint) -> bool:
+    """Connect and hang up: False (``dialer.connect_error`` says why) when that fails."""
+    try:
+        async with dialer.channel(endpoint):
+            return True
+    except ConnectFailed:
+        return False
+
+
+#: The result of a scan of an endpoint that took no connection, by (the failure, the versions,
+#: vulnerability_probes): every probe failed at its first connection, so it is the same for
+#: any endpoint but for the endpoint's own fields (tests/tls/test_dialer_first_connection.py
+#: holds a reused one to a scan of another endpoint).
+_UNREACHABLE: dict[tuple[str, tuple[int, ...], bool], TlsScanResult] = {}
 
 
 async def _scan_endpoint(
