@@ -113,16 +113,16 @@ def test_after_a_refusal_every_attempt_fails_at_once() -> None:
 def test_no_hello_is_built_for_an_endpoint_that_refused(monkeypatch) -> None:
     """The enumeration's attempts wait for the first connection; once it is refused, they
     answer as the exchange would (failed: connection refused) without building a hello."""
-    import keywire.tls.scan as scan_module
+    import keywire.tls._enumerate as enumerate_module
 
     built: list[int] = []
-    real = scan_module.client_hello
+    real = enumerate_module.client_hello
 
     def counting(spec: object) -> bytes:
         built.append(1)
         return real(spec)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scan_module, "client_hello", counting)
+    monkeypatch.setattr(enumerate_module, "client_hello", counting)
     dialer = Dialer(timeout=5)
     result = asyncio.run(scan_endpoint(dialer, _endpoint(_closed_port())))
     assert result.error == "connection refused"
