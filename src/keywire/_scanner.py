@@ -23,7 +23,7 @@ from . import _gcpause
 from ._models import CheckOutcome, Finding, OutcomeStatus, ScanReport, TargetResult
 from ._plan import PlannedTarget, ScanPlan, plan_scan
 from ._stream import Deadline, collect, stream, target_deadline
-from ._tasks import TaskScope, cancel_and_wait, spawn
+from ._tasks import TaskScope, cancel_and_wait, run, spawn
 from ._version import __version__
 from .checks._base import Family, internal_error
 from .finish import finish_report
@@ -138,7 +138,7 @@ def scan(
     """
     if isinstance(targets, str):
         targets = [targets]
-    return asyncio.run(
+    return run(
         scan_async(
             targets,
             options=options,

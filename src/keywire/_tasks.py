@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -116,3 +116,20 @@ async def cancel_and_wait(
         if task.done() and not task.cancelled():
             task.exception()  # retrieved: a cancelled scan must not log "never retrieved"
     return pending
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, with ``main``'s result kept out of the task that runs it.
+
+    When it ends, ``asyncio.run`` asks ``signal.getsignal`` for the SIGINT handler; turning
+    asyncio's handler into an enum member fails, and the error message it builds holds the
+    ``repr`` of that handler: of the main task, and so of the task's result. For a scan that is
+    the repr of its whole report (about 2 ms for one target, more for a fleet), thrown away.
+    """
+    kept: list[T] = []
+
+    async def keep() -> None:
+        kept.append(await main)
+
+    asyncio.run(keep())
+    return kept[0]

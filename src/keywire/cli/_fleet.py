@@ -7,7 +7,6 @@ command line says, shows progress, and delivers the reports.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from .. import _tasks
 from .._display import visible
 from .._models import Policy, ScanReport, TargetResult
 from ..fleet import FleetRequest, FleetResult, Meter, ResumeState, read_resume, run_fleet
@@ -162,7 +162,7 @@ def run_scan(
     )
     with history if history is not None else contextlib.nullcontext():
         try:
-            result = asyncio.run(run_fleet(request))
+            result = _tasks.run(run_fleet(request))
             if options.save_observations is not None:
                 info(f"keywire: observations written to {options.save_observations}")
         except BrokenPipeError:
