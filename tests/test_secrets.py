@@ -410,6 +410,26 @@ def test_literals_with_a_character_the_text_lacks_are_not_searched():
     ]
 
 
+def test_a_rare_character_locates_a_literal_without_a_search_of_it():
+    """In a long text where ``_`` occurs twice, ``npm_`` is compared at those two places, not
+    searched for; every occurrence is still found, also at the very start and end."""
+    from keywire.secrets.scanner import _Occurrences
+
+    body = "npm_" + json.dumps([{"id": n, "name": f"item {n}"} for n in range(2000)]) + " npm_"
+    assert body.count("_") == 2
+    text = _CountingText(body)
+    text.searches = []
+    occurrences = _Occurrences(text, body.lower())
+    assert occurrences.of("npm_") == [0, len(body) - 4]
+    assert occurrences.of("m_") == [2, len(body) - 2]
+    assert occurrences.of("tem") == [m.start() for m in re.finditer("tem", body)]
+    assert "npm_" not in text.searches and "m_" not in text.searches
+    assert "tem" in text.searches  # every character of it is frequent: searched for
+    token = "npm_" + "Zq8vL2nR7xK4mW9pB3cT6yH1jD5fG0sA2eQu"
+    found = find_secrets(body[:-6] + f'"{token}"', where="body")
+    assert [h.type.id for h in found] == ["npm-token"]
+
+
 _CASES = [v for vs in POSITIVES.values() for v in vs] + [
     v for vs in NEAR_MISSES.values() for v in vs
 ]
@@ -417,12 +437,21 @@ _CASES = [v for vs in POSITIVES.values() for v in vs] + [
 _CASES.append('AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq9Lp3Xk2M"')
 
 
-@pytest.mark.parametrize("padding", [0, 600], ids=["short", "long"])
-def test_the_literal_shortcuts_find_what_a_plain_pass_finds(padding):
-    """A text in which no literal occurs skips every entry that needs one, and a short text
-    (a header) is searched without the per-character bookkeeping: neither changes a result.
-    The catalogue as a list takes neither shortcut."""
-    pad = "x" * padding
+# Every character of every literal, many times over: no literal can be located by a rare one.
+_DENSE = " ".join(sorted({c for t in CATALOGUE for lit in t.prefixes + t.anchors for c in lit}))
+
+
+@pytest.mark.parametrize(
+    ("padding", "filler"),
+    [(0, "x"), (600, "x"), (20_000, "x"), (20_000, _DENSE)],
+    ids=["short", "long", "rare-characters", "frequent-characters"],
+)
+def test_the_literal_shortcuts_find_what_a_plain_pass_finds(padding, filler):
+    """A text in which no literal occurs skips every entry that needs one, a short text
+    (a header) is searched without the per-character bookkeeping, and a long one locates a
+    literal by its rarest character where one is rare: none changes a result.
+    The catalogue as a list takes no shortcut."""
+    pad = (filler * (padding // len(filler) + 1))[:padding]
     for text in [*_CASES, " ".join(_CASES)]:
         for framed in (text, f"Server: {text}", f'{{"{pad}": "{text}"}}', f"{pad}{text}{pad}"):
             fast = [(h.type.id, str(h.redacted)) for h in find_secrets(framed, where="body")]
