@@ -430,6 +430,59 @@ def test_a_rare_character_locates_a_literal_without_a_search_of_it():
     assert [h.type.id for h in found] == ["npm-token"]
 
 
+def _heads(items, heads):
+    """The literal starts of a parsed regex (each with whether it may go on): literals, small
+    character sets and alternatives are expanded; anything else ends a start."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as c
+    for op, av in items:
+        out = []
+        for text, more in heads:
+            if not more:
+                out.append((text, False))
+            elif op is c.LITERAL:
+                out.append((text + chr(av), True))
+            elif op is c.IN and all(o is c.LITERAL for o, _ in av):
+                out.extend((text + chr(code), True) for _, code in av)
+            elif op is c.SUBPATTERN:
+                out.extend(_heads(av[3], [(text, True)]))
+            elif op is c.BRANCH:
+                for alternative in av[1]:
+                    out.extend(_heads(alternative, [(text, True)]))
+            else:
+                out.append((text, False))
+        heads = out
+    return heads
+
+
+def test_each_spelled_out_prefix_covers_every_match_of_its_entries():
+    """A short prefix in SPELLED is located in long texts by its spelled-out forms only: every
+    match of each entry with that prefix (its ``secret`` group, from the parsed pattern) must
+    start with one of them, and no entry uses the short literal as an anchor."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_parse as parser
+    from keywire.secrets.scanner import SPELLED
+
+    checked = set()
+    for entry in CATALOGUE:
+        assert not set(entry.anchors) & set(SPELLED), entry.id
+        for prefix in set(entry.prefixes) & set(SPELLED):
+            assert all(form.startswith(prefix) for form in SPELLED[prefix])
+            group = entry.pattern.compiled.groupindex["secret"]
+            parsed = parser.parse(entry.pattern.pattern, entry.pattern.flags)
+            (secret,) = [av[3] for op, av in parsed if op is parser.SUBPATTERN and av[0] == group]
+            heads = _heads(secret, [("", True)])
+            assert heads, entry.id
+            for text, _more in heads:
+                assert text.startswith(SPELLED[prefix]), (entry.id, text)
+            checked.add(prefix)
+    assert checked == set(SPELLED)
+
+
 _CASES = [v for vs in POSITIVES.values() for v in vs] + [
     v for vs in NEAR_MISSES.values() for v in vs
 ]

@@ -31,6 +31,8 @@ _SHORT_TEXT = 512
 _LONG_TEXT = 16_384
 #: Occurrences past which a character is too frequent to locate a literal by.
 _RARE = 32
+#: Characters a character's frequency is first glanced at in (frequent there: not listed).
+_GLANCE = 2_048
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +46,16 @@ class SecretHit:
 
     def fact(self, name: str) -> str | None:
         return next((value for key, value in self.facts if key == name), None)
+
+
+#: Short prefixes spelled out: every match of an entry with the prefix starts with one of these
+#: (tests/test_secrets.py checks it against the patterns). In a long text where each of them is
+#: located by a rare character (``_``, ``-``), the short prefix needs no search of its own.
+SPELLED: dict[str, tuple[str, ...]] = {
+    "gh": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "gl": ("glpat-", "gldt-", "glptt-", "glrt-", "glsa_", "glc_"),
+    "shp": ("shpat_", "shpss_", "shpca_", "shppa_"),
+}
 
 
 class _Occurrences:
@@ -86,15 +98,19 @@ class _Occurrences:
         if key in self._places:
             return self._places[key]
         haystack = self._texts[folded]
-        found: list[int] = []
         present = self._has.get(key)
         if present is None:
             present = self._has[key] = char in haystack
-        at = haystack.find(char) if present else -1
-        while at != -1 and len(found) <= _RARE:
-            found.append(at)
-            at = haystack.find(char, at + 1)
-        places = found if len(found) <= _RARE else None
+        places: list[int] | None = []
+        if present and haystack.count(char, 0, _GLANCE) > _RARE:
+            places = None  # frequent from the start: not worth listing
+        elif present:
+            found: list[int] = []
+            at = haystack.find(char)
+            while at != -1 and len(found) <= _RARE:
+                found.append(at)
+                at = haystack.find(char, at + 1)
+            places = found if len(found) <= _RARE else None
         self._places[key] = places
         return places
 
@@ -120,13 +136,29 @@ class _Occurrences:
             if at >= offset and haystack.startswith(literal, at - offset)
         ]
 
+    def _spelled(self, literal: str) -> list[int] | None:
+        """Where ``literal`` starts a match (see :data:`SPELLED`), found from the rare
+        characters of its spelled-out forms; None if one of them has none."""
+        found: set[int] = set()
+        for spelled in SPELLED[literal]:
+            places = self._rare_search(spelled, False)
+            if places is None:
+                return None
+            found.update(places)
+        return sorted(found)
+
     def of(self, literal: str, folded: bool = False) -> list[int]:
-        """Where ``literal`` starts (ascending, at most :data:`MAX_CANDIDATES`)."""
+        """Where ``literal`` starts (ascending, at most :data:`MAX_CANDIDATES`); for a prefix
+        in :data:`SPELLED`, possibly only where one of its spelled-out forms starts."""
         known = self._found[folded]
         found = known.get(literal)
         if found is None:
             haystack = self._texts[folded]
-            found = self._rare_search(literal, folded) if self._long else None
+            found = None
+            if self._long:
+                found = self._rare_search(literal, folded)
+                if found is None and not folded and literal in SPELLED:
+                    found = self._spelled(literal)
             if found is None:
                 found = []
                 if self._short or self._may_contain(literal, folded):
