@@ -410,6 +410,79 @@ def test_literals_with_a_character_the_text_lacks_are_not_searched():
     ]
 
 
+def test_a_rare_character_locates_a_literal_without_a_search_of_it():
+    """In a long text where ``_`` occurs twice, ``npm_`` is compared at those two places, not
+    searched for; every occurrence is still found, also at the very start and end."""
+    from keywire.secrets.scanner import _Occurrences
+
+    body = "npm_" + json.dumps([{"id": n, "name": f"item {n}"} for n in range(2000)]) + " npm_"
+    assert body.count("_") == 2
+    text = _CountingText(body)
+    text.searches = []
+    occurrences = _Occurrences(text, body.lower())
+    assert occurrences.of("npm_") == [0, len(body) - 4]
+    assert occurrences.of("m_") == [2, len(body) - 2]
+    assert occurrences.of("tem") == [m.start() for m in re.finditer("tem", body)]
+    assert "npm_" not in text.searches and "m_" not in text.searches
+    assert "tem" in text.searches  # every character of it is frequent: searched for
+    token = "npm_" + "Zq8vL2nR7xK4mW9pB3cT6yH1jD5fG0sA2eQu"
+    found = find_secrets(body[:-6] + f'"{token}"', where="body")
+    assert [h.type.id for h in found] == ["npm-token"]
+
+
+def _heads(items, heads):
+    """The literal starts of a parsed regex (each with whether it may go on): literals, small
+    character sets and alternatives are expanded; anything else ends a start."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as c
+    for op, av in items:
+        out = []
+        for text, more in heads:
+            if not more:
+                out.append((text, False))
+            elif op is c.LITERAL:
+                out.append((text + chr(av), True))
+            elif op is c.IN and all(o is c.LITERAL for o, _ in av):
+                out.extend((text + chr(code), True) for _, code in av)
+            elif op is c.SUBPATTERN:
+                out.extend(_heads(av[3], [(text, True)]))
+            elif op is c.BRANCH:
+                for alternative in av[1]:
+                    out.extend(_heads(alternative, [(text, True)]))
+            else:
+                out.append((text, False))
+        heads = out
+    return heads
+
+
+def test_each_spelled_out_prefix_covers_every_match_of_its_entries():
+    """A short prefix in SPELLED is located in long texts by its spelled-out forms only: every
+    match of each entry with that prefix (its ``secret`` group, from the parsed pattern) must
+    start with one of them, and no entry uses the short literal as an anchor."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_parse as parser
+    from keywire.secrets.scanner import SPELLED
+
+    checked = set()
+    for entry in CATALOGUE:
+        assert not set(entry.anchors) & set(SPELLED), entry.id
+        for prefix in set(entry.prefixes) & set(SPELLED):
+            assert all(form.startswith(prefix) for form in SPELLED[prefix])
+            group = entry.pattern.compiled.groupindex["secret"]
+            parsed = parser.parse(entry.pattern.pattern, entry.pattern.flags)
+            (secret,) = [av[3] for op, av in parsed if op is parser.SUBPATTERN and av[0] == group]
+            heads = _heads(secret, [("", True)])
+            assert heads, entry.id
+            for text, _more in heads:
+                assert text.startswith(SPELLED[prefix]), (entry.id, text)
+            checked.add(prefix)
+    assert checked == set(SPELLED)
+
+
 _CASES = [v for vs in POSITIVES.values() for v in vs] + [
     v for vs in NEAR_MISSES.values() for v in vs
 ]
@@ -417,12 +490,21 @@ _CASES = [v for vs in POSITIVES.values() for v in vs] + [
 _CASES.append('AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq9Lp3Xk2M"')
 
 
-@pytest.mark.parametrize("padding", [0, 600], ids=["short", "long"])
-def test_the_literal_shortcuts_find_what_a_plain_pass_finds(padding):
-    """A text in which no literal occurs skips every entry that needs one, and a short text
-    (a header) is searched without the per-character bookkeeping: neither changes a result.
-    The catalogue as a list takes neither shortcut."""
-    pad = "x" * padding
+# Every character of every literal, many times over: no literal can be located by a rare one.
+_DENSE = " ".join(sorted({c for t in CATALOGUE for lit in t.prefixes + t.anchors for c in lit}))
+
+
+@pytest.mark.parametrize(
+    ("padding", "filler"),
+    [(0, "x"), (600, "x"), (20_000, "x"), (20_000, _DENSE)],
+    ids=["short", "long", "rare-characters", "frequent-characters"],
+)
+def test_the_literal_shortcuts_find_what_a_plain_pass_finds(padding, filler):
+    """A text in which no literal occurs skips every entry that needs one, a short text
+    (a header) is searched without the per-character bookkeeping, and a long one locates a
+    literal by its rarest character where one is rare: none changes a result.
+    The catalogue as a list takes no shortcut."""
+    pad = (filler * (padding // len(filler) + 1))[:padding]
     for text in [*_CASES, " ".join(_CASES)]:
         for framed in (text, f"Server: {text}", f'{{"{pad}": "{text}"}}', f"{pad}{text}{pad}"):
             fast = [(h.type.id, str(h.redacted)) for h in find_secrets(framed, where="body")]

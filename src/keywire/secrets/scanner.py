@@ -27,6 +27,12 @@ MAX_HITS = 100
 MAX_CANDIDATES = 200_000
 #: Texts up to this many characters are searched for each literal directly (see _Occurrences).
 _SHORT_TEXT = 512
+#: Texts from this many characters on locate literals by their rare characters (see _Occurrences).
+_LONG_TEXT = 16_384
+#: Occurrences past which a character is too frequent to locate a literal by.
+_RARE = 32
+#: Characters a character's frequency is first glanced at in (frequent there: not listed).
+_GLANCE = 2_048
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +48,16 @@ class SecretHit:
         return next((value for key, value in self.facts if key == name), None)
 
 
+#: Short prefixes spelled out: every match of an entry with the prefix starts with one of these
+#: (tests/test_secrets.py checks it against the patterns). In a long text where each of them is
+#: located by a rare character (``_``, ``-``), the short prefix needs no search of its own.
+SPELLED: dict[str, tuple[str, ...]] = {
+    "gh": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "gl": ("glpat-", "gldt-", "glptt-", "glrt-", "glsa_", "glc_"),
+    "shp": ("shpat_", "shpss_", "shpca_", "shppa_"),
+}
+
+
 class _Occurrences:
     """Where each literal occurs in a text; several entries share a literal, it is searched once.
 
@@ -50,13 +66,20 @@ class _Occurrences:
     and spares a search of the whole text (JSON in lower case holds none of the upper-case
     prefixes, ``AKIA``, ``AIza``, ``GOCSPX-``...). A short text (a header, a URL) is searched
     at once: there, keeping track of its characters costs more than the search.
+
+    In a long text, a character that occurs only a few times (at most :data:`_RARE`; listed by
+    ``memchr`` too) locates every literal that contains it: the literal is compared at those
+    few places instead of searched through the whole text (in a large JSON body, ``_`` or ``v``
+    may occur in one key only, and ``npm_``, ``hf_``, ``hv`` then cost nothing).
     """
 
     def __init__(self, text: str, lowered: str) -> None:
         self._texts = (text, lowered)
         self._found: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
         self._has: dict[tuple[str, bool], bool] = {}
+        self._places: dict[tuple[str, bool], list[int] | None] = {}
         self._short = len(text) <= _SHORT_TEXT
+        self._long = len(text) >= _LONG_TEXT
 
     def _may_contain(self, literal: str, folded: bool) -> bool:
         haystack = self._texts[folded]
@@ -69,18 +92,80 @@ class _Occurrences:
                 return False
         return True
 
+    def _where(self, char: str, folded: bool) -> list[int] | None:
+        """Where ``char`` occurs (ascending), or None if more than :data:`_RARE` times."""
+        key = (char, folded)
+        if key in self._places:
+            return self._places[key]
+        haystack = self._texts[folded]
+        present = self._has.get(key)
+        if present is None:
+            present = self._has[key] = char in haystack
+        places: list[int] | None = []
+        if present and haystack.count(char, 0, _GLANCE) > _RARE:
+            places = None  # frequent from the start: not worth listing
+        elif present:
+            found: list[int] = []
+            at = haystack.find(char)
+            while at != -1 and len(found) <= _RARE:
+                found.append(at)
+                at = haystack.find(char, at + 1)
+            places = found if len(found) <= _RARE else None
+        self._places[key] = places
+        return places
+
+    def _rare_search(self, literal: str, folded: bool) -> list[int] | None:
+        """Where ``literal`` starts, found from its rarest character's places; None if each of
+        its characters is too frequent for that."""
+        best: tuple[int, list[int]] | None = None
+        for offset, char in enumerate(literal):
+            places = self._where(char, folded)
+            if places is None:
+                continue
+            if not places:
+                return []  # a character the text lacks
+            if best is None or len(places) < len(best[1]):
+                best = (offset, places)
+        if best is None:
+            return None
+        offset, places = best
+        haystack = self._texts[folded]
+        return [
+            at - offset
+            for at in places
+            if at >= offset and haystack.startswith(literal, at - offset)
+        ]
+
+    def _spelled(self, literal: str) -> list[int] | None:
+        """Where ``literal`` starts a match (see :data:`SPELLED`), found from the rare
+        characters of its spelled-out forms; None if one of them has none."""
+        found: set[int] = set()
+        for spelled in SPELLED[literal]:
+            places = self._rare_search(spelled, False)
+            if places is None:
+                return None
+            found.update(places)
+        return sorted(found)
+
     def of(self, literal: str, folded: bool = False) -> list[int]:
-        """Where ``literal`` starts (ascending, at most :data:`MAX_CANDIDATES`)."""
+        """Where ``literal`` starts (ascending, at most :data:`MAX_CANDIDATES`); for a prefix
+        in :data:`SPELLED`, possibly only where one of its spelled-out forms starts."""
         known = self._found[folded]
         found = known.get(literal)
         if found is None:
             haystack = self._texts[folded]
-            found = []
-            if self._short or self._may_contain(literal, folded):
-                start = haystack.find(literal)
-                while start != -1 and len(found) < MAX_CANDIDATES:
-                    found.append(start)
-                    start = haystack.find(literal, start + 1)
+            found = None
+            if self._long:
+                found = self._rare_search(literal, folded)
+                if found is None and not folded and literal in SPELLED:
+                    found = self._spelled(literal)
+            if found is None:
+                found = []
+                if self._short or self._may_contain(literal, folded):
+                    start = haystack.find(literal)
+                    while start != -1 and len(found) < MAX_CANDIDATES:
+                        found.append(start)
+                        start = haystack.find(literal, start + 1)
             known[literal] = found
         return found
 
