@@ -37,7 +37,7 @@ import importlib
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ..net.models import FetchFailure, HttpResponse
 
@@ -47,6 +47,8 @@ JsonValue = Any
 #: The longest string or byte string a file may hold in one value (a body is at most 64 KiB).
 MAX_VALUE = 4 * 1024 * 1024
 _EXCHANGES: tuple[type, ...] = (HttpResponse, FetchFailure)
+
+_T = TypeVar("_T")
 
 
 class CodecError(ValueError):
@@ -123,20 +125,18 @@ def _members(hint: Any) -> tuple[Any, ...] | None:
     return shape(hint)[0]
 
 
-_SHAPES: dict[Any, tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]] = {}
+def _kept(make: Callable[[Any], _T]) -> Callable[[Any], _T]:
+    """``make``, worked out once per (hashable) argument: the codec asks again for every value it
+    encodes or decodes. An unhashable argument is worked out each time, not kept."""
+    cached = functools.cache(make)
 
+    def kept(key: Any) -> _T:
+        try:
+            return cached(key)
+        except TypeError:  # unhashable
+            return make(key)
 
-def shape(hint: Any) -> tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]:
-    """``(union members or None, typing.get_origin, typing.get_args)`` of ``hint``, worked out
-    once per type (the codec asks for every value it encodes or decodes)."""
-    try:
-        return _SHAPES[hint]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable hint: not kept
-        return _shape(hint)
-    found = _SHAPES[hint] = _shape(hint)
-    return found
+    return kept
 
 
 def _shape(hint: Any) -> tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]:
@@ -145,35 +145,10 @@ def _shape(hint: Any) -> tuple[tuple[Any, ...] | None, Any, tuple[Any, ...]]:
     return (args if origin in (typing.Union, types.UnionType) else None), origin, args
 
 
-_CANDIDATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-
-
-def _candidates(members: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A union's members but ``None`` (worked out once per union, as :func:`shape` is)."""
-    try:
-        return _CANDIDATES[members]
-    except KeyError:
-        found = _CANDIDATES[members] = tuple(m for m in members if m is not type(None))
-        return found
-    except TypeError:  # an unhashable member: not kept
-        return tuple(m for m in members if m is not type(None))
-
-
-_PLANS: dict[tuple[Any, ...], tuple[tuple[Any, Any, bool, bool], ...]] = {}
-
-
-def _union_plan(candidates: tuple[Any, ...]) -> tuple[tuple[Any, Any, bool, bool], ...]:
-    """For each member of a union (but None): the member, the type a value of it is an instance
-    of, whether it is written with its ``$type``, and whether reading it back gives this member
-    again (``$type`` names it first; a plain value: every member is an exchange)."""
-    try:
-        return _PLANS[candidates]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable member: not kept
-        return _make_plan(candidates)
-    plan = _PLANS[candidates] = _make_plan(candidates)
-    return plan
+#: ``(union members or None, typing.get_origin, typing.get_args)`` of a hint.
+shape = _kept(_shape)
+#: A union's members but ``None``.
+_candidates = _kept(lambda members: tuple(m for m in members if m is not type(None)))
 
 
 def _make_plan(candidates: tuple[Any, ...]) -> tuple[tuple[Any, Any, bool, bool], ...]:
@@ -190,6 +165,12 @@ def _make_plan(candidates: tuple[Any, ...]) -> tuple[tuple[Any, Any, bool, bool]
             exact = False
         plan.append((member, typing.get_origin(member) or member, tagged, exact))
     return tuple(plan)
+
+
+#: For each member of a union (but None): the member, the type a value of it is an instance of,
+#: whether it is written with its ``$type``, and whether reading it back gives this member again
+#: (``$type`` names it first; a plain value: every member is an exchange).
+_union_plan = _kept(_make_plan)
 
 
 def _is_dataclass_type(hint: Any) -> bool:
